@@ -96,12 +96,11 @@ class PatientStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        self.con.executescript(SCHEMA)  # idempotent DDL; executescript manages its own transaction
         with self.transaction() as con:
-            con.executescript(SCHEMA)
             con.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
-        self.generation_listeners: list = []
 
     # -- connection handling -------------------------------------------------
     @property
