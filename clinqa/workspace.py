@@ -128,16 +128,19 @@ class Workspace:
 
     def ingest(self, paths: Iterable[str | Path], progress: bool = True) -> IngestSummary:
         """Read, extract, chunk and store; one transaction per note; bad input is reported, not fatal."""
+        return self.ingest_items((item for path in paths for item in read_path(path)), progress=progress)
+
+    def ingest_items(self, items: Iterable[ReadItem | ReadProblem], progress: bool = True) -> IngestSummary:
+        """Ingest records already read (by a reader, the eval harness or the UI)."""
         summary = IngestSummary()
         run_id = self.store.start_run()
         bar = tqdm(desc="ingest", unit="note", disable=not progress)
         try:
-            for path in paths:
-                for item in read_path(path):
-                    if isinstance(item, ReadProblem):
-                        (summary.skipped if item.skipped else summary.failed).append(str(item))
-                        continue
-                    self._ingest_item(item, run_id, summary, bar)
+            for item in items:
+                if isinstance(item, ReadProblem):
+                    (summary.skipped if item.skipped else summary.failed).append(str(item))
+                    continue
+                self._ingest_item(item, run_id, summary, bar)
         finally:
             bar.close()
             self.store.finish_run(run_id, summary.as_dict())

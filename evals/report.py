@@ -1,0 +1,195 @@
+"""Metrics, JSON/Markdown reports, PNG plots and run comparison for the eval harness."""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ABSTAIN = "F"
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    return round(float(np.percentile(values, q)), 3) if values else None
+
+
+def _acc(recs: list[dict]) -> dict[str, Any]:
+    n = len(recs)
+    return {"n": n, "accuracy": round(sum(r["correct"] for r in recs) / n, 4) if n else None}
+
+
+def compute_metrics(records: list[dict]) -> dict[str, Any]:
+    """Accuracy per task and kind, abstention P/R, citation quality, verification, latency, tokens."""
+    m: dict[str, Any] = {"n_questions": len(records), "overall": _acc(records)}
+    by_task: dict[int, list[dict]] = defaultdict(list)
+    by_task_kind: dict[tuple[int, str], list[dict]] = defaultdict(list)
+    for r in records:
+        by_task[r["task"]].append(r)
+        by_task_kind[(r["task"], r["kind"])].append(r)
+    m["by_task"] = {f"task{t}": _acc(rs) for t, rs in sorted(by_task.items())}
+    m["by_kind"] = {f"task{t}/{k}": _acc(rs) for (t, k), rs in sorted(by_task_kind.items())}
+
+    pred_abst = [r for r in records if r.get("pred") == ABSTAIN]
+    gold_abst = [r for r in records if r["gold"] == ABSTAIN]
+    tp = sum(1 for r in pred_abst if r["gold"] == ABSTAIN)
+    m["abstention"] = {
+        "predicted": len(pred_abst), "gold": len(gold_abst),
+        "precision": round(tp / len(pred_abst), 4) if pred_abst else None,
+        "recall": round(tp / len(gold_abst), 4) if gold_abst else None,
+    }
+    cits = sum(len(r.get("citations", [])) for r in records)
+    valid = sum(r.get("citations_valid", 0) for r in records)
+    with_gold = [r for r in records if r.get("has_gold_spans")]
+    m["citations"] = {
+        "total": cits,
+        "valid_rate": round(valid / cits, 4) if cits else None,
+        "answers_citing_gold_evidence": round(sum(1 for r in with_gold if r.get("citations_on_gold", 0) > 0) / len(with_gold), 4)
+        if with_gold else None,
+    }
+    answered = [r for r in records if r.get("verification") not in (None, "error")]
+    status = defaultdict(int)
+    for r in answered:
+        status[r["verification"]] += 1
+    # "caught": verification refused a draft answer that would have been wrong.
+    caught = [r for r in answered if r.get("draft_choice") and r.get("draft_choice") != r["gold"]
+              and r.get("pred") != r.get("draft_choice")]
+    overturned_right = [r for r in answered if r.get("draft_choice") and r.get("draft_choice") == r["gold"]
+                        and r.get("pred") != r["gold"]]
+    m["verification"] = {
+        "status_counts": dict(status),
+        "pass_rate": round(status.get("verified", 0) / len(answered), 4) if answered else None,
+        "caught_wrong_answers": len(caught),
+        "rejected_right_answers": len(overturned_right),
+        "verified_accuracy": _acc([r for r in answered if r["verification"] == "verified"])["accuracy"],
+    }
+    lat = [r["latency_s"] for r in records if r.get("latency_s") is not None]
+    m["latency_s"] = {"p50": _pct(lat, 50), "p95": _pct(lat, 95), "mean": round(float(np.mean(lat)), 3) if lat else None}
+    toks = [r.get("prompt_tokens", 0) for r in records]
+    m["prompt_tokens"] = {"mean": round(float(np.mean(toks)), 1) if toks else None, "p95": _pct(toks, 95)}
+    m["errors"] = sum(1 for r in records if r.get("error"))
+    return m
+
+
+def markdown(metrics: dict[str, Any]) -> str:
+    cfg = metrics.get("config", {})
+    lines = [
+        f"# clinqa eval: backend={cfg.get('backend')} model={cfg.get('model') or 'default'} mode={cfg.get('mode')}",
+        "", f"Set: `{cfg.get('set')}` — {metrics['n_questions']} questions; ingest {metrics.get('ingest_s')} s", "",
+        "| task | n | accuracy |", "|---|---:|---:|",
+    ]
+    for t, a in metrics["by_task"].items():
+        lines.append(f"| {t} | {a['n']} | {a['accuracy']} |")
+    lines += ["", "| task/kind | n | accuracy |", "|---|---:|---:|"]
+    for k, a in metrics["by_kind"].items():
+        lines.append(f"| {k} | {a['n']} | {a['accuracy']} |")
+    ab, ci, ve, la, pt = (metrics[k] for k in ("abstention", "citations", "verification", "latency_s", "prompt_tokens"))
+    lines += [
+        "",
+        f"- abstention: precision {ab['precision']}, recall {ab['recall']} (predicted {ab['predicted']}, gold {ab['gold']})",
+        f"- citations: {ci['total']} total, valid {ci['valid_rate']}, answers citing gold evidence {ci['answers_citing_gold_evidence']}",
+        f"- verification: pass rate {ve['pass_rate']}, {dict(ve['status_counts'])}, caught wrong answers {ve['caught_wrong_answers']}, "
+        f"rejected right answers {ve['rejected_right_answers']}, accuracy of verified answers {ve['verified_accuracy']}",
+        f"- latency: p50 {la['p50']} s, p95 {la['p95']} s; prompt tokens mean {pt['mean']}, p95 {pt['p95']}",
+        f"- errors: {metrics['errors']}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(metrics: dict[str, Any], records: list[dict], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(metrics, indent=2))
+    (out / "report.md").write_text(markdown(metrics))
+    plot_run(metrics, records, out)
+
+
+def plot_run(metrics: dict[str, Any], records: list[dict], out: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    tasks = list(metrics["by_task"])
+    axes[0].bar(tasks, [metrics["by_task"][t]["accuracy"] or 0 for t in tasks], color="#3b7dd8")
+    axes[0].set_ylim(0, 1)
+    axes[0].set_title("accuracy by task")
+    kinds = list(metrics["by_kind"])
+    axes[1].barh(kinds, [metrics["by_kind"][k]["accuracy"] or 0 for k in kinds], color="#4caf50")
+    axes[1].set_xlim(0, 1)
+    axes[1].set_title("accuracy by task/kind")
+    fig.tight_layout()
+    p = out / "accuracy.png"
+    fig.savefig(p, dpi=100)
+    plt.close(fig)
+    paths.append(p)
+    lat = [r["latency_s"] for r in records if r.get("latency_s") is not None]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.hist(lat, bins=30, color="#d8783b")
+    ax.set_xlabel("seconds per question")
+    ax.set_title("latency distribution")
+    fig.tight_layout()
+    p = out / "latency.png"
+    fig.savefig(p, dpi=100)
+    plt.close(fig)
+    paths.append(p)
+    return paths
+
+
+def load_run(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    p = p / "report.json" if p.is_dir() else p
+    if not p.is_file():
+        from clinqa.errors import InputError
+
+        raise InputError(f"{path}: no report.json (is it an eval output directory?)")
+    return json.loads(p.read_text())
+
+
+def compare(run_a: str | Path, run_b: str | Path, out_png: Path | None = None) -> str:
+    """Text table of the differences between two runs (b - a); optional side-by-side plot."""
+    a, b = load_run(run_a), load_run(run_b)
+
+    def label(m):
+        c = m.get("config", {})
+        return f"{c.get('backend')}/{c.get('mode')}"
+
+    rows = [("overall", a["overall"]["accuracy"], b["overall"]["accuracy"])]
+    for t in sorted(set(a["by_task"]) | set(b["by_task"])):
+        rows.append((t, a["by_task"].get(t, {}).get("accuracy"), b["by_task"].get(t, {}).get("accuracy")))
+    for k in sorted(set(a["by_kind"]) | set(b["by_kind"])):
+        rows.append((k, a["by_kind"].get(k, {}).get("accuracy"), b["by_kind"].get(k, {}).get("accuracy")))
+    rows += [
+        ("latency p50 s", a["latency_s"]["p50"], b["latency_s"]["p50"]),
+        ("latency p95 s", a["latency_s"]["p95"], b["latency_s"]["p95"]),
+        ("prompt tokens mean", a["prompt_tokens"]["mean"], b["prompt_tokens"]["mean"]),
+        ("verification pass", a["verification"]["pass_rate"], b["verification"]["pass_rate"]),
+    ]
+    la, lb = label(a), label(b)
+    out = [f"{'metric':<32} {la:>18} {lb:>18} {'diff':>9}"]
+    for name, x, y in rows:
+        d = f"{y - x:+.3f}" if isinstance(x, (int, float)) and isinstance(y, (int, float)) else "-"
+        out.append(f"{name:<32} {str(x):>18} {str(y):>18} {d:>9}")
+    if out_png is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        names = [r[0] for r in rows if r[0].startswith("task") or r[0] == "overall"]
+        xs = np.arange(len(names))
+        va = [next(r[1] for r in rows if r[0] == n) or 0 for n in names]
+        vb = [next(r[2] for r in rows if r[0] == n) or 0 for n in names]
+        fig, ax = plt.subplots(figsize=(max(6, len(names) * 0.8), 4))
+        ax.bar(xs - 0.2, va, 0.4, label=la)
+        ax.bar(xs + 0.2, vb, 0.4, label=lb)
+        ax.set_xticks(xs, names, rotation=60, ha="right")
+        ax.set_ylim(0, 1)
+        ax.legend()
+        ax.set_title("accuracy: side by side")
+        fig.tight_layout()
+        fig.savefig(out_png, dpi=100)
+        plt.close(fig)
+    return "\n".join(out)
