@@ -1,0 +1,371 @@
+"""The agent as a LangGraph ``StateGraph``.
+
+    understand -> route -> gather -> assemble -> reason -> verify -+-> finalize -> END
+                              ^                                     |
+                              +------------ broaden <---------------+  (unsupported, first attempt only)
+
+``understand`` classifies the question; ``route`` picks tools by kind (timeline
+for order/interval/count, negated facts for negation questions, hybrid retrieval
+always, per-option searches for multiple choice); ``gather`` runs them;
+``assemble`` builds the numbered context; ``reason`` drafts an answer;
+``verify`` checks every claim; an unsupported draft gets one retry with broader
+retrieval, then ``finalize`` abstains with the reason. Node updates stream
+through ``graph.stream(..., stream_mode="updates")``.
+"""
+from __future__ import annotations
+
+import operator
+import time
+from typing import Annotated, Any, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+
+from agent.context import ContextBuilder
+from agent.records import Answer, Citation, FactUsed, Verification
+from agent.tools import Computed, FactRow, Passage, Toolbox
+from agent.understand import QuestionAnalyzer
+from agent.verify import Draft, Verifier
+
+
+def _merge(a: dict, b: dict) -> dict:
+    return {**(a or {}), **(b or {})}
+
+
+def _add(a: dict, b: dict) -> dict:
+    out = dict(a or {})
+    for k, v in (b or {}).items():
+        out[k] = out.get(k, 0) + v
+    return out
+
+
+class AgentState(TypedDict, total=False):
+    patient_id: str
+    question: str
+    options: dict[str, str] | None
+    allow_abstain: bool
+    analysis: Any
+    resolved: dict[str, list[str]]
+    plan: list[str]
+    attempt: int
+    passages: list[Passage]
+    facts: list[FactRow]
+    computed: list[Computed]
+    context: Any
+    draft: Draft
+    verification: Verification
+    first_failure: str | None
+    answer: Answer
+    route: Annotated[list[str], operator.add]
+    timings: Annotated[dict[str, float], _merge]
+    tokens: Annotated[dict[str, int], _add]  # summed over attempts
+
+
+class AgentGraph:
+    """Holds the components; ``compiled`` is the runnable LangGraph graph."""
+
+    def __init__(self, tools: Toolbox, reasoner, verifier: Verifier, builder: ContextBuilder | None = None,
+                 mode: str = "stack", collapsed_chars: int = 12000, backend: str = "extractive", model: str | None = None):
+        self.tools = tools
+        self.reasoner = reasoner
+        self.verifier = verifier
+        self.builder = builder or ContextBuilder()
+        self.analyzer = QuestionAnalyzer()
+        self.mode = mode
+        self.collapsed_chars = collapsed_chars
+        self.backend = backend
+        self.model = model
+        self.compiled = self._build()
+
+    def _build(self):
+        g = StateGraph(AgentState)
+        g.add_node("understand", self._timed("understand", self.understand))
+        g.add_node("route", self._timed("route", self.route))
+        g.add_node("gather", self._timed("gather", self.gather))
+        g.add_node("assemble", self._timed("assemble", self.assemble))
+        g.add_node("reason", self._timed("reason", self.reason))
+        g.add_node("verify", self._timed("verify", self.verify))
+        g.add_node("broaden", self._timed("broaden", self.broaden))
+        g.add_node("finalize", self._timed("finalize", self.finalize))
+        g.add_edge(START, "understand")
+        g.add_edge("understand", "route")
+        g.add_edge("route", "gather")
+        g.add_edge("gather", "assemble")
+        g.add_edge("assemble", "reason")
+        g.add_edge("reason", "verify")
+        g.add_conditional_edges("verify", self._after_verify, {"broaden": "broaden", "finalize": "finalize"})
+        g.add_edge("broaden", "gather")
+        g.add_edge("finalize", END)
+        return g.compile()
+
+    @staticmethod
+    def _timed(name: str, fn):
+        def node(state: AgentState) -> dict:
+            t0 = time.perf_counter()
+            out = fn(state)
+            key = name if state.get("attempt", 0) == 0 or name in ("understand", "route") else f"{name}_retry"
+            out["timings"] = {key: time.perf_counter() - t0}
+            return out
+
+        return node
+
+    # -- nodes ------------------------------------------------------------------------------------
+    def understand(self, s: AgentState) -> dict:
+        a = self.analyzer.run(s["question"], s.get("options"), s.get("allow_abstain", True))
+        return {"analysis": a, "attempt": 0, "route": [f"understand:{a.kind}"]}
+
+    def _resolve(self, pid: str, phrase: str) -> tuple[str, list[str]]:
+        """The longest sub-phrase of ``phrase`` the graph resolves to concepts."""
+        ws = phrase.split()
+        for n in range(len(ws), 0, -1):
+            for i in range(0, len(ws) - n + 1):
+                sub = " ".join(ws[i:i + n])
+                if len(sub) < 3:
+                    continue
+                keys = self.tools.resolve(pid, sub)
+                if keys:
+                    return sub, keys
+        return phrase, []
+
+    def route(self, s: AgentState) -> dict:
+        a, pid = s["analysis"], s["patient_id"]
+        if self.mode == "collapsed":
+            return {"plan": ["notes.raw"], "resolved": {}, "route": ["route:collapsed"]}
+        resolved: dict[str, list[str]] = {}
+        for c in a.concepts:
+            sub, keys = self._resolve(pid, c)
+            if keys:
+                resolved[sub] = keys
+        plan = ["retrieve.hybrid"]
+        if a.multiple_choice:
+            plan.append("retrieve.per_option")
+        if resolved:
+            plan.append("graph.facts")
+        if a.kind == "negation":
+            plan.append("graph.facts.negated")
+        if a.kind == "interval":
+            plan.append("timeline.interval")
+        if a.kind == "order":
+            plan.append("timeline.order")
+        if a.kind == "count":
+            plan.append("timeline.count")
+        if a.kind == "trend":
+            plan.append("timeline.lab_series")
+        if a.temporal and a.kind not in ("interval", "order"):
+            plan.append("timeline.first")
+        return {"plan": plan, "resolved": resolved, "route": ["route:" + ",".join(plan)]}
+
+    def gather(self, s: AgentState) -> dict:
+        a, pid = s["analysis"], s["patient_id"]
+        broader = s.get("attempt", 0) > 0
+        passages: list[Passage] = []
+        facts: list[FactRow] = []
+        computed: list[Computed] = []
+        if self.mode == "collapsed":
+            return {"passages": [], "facts": [], "computed": [], "route": ["gather:raw_notes"]}
+        k = 16 if broader else 8
+        plan, resolved = s.get("plan", []), s.get("resolved", {})
+        used = []
+        if "retrieve.hybrid" in plan:
+            passages += self.tools.retrieve(pid, a.question, k=k)
+            used.append(f"retrieve({self.tools.last_retrieval},k={k})")
+            if broader:
+                passages += self.tools.lexical(pid, a.question, k=k)
+                top = sorted(passages, key=lambda p: -p.score)[:6]
+                passages += [nb for p in top for nb in self.tools.neighbors(pid, p)]
+                used.append("lexical+neighbors")
+        if "retrieve.per_option" in plan:
+            for letter, text in a.real_options.items():
+                got = self.tools.lexical(pid, f"{text}", k=3 if broader else 2)
+                got += self.tools.lexical(pid, f"{a.question} {text}", k=2 if broader else 1)
+                for p in got:
+                    p.source = f"option:{letter}"
+                passages += got
+            used.append("per_option")
+        if "graph.facts" in plan:
+            for sub in list(resolved)[: 6 if broader else 3]:
+                facts += self.tools.facts(pid, sub, limit=12 if broader else 6)
+            used.append("facts")
+        if "graph.facts.negated" in plan:
+            for sub in list(resolved)[:4]:
+                facts += self.tools.facts(pid, sub, assertion="absent", limit=6)
+            for letter, text in a.real_options.items():
+                _, keys = self._resolve(pid, text) if len(text.split()) <= 6 else (text, [])
+                if keys:
+                    facts += self.tools.facts(pid, keys[0], limit=4)
+            used.append("facts(absent)")
+        if "timeline.interval" in plan and a.pair:
+            ra, _ = self._resolve(pid, a.pair[0])
+            rb, _ = self._resolve(pid, a.pair[1])
+            c = self.tools.interval(pid, ra, rb)
+            if c is None or not c.documented:
+                c = self.tools.interval_from_notes(pid, a.pair[0], a.pair[1]) or c
+            if c is not None:
+                computed.append(c)
+                used.append(f"interval({ra},{rb})")
+        if "timeline.order" in plan:
+            letters = {}
+            if a.multiple_choice:
+                for letter, t in a.real_options.items():
+                    sub, keys = self._resolve(pid, t)
+                    if keys and sub not in letters:
+                        letters[sub] = letter
+                items = list(letters)
+            else:
+                items = list(resolved)
+            if len(items) >= 2 or (a.multiple_choice and items):
+                c = self.tools.order(pid, items)
+                if c is not None and c.documented:
+                    c.value["letters"] = letters
+                    computed.append(c)
+                    used.append("order")
+            for sub in list(resolved)[:1]:
+                c = self.tools.first_last(pid, sub, a.direction or "first")
+                if c is not None and c.documented:
+                    computed.append(c)
+                    used.append(a.direction or "first")
+        if "timeline.count" in plan:
+            for sub in list(resolved)[:1]:
+                c = self.tools.count(pid, sub)
+                if c is not None:
+                    computed.append(c)
+                    used.append(f"count({sub})")
+        if "timeline.lab_series" in plan:
+            for sub in list(resolved)[:2]:
+                c = self.tools.lab_series(pid, sub)
+                if c is not None:
+                    computed.append(c)
+                    used.append(f"lab_series({sub})")
+            if not any(c.kind == "lab_series" for c in computed):
+                for phrase in a.concepts:
+                    ws_ = phrase.split()
+                    for n in range(min(3, len(ws_)), 0, -1):  # "creatinine level change" -> "creatinine"
+                        c = next((c for i in range(len(ws_) - n + 1)
+                                  for c in [self.tools.lab_series_from_notes(pid, " ".join(ws_[i:i + n]))] if c), None)
+                        if c is not None:
+                            break
+                    if c is not None:
+                        computed.append(c)
+                        used.append("lab_series(notes)")
+                        break
+        if "timeline.first" in plan:
+            for sub in list(resolved)[:2]:
+                c = self.tools.first_last(pid, sub, "first")
+                if c is not None and c.documented:
+                    computed.append(c)
+                    used.append(f"first({sub})")
+        return {"passages": passages, "facts": facts, "computed": computed,
+                "route": [("gather_broader:" if broader else "gather:") + ",".join(used)]}
+
+    def assemble(self, s: AgentState) -> dict:
+        pid = s["patient_id"]
+        if self.mode == "collapsed":
+            ctx = self.builder.collapsed(pid, list(self.tools.notes(pid).values()), self.collapsed_chars)
+        else:
+            ps = sorted(s.get("passages", []), key=lambda p: -p.score)
+            # interleave: per-option passages must not be crowded out by many retrieval hits
+            ops = [p for p in s.get("passages", []) if p.source.startswith("option")]
+            rest = [p for p in ps if not p.source.startswith("option")]
+            merged, i = [], 0
+            while i < max(len(ops), len(rest)):
+                if i < len(rest):
+                    merged.append(rest[i])
+                if i < len(ops):
+                    merged.append(ops[i])
+                i += 1
+            ctx = self.builder.run(pid, merged, s.get("facts", []), s.get("computed", []), broader=s.get("attempt", 0) > 0)
+        return {"context": ctx, "route": [f"assemble:{len(ctx.passages)}E,{len(ctx.facts)}F,{len(ctx.computed)}C"
+                                          + (f",{len(ctx.flagged)} flagged" if ctx.flagged else "")]}
+
+    def reason(self, s: AgentState) -> dict:
+        d = self.reasoner.run(s["analysis"], s["context"])
+        return {"draft": d, "route": [f"reason:{getattr(self.reasoner, 'name', 'reasoner')}"],
+                "tokens": {"prompt": d.prompt_tokens, "completion": d.completion_tokens}}
+
+    def verify(self, s: AgentState) -> dict:
+        v = self.verifier.run(s["draft"], s["context"], s["analysis"])
+        out: dict = {"verification": v, "route": [f"verify:{v.status}"]}
+        if v.status == "unsupported" and s.get("attempt", 0) == 0:
+            out["first_failure"] = v.reason
+        return out
+
+    def _context_tokens(self, ctx) -> int:
+        from agent.context import SYSTEM_PROMPT
+
+        body = ContextBuilder.render_collapsed(ctx) if ctx.mode == "collapsed" else ctx.render()
+        text = SYSTEM_PROMPT + "\n" + body
+        counter = getattr(getattr(self.reasoner, "llm", None), "count_tokens", None)
+        if counter is not None:
+            try:
+                return int(counter(text))
+            except Exception:
+                pass
+        return max(1, len(text) // 4)
+
+    def _after_verify(self, s: AgentState) -> str:
+        if s["verification"].status == "unsupported" and s.get("attempt", 0) == 0 and self.mode == "stack":
+            return "broaden"
+        return "finalize"
+
+    def broaden(self, s: AgentState) -> dict:
+        plan = list(s.get("plan", []))
+        if "retrieve.hybrid" not in plan:
+            plan.insert(0, "retrieve.hybrid")
+        return {"attempt": s.get("attempt", 0) + 1, "plan": plan, "route": ["retry:broader_retrieval"]}
+
+    def finalize(self, s: AgentState) -> dict:
+        a, ctx, d, v = s["analysis"], s["context"], s["draft"], s["verification"]
+        if v.status == "unsupported" and a.allow_abstain:
+            reason = v.reason or "the answer is not supported by the cited evidence"
+            findings = list(v.findings)
+            v = Verification(status="abstained", findings=findings, draft_choice=d.choice,
+                             reason=f"abstained after {s.get('attempt', 0) + 1} attempt(s): {reason}")
+            d = Draft("Not documented: the answer could not be verified against the record (" + reason + ").",
+                      a.abstain_option, [], abstained=True, reason=reason, option_verdicts=d.option_verdicts,
+                      prompt_tokens=d.prompt_tokens, completion_tokens=d.completion_tokens)
+        if v.draft_choice is None and d.choice:
+            v = v.model_copy(update={"draft_choice": d.choice})
+        cites: list[Citation] = []
+        seen = set()
+        for ref in d.evidence_ids:
+            for eid in ctx.evidence_of(ref):
+                if eid in seen:
+                    continue
+                seen.add(eid)
+                p = ctx.passages[eid]
+                cites.append(Citation(evidence_id=eid, patient_id=p.patient_id, note_id=p.note_id, start=p.start,
+                                      end=p.end, quote=p.text, note_date=p.note_date.isoformat() if p.note_date else None,
+                                      section=p.section))
+        used = []
+        cited = set(d.evidence_ids)
+        for cid, c, eids in ctx.computed:
+            used.append(FactUsed(fact_id=cid, kind=c.kind, text=c.text, evidence_ids=eids,
+                                 value=_plain(c.value)))
+        for fid, r, eid in ctx.facts:
+            if fid in cited or eid in seen:
+                used.append(FactUsed(fact_id=r.fact_id, kind="fact", text=f"{r.name} ({r.assertion})", name=r.name,
+                                     assertion=r.assertion, date=r.date.isoformat() if r.date else None,
+                                     codes=r.codes, evidence_ids=[eid]))
+        tokens = {"prompt": 0, "completion": 0, **dict(s.get("tokens") or {})}
+        ans = Answer(
+            patient_id=s["patient_id"], question=a.question, text=d.text, choice=d.choice, abstained=d.abstained,
+            citations=cites, facts_used=used, verification=v, route=list(s.get("route", [])) + ["finalize"],
+            timings=dict(s.get("timings", {})), tokens=tokens, kind=a.kind, backend=self.backend, model=self.model,
+            mode=self.mode, option_verdicts=d.option_verdicts, attempts=s.get("attempt", 0) + 1,
+            context_tokens=self._context_tokens(ctx),
+        )
+        return {"answer": ans, "route": ["finalize"]}
+
+
+def _plain(v):
+    import dataclasses
+    import datetime as dt
+
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    if dataclasses.is_dataclass(v):
+        return _plain(dataclasses.asdict(v))
+    return v

@@ -1,0 +1,411 @@
+"""Reasoning over the assembled context: the extractive backend and the LLM backends.
+
+Extractive: no generative model. Each option (or, for open questions, each passage)
+is scored by how much of it the evidence covers (IDF-weighted stems, numbers must
+match, negated mentions count against it); intervals, counts and orders are picked
+from the values the timeline computed.
+
+LLM: small models pick options by position, so every option is judged on its own
+against the evidence ("supported" / "contradicted" / "not_documented", JSON schema)
+-- the context is the shared prompt prefix, so llama.cpp's prompt cache makes the
+extra calls cheap -- and the verdicts are combined with the extractive scores and
+the computed facts. The model never does date arithmetic.
+"""
+from __future__ import annotations
+
+import logging
+import re
+
+from agent.context import SYSTEM_PROMPT, Context, ContextBuilder
+from agent.tools import Passage, Toolbox
+from agent.understand import QuestionAnalysis, content_tokens, find_dates, find_numbers
+from agent.verify import AssertionChecker, Draft
+
+log = logging.getLogger(__name__)
+
+NOT_DOCUMENTED = "Not documented: the patient's record does not answer this question."
+SUPPORT_MIN = 0.5  # below this an option is "not documented" by the evidence
+ABSTAIN_BELOW = 0.42  # best option below this -> abstain (when allowed)
+JUDGE_MIN = 0.3  # options with less lexical evidence than this are not sent to the LLM judge
+
+# one short field: generation is the slow part on CPU (~5 tokens per option); the option's citation is the
+# passage the evidence scorer found for it, which the verifier then checks
+VERDICT_SCHEMA = {
+    "type": "object",
+    "properties": {"verdict": {"type": "string", "enum": ["supported", "contradicted", "not_documented"]}},
+    "required": ["verdict"],
+}
+ANSWER_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "not_documented": {"type": "boolean"},
+        "answer": {"type": "string"},
+        "evidence_ids": {"type": "array", "items": {"type": "string"}, "maxItems": 4},
+    },
+    "required": ["not_documented", "answer", "evidence_ids"],
+}
+
+
+def choice_schema(letters: list[str]) -> dict:
+    return {
+        "type": "object",
+        "properties": {
+            "choice": {"type": "string", "enum": [*letters, "none"]},
+            "answer": {"type": "string"},
+            "evidence_ids": {"type": "array", "items": {"type": "string"}, "maxItems": 4},
+        },
+        "required": ["choice", "answer", "evidence_ids"],
+    }
+
+
+_DAYS_PER = {"d": 1.0, None: 1.0, "wk": 7.0, "mo": 30.44, "y": 365.25}
+
+
+def _days(value: float, unit: str | None) -> float | None:
+    """A duration in days ("3 weeks" -> 21); None for non-duration units."""
+    return value * _DAYS_PER[unit] if unit in _DAYS_PER else None
+
+
+class OptionScorer:
+    """How well one passage supports one option (or a free query), in [0, 1]."""
+
+    def __init__(self, tools: Toolbox, assertions: AssertionChecker):
+        self.tools = tools
+        self.assertions = assertions
+
+    def score(self, pid: str, option: str, passage: Passage, q_tokens: set[str]) -> tuple[float, bool]:
+        """(support, negated): coverage of the option's terms, numbers checked, question relevance as a bonus."""
+        o = set(content_tokens(option))
+        if not o:
+            return 0.0, False
+        ptoks = set(content_tokens(passage.text))
+        w = {t: self.tools.idf(pid, t) for t in o}
+        total = sum(w.values()) or 1.0
+        cov = sum(v for t, v in w.items() if t in ptoks) / total
+        onums = [n for n in find_numbers(option)]
+        if onums:
+            pnums = find_numbers(passage.text)
+            pdates = {d for d, _ in find_dates(passage.text)}
+            miss = [n for n in onums if not any(abs(n[0] - m[0]) < 1e-6 and (n[1] is None or m[1] is None or n[1] == m[1]) for m in pnums)]
+            odates = [d for d, _ in find_dates(option)]
+            if odates and not all(d in pdates or d == passage.note_date for d in odates):
+                cov *= 0.5
+            elif miss:
+                cov *= 0.6
+        # question relevance also counts the note's heading ("Admission note", "Discharge letter") so that
+        # "on admission" / "at discharge" pick the right one of two otherwise equal passages
+        ctx_toks = ptoks | self.tools.note_heading_tokens(pid, passage.note_id)
+        qrel = len(q_tokens & ctx_toks) / len(q_tokens) if q_tokens else 0.0
+        shared = {t for t in o if t in ptoks and not t[0].isdigit()}
+        negated = False
+        if shared:
+            p_neg = bool(self.assertions.term_negated(passage.text, shared))
+            o_neg = bool(self.assertions.term_negated(option, shared))
+            negated = p_neg != o_neg  # the option's polarity disagrees with the passage ("X" vs "no X")
+        return 0.8 * cov + 0.2 * qrel, negated
+
+
+class ExtractiveReasoner:
+    """Deterministic, model-free answers picked from the evidence and the computed facts."""
+
+    name = "extractive"
+
+    def __init__(self, tools: Toolbox, assertions: AssertionChecker | None = None):
+        self.tools = tools
+        self.assertions = assertions or AssertionChecker()
+        self.scorer = OptionScorer(tools, self.assertions)
+
+    # -- per option -------------------------------------------------------------------------------
+    def judge_options(self, a: QuestionAnalysis, ctx: Context) -> dict[str, tuple[float, str, str | None]]:
+        """letter -> (score, verdict, best evidence id)."""
+        qt = set(a.keywords)
+        out = {}
+        for letter, text in a.real_options.items():
+            best = (0.0, False, None)
+            for eid, p in ctx.passages.items():
+                s, neg = self.scorer.score(ctx.patient_id, text, p, qt)
+                if s > best[0] + 1e-9:
+                    best = (s, neg, eid)
+            s, neg, eid = best
+            verdict = "contradicted" if (neg and s >= SUPPORT_MIN) else ("supported" if s >= SUPPORT_MIN else "not_documented")
+            out[letter] = (s, verdict, eid)
+        return out
+
+    def run(self, a: QuestionAnalysis, ctx: Context) -> Draft:
+        if a.multiple_choice:
+            return self._choose(a, ctx, self.judge_options(a, ctx))
+        return self._open(a, ctx)
+
+    # -- multiple choice ------------------------------------------------------------------------
+    def _choose(self, a: QuestionAnalysis, ctx: Context, judged: dict, llm_verdicts: dict | None = None) -> Draft:
+        verdicts = {k: v[1] for k, v in judged.items()}
+        scores = {k: v[0] for k, v in judged.items()}
+        if llm_verdicts:
+            for k, v in llm_verdicts.items():
+                verdicts[k] = v
+                scores[k] = scores.get(k, 0.0) + {"supported": 0.25, "contradicted": -0.25}.get(v, -0.1)
+        computed = self._computed_choice(a, ctx)
+        if computed is not None:
+            letter, cid, eids = computed
+            return Draft(a.options[letter], letter, [cid, *eids], option_verdicts=verdicts, option_scores=scores,
+                         computed_answer=True)
+        opts = a.real_options
+        if a.kind == "negation":
+            # the option the record does NOT support (or explicitly negates) is the answer
+            ranked = sorted(opts, key=lambda k: (verdicts[k] != "contradicted", scores[k]))
+            letter = ranked[0]
+            others_supported = sum(1 for k in opts if k != letter and verdicts[k] == "supported")
+            if others_supported == 0 and a.allow_abstain and verdicts[letter] != "contradicted":
+                return self._abstain(a, "no option is documented, so none can be singled out as the exception", verdicts, scores)
+            eid = judged[letter][2]
+            # cite the passages that document the other options (they show what WAS the case)
+            cites = [judged[k][2] for k in opts if k != letter and verdicts[k] == "supported" and judged[k][2]]
+            if verdicts[letter] == "contradicted" and eid:
+                cites.insert(0, eid)
+            return Draft(a.options[letter], letter, list(dict.fromkeys(cites))[:4], option_verdicts=verdicts,
+                         option_scores=scores, reason="negation: the option the evidence does not support")
+        if a.kind == "order" and a.direction:
+            supported = [k for k in opts if verdicts[k] == "supported"]
+            if len(supported) >= 2:
+                dated = [(self._option_date(ctx, judged[k][2]), k) for k in supported]
+                dated = [(d, k) for d, k in dated if d is not None]
+                if len(dated) >= 2:
+                    dated.sort()
+                    letter = dated[0][1] if a.direction == "first" else dated[-1][1]
+                    return Draft(a.options[letter], letter, [judged[letter][2]], option_verdicts=verdicts,
+                                 option_scores=scores, reason=f"{a.direction} by the dates of the supporting passages")
+        # rank by the combined score (evidence coverage + the model's per-option verdict), never by position;
+        # options tied on the same passage are split by which one the question's predicate points at
+        slot = self._slot_distances(a, ctx, judged, scores)
+        letter = max(opts, key=lambda k: (round(scores[k], 2), -slot.get(k, 10**6), -ord(k)))
+        ext = judged[letter][0]
+        llm_ok = bool(llm_verdicts) and llm_verdicts.get(letter) == "supported" and ext >= 0.3
+        best = scores[letter]
+        ranked = sorted(scores.values(), reverse=True)
+        if ((ext < ABSTAIN_BELOW and not llm_ok) or judged[letter][1] == "contradicted") and a.allow_abstain:
+            return self._abstain(a, f"no option is supported by the evidence (best {letter}: {best:.2f})", verdicts, scores)
+        reason = None if len(ranked) < 2 or ranked[0] - ranked[1] > 0.05 else "close call between options"
+        return Draft(a.options[letter], letter, [judged[letter][2]] if judged[letter][2] else [],
+                     option_verdicts=verdicts, option_scores=scores, reason=reason)
+
+    @staticmethod
+    def _slot_distances(a: QuestionAnalysis, ctx: Context, judged: dict, scores: dict) -> dict[str, int]:
+        """For options whose best passage is shared with another option at (nearly) the same score: characters from
+        the nearest question word to the option's first word after it ("switched to X": X answers "switched to?")."""
+        top = max(scores.values()) if scores else 0.0
+        tied = [k for k in scores if top - scores[k] <= 0.02 and judged[k][2]]
+        if len(tied) < 2 or len({judged[k][2] for k in tied}) != 1:
+            return {}
+        text = ctx.passages[judged[tied[0]][2]].text
+        low = text.lower()
+        q_pos = [m.start() for m in re.finditer(r"[a-z][a-z0-9\-]+", low)
+                 if content_tokens(m.group(0)) and content_tokens(m.group(0))[0] in set(a.keywords)]
+        out = {}
+        for k in tied:
+            o_pos = [m.start() for m in re.finditer(r"[a-z][a-z0-9\-/]+", low)
+                     if content_tokens(m.group(0)) and content_tokens(m.group(0))[0] in set(content_tokens(a.options[k]))]
+            fwd = [o - q for o in o_pos for q in q_pos if o > q]
+            out[k] = min(fwd) if fwd else 10**6
+        return out
+
+    def _abstain(self, a: QuestionAnalysis, reason: str, verdicts=None, scores=None) -> Draft:
+        return Draft(NOT_DOCUMENTED, a.abstain_option, [], abstained=True, reason=reason,
+                     option_verdicts=verdicts or {}, option_scores=scores or {})
+
+    @staticmethod
+    def _option_date(ctx: Context, eid: str | None):
+        if not eid:
+            return None
+        p = ctx.passages[eid]
+        ds = find_dates(p.text)
+        return ds[0][0] if ds else p.note_date
+
+    @staticmethod
+    def _computed_choice(a: QuestionAnalysis, ctx: Context):
+        """The option equal to a computed interval / count (code arithmetic, never the model's)."""
+        for cid, c, eids in ctx.computed:
+            if not c.documented or c.value is None:
+                continue
+            if c.kind == "interval" and a.kind == "interval":
+                days = c.value["days"]
+                best, bd = None, None
+                for k, text in a.real_options.items():
+                    for v, u, _ in find_numbers(text):
+                        d = _days(v, u)
+                        if d is None:
+                            continue
+                        tol = {"d": 0.5, None: 0.5, "wk": 3.6, "mo": 16, "y": 183}[u]
+                        diff = abs(d - abs(days))
+                        if diff <= tol and (bd is None or diff < bd):
+                            best, bd = k, diff
+                if best:
+                    return best, cid, eids
+            if c.kind == "order" and a.kind == "order" and a.direction and c.value.get("letters"):
+                items = c.value["items"]
+                if items:
+                    it = items[0] if a.direction == "first" else items[-1]
+                    letter = c.value["letters"].get(it["query"])
+                    if letter in a.real_options:
+                        return letter, cid, eids
+            if c.kind == "lab_series" and a.kind == "trend" and c.value.get("trend"):
+                words = {"increasing": r"\b(increas|rise|rose|rising|elevat|higher|went up|worsen)",
+                         "decreasing": r"\b(decreas|fell|fall|declin|drop|lower|went down|normali[sz]|improv)",
+                         "unchanged": r"\b(stable|unchanged|constant|no change|remained)"}
+                rx = re.compile(words[c.value["trend"]], re.I)
+                hits = [k for k, text in a.real_options.items() if rx.search(text)]
+                if len(hits) == 1:
+                    return hits[0], cid, eids
+            if c.kind == "count" and a.kind == "count":
+                n = c.value["count"]
+                hits = [k for k, text in a.real_options.items() if any(abs(v - n) < 1e-6 for v, _, _ in find_numbers(text))]
+                if len(hits) == 1:
+                    return hits[0], cid, eids
+        return None
+
+    # -- open questions -----------------------------------------------------------------------------
+    def _open(self, a: QuestionAnalysis, ctx: Context) -> Draft:
+        for cid, c, eids in ctx.computed:
+            if c.documented and c.kind in ("interval", "count", "order", "first", "last", "lab_series") and (
+                c.kind == a.kind or (a.kind == "order" and c.kind in ("first", "last"))
+                or (a.kind == "trend" and c.kind == "lab_series")
+                or (a.kind == "lookup" and a.temporal and c.kind in ("first", "last"))
+            ):
+                return Draft(c.text, None, [cid, *eids], computed_answer=True)
+        if a.kind == "yesno":
+            pres = [(fid, eid) for fid, r, eid in ctx.facts if r.assertion == "present" and r.experiencer == "patient"]
+            neg = [(fid, eid) for fid, r, eid in ctx.facts if r.assertion == "absent" and r.experiencer == "patient"]
+            if pres:
+                return Draft("Yes. " + ctx.passages[pres[0][1]].text, None, [pres[0][1]])
+            if neg:
+                return Draft("No. " + ctx.passages[neg[0][1]].text, None, [neg[0][1]])
+        qt = set(a.keywords)
+        best, beid = 0.0, None
+        for eid, p in ctx.passages.items():
+            s, _ = self.scorer.score(ctx.patient_id, a.question, p, qt)
+            if s > best:
+                best, beid = s, eid
+        if beid is None or best < 0.3:
+            if a.allow_abstain:
+                return self._abstain(a, "no passage in the record matches the question")
+        if beid is None:
+            return Draft(NOT_DOCUMENTED, None, [], abstained=True, reason="no evidence at all")
+        quote = ctx.passages[beid].text
+        if a.kind == "yesno":
+            terms = {t for t in content_tokens(" ".join(a.concepts)) if not t[0].isdigit()}
+            neg = self.assertions.term_negated(quote, terms)
+            if neg is not None:
+                return Draft(("No. " if neg else "Yes. ") + quote, None, [beid])
+        return Draft(quote, None, [beid], reason=None if best >= 0.5 else "weak match")
+
+
+class LLMReasoner:
+    """Answers through an ``agent.llm`` client with JSON-schema output; options judged one by one."""
+
+    def __init__(self, llm, tools: Toolbox, assertions: AssertionChecker | None = None, max_tokens: int = 160,
+                 seed: int = 0, max_judged: int = 3):
+        self.llm = llm
+        self.max_judged = max_judged
+        self.extractive = ExtractiveReasoner(tools, assertions)
+        self.max_tokens = max_tokens
+        self.seed = seed
+
+    @property
+    def name(self) -> str:
+        return getattr(self.llm, "model", None) or "llm"
+
+    def _chat(self, draft: Draft, messages, schema, max_tokens=None):
+        r = self.llm.chat(messages, json_schema=schema, max_tokens=max_tokens or self.max_tokens, temperature=0, seed=self.seed)
+        draft.prompt_tokens += int(getattr(r, "prompt_tokens", 0) or 0)
+        draft.completion_tokens += int(getattr(r, "completion_tokens", 0) or 0)
+        parsed = getattr(r, "parsed", None)
+        if parsed is None:
+            import json
+
+            try:
+                parsed = json.loads(r.text)
+            except Exception:
+                parsed = {}
+        return parsed if isinstance(parsed, dict) else {}
+
+    @staticmethod
+    def _prefix(ctx: Context) -> list[dict]:
+        body = ContextBuilder.render_collapsed(ctx) if ctx.mode == "collapsed" else ctx.render()
+        return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "CONTEXT:\n" + body}]
+
+    def run(self, a: QuestionAnalysis, ctx: Context) -> Draft:
+        if ctx.mode == "collapsed":
+            return self._collapsed(a, ctx)
+        tally = Draft("")
+        if a.multiple_choice:
+            judged = self.extractive.judge_options(a, ctx)
+            verdicts: dict[str, str] = {}
+            cites: dict[str, list[str]] = {}
+            if self.extractive._computed_choice(a, ctx) is None:
+                # options without any evidence are not documented by construction; the model judges the
+                # plausible ones (at most ``max_judged``; the two best even when the lexical evidence is weak)
+                ranked = sorted(a.real_options, key=lambda k: -judged[k][0])
+                to_judge = [k for k in ranked if judged[k][0] >= JUDGE_MIN][: self.max_judged] or ranked[:2]
+                if a.kind == "negation":
+                    to_judge = ranked  # the answer is the one option without support: every option needs a verdict
+                for letter in to_judge:
+                    text = a.real_options[letter]
+                    msgs = self._prefix(ctx) + [{"role": "user", "content": (
+                        f"QUESTION: {a.question}\nCANDIDATE ANSWER: {text}\n"
+                        "Judge only this candidate against the CONTEXT. verdict = supported (the evidence states it "
+                        "as the answer), contradicted (the evidence says otherwise or negates it) or not_documented. "
+                        "JSON only.")}]
+                    parsed = self._chat(tally, msgs, VERDICT_SCHEMA, max_tokens=24)
+                    v = parsed.get("verdict")
+                    verdicts[letter] = v if v in ("supported", "contradicted", "not_documented") else "not_documented"
+                    cites[letter] = [e for e in parsed.get("evidence_ids", []) if isinstance(e, str)]
+            draft = self.extractive._choose(a, ctx, judged, llm_verdicts=verdicts or None)
+            if draft.choice and not draft.computed_answer and cites.get(draft.choice) and verdicts.get(draft.choice) == "supported":
+                draft.evidence_ids = list(dict.fromkeys(draft.evidence_ids + cites[draft.choice]))[:5]
+        else:
+            draft = self._open(a, ctx, tally)
+        draft.prompt_tokens += tally.prompt_tokens
+        draft.completion_tokens += tally.completion_tokens
+        return draft
+
+    def _open(self, a: QuestionAnalysis, ctx: Context, tally: Draft) -> Draft:
+        computed = [(cid, c, e) for cid, c, e in ctx.computed if c.documented and c.kind in ("interval", "count")]
+        if computed and a.kind in ("interval", "count"):
+            return self.extractive._open(a, ctx)  # numbers come from the timeline, not from the model
+        msgs = self._prefix(ctx) + [{"role": "user", "content": (
+            f"QUESTION: {a.question}\nAnswer briefly from the CONTEXT only, cite the E ids you used. "
+            "If the context does not answer it, set not_documented to true. JSON only.")}]
+        parsed = self._chat(tally, msgs, ANSWER_SCHEMA, max_tokens=self.max_tokens)
+        ans = str(parsed.get("answer") or "").strip()
+        eids = [e for e in parsed.get("evidence_ids", []) if isinstance(e, str)]
+        if parsed.get("not_documented") or not ans:
+            if a.allow_abstain:
+                return Draft(NOT_DOCUMENTED, None, [], abstained=True, reason="the model found no supporting evidence")
+        if ans and not any(e in ctx.ids() for e in eids):
+            # the model answered without a usable citation: attach the passage that best covers the answer;
+            # the verifier still checks every claim against it
+            scored = [(self.extractive.scorer.score(ctx.patient_id, ans, p, set())[0], eid) for eid, p in ctx.passages.items()]
+            scored = [x for x in scored if x[0] >= 0.5]
+            if scored:
+                eids = [max(scored)[1]]
+        return Draft(ans, None, eids)
+
+    def _collapsed(self, a: QuestionAnalysis, ctx: Context) -> Draft:
+        """Baseline: one call over the raw notes with all options listed (what the stack is compared with)."""
+        tally = Draft("")
+        if a.multiple_choice:
+            opts = "\n".join(f"{k}. {v}" for k, v in a.options.items())
+            msgs = self._prefix(ctx) + [{"role": "user", "content": (
+                f"QUESTION: {a.question}\nOPTIONS:\n{opts}\nPick the option the notes support ('none' if none), "
+                "restate it as answer and cite the E ids. JSON only.")}]
+            parsed = self._chat(tally, msgs, choice_schema(list(a.options)), max_tokens=self.max_tokens)
+            ch = parsed.get("choice")
+            eids = [e for e in parsed.get("evidence_ids", []) if isinstance(e, str)]
+            if ch in a.options:
+                d = Draft(a.options[ch], ch, eids)
+            else:
+                d = Draft(NOT_DOCUMENTED, None, [], abstained=True, reason="the model chose none")
+        else:
+            d = self._open(a, ctx, tally)
+        d.prompt_tokens += tally.prompt_tokens
+        d.completion_tokens += tally.completion_tokens
+        return d

@@ -1,0 +1,95 @@
+"""Pydantic records the agent returns (the contract the UI, CLI and evals read).
+
+An ``Answer`` is self-contained: the text, the chosen option, exact citations
+into the notes, the structured facts it used, the verification verdict with
+per-claim findings, the route the agent took, timings and token counts.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+VerificationStatus = Literal["verified", "partial", "unsupported", "abstained"]
+FindingStatus = Literal["supported", "unsupported", "contradicted", "skipped"]
+
+
+class Citation(BaseModel):
+    """One quoted note span: ``note.text[start:end] == quote``."""
+
+    evidence_id: str
+    patient_id: str
+    note_id: str
+    start: int
+    end: int
+    quote: str
+    note_date: str | None = None
+    section: str | None = None
+
+    def label(self) -> str:
+        return f"[{self.evidence_id}] {self.note_id} {self.note_date or 'undated'} {self.start}-{self.end}"
+
+
+class FactUsed(BaseModel):
+    """A structured fact or computed timeline result that went into the answer."""
+
+    fact_id: str
+    kind: str  # "fact" | "interval" | "order" | "count" | "lab_series" | "first" | "last"
+    text: str  # one table row, human readable
+    name: str | None = None
+    assertion: str | None = None
+    date: str | None = None
+    codes: dict[str, str] = Field(default_factory=dict)
+    evidence_ids: list[str] = Field(default_factory=list)
+    value: Any = None  # computed value (days, count, ordered names) when kind is computed
+
+
+class Finding(BaseModel):
+    """One checked claim of the answer."""
+
+    check: str  # "citation" | "number" | "date" | "entity" | "assertion" | "judge" | "choice"
+    claim: str
+    status: FindingStatus
+    detail: str = ""
+
+
+class Verification(BaseModel):
+    status: VerificationStatus
+    findings: list[Finding] = Field(default_factory=list)
+    reason: str | None = None
+    draft_choice: str | None = None  # the option the reasoner proposed before verification (abstained answers too)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("verified", "partial")
+
+
+class Answer(BaseModel):
+    patient_id: str
+    question: str
+    text: str
+    choice: str | None = None
+    abstained: bool = False
+    citations: list[Citation] = Field(default_factory=list)
+    facts_used: list[FactUsed] = Field(default_factory=list)
+    verification: Verification
+    route: list[str] = Field(default_factory=list)
+    timings: dict[str, float] = Field(default_factory=dict)
+    tokens: dict[str, int] = Field(default_factory=lambda: {"prompt": 0, "completion": 0})
+    kind: str = "lookup"
+    backend: str = "extractive"
+    model: str | None = None
+    mode: str = "stack"
+    option_verdicts: dict[str, str] = Field(default_factory=dict)  # letter -> supported|contradicted|not_documented
+    attempts: int = 1
+    context_tokens: int = 0  # size of the assembled (or, collapsed, raw-notes) context the reasoner saw, in tokens
+
+
+class AgentEvent(BaseModel):
+    """One node update of the agent graph, streamed to the UI; the last event carries ``answer``."""
+
+    node: str
+    summary: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
+    elapsed_s: float = 0.0
+    answer: Answer | None = None

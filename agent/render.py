@@ -1,0 +1,28 @@
+"""Plain-text rendering of an Answer (CLI `clinqa ask`, `clinqa demo`)."""
+from __future__ import annotations
+
+from agent.records import Answer
+
+BADGES = {"verified": "[VERIFIED]", "partial": "[PARTIAL]", "unsupported": "[UNSUPPORTED]", "abstained": "[NOT DOCUMENTED]"}
+
+
+def render_answer(ans: Answer, width: int = 100) -> str:
+    lines = []
+    choice = f"{ans.choice}. " if ans.choice else ""
+    lines.append(f"{BADGES.get(ans.verification.status, ans.verification.status)} {choice}{ans.text}")
+    if ans.verification.reason:
+        lines.append(f"   why: {ans.verification.reason}")
+    for i, c in enumerate(ans.citations, 1):
+        quote = " ".join(c.quote.split())
+        if len(quote) > width:
+            quote = quote[: width - 3] + "..."
+        lines.append(f"   [{i}] {c.note_id} ({c.note_date or 'undated'}) chars {c.start}-{c.end}: \"{quote}\"")
+    for f in ans.facts_used:
+        if f.kind != "fact":
+            lines.append(f"   computed: {f.text}")
+    t = ans.timings.get("total")
+    tok = ans.tokens
+    lines.append(f"   route: {' -> '.join(r.split(':')[0] for r in ans.route)} | kind={ans.kind} backend={ans.backend}"
+                 + (f" model={ans.model}" if ans.model else "") + (f" | {t:.2f}s" if t is not None else "")
+                 + (f" | tokens {tok.get('prompt', 0)}+{tok.get('completion', 0)}" if tok.get("prompt") else ""))
+    return "\n".join(lines)

@@ -1,0 +1,403 @@
+"""The agent's tools: thin, typed wrappers over the graph/timeline queries, hybrid retrieval and the notes.
+
+Each tool returns ``Passage``s (exact note spans) and ``Computed`` results so the
+context builder never sees layer-specific types. The layers below are optional
+at run time: when the graph or the retriever cannot be used (not built, no facts,
+no chunks) the toolbox falls back to lexical scoring over the notes' sentences,
+so the agent always answers from quoted note text.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from clinqa.records import Note
+from agent.understand import content_tokens
+
+log = logging.getLogger(__name__)
+
+_SENT = re.compile(r"\n+|(?<=[.!?;])\s+(?=[A-Z0-9(\"'])")
+
+
+@dataclass
+class Passage:
+    """An exact note span put in front of the reasoner (``note.text[start:end] == text``)."""
+
+    patient_id: str
+    note_id: str
+    start: int
+    end: int
+    text: str
+    note_date: dt.date | None
+    section: str | None = None
+    score: float = 0.0
+    source: str = "retrieval"  # retrieval | lexical | fact | timeline | option
+    fact_ids: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        return (self.note_id, self.start, self.end)
+
+
+@dataclass
+class FactRow:
+    """One structured fact (a mention) for the facts table."""
+
+    fact_id: str
+    name: str
+    type: str
+    assertion: str
+    date: dt.date | None
+    detail: str
+    codes: dict[str, str]
+    passage: Passage
+    experiencer: str = "patient"
+    historical: bool = False
+
+
+@dataclass
+class Computed:
+    """A result the code computed from the timeline (interval, order, count, first/last, lab series)."""
+
+    kind: str
+    text: str
+    value: Any
+    passages: list[Passage]
+    documented: bool = True
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence / list-line spans, trimmed."""
+    out, pos = [], 0
+    for m in _SENT.finditer(text):
+        out.append((pos, m.start()))
+        pos = m.end()
+    out.append((pos, len(text)))
+    spans = []
+    for s, e in out:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e - s >= 3:
+            spans.append((s, e))
+    return spans
+
+
+def sentence_around(text: str, start: int, end: int) -> tuple[int, int]:
+    for s, e in split_sentences(text):
+        if s <= start < e or (start <= s < end):
+            return min(s, start), max(e, end)
+    return start, end
+
+
+class Toolbox:
+    """Tool wrappers bound to one workspace; caches each patient's notes and sentences by store generation."""
+
+    def __init__(self, workspace):
+        self.ws = workspace
+        self.store = workspace.store
+        self._notes: dict[str, tuple[str, dict[str, Note], list[Passage], Counter]] = {}
+        self._graphs_ok: bool | None = None
+        self._retriever_ok: bool | None = None
+        self.last_retrieval = ""
+
+    # -- notes and sentences ----------------------------------------------------------------------
+    def _patient(self, pid: str):
+        gen = self.store.generation(pid)
+        hit = self._notes.get(pid)
+        if hit is None or hit[0] != gen:
+            notes = {n.note_id: n for n in self.store.notes(pid)}
+            sents, df = [], Counter()
+            for n in notes.values():
+                for s, e in split_sentences(n.text):
+                    p = Passage(pid, n.note_id, s, e, n.text[s:e], n.note_date, None, 0.0, "lexical")
+                    sents.append(p)
+                    df.update(set(content_tokens(p.text)))
+            hit = (gen, notes, sents, df)
+            self._notes[pid] = hit
+        return hit
+
+    def notes(self, pid: str) -> dict[str, Note]:
+        return self._patient(pid)[1]
+
+    def sentences(self, pid: str) -> list[Passage]:
+        return self._patient(pid)[2]
+
+    def note_heading_tokens(self, pid: str, note_id: str) -> set[str]:
+        """Content stems of a note's title / first line (its type: admission note, discharge letter, ...)."""
+        note = self.notes(pid).get(note_id)
+        if note is None:
+            return set()
+        first = note.text.strip().split("\n", 1)[0][:80]
+        return set(content_tokens(" ".join(x for x in (note.title if note.title and not note.title.startswith("text_") else "",
+                                                      note.note_type if note.note_type != "note" else "", first) if x)))
+
+    def idf(self, pid: str, token: str) -> float:
+        _, _, sents, df = self._patient(pid)
+        return math.log(1 + (len(sents) + 1) / (df.get(token, 0) + 0.5))
+
+    def passage_for(self, pid: str, note_id: str, start: int, end: int, source: str, sentence: bool = True,
+                    section: str | None = None, fact_ids: list[str] | None = None) -> Passage | None:
+        note = self.notes(pid).get(note_id)
+        if note is None:
+            return None
+        s, e = sentence_around(note.text, start, end) if sentence else (start, end)
+        return Passage(pid, note_id, s, e, note.text[s:e], note.note_date, section, 0.0, source, list(fact_ids or []))
+
+    def lexical(self, pid: str, query: str, k: int = 8, exclude: set | None = None) -> list[Passage]:
+        """IDF-weighted token overlap over every sentence of the patient's notes (the fallback retriever)."""
+        q = set(content_tokens(query))
+        if not q:
+            return []
+        weights = {t: self.idf(pid, t) for t in q}
+        total = sum(weights.values()) or 1.0
+        scored = []
+        for p in self.sentences(pid):
+            if exclude and p.key in exclude:
+                continue
+            toks = set(content_tokens(p.text))
+            s = sum(w for t, w in weights.items() if t in toks) / total
+            if s > 0:
+                scored.append((s, p))
+        scored.sort(key=lambda x: (-x[0], x[1].note_id, x[1].start))
+        out = []
+        for s, p in scored[:k]:
+            out.append(Passage(p.patient_id, p.note_id, p.start, p.end, p.text, p.note_date, None, s, "lexical"))
+        return out
+
+    def neighbors(self, pid: str, passage: Passage, n: int = 2) -> list[Passage]:
+        """Sentences right after (and before) a passage in its note: a heading's body, a list under a title."""
+        sents = [p for p in self.sentences(pid) if p.note_id == passage.note_id]
+        idx = [i for i, p in enumerate(sents) if p.end > passage.start and p.start < passage.end]
+        if not idx:
+            return []
+        lo, hi = max(0, idx[0] - 1), min(len(sents), idx[-1] + 1 + n)
+        return [Passage(p.patient_id, p.note_id, p.start, p.end, p.text, p.note_date, None, passage.score * 0.9,
+                        "neighbor") for i, p in enumerate(sents[lo:hi], lo) if i not in idx]
+
+    # -- retrieval --------------------------------------------------------------------------------
+    def retrieve(self, pid: str, query: str, k: int = 8, mode: str = "hybrid") -> list[Passage]:
+        """Hybrid retrieval when the index has chunks for the patient; lexical sentences otherwise."""
+        hits = []
+        if self._retriever_ok is not False:
+            try:
+                hits = self.ws.retriever.retrieve(pid, query, k=k, mode=mode)
+                self._retriever_ok = True
+            except ImportError as e:
+                log.info("retriever unavailable (%s); lexical fallback", e)
+                self._retriever_ok = False
+            except Exception as e:  # a broken index must not stop the answer; fall back and say so in logs
+                log.warning("retrieval failed (%s: %s); lexical fallback", type(e).__name__, e)
+        out = [
+            Passage(h.chunk.patient_id, h.chunk.note_id, h.chunk.start, h.chunk.end, h.chunk.text, h.chunk.note_date,
+                    h.chunk.section, float(h.score), f"retrieval:{getattr(h, 'mode', mode)}")
+            for h in hits
+        ]
+        self.last_retrieval = out[0].source if out else "lexical-fallback"
+        if not out:
+            out = self.lexical(pid, query, k)
+        return out
+
+    # -- graph / timeline -------------------------------------------------------------------------
+    @property
+    def graphs(self):
+        if self._graphs_ok is False:
+            return None
+        try:
+            g = self.ws.graphs
+            self._graphs_ok = True
+            return g
+        except Exception as e:  # layer missing or failed to build
+            log.info("graph layer unavailable (%s)", e)
+            self._graphs_ok = False
+            return None
+
+    def _ev_passage(self, pid: str, ev, source: str, fact_id: str | None = None) -> Passage | None:
+        return self.passage_for(pid, ev.note_id, ev.start, ev.end, source, section=getattr(ev, "section", None),
+                                fact_ids=[fact_id or getattr(ev, "fact_id", None)] if (fact_id or getattr(ev, "fact_id", None)) else [])
+
+    def resolve(self, pid: str, phrase: str) -> list[str]:
+        g = self.graphs
+        if g is None:
+            return []
+        try:
+            return list(g.resolve(pid, phrase))
+        except Exception as e:
+            log.info("resolve failed: %s", e)
+            return []
+
+    def facts(self, pid: str, concept: str | None = None, assertion: str | None = None, limit: int = 40) -> list[FactRow]:
+        """Fact mentions (all assertions unless filtered) for a concept, with their sentence as passage."""
+        g = self.graphs
+        rows: list[FactRow] = []
+        if g is not None:
+            try:
+                res = g.facts(pid, name_or_code=concept, assertion=assertion)
+                for v in list(res)[:limit]:
+                    p = self._ev_passage(pid, v.evidence, "fact", v.fact_id)
+                    if p is None:
+                        continue
+                    rows.append(FactRow(v.fact_id, v.concept_name or v.name, v.type, v.assertion, v.date,
+                                        _detail(v.attributes), dict(v.codes or {}), p, v.experiencer, v.historical))
+                return rows
+            except Exception as e:
+                log.info("graph facts failed (%s); reading facts from the store", e)
+        try:
+            facts = self.store.facts(pid)
+        except Exception:
+            return []
+        want = set(content_tokens(concept)) if concept else None
+        for f in facts:
+            if f.type.value == "SECTION" or f.type.value == "DATE":
+                continue
+            if want is not None and not want <= set(content_tokens(f.name + " " + f.text)):
+                continue
+            if assertion and f.assertion.value != assertion:
+                continue
+            p = self.passage_for(pid, f.note_id, f.start, f.end, "fact", section=f.section, fact_ids=[f.fact_id])
+            if p is None:
+                continue
+            rows.append(FactRow(f.fact_id, f.name, f.type.value, f.assertion.value, f.date, _detail(f.attributes),
+                                dict(f.codes), p, f.experiencer.value, f.historical))
+            if len(rows) >= limit:
+                break
+        return rows
+
+    def _call(self, name: str, *args):
+        g = self.graphs
+        if g is None or not hasattr(g, name):
+            return None
+        try:
+            return getattr(g, name)(*args)
+        except Exception as e:
+            log.info("graph %s failed: %s", name, e)
+            return None
+
+    def interval(self, pid: str, a: str, b: str) -> Computed | None:
+        r = self._call("interval_between", pid, a, b)
+        if r is None:
+            return None
+        if not getattr(r, "documented", True) or not hasattr(r, "days"):
+            return Computed("interval", getattr(r, "message", f"interval {a} -> {b} not documented"), None, [], False)
+        ps = [p for p in (self._ev_passage(pid, r.a_evidence, "timeline"), self._ev_passage(pid, r.b_evidence, "timeline")) if p]
+        return Computed("interval", r.message, {"days": r.days, "a_date": r.a_date, "b_date": r.b_date}, ps)
+
+    def dated_mention(self, pid: str, phrase: str, min_cover: float = 0.75) -> tuple[dt.date, Passage] | None:
+        """Earliest dated sentence mentioning the phrase (explicit date in the sentence, else the note date)."""
+        from agent.understand import find_dates
+
+        best = None
+        for p in self.lexical(pid, phrase, k=12):
+            if p.score < min_cover:
+                continue
+            ds = find_dates(p.text)
+            d = ds[0][0] if ds else p.note_date
+            if d is not None and (best is None or d < best[0]):
+                best = (d, p)
+        return best
+
+    def interval_from_notes(self, pid: str, a: str, b: str) -> Computed | None:
+        """Fallback when the timeline cannot answer: days between the first dated mentions, computed in code."""
+        ma, mb = self.dated_mention(pid, a), self.dated_mention(pid, b)
+        if ma is None or mb is None:
+            return None
+        days = (mb[0] - ma[0]).days
+        text = (f"{days} day(s) from {a} ({ma[0].isoformat()}) to {b} ({mb[0].isoformat()}); computed from the "
+                f"dates of the first mentions in the notes")
+        pa, pb = ma[1], mb[1]
+        pa.source = pb.source = "timeline"
+        return Computed("interval", text, {"days": days, "a_date": ma[0], "b_date": mb[0]}, [pa, pb])
+
+    def lab_series_from_notes(self, pid: str, test: str) -> Computed | None:
+        """Fallback when the graph has no lab facts: '<test> ... <number> <unit>' in the notes, dated, in order."""
+        from agent.understand import find_dates
+
+        words = [w for w in re.findall(r"[A-Za-z0-9]+", test) if len(w) >= 2]
+        if not words:
+            return None
+        rx = re.compile(r"\b" + r"\W+".join(re.escape(w) for w in words) + r"\b[^0-9\n]{0,25}?(\d+(?:[.,]\d+)?)\s*([%a-zA-Z/µ]+)?", re.I)
+        points = []
+        for p in self.sentences(pid):
+            for m in rx.finditer(p.text):
+                ds = find_dates(p.text)
+                day = ds[0][0] if ds else p.note_date
+                points.append((day, float(m.group(1).replace(",", ".")), m.group(2) or "", p))
+        points = [x for x in points if x[0] is not None]
+        if len(points) < 2:
+            return None
+        points.sort(key=lambda x: (x[0], x[3].note_id, x[3].start))
+        vals = [v for _, v, _, _ in points]
+        trend = "increasing" if vals[-1] > vals[0] else "decreasing" if vals[-1] < vals[0] else "unchanged"
+        series = ", ".join(f"{d.isoformat()}: {v:g} {u}".strip() for d, v, u, _ in points)
+        ps = []
+        for _, _, _, p in points:
+            if p not in ps:
+                ps.append(p)
+        return Computed("lab_series", f"{test} series: {series} (overall {trend}; computed from the notes)",
+                        {"points": [{"date": d, "value": v, "unit": u} for d, v, u, _ in points], "trend": trend},
+                        [Passage(p.patient_id, p.note_id, p.start, p.end, p.text, p.note_date, None, 0.0, "timeline")
+                         for p in ps[:8]])
+
+    def order(self, pid: str, concepts: list[str]) -> Computed | None:
+        r = self._call("order", pid, concepts)
+        if r is None:
+            return None
+        ps = [p for it in r.items for p in [self._ev_passage(pid, it.evidence, "timeline")] if p]
+        value = [{"query": it.query, "name": it.name, "date": it.date} for it in r.items]
+        return Computed("order", r.message, {"items": value, "not_documented": list(r.not_documented)}, ps, bool(r.items))
+
+    def first_last(self, pid: str, concept: str, which: str = "first") -> Computed | None:
+        r = self._call(which, pid, concept)
+        if r is None:
+            return None
+        if not getattr(r, "date", None) and not hasattr(r, "evidence"):
+            return Computed(which, getattr(r, "message", "not documented"), None, [], False)
+        p = self._ev_passage(pid, r.evidence, "timeline")
+        text = f"{which} {r.event_type.replace('_', ' ')} of {r.name}: {r.date.isoformat() if r.date else 'undated'}" + (
+            f" ({r.detail})" if r.detail else "")
+        return Computed(which, text, {"name": r.name, "date": r.date, "event": r.event_type}, [p] if p else [])
+
+    def count(self, pid: str, concept: str) -> Computed | None:
+        r = self._call("count", pid, concept)
+        if r is None:
+            return None
+        ps = [p for e in r.events[:12] for p in [self._ev_passage(pid, e.evidence, "timeline")] if p]
+        return Computed("count", r.message, {"count": r.count, "repeats_ignored": r.repeats_ignored}, ps, r.count > 0)
+
+    def lab_series(self, pid: str, test: str) -> Computed | None:
+        r = self._call("lab_series", pid, test)
+        if r is None or not r.points:
+            return None
+        ps = [p for pt in r.points[:12] for p in [self._ev_passage(pid, pt.evidence, "timeline")] if p]
+        pts = [{"date": pt.date, "value": pt.value, "unit": pt.unit, "abnormal": pt.abnormal} for pt in r.points]
+        series = ", ".join(f"{pt['date'] or 'undated'}: {pt['value']} {pt['unit'] or ''}".strip() for pt in pts)
+        trend = None
+        vals = [pt["value"] for pt in pts if isinstance(pt["value"], (int, float))]
+        if len(vals) >= 2:
+            trend = "increasing" if vals[-1] > vals[0] else "decreasing" if vals[-1] < vals[0] else "unchanged"
+        text = f"{r.name} series: {series}" + (f" (overall {trend})" if trend else "")
+        return Computed("lab_series", text, {"points": pts, "trend": trend}, ps)
+
+    def timeline(self, pid: str, start=None, end=None, limit: int = 30) -> list[Computed]:
+        r = self._call("timeline", pid, None, start, end)
+        if r is None:
+            return []
+        out = []
+        for e in list(r)[:limit]:
+            p = self._ev_passage(pid, e.evidence, "timeline")
+            out.append(Computed("event", f"{e.date.isoformat() if e.date else 'undated'} {e.event_type}: {e.name}"
+                                + (f" ({e.detail})" if e.detail else ""), {"name": e.name, "date": e.date}, [p] if p else []))
+        return out
+
+
+def _detail(attrs: dict) -> str:
+    if not attrs:
+        return ""
+    keys = ("value", "unit", "dose", "route", "frequency", "change", "abnormal")
+    return " ".join(str(attrs[k]) for k in keys if attrs.get(k) not in (None, ""))

@@ -1,0 +1,288 @@
+"""Question analysis: what kind of question this is, what it names, and which options it offers.
+
+Rules, not a model: the kind decides which tools run (a timeline question must
+hit the timeline, a negation question must see negated facts), so it has to be
+predictable and cheap. Also home of the small text helpers (tokens, stems,
+dates, numbers with units) that reasoning and verification share.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from nltk.stem.snowball import SnowballStemmer
+
+from clinqa.errors import InputError
+
+KINDS = ("lookup", "negation", "order", "interval", "count", "trend", "yesno")
+
+STOPWORDS = frozenset(
+    """a an the and or of to in on at for with without by from as is was were be been being are am do does did
+    has have had having which what when where who whom whose why how that this these those it its his her their
+    patient patients mr mrs ms dr s t can could would should will shall may might must not no any all some
+    there than then so such also into onto over under about after before during between first last
+    time times many much did done given one two three four five six seven eight nine ten per
+    following regarding reported documented noted showed shown show found finding she he they her him them
+    ever still yet currently already receive received get got undergo underwent""".split()
+)
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-/+']*|\d+(?:[.,]\d+)?")
+_STEMMER = SnowballStemmer("english")
+
+ABSTAIN_OPTION = re.compile(
+    r"\b(cannot be answered|can ?not be answered|not (?:be )?(?:documented|mentioned|stated|answerable)|"
+    r"no information|insufficient information|unknown from|none of the above)\b",
+    re.I,
+)
+
+_NEGATION_Q = re.compile(
+    r"\b(not|never|except|excluding|ruled out|denied|no longer)\b|\bwhich (?:of these|one) (?:is|was) (?:false|incorrect)\b",
+    re.I,
+)
+_INTERVAL_Q = re.compile(
+    r"\bhow (?:many|much) (?:days?|weeks?|months?|years?|time)\b|\bhow long\b|\btime (?:between|from|elapsed)\b|"
+    r"\binterval\b|\b(?:days?|weeks?|months?|years?) (?:between|after|before|passed|elapsed)\b",
+    re.I,
+)
+_COUNT_Q = re.compile(r"\bhow many\b|\bnumber of\b|\bhow often\b|\bhow frequently\b|\bcount\b", re.I)
+_ORDER_Q = re.compile(
+    r"\b(first|last|earliest|latest|initial|most recent|before|after|prior to|followed|order|sequence|"
+    r"chronolog\w*|preceded|subsequent(?:ly)?|previous(?:ly)?|next)\b",
+    re.I,
+)
+_TREND_Q = re.compile(
+    r"\b(trend|course|develop(?:ed|ment)? of|chang(?:e|ed|es)|increas\w*|decreas\w*|ris(?:e|ing)|fall(?:ing)?|"
+    r"declin\w*|improv\w*|worsen\w*|evolution|values? over)\b",
+    re.I,
+)
+_YESNO_Q = re.compile(r"^\s*(is|was|were|are|does|did|do|has|have|had|can|could|will|should)\b", re.I)
+_BETWEEN = re.compile(r"\bbetween (?:the )?(.+?) and (?:the )?(.+?)(?:\?|$|,)", re.I)
+_FROM_TO = re.compile(r"\bfrom (?:the )?(.+?) (?:to|until|till) (?:the )?(.+?)(?:\?|$|,)", re.I)
+_AFTER = re.compile(r"\b(?:after|since|before) (?:the )?(.+?)(?: (?:did|was|were|until|to|had)\b (?:the )?(.+?))?(?:\?|$|,)", re.I)
+
+
+@dataclass
+class QuestionAnalysis:
+    """What the router needs to know about a question."""
+
+    question: str
+    kind: str
+    concepts: list[str]  # phrases the question names (for graph resolution and retrieval)
+    keywords: list[str]  # content tokens (for lexical scoring)
+    dates: list[dt.date] = field(default_factory=list)
+    options: dict[str, str] = field(default_factory=dict)
+    abstain_option: str | None = None  # letter of a "cannot be answered" option, if offered
+    allow_abstain: bool = True
+    pair: tuple[str, str] | None = None  # the two ends of an interval / order question
+    direction: str | None = None  # "first" | "last" for order questions
+    temporal: bool = False  # asks for a date / when: the timeline must be consulted
+
+    @property
+    def multiple_choice(self) -> bool:
+        return bool(self.options)
+
+    @property
+    def real_options(self) -> dict[str, str]:
+        """Options other than the abstention option."""
+        return {k: v for k, v in self.options.items() if k != self.abstain_option}
+
+
+# -- shared text helpers -------------------------------------------------------------------------
+def words(text: str) -> list[str]:
+    return [w.lower().strip("'") for w in _WORD.findall(text or "")]
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    return _STEMMER.stem(word)
+
+
+def content_tokens(text: str) -> list[str]:
+    """Stemmed content words (stopwords dropped; numbers kept as written)."""
+    out = []
+    for w in words(text):
+        if w in STOPWORDS or (len(w) < 2 and not w.isdigit()):
+            continue
+        out.append(w if w[0].isdigit() else stem(w))
+    return out
+
+
+_NUM_UNIT = re.compile(
+    r"(?<![\w.])(\d+(?:[.,]\d+)?)\s*(%|mg/dl|mg/m2|mg/kg|mmol/l|g/dl|µg|mcg|ug|mg|kg|g|ml|l|mm|cm|m|u/l|iu|units?|"
+    r"mmhg|bpm|°c|degrees?(?: celsius)?|days?|weeks?|months?|years?|hours?|cycles?|times?|x)?(?![\w])",
+    re.I,
+)
+_UNIT_CANON = {
+    "day": "d", "days": "d", "week": "wk", "weeks": "wk", "month": "mo", "months": "mo", "year": "y", "years": "y",
+    "hour": "h", "hours": "h", "unit": "u", "units": "u", "iu": "u", "cycle": "cycle", "cycles": "cycle",
+    "time": "x", "times": "x", "degree": "°c", "degrees": "°c", "degree celsius": "°c", "degrees celsius": "°c",
+    "mcg": "µg", "ug": "µg",
+}
+_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "eleven": 11, "twelve": 12, "once": 1, "twice": 2,
+}
+
+
+def find_numbers(text: str) -> list[tuple[float, str | None, str]]:
+    """(value, canonical unit or None, surface) for each number; dates are not numbers here."""
+    masked = text
+    for m in _DATE_RES_ALL.finditer(text):
+        masked = masked[: m.start()] + " " * (m.end() - m.start()) + masked[m.end():]
+    out = []
+    for m in _NUM_UNIT.finditer(masked):
+        raw = m.group(1).replace(",", ".")
+        try:
+            val = float(raw)
+        except ValueError:
+            continue
+        unit = (m.group(2) or "").lower() or None
+        if unit:
+            unit = _UNIT_CANON.get(unit, unit)
+        out.append((val, unit, m.group(0).strip()))
+    for w in words(text):
+        if w in _NUMBER_WORDS:
+            out.append((float(_NUMBER_WORDS[w]), None, w))
+    return out
+
+
+_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec"
+_DATE_RES = [
+    (re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b"), "ymd"),
+    (re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b"), "mdy"),
+    (re.compile(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b"), "dmy"),
+    (re.compile(rf"\b((?:{_MONTHS})[a-z]*\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})\b", re.I), "text"),
+    (re.compile(rf"\b(\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})[a-z]*\.?,?\s+\d{{4}})\b", re.I), "text"),
+]
+_DATE_RES_ALL = re.compile("|".join(f"(?:{r.pattern})" for r, _ in _DATE_RES), re.I)
+
+
+def find_dates(text: str) -> list[tuple[dt.date, str]]:
+    """Full calendar dates in the text, normalized (month/year-only mentions are not dates here)."""
+    out: list[tuple[dt.date, str]] = []
+    for rx, kind in _DATE_RES:
+        for m in rx.finditer(text or ""):
+            try:
+                if kind == "ymd":
+                    d = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+                elif kind == "mdy":
+                    a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+                    d = dt.date(y, a, b) if a <= 12 else dt.date(y, b, a)
+                elif kind == "dmy":
+                    d = dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+                else:
+                    from dateutil import parser as du
+
+                    d = du.parse(re.sub(r"(st|nd|rd|th)\b", "", m.group(1))).date()
+            except (ValueError, OverflowError):
+                continue
+            out.append((d, m.group(0)))
+    return out
+
+
+# -- the analyser ---------------------------------------------------------------------------------
+def validate_options(options) -> dict[str, str]:
+    """Options as {LETTER: text}; raise InputError on anything malformed."""
+    if options is None:
+        return {}
+    if isinstance(options, (list, tuple)):
+        options = {chr(ord("A") + i): v for i, v in enumerate(options)}
+    if not isinstance(options, dict):
+        raise InputError(f"options must be a mapping of letters to answer texts, got {type(options).__name__}")
+    if len(options) == 1:
+        raise InputError("a multiple-choice question needs at least two options")
+    if len(options) > 10:
+        raise InputError(f"too many options ({len(options)}); at most 10")
+    out: dict[str, str] = {}
+    for k, v in options.items():
+        letter = str(k).strip().upper()
+        if not re.fullmatch(r"[A-J]", letter):
+            raise InputError(f"option key {k!r} is not a letter A-J")
+        if letter in out:
+            raise InputError(f"option {letter} given twice")
+        if not isinstance(v, str) or not v.strip():
+            raise InputError(f"option {letter} is empty")
+        out[letter] = v.strip()
+    return dict(sorted(out.items()))
+
+
+def _clean_phrase(p: str) -> str:
+    p = re.sub(r"^(?:the|a|an|his|her|their|patient'?s?)\s+", "", p.strip(" ?.,;:"), flags=re.I)
+    p = re.sub(r"\s+(?:was|were|is|did|had|has)\b.*$", "", p, flags=re.I)
+    return p.strip(" ?.,;:")
+
+
+def concept_phrases(text: str) -> list[str]:
+    """Maximal runs of content words: 'the lymph node biopsy that led to' -> ['lymph node biopsy', ...]."""
+    phrases, cur = [], []
+    for w in _WORD.findall(text or ""):
+        lw = w.lower()
+        if lw in STOPWORDS or lw in ("what", "which", "date", "dates", "day", "days", "value", "values", "type",
+                                     "kind", "receive", "received", "start", "started", "stop", "stopped",
+                                     "diagnosed", "treated", "performed", "administered", "led", "long"):
+            if cur:
+                phrases.append(" ".join(cur))
+                cur = []
+            continue
+        cur.append(w)
+    if cur:
+        phrases.append(" ".join(cur))
+    return [p for p in phrases if len(p) >= 2]
+
+
+class QuestionAnalyzer:
+    """``run(question, options, allow_abstain) -> QuestionAnalysis`` (rules; no model)."""
+
+    def warm_up(self) -> None:  # nothing heavy; component interface
+        return None
+
+    def run(self, question: str, options=None, allow_abstain: bool = True) -> QuestionAnalysis:
+        if not isinstance(question, str) or not question.strip():
+            raise InputError("empty question: type a question about the patient")
+        q = " ".join(question.split())
+        if len(q) > 2000:
+            raise InputError(f"question too long ({len(q)} characters; at most 2000)")
+        opts = validate_options(options)
+        abstain_letter = next((k for k, v in opts.items() if ABSTAIN_OPTION.search(v)), None)
+        kind, pair, direction = self._kind(q, bool(opts))
+        concepts = []
+        if pair:
+            concepts += [p for p in pair if p]
+        for p in concept_phrases(q):
+            if p.lower() not in {c.lower() for c in concepts}:
+                concepts.append(p)
+        return QuestionAnalysis(
+            question=q, kind=kind, concepts=concepts, keywords=content_tokens(q), dates=[d for d, _ in find_dates(q)],
+            options=opts, abstain_option=abstain_letter, allow_abstain=allow_abstain, pair=pair, direction=direction,
+            temporal=kind in ("order", "interval") or bool(re.search(r"\b(when|date|dates|day|year|month)\b", q, re.I)),
+        )
+
+    @staticmethod
+    def _kind(q: str, has_options: bool) -> tuple[str, tuple[str, str] | None, str | None]:
+        pair = None
+        m = _BETWEEN.search(q) or _FROM_TO.search(q)
+        if m:
+            pair = (_clean_phrase(m.group(1)), _clean_phrase(m.group(2)))
+        if _NEGATION_Q.search(q) and re.search(r"\b(which|what|who)\b", q, re.I) and not re.search(
+            r"\bwhy\b.*\bnot\b", q, re.I
+        ):
+            return "negation", pair, None
+        if _INTERVAL_Q.search(q):
+            if pair is None:
+                m = _AFTER.search(q)
+                if m and m.group(2):
+                    pair = (_clean_phrase(m.group(1)), _clean_phrase(m.group(2)))
+            return "interval", pair, None
+        if _COUNT_Q.search(q):
+            return "count", pair, None
+        if _TREND_Q.search(q) and re.search(r"\b(value|level|lab|count|score|pressure|weight|trend|course)s?\b", q, re.I):
+            return "trend", pair, None
+        m = _ORDER_Q.search(q)
+        if m and not re.search(r"^\s*(when|on what date|what (?:was|is) the date)\b|\bdate of\b", q, re.I):
+            word = m.group(1).lower()
+            direction = "last" if word in ("last", "latest", "most recent", "subsequent", "subsequently", "next") else "first"
+            return "order", pair, direction
+        if _YESNO_Q.search(q) and not has_options:
+            return "yesno", pair, None
+        return "lookup", pair, None

@@ -1,0 +1,165 @@
+"""Recall@5 / recall@10 of gold evidence for dense, BM25 and hybrid retrieval on LongHealth-style sets.
+
+A question counts as recalled at k when one of its top-k chunks overlaps a gold
+span in the right note. Gold spans come from exact ``answer_spans`` (the
+generator's form) or from LongHealth ``answer_location`` fractions.
+
+    python -m evals.retrieval_eval [SET.json ...] [--embedder NAME] [--window 3 --overlap 1] [--extract]
+
+Default set: evals/data/dev.json when present, else the retrieval test fixture.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SETS = [ROOT / "evals" / "data" / "dev.json", ROOT / "tests" / "retrieval" / "data" / "longhealth_mini.json"]
+MODES = ("dense", "bm25", "hybrid")
+KS = (5, 10)
+
+
+@dataclass(frozen=True)
+class GoldSpan:
+    note_key: str  # the note's source key inside its patient (e.g. "text_0")
+    start: int
+    end: int
+
+
+def _fraction_pairs(loc: Any) -> list[tuple[float, float]]:
+    """LongHealth stores {"start": [f...], "end": [f...]}; others use [s, e] or [[s, e], ...]."""
+    if isinstance(loc, dict):
+        s, e = loc.get("start"), loc.get("end")
+        s = s if isinstance(s, list) else [s]
+        e = e if isinstance(e, list) else [e]
+        return [(float(a), float(b)) for a, b in zip(s, e) if a is not None and b is not None]
+    if isinstance(loc, (list, tuple)) and loc and isinstance(loc[0], (int, float)):
+        return [(float(loc[0]), float(loc[1]))] if len(loc) >= 2 else []
+    if isinstance(loc, (list, tuple)):
+        return [p for item in loc for p in _fraction_pairs(item)]
+    return []
+
+
+def gold_spans(question: Any, note_lengths: dict[str, int]) -> list[GoldSpan]:
+    """Exact spans when the set has them; else fractions of the note length (values > 1 are taken as offsets)."""
+    from graph_store.readers import safe_id
+
+    exact = (getattr(question, "extra", {}) or {}).get("answer_spans") or []
+    spans = [GoldSpan(safe_id(str(s.get("text") or s.get("note"))), int(s["start"]), int(s["end"])) for s in exact]
+    if spans:
+        return spans
+    for key, loc in (question.answer_location or {}).items():
+        k = safe_id(key)
+        n = note_lengths.get(k)
+        if n is None:
+            continue
+        for a, b in _fraction_pairs(loc):
+            if max(a, b) > 1.0:  # already character offsets
+                s, e = int(a), int(b)
+            else:
+                s, e = int(a * n), int(round(b * n))
+            spans.append(GoldSpan(k, s, max(e, s + 1)))
+    return spans
+
+
+def load(paths: list[Path]):
+    from graph_store.readers import ReadItem, read_path
+
+    items = []
+    for p in paths:
+        for it in read_path(p):
+            if isinstance(it, ReadItem):
+                items.append(it)
+            else:
+                print(f"warning: {it}", file=sys.stderr)
+    return items
+
+
+def evaluate(paths: list[Path], home: Path, embedder: Any, window: int, overlap: int, extract: bool,
+             modes=MODES, verbose: bool = False) -> dict[str, Any]:
+    from clinqa.workspace import Workspace
+    from retrieval import NoteChunker, Retriever
+
+    items = load(paths)
+    ws = Workspace(home, extract=extract)
+    ws._chunker = NoteChunker(window=window, overlap=overlap)  # noqa: SLF001 - eval-chosen chunking
+    ws._retriever = Retriever(ws, embedder=embedder)  # noqa: SLF001
+    t0 = time.perf_counter()
+    summary = ws.ingest_items(items, progress=False)
+    t_ingest = time.perf_counter() - t0
+    retr = ws.retriever
+    n_chunks = ws.store.counts()["chunks"]
+    results: dict[str, dict[int, int]] = {m: {k: 0 for k in KS} for m in modes}
+    n_q, misses = 0, []
+    for it in items:
+        pid = it.patient.patient_id
+        notes = {n.source_key: n for n in it.notes}
+        lengths = {k: len(n.text) for k, n in notes.items()}
+        for q in it.questions:
+            gold = gold_spans(q, lengths)
+            if not gold:
+                continue
+            n_q += 1
+            for mode in modes:
+                hits = retr.retrieve(pid, q.text, k=max(KS), mode=mode)
+                first = None
+                for h in hits:
+                    key = h.note_id.split("/", 1)[1].split("@v")[0]
+                    if any(g.note_key == key and h.start < g.end and g.start < h.end for g in gold):
+                        first = h.rank
+                        break
+                for k in KS:
+                    results[mode][k] += int(first is not None and first <= k)
+                if first is None or first > 5:
+                    misses.append((mode, pid, q.question_id, q.text, first))
+    recall = {m: {k: (results[m][k] / n_q if n_q else 0.0) for k in KS} for m in modes}
+    return {"sets": [str(p) for p in paths], "questions": n_q, "chunks": n_chunks, "notes": summary.added,
+            "embedder": retr.embedder.name, "window": window, "overlap": overlap, "ingest_s": round(t_ingest, 2),
+            "recall": recall, "misses": misses}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("sets", nargs="*", type=Path)
+    ap.add_argument("--embedder", default=None, help="sentence-transformers name/path (default packaged all-MiniLM-L6-v2)")
+    ap.add_argument("--window", type=int, default=3)
+    ap.add_argument("--overlap", type=int, default=1)
+    ap.add_argument("--extract", action="store_true", help="run the extractors (SECTION facts) instead of header detection")
+    ap.add_argument("--home", type=Path, default=None, help="workspace to build (default: a temporary folder)")
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    ap.add_argument("--show-misses", action="store_true")
+    args = ap.parse_args(argv)
+    paths = args.sets or [next((p for p in DEFAULT_SETS if p.is_file()), DEFAULT_SETS[-1])]
+    with tempfile.TemporaryDirectory() as tmp:
+        res = evaluate(paths, args.home or Path(tmp) / "ws", args.embedder, args.window, args.overlap, args.extract)
+    print(f"sets: {', '.join(res['sets'])}")
+    print(f"questions: {res['questions']}  notes: {res['notes']}  chunks: {res['chunks']}  embedder: {res['embedder']}  "
+          f"window/overlap: {res['window']}/{res['overlap']}  ingest+index: {res['ingest_s']} s")
+    print(f"{'mode':<8} {'recall@5':>9} {'recall@10':>10}")
+    for m, r in res["recall"].items():
+        print(f"{m:<8} {r[5]:>9.3f} {r[10]:>10.3f}")
+    rec = res["recall"]
+    ok_target = rec["hybrid"][10] >= 0.95
+    ok_dom = all(rec["hybrid"][k] >= rec[m][k] for m in ("dense", "bm25") for k in KS)
+    print(f"target hybrid recall@10 >= 0.95: {'met' if ok_target else 'NOT met'}; "
+          f"hybrid >= each single mode at 5 and 10: {'yes' if ok_dom else 'NO'}")
+    if args.show_misses:
+        for mode, pid, qid, text, first in res["misses"]:
+            print(f"  miss@5 [{mode}] {pid} q{qid}: {text} (first gold hit at rank {first})")
+    if args.json:
+        args.json.write_text(json.dumps({k: v for k, v in res.items() if k != "misses"}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,361 @@
+"""Per-patient hybrid retrieval over note chunks: FAISS (dense) + BM25, fused by reciprocal rank.
+
+The SQLite store's chunks table is the source of truth. Everything under
+``<workspace>/index/`` is a cache that ``sync()`` rebuilds incrementally:
+
+    index/manifest.json            format, embedder name, dim, per patient {dir, digest of chunk ids, n}
+    index/embeddings.sqlite        (model, sha256 of chunk text) -> vector
+    index/patients/<key>/dense.faiss, ids.json, bm25/
+
+Each patient has their own dense and lexical index, so a query can only ever
+score that patient's chunks (and hits are checked against the patient again).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from clinqa.errors import InputError
+from clinqa.records import Chunk
+from retrieval.dense import DenseIndex, chunk_int_id
+from retrieval.embedding import Embedder, EmbeddingCache, make_embedder
+from retrieval.expansion import Expander, QueryExpander, expand_query
+from retrieval.lexical import LexicalIndex
+
+MODES = ("hybrid", "dense", "bm25")
+FORMAT = 1
+
+
+@dataclass
+class Hit:
+    """One retrieved chunk with its provenance (patient, note, date, section, exact offsets)."""
+
+    chunk: Chunk
+    score: float
+    rank: int
+    mode: str
+    scores: dict[str, float] = field(default_factory=dict)  # per-mode raw scores that fed the fusion
+
+    @property
+    def patient_id(self) -> str:
+        return self.chunk.patient_id
+
+    @property
+    def note_id(self) -> str:
+        return self.chunk.note_id
+
+    @property
+    def start(self) -> int:
+        return self.chunk.start
+
+    @property
+    def end(self) -> int:
+        return self.chunk.end
+
+    @property
+    def text(self) -> str:
+        return self.chunk.text
+
+    @property
+    def section(self) -> str | None:
+        return self.chunk.section
+
+    @property
+    def note_date(self) -> dt.date | None:
+        return self.chunk.note_date
+
+
+def rrf_fuse(rankings: Iterable[list[str]], k0: int = 60) -> list[tuple[str, float]]:
+    """Reciprocal-rank fusion: sum of 1/(k0 + rank) over the rankings an item appears in."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for r, cid in enumerate(ranking, start=1):
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (k0 + r)
+    return sorted(fused.items(), key=lambda kv: -kv[1])
+
+
+def _digest(ids: Iterable[str]) -> str:
+    return hashlib.sha1("\n".join(sorted(ids)).encode()).hexdigest()
+
+
+def _patient_key(pid: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", pid)[:60] + "-" + hashlib.sha1(pid.encode()).hexdigest()[:8]
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj))
+    os.replace(tmp, path)
+
+
+@dataclass
+class _Bundle:
+    digest: str
+    dense: DenseIndex | None
+    id_map: dict[int, str]
+    lexical: LexicalIndex
+    chunks: dict[str, Chunk]
+
+
+class Retriever:
+    """``retrieve(patient_id, query, k, mode, sections, date_range) -> list[Hit]`` over persisted per-patient indexes."""
+
+    def __init__(
+        self,
+        workspace: Any,
+        embedder: Embedder | str | None = None,
+        expander: Expander | None | str = "default",
+        ivf_min: int = 20000,
+        nprobe: int = 16,
+        rrf_k: int = 60,
+        cache_size: int = 64,
+    ):
+        self.ws = workspace
+        self.store = workspace.store
+        self.dir = Path(workspace.home) / "index"
+        self.embedder = embedder if isinstance(embedder, Embedder) else make_embedder(embedder)
+        self.expander: Expander | None = QueryExpander() if expander == "default" else expander  # type: ignore[assignment]
+        self.ivf_min, self.nprobe, self.rrf_k = ivf_min, nprobe, rrf_k
+        self._cache: OrderedDict[str, _Bundle] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.RLock()
+        self._emb_cache: EmbeddingCache | None = None
+
+    def warm_up(self) -> None:
+        self.embedder.warm_up()
+
+    # -- manifest ---------------------------------------------------------------------------
+    @property
+    def manifest_path(self) -> Path:
+        return self.dir / "manifest.json"
+
+    def manifest(self) -> dict[str, Any]:
+        try:
+            m = json.loads(self.manifest_path.read_text())
+            if m.get("format") == FORMAT:
+                return m
+        except (OSError, ValueError):
+            pass
+        return {"format": FORMAT, "embedder": None, "dim": None, "patients": {}}
+
+    @property
+    def emb_cache(self) -> EmbeddingCache:
+        if self._emb_cache is None:
+            self._emb_cache = EmbeddingCache(self.dir / "embeddings.sqlite")
+        return self._emb_cache
+
+    def _store_ids(self, patient_id: str | None = None) -> dict[str, list[str]]:
+        q, args = "SELECT patient_id, chunk_id FROM chunks", ()
+        if patient_id is not None:
+            q, args = q + " WHERE patient_id=?", (patient_id,)
+        out: dict[str, list[str]] = {}
+        for pid, cid in self.store.con.execute(q, args):
+            out.setdefault(pid, []).append(cid)
+        return out
+
+    # -- sync ---------------------------------------------------------------------------------
+    def sync(self, progress: bool | None = None, patient_id: str | None = None) -> dict[str, int]:
+        """Bring the persisted indexes in line with the store; only changed patients are touched."""
+        with self._lock:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            man = self.manifest()
+            rebuild_all = man.get("embedder") != self.embedder.name
+            if rebuild_all and man["patients"]:
+                shutil.rmtree(self.dir / "patients", ignore_errors=True)
+                man["patients"] = {}
+            store_ids = self._store_ids(patient_id)
+            pats = man["patients"]
+            stats = {"patients_updated": 0, "patients_removed": 0, "chunks_added": 0, "chunks_removed": 0}
+            scope = [patient_id] if patient_id is not None else list(pats)
+            for pid in scope:
+                if pid in pats and pid not in store_ids:
+                    shutil.rmtree(self.dir / "patients" / pats[pid]["dir"], ignore_errors=True)
+                    stats["chunks_removed"] += pats.pop(pid).get("n", 0)
+                    stats["patients_removed"] += 1
+                    self._cache.pop(pid, None)
+            changed = {pid: ids for pid, ids in store_ids.items() if pats.get(pid, {}).get("digest") != _digest(ids)}
+            if changed:
+                dim = self.embedder.dim
+                plans = [self._plan(pid, ids) for pid, ids in changed.items()]
+                texts = [c.text for p in plans for c in p["to_embed"]]
+                vecs = self.emb_cache.embed(self.embedder, texts, progress=progress if progress is not None else len(texts) > 256)
+                pos = 0
+                for p in tqdm(plans, desc="index", unit="patient", disable=not (progress or len(plans) > 50), leave=False):
+                    n = len(p["to_embed"])
+                    self._apply(p, vecs[pos : pos + n], dim)
+                    pos += n
+                    pats[p["pid"]] = {"dir": p["key"], "digest": p["digest"], "n": len(p["chunks"])}
+                    stats["patients_updated"] += 1
+                    stats["chunks_added"] += p["n_added"]
+                    stats["chunks_removed"] += p["n_removed"]
+                    self._cache.pop(p["pid"], None)
+                man["dim"] = dim
+            man["embedder"] = self.embedder.name
+            _write_json(self.manifest_path, man)
+            return stats
+
+    def _plan(self, pid: str, ids: list[str]) -> dict[str, Any]:
+        key = _patient_key(pid)
+        pdir = self.dir / "patients" / key
+        chunks = self.store.chunks(pid)
+        old: list[str] = []
+        if (pdir / "ids.json").exists() and (pdir / "dense.faiss").exists():
+            try:
+                old = json.loads((pdir / "ids.json").read_text())
+            except ValueError:
+                old = []
+        new_ids = {c.chunk_id for c in chunks}
+        removed = [c for c in old if c not in new_ids]
+        old_set = set(old)
+        added = [c for c in chunks if c.chunk_id not in old_set]
+        return {
+            "pid": pid, "key": key, "dir": pdir, "chunks": chunks, "old": old, "removed": removed,
+            "to_embed": added, "n_added": len(added), "n_removed": len(removed), "digest": _digest(ids),
+        }
+
+    def _apply(self, p: dict[str, Any], vecs: np.ndarray, dim: int) -> None:
+        pdir: Path = p["dir"]
+        pdir.mkdir(parents=True, exist_ok=True)
+        chunks: list[Chunk] = p["chunks"]
+        int_ids = {c.chunk_id: chunk_int_id(c.chunk_id) for c in chunks}
+        if len(set(int_ids.values())) != len(int_ids):
+            raise RuntimeError(f"chunk id hash collision for patient {p['pid']}")
+        kw = {"ivf_min": self.ivf_min, "nprobe": self.nprobe}
+        dense = DenseIndex.load(pdir / "dense.faiss", **kw) if p["old"] else DenseIndex(dim, **kw)
+        dense.remove(np.array([chunk_int_id(c) for c in p["removed"]], dtype=np.int64))
+        dense.add(np.array([int_ids[c.chunk_id] for c in p["to_embed"]], dtype=np.int64), vecs)
+        if dense.needs_rebuild() or dense.ntotal != len(chunks):
+            all_vecs = self.emb_cache.embed(self.embedder, [c.text for c in chunks], progress=False)
+            dense.build(np.array([int_ids[c.chunk_id] for c in chunks], dtype=np.int64), all_vecs)
+        LexicalIndex.build([c.chunk_id for c in chunks], [c.text for c in chunks]).save(pdir / "bm25")
+        dense.save(pdir / "dense.faiss")
+        _write_json(pdir / "ids.json", [c.chunk_id for c in chunks])
+
+    def chunk_missing(self, chunker: Any = None, patient_id: str | None = None) -> int:
+        """Chunk active notes stored without chunks (e.g. ingested with --no-extract); facts are left as they are."""
+        from retrieval.chunking import NoteChunker
+
+        chunker = chunker or getattr(self.ws, "chunker", None) or NoteChunker()
+        q = ("SELECT note_id, patient_id FROM notes n WHERE active=1 AND NOT EXISTS "
+             "(SELECT 1 FROM chunks c WHERE c.note_id = n.note_id)")
+        rows = self.store.con.execute(q + (" AND patient_id=?" if patient_id else ""), (patient_id,) if patient_id else ()).fetchall()
+        for note_id, pid in rows:
+            note = self.store.note(note_id)
+            self.store.replace_derived(note_id, chunks=chunker.run(note, self.store.facts(pid, note_id)))
+        return len(rows)
+
+    # -- loading --------------------------------------------------------------------------------
+    def _bundle(self, patient_id: str) -> _Bundle:
+        ids = self._store_ids(patient_id).get(patient_id, [])
+        digest = _digest(ids)
+        with self._lock:
+            b = self._cache.get(patient_id)
+            if b is not None and b.digest == digest:
+                self._cache.move_to_end(patient_id)
+                return b
+            entry = self.manifest()["patients"].get(patient_id)
+            if ids and (entry is None or entry.get("digest") != digest or self.manifest().get("embedder") != self.embedder.name):
+                self.sync(progress=False, patient_id=patient_id)  # the store moved on since the last sync
+                entry = self.manifest()["patients"].get(patient_id)
+            if not ids or entry is None:
+                b = _Bundle(digest, None, {}, LexicalIndex(), {})
+            else:
+                pdir = self.dir / "patients" / entry["dir"]
+                dense = DenseIndex.load(pdir / "dense.faiss", ivf_min=self.ivf_min, nprobe=self.nprobe)
+                chunks = {c.chunk_id: c for c in self.store.chunks(patient_id)}
+                b = _Bundle(digest, dense, {chunk_int_id(c): c for c in chunks}, LexicalIndex.load(pdir / "bm25"), chunks)
+            self._cache[patient_id] = b
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+            return b
+
+    # -- query ------------------------------------------------------------------------------------
+    def retrieve(
+        self,
+        patient_id: str,
+        query: str,
+        k: int = 10,
+        mode: str = "hybrid",
+        sections: Iterable[str] | None = None,
+        date_range: tuple[dt.date | str | None, dt.date | str | None] | None = None,
+    ) -> list[Hit]:
+        """Top-k chunks of this patient's notes for the query (only this patient's chunks are ever searched)."""
+        if not isinstance(query, str) or not query.strip():
+            raise InputError("empty query: type a question or search terms")
+        if mode not in MODES:
+            raise InputError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
+        if not isinstance(k, int) or k < 1:
+            raise InputError(f"k must be a positive integer, got {k!r}")
+        self.store.require_patient(patient_id)
+        b = self._bundle(patient_id)
+        if not b.chunks:
+            return []
+        allowed = self._filter(b.chunks.values(), sections, date_range)
+        if allowed is not None and not allowed:
+            return []
+        n = len(b.chunks)
+        depth = n if allowed is not None else min(n, max(5 * k, 50))
+        dense_rank: list[str] = []
+        lex_rank: list[str] = []
+        raw: dict[str, dict[str, float]] = {}
+        if mode in ("dense", "hybrid") and b.dense is not None:
+            q = self.embedder.encode([query.strip()], progress=False)[0]
+            scores, ids = b.dense.search(q, depth)
+            for s, i in zip(scores, ids):
+                cid = b.id_map.get(int(i))
+                if cid is not None and (allowed is None or cid in allowed):
+                    dense_rank.append(cid)
+                    raw.setdefault(cid, {})["dense"] = float(s)
+        if mode in ("bm25", "hybrid"):
+            for cid, s in b.lexical.search(expand_query(query.strip(), self.expander), depth):
+                if allowed is None or cid in allowed:
+                    lex_rank.append(cid)
+                    raw.setdefault(cid, {})["bm25"] = s
+        if mode == "dense":
+            ranked = [(c, raw[c]["dense"]) for c in dense_rank]
+        elif mode == "bm25":
+            ranked = [(c, raw[c]["bm25"]) for c in lex_rank]
+        else:
+            ranked = rrf_fuse([dense_rank, lex_rank], self.rrf_k)
+        hits = []
+        for cid, score in ranked[:k]:
+            chunk = b.chunks[cid]
+            if chunk.patient_id != patient_id:  # by construction impossible; never let it through
+                raise RuntimeError(f"index for {patient_id} returned a chunk of another patient")
+            hits.append(Hit(chunk, float(score), len(hits) + 1, mode, raw.get(cid, {})))
+        return hits
+
+    @staticmethod
+    def _filter(chunks: Iterable[Chunk], sections, date_range) -> set[str] | None:
+        if sections is None and date_range is None:
+            return None
+        secs = None if sections is None else {s.lower().strip() for s in ([sections] if isinstance(sections, str) else sections)}
+        lo = hi = None
+        if date_range is not None:
+            lo, hi = (dt.date.fromisoformat(d) if isinstance(d, str) else d for d in date_range)
+        out = set()
+        for c in chunks:
+            if secs is not None and (c.section or "").lower() not in secs:
+                continue
+            if date_range is not None:
+                if c.note_date is None or (lo and c.note_date < lo) or (hi and c.note_date > hi):
+                    continue
+            out.add(c.chunk_id)
+        return out
+
+    def close(self) -> None:
+        if self._emb_cache is not None:
+            self._emb_cache.close()

@@ -1,0 +1,59 @@
+"""Question analysis and the text normalisation the verifier relies on."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from agent.understand import QuestionAnalyzer, find_dates, find_numbers, validate_options
+from clinqa.errors import InputError
+
+
+@pytest.mark.parametrize("question,kind", [
+    ("Which antibiotic was started on admission?", "lookup"),
+    ("Which of these medications was NOT given to the patient?", "negation"),
+    ("Which diagnosis was ruled out except pneumonia?", "negation"),
+    ("How many days were there between the biopsy and the start of R-CHOP?", "interval"),
+    ("How long after the transplant did the relapse occur?", "interval"),
+    ("How many cycles of R-CHOP did she receive?", "count"),
+    ("Which chemotherapy protocol was started first?", "order"),
+    ("What was the most recent imaging?", "order"),
+    ("How did the creatinine level change over the stay?", "trend"),
+    ("Was the patient ever diagnosed with diabetes?", "yesno"),
+    ("What was the date of the lymph node biopsy?", "lookup"),
+])
+def test_kinds(question, kind):
+    assert QuestionAnalyzer().run(question).kind == kind
+
+
+def test_interval_pair_and_temporal_flag():
+    a = QuestionAnalyzer().run("How many days between the chest X-ray and the CT of the head?")
+    assert a.pair == ("chest X-ray", "CT of the head") and a.temporal
+    assert QuestionAnalyzer().run("When was amoxicillin started?").temporal
+
+
+def test_abstain_option_is_recognised():
+    a = QuestionAnalyzer().run("Which drug?", {"a": "Ramipril", "b": "Question cannot be answered"})
+    assert a.options == {"A": "Ramipril", "B": "Question cannot be answered"}
+    assert a.abstain_option == "B" and a.real_options == {"A": "Ramipril"}
+
+
+@pytest.mark.parametrize("bad", [{"A": "x"}, {"A": "x", "B": " "}, {"1": "x", "2": "y"}, "A,B", {"A": "x", "a": "y"}])
+def test_malformed_options(bad):
+    with pytest.raises(InputError):
+        validate_options(bad)
+
+
+def test_numbers_with_units_are_normalised():
+    nums = find_numbers("HbA1c 7.2 %, ceftriaxone 2g, fever 39,5 degrees Celsius for seven days, on 03/02/2021")
+    assert (7.2, "%") in [(v, u) for v, u, _ in nums]
+    assert (2.0, "g") in [(v, u) for v, u, _ in nums]
+    assert (39.5, "°c") in [(v, u) for v, u, _ in nums]
+    assert (7.0, None) in [(v, u) for v, u, _ in nums]
+    assert all(v not in (3.0, 2021.0) for v, _, _ in nums)  # date parts are not numbers
+
+
+def test_dates_in_several_formats_normalise_to_the_same_day():
+    want = dt.date(2021, 3, 2)
+    for s in ("2021-03-02", "03/02/2021", "02.03.2021", "March 2, 2021", "2nd March 2021"):
+        assert [d for d, _ in find_dates(s)] == [want], s
