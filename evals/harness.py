@@ -71,19 +71,19 @@ def gold_spans(q: Question, notes_by_key: dict[str, Note]) -> list[tuple[str, in
         spans.append((str(s["text"]), int(s["start"]), int(s["end"])))
     if spans:
         return spans
+    from evals.retrieval_eval import _fraction_pairs  # one parser for every answer_location shape
+
     for key, locs in (q.answer_location or {}).items():
         note = notes_by_key.get(key)
         if note is None:
             continue
-        if locs and isinstance(locs[0], (int, float)):
-            locs = [locs]
-        for loc in locs:
-            try:
-                a, b = float(loc[0]), float(loc[1])
-            except (TypeError, ValueError, IndexError):
-                continue
-            n = len(note.text)
-            spans.append((key, int(a * n), max(int(b * n), int(a * n) + 1)))
+        n = len(note.text)
+        for a, b in _fraction_pairs(locs):
+            if max(a, b) > 1.0:  # already character offsets
+                s, e = int(a), int(b)
+            else:
+                s, e = int(a * n), int(round(b * n))
+            spans.append((key, s, max(e, s + 1)))
     return spans
 
 

@@ -59,6 +59,15 @@ def test_loader_reads_public_longhealth_shape(tmp_path):
     assert key2 == "text_1" and "increased" in TEXT1[s2:e2]
 
 
+
+def test_gold_spans_read_the_public_start_end_dict():
+    """LongHealth ships {"text_0": {"start": [f, ...], "end": [f, ...]}}: one span per pair."""
+    from clinqa.records import Note, Question
+
+    note = Note("p", "text_0", "x" * 200)
+    q = Question("p", "1", "?", answer_location={"text_0": {"start": [0.1, 0.5], "end": [0.2, 0.6]}})
+    assert gold_spans(q, {"text_0": note}) == [("text_0", 20, 40), ("text_0", 100, 120)]
+
 def test_loader_rejects_sets_without_questions(tmp_path):
     path = tmp_path / "noq.json"
     path.write_text(json.dumps({"patient_01": {"texts": {"text_0": TEXT0}}}))

@@ -1,0 +1,294 @@
+"""AssertionClassifier: assertion status, temporality and experiencer of a concept span."""
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from clinqa.records import Assertion, Experiencer
+
+from .engine import (
+    FIELD_OF,
+    SPECIAL_CATEGORIES,
+    TOKEN_RE,
+    Match,
+    RuleSet,
+    load_rules,
+)
+
+DEFAULT_RULES = Path(__file__).resolve().parent / "resources" / "context_rules.json"
+
+_ASSERTION_OF = {
+    "NEGATED_EXISTENCE": Assertion.ABSENT,
+    "POSSIBLE_EXISTENCE": Assertion.POSSIBLE,
+    "HYPOTHETICAL": Assertion.HYPOTHETICAL,
+}
+_EXPERIENCER_OF = {"FAMILY": Experiencer.FAMILY, "OTHER_EXPERIENCER": Experiencer.OTHER}
+
+# sentence boundaries: end punctuation + space, blank lines, or a new line that opens a header / bullet
+_SENT_RE = re.compile(
+    r"(?<=[.!?])[\"')\]]*\s+(?=[^\s])"
+    r"|\n[ \t]*\n\s*"
+    r"|\n(?=[ \t]*(?:[-*\u2022]|\d+[.)]\s|[A-Z][A-Za-z /&]{2,40}:))"
+)
+# a header that opens a line: "FAMILY HISTORY:", "Plan:"
+_HEADER_RE = re.compile(r"(?m)^[ \t]*([A-Za-z][A-Za-z /&]{1,40}?)[ \t]*:")
+
+
+@dataclass
+class AssertionResult:
+    assertion: Assertion = Assertion.PRESENT
+    historical: bool = False
+    experiencer: Experiencer = Experiencer.PATIENT
+    triggers: list[str] = field(default_factory=list)  # "rule_id:trigger text" that decided each field
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Cheap clinical sentence splitter: char spans, whitespace-trimmed, covering all non-space text."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for m in _SENT_RE.finditer(text):
+        if m.start() > pos:
+            spans.append((pos, m.start()))
+        pos = m.end()
+    if pos < len(text):
+        spans.append((pos, len(text)))
+    out = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append((s, e))
+    return out
+
+
+class _Tokens:
+    __slots__ = ("toks", "starts", "ends", "is_word")
+
+    def __init__(self, text: str):
+        toks: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        for m in TOKEN_RE.finditer(text.lower()):
+            toks.append(m.group())
+            starts.append(m.start())
+            ends.append(m.end())
+        self.toks = toks
+        self.starts = starts
+        self.ends = ends
+
+    def span_to_tokens(self, start: int, end: int) -> tuple[int, int]:
+        ts = bisect_right(self.ends, start)  # first token ending after start
+        te = bisect_left(self.starts, end)  # first token starting at/after end
+        if te <= ts:
+            te = ts + 1 if ts < len(self.toks) else ts
+        return ts, te
+
+
+class AssertionClassifier:
+    """ConText-style assertion classifier; rules are data (resources/context_rules.json).
+
+    Picklable: only the rules path and raw JSON travel; matchers are rebuilt on unpickle.
+    """
+
+    def __init__(self, rules_path: str | Path | None = None):
+        self.rules_path = Path(rules_path) if rules_path is not None else DEFAULT_RULES
+        self._rules: RuleSet | None = None
+
+    # ------------------------------------------------------------------ setup
+    @property
+    def rules(self) -> RuleSet:
+        if self._rules is None:
+            self._rules = load_rules(self.rules_path)
+        return self._rules
+
+    @property
+    def version(self) -> str:
+        return self.rules.version
+
+    def warm_up(self) -> None:
+        """Load and compile the rules once (idempotent)."""
+        _ = self.rules
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"rules_path": str(self.rules_path), "data": self._rules.data if self._rules else None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.rules_path = Path(state["rules_path"])
+        self._rules = RuleSet(state["data"]) if state.get("data") is not None else None
+
+    # ------------------------------------------------------------------ API
+    def classify(self, text: str, start: int, end: int, section: str | None = None) -> AssertionResult:
+        """text is a sentence (or short passage); [start, end) is the target concept span in it."""
+        if not (0 <= start <= end <= len(text)):
+            raise ValueError(f"target span [{start},{end}) outside text of length {len(text)}")
+        rules = self.rules
+        tk = _Tokens(text)
+        ts, te = tk.span_to_tokens(start, end)
+        matches = rules.match(tk.toks, 0, len(tk.toks))
+        return self._decide(rules, text, tk, matches, ts, te, 0, len(tk.toks), rules.section_entry(section))
+
+    def classify_targets(
+        self,
+        text: str,
+        targets: Sequence[tuple[int, int]],
+        sentences: Sequence[tuple[int, int]] | None = None,
+        sections: Sequence[str | None] | None = None,
+    ) -> list[AssertionResult]:
+        """Whole-note form: many targets in one note.
+
+        ``sentences`` are char spans of the note's sentences (split here when None); ``sections`` gives
+        each target's canonical section title or None (detected from "TITLE:" line headers when None).
+        """
+        if not targets:
+            return []
+        rules = self.rules
+        if sentences is None:
+            sentences = split_sentences(text)
+        if sections is not None and len(sections) != len(targets):
+            raise ValueError("sections must have one entry per target")
+        sent_starts = [s for s, _ in sentences]
+        tk = _Tokens(text)
+        header_pos: list[int] = []
+        header_entry: list[Any] = []
+        if sections is None:
+            for m in _HEADER_RE.finditer(text):
+                header_pos.append(m.start())
+                header_entry.append(rules.section_entry(m.group(1)))
+        cache: dict[int, tuple[int, int, list[Match]]] = {}
+        out: list[AssertionResult] = []
+        for k, (start, end) in enumerate(targets):
+            si = bisect_right(sent_starts, start) - 1
+            if si >= 0 and start < sentences[si][1]:
+                sent = cache.get(si)
+                if sent is None:
+                    s0, s1 = sentences[si]
+                    lo = bisect_left(tk.starts, s0)
+                    hi = bisect_left(tk.starts, s1)
+                    sent = cache[si] = (lo, hi, rules.match(tk.toks, lo, hi))
+            else:  # target outside any given sentence: use the target alone
+                lo = bisect_left(tk.starts, start)
+                hi = bisect_left(tk.starts, end)
+                sent = (lo, hi, [])
+            lo, hi, matches = sent
+            if sections is not None:
+                entry = rules.section_entry(sections[k])
+            else:
+                h = bisect_right(header_pos, start) - 1
+                entry = header_entry[h] if h >= 0 else None
+            ts, te = tk.span_to_tokens(start, end)
+            out.append(self._decide(rules, text, tk, matches, ts, te, lo, hi, entry))
+        return out
+
+    # ------------------------------------------------------------------ scope
+    def _decide(
+        self,
+        rules: RuleSet,
+        text: str,
+        tk: _Tokens,
+        matches: list[Match],
+        ts: int,
+        te: int,
+        lo: int,
+        hi: int,
+        section: dict[str, Any] | None,
+    ) -> AssertionResult:
+        toks = tk.toks
+        tags = section["tags"] if section else frozenset()
+        best: dict[str, tuple[int, Match]] = {}
+        if matches:
+            stops = [m for m in matches if m.rule.category == "TERMINATE"]
+            for m in matches:
+                rule = m.rule
+                cat = rule.category
+                if cat in SPECIAL_CATEGORIES:
+                    continue
+                if m.end > ts and m.start < te:  # overlaps the target itself
+                    continue
+                if rule.section_tags and not (rule.section_tags & tags):
+                    continue
+                d = rule.direction
+                if m.end <= ts and d in ("FORWARD", "BIDIRECTIONAL"):
+                    a, b = m.end, ts
+                elif m.start >= te and d in ("BACKWARD", "BIDIRECTIONAL"):
+                    a, b = te, m.start
+                else:
+                    continue
+                if self._blocked(rule, matches, stops, a, b):
+                    continue
+                dist = self._distance(rules, toks, a, b)
+                if rule.max_scope is not None and dist > rule.max_scope:
+                    if not (rule.list_scope and self._is_list(rules, toks, a, b)):
+                        continue
+                fld = FIELD_OF[cat]
+                cur = best.get(fld)
+                if cur is None or dist < cur[0]:
+                    best[fld] = (dist, m)
+        res = AssertionResult()
+        if "assertion" in best:
+            m = best["assertion"][1]
+            res.assertion = _ASSERTION_OF[m.rule.category]
+            res.triggers.append(self._label(text, tk, m))
+        if "temporality" in best:
+            m = best["temporality"][1]
+            res.historical = True
+            res.triggers.append(self._label(text, tk, m))
+        elif section and section["historical"]:
+            res.historical = True
+            res.triggers.append(f"section:{section['id']}")
+        if "experiencer" in best:
+            m = best["experiencer"][1]
+            res.experiencer = _EXPERIENCER_OF[m.rule.category]
+            res.triggers.append(self._label(text, tk, m))
+        elif section and section["experiencer"]:
+            res.experiencer = Experiencer(section["experiencer"])
+            res.triggers.append(f"section:{section['id']}")
+        return res
+
+    @staticmethod
+    def _label(text: str, tk: _Tokens, m: Match) -> str:
+        return f"{m.rule.id}:{text[tk.starts[m.start]:tk.ends[m.end - 1]]}"
+
+    @staticmethod
+    def _blocked(rule, matches, stops, a: int, b: int) -> bool:
+        cat = rule.category
+        for s in stops:
+            if s.start >= a and s.end <= b and (not s.rule.applies_to or cat in s.rule.applies_to):
+                return True
+        if rule.terminated_by:
+            for o in matches:
+                if o.start >= a and o.end <= b and o.rule.category in rule.terminated_by:
+                    return True
+        return False
+
+    @staticmethod
+    def _distance(rules: RuleSet, toks: list[str], a: int, b: int) -> int:
+        seps = rules.list_separators
+        n = 0
+        for j in range(a, b):
+            t = toks[j]
+            if t not in seps and (t[0].isalnum() or t[0] == "_"):
+                n += 1
+        return n
+
+    @staticmethod
+    def _is_list(rules: RuleSet, toks: list[str], a: int, b: int) -> bool:
+        """Everything in toks[a:b] is short list items joined by separators (at least one separator)."""
+        seps = rules.list_separators
+        limit = rules.list_item_max_words
+        words = 0
+        nsep = 0
+        for j in range(a, b):
+            t = toks[j]
+            if t in seps:
+                nsep += 1
+                words = 0
+            elif t[0].isalnum():
+                words += 1
+                if words > limit:
+                    return False
+        return nsep > 0

@@ -1,0 +1,1 @@
+"""Packaged rule data (JSON) for extractors.assertion."""
