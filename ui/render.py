@@ -89,7 +89,7 @@ def answer_html(answer: Any, options: dict[str, str] | None = None, active: int 
     if choice:
         parts.append(f'<span class="cq-choice" id="answer-choice">Option {html.escape(str(choice))}</span>')
     parts.append("</div>")
-    if choice and opts.get(choice):
+    if choice and opts.get(choice) and opts[choice].strip() != str(_get(answer, "text") or "").strip():
         parts.append(f'<p class="cq-choice-text"><b>{html.escape(choice)}.</b> {html.escape(opts[choice])}</p>')
     parts.append(f'<p class="cq-answer-text" id="answer-text">{html.escape(str(_get(answer, "text") or ""))}</p>')
     if reason:
@@ -103,7 +103,7 @@ def answer_html(answer: Any, options: dict[str, str] | None = None, active: int 
                         f'<td>{html.escape(one_line(opts.get(letter, ""), 120))}</td>'
                         f'<td class="cq-verdict cq-verdict-{html.escape(str(verdict))}">'
                         f'{html.escape(VERDICT_LABELS.get(verdict, str(verdict)))}</td></tr>')
-        parts.append('<table class="cq-opts"><thead><tr><th></th><th>Option</th><th>Evidence</th></tr></thead>'
+        parts.append('<table class="cq-opts" style="border:none"><thead><tr><th></th><th>Option</th><th>Evidence</th></tr></thead>'
                      f'<tbody>{"".join(rows)}</tbody></table>')
     computed = [f for f in (_get(answer, "facts_used") or []) if _get(f, "kind") != "fact"]
     if computed:
@@ -331,8 +331,9 @@ def _dose_label(d: Any) -> str:
     return label
 
 
-def medication_bars(intervals: Iterable[Any], today: dt.date | None = None) -> list[dict]:
-    """Plot-ready bars: one per medication interval; open intervals run to the last documented date."""
+def medication_bars(intervals: Iterable[Any], until: dt.date | None = None) -> list[dict]:
+    """Plot-ready bars: one per medication interval; open intervals (no stop documented) run to ``until``
+    (the latest note date) or, without it, to the last documented mention."""
     bars = []
     for iv in intervals:
         start = _get(iv, "start")
@@ -341,7 +342,7 @@ def medication_bars(intervals: Iterable[Any], today: dt.date | None = None) -> l
         end = _get(iv, "end")
         ongoing = end is None
         if ongoing:
-            end = _get(iv, "last_documented") or today or start
+            end = max(d for d in (_get(iv, "last_documented"), until, start) if d is not None)
         if end < start:
             end = start
         doses = [{"date": _get(d, "date"), "label": _dose_label(d)} for d in (_get(iv, "doses") or [])
@@ -352,9 +353,9 @@ def medication_bars(intervals: Iterable[Any], today: dt.date | None = None) -> l
     return bars
 
 
-def timeline_figure(intervals: Iterable[Any], title: str = "Medications"):
+def timeline_figure(intervals: Iterable[Any], title: str = "Medications", until: dt.date | None = None):
     """A matplotlib Gantt chart of medication intervals with dose-change markers (None when nothing to draw)."""
-    bars = medication_bars(intervals)
+    bars = medication_bars(intervals, until)
     if not bars:
         return None
     import matplotlib

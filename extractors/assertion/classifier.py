@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -33,6 +34,7 @@ _SENT_RE = re.compile(
     r"|\n[ \t]*\n\s*"
     r"|\n(?=[ \t]*(?:[-*\u2022]|\d+[.)]\s|[A-Z][A-Za-z /&]{2,40}:))"
 )
+_MAYBE_MULTI = re.compile(r"[.!?][\"')\]]*\s+\S|\n")
 # a header that opens a line: "FAMILY HISTORY:", "Plan:"
 _HEADER_RE = re.compile(r"(?m)^[ \t]*([A-Za-z][A-Za-z /&]{1,40}?)[ \t]*:")
 
@@ -45,11 +47,30 @@ class AssertionResult:
     triggers: list[str] = field(default_factory=list)  # "rule_id:trigger text" that decided each field
 
 
+# a period after these does not end a sentence ("Dr. Smith", "vs. pneumonia", "p.o.")
+_ABBREV = frozenset(
+    "dr mr mrs ms prof st vs v no approx appt apt e.g i.e eg ie etc fig hr hrs min mins pt pts sr jr inc dept "
+    "mg mcg ml cc q b.i.d t.i.d q.i.d p.o p.r.n q.d h.s a.m p.m b.i.d. t.i.d. approx. cf al".split()
+)
+
+
+def _ends_in_abbrev(text: str, end: int) -> bool:
+    """text[end-1] is '.', is the word before it a known abbreviation or a single letter?"""
+    i = end - 1
+    j = i
+    while j > 0 and not text[j - 1].isspace() and text[j - 1] not in "([{":
+        j -= 1
+    word = text[j:i].lower()
+    return len(word) == 1 and word.isalpha() or word in _ABBREV
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Cheap clinical sentence splitter: char spans, whitespace-trimmed, covering all non-space text."""
     spans: list[tuple[int, int]] = []
     pos = 0
     for m in _SENT_RE.finditer(text):
+        if text[m.start() - 1:m.start()] == "." and _ends_in_abbrev(text, m.start()):
+            continue
         if m.start() > pos:
             spans.append((pos, m.start()))
         pos = m.end()
@@ -66,20 +87,17 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return out
 
 
+_WS_TOKEN_RE = re.compile(r"(\s*)(" + TOKEN_RE.pattern + ")")
+
+
 class _Tokens:
     __slots__ = ("toks", "starts", "ends", "is_word")
 
     def __init__(self, text: str):
-        toks: list[str] = []
-        starts: list[int] = []
-        ends: list[int] = []
-        for m in TOKEN_RE.finditer(text.lower()):
-            toks.append(m.group())
-            starts.append(m.start())
-            ends.append(m.end())
-        self.toks = toks
-        self.starts = starts
-        self.ends = ends
+        pairs = _WS_TOKEN_RE.findall(text.lower())  # (leading whitespace, token)
+        self.toks = [t for _, t in pairs]
+        self.ends = list(accumulate(len(w) + len(t) for w, t in pairs))
+        self.starts = [e - len(t) for e, t in zip(self.ends, self.toks)]
 
     def span_to_tokens(self, start: int, end: int) -> tuple[int, int]:
         ts = bisect_right(self.ends, start)  # first token ending after start
@@ -129,8 +147,16 @@ class AssertionClassifier:
         rules = self.rules
         tk = _Tokens(text)
         ts, te = tk.span_to_tokens(start, end)
-        matches = rules.match(tk.toks, 0, len(tk.toks))
-        return self._decide(rules, text, tk, matches, ts, te, 0, len(tk.toks), rules.section_entry(section))
+        lo, hi = 0, len(tk.toks)
+        if _MAYBE_MULTI.search(text):  # a short passage: keep the scope inside the target's sentence
+            for s0, s1 in split_sentences(text):
+                if s0 <= start < s1:
+                    lo = bisect_left(tk.starts, s0)
+                    hi = max(bisect_left(tk.starts, s1), te)
+                    lo = min(lo, ts)
+                    break
+        matches = rules.match(tk.toks, lo, hi)
+        return self._decide(rules, text, tk, matches, ts, te, lo, hi, rules.section_entry(section))
 
     def classify_targets(
         self,
@@ -199,13 +225,12 @@ class AssertionClassifier:
     ) -> AssertionResult:
         toks = tk.toks
         tags = section["tags"] if section else frozenset()
-        best: dict[str, tuple[int, Match]] = {}
+        best: dict[str, tuple[int, Match, str]] = {}
         if matches:
             stops = [m for m in matches if m.rule.category == "TERMINATE"]
             for m in matches:
                 rule = m.rule
-                cat = rule.category
-                if cat in SPECIAL_CATEGORIES:
+                if rule.category in SPECIAL_CATEGORIES:
                     continue
                 if m.end > ts and m.start < te:  # overlaps the target itself
                     continue
@@ -218,20 +243,24 @@ class AssertionClassifier:
                     a, b = te, m.start
                 else:
                     continue
-                if self._blocked(rule, matches, stops, a, b):
-                    continue
-                dist = self._distance(rules, toks, a, b)
-                if rule.max_scope is not None and dist > rule.max_scope:
-                    if not (rule.list_scope and self._is_list(rules, toks, a, b)):
+                dist = -1
+                for cat in rule.categories:
+                    if self._blocked(rule, cat, matches, stops, a, b):
                         continue
-                fld = FIELD_OF[cat]
-                cur = best.get(fld)
-                if cur is None or dist < cur[0]:
-                    best[fld] = (dist, m)
+                    if dist < 0:
+                        dist = self._distance(rules, toks, a, b)
+                        in_scope = rule.max_scope is None or dist <= rule.max_scope or (
+                            rule.list_scope and self._is_list(rules, toks, a, b))
+                    if not in_scope:
+                        break
+                    fld = FIELD_OF[cat]
+                    cur = best.get(fld)
+                    if cur is None or dist < cur[0]:
+                        best[fld] = (dist, m, cat)
         res = AssertionResult()
         if "assertion" in best:
-            m = best["assertion"][1]
-            res.assertion = _ASSERTION_OF[m.rule.category]
+            _, m, cat = best["assertion"]
+            res.assertion = _ASSERTION_OF[cat]
             res.triggers.append(self._label(text, tk, m))
         if "temporality" in best:
             m = best["temporality"][1]
@@ -241,12 +270,14 @@ class AssertionClassifier:
             res.historical = True
             res.triggers.append(f"section:{section['id']}")
         if "experiencer" in best:
-            m = best["experiencer"][1]
-            res.experiencer = _EXPERIENCER_OF[m.rule.category]
+            _, m, cat = best["experiencer"]
+            res.experiencer = _EXPERIENCER_OF[cat]
             res.triggers.append(self._label(text, tk, m))
         elif section and section["experiencer"]:
             res.experiencer = Experiencer(section["experiencer"])
             res.triggers.append(f"section:{section['id']}")
+        if len(res.triggers) > 1:
+            res.triggers = list(dict.fromkeys(res.triggers))
         return res
 
     @staticmethod
@@ -254,8 +285,7 @@ class AssertionClassifier:
         return f"{m.rule.id}:{text[tk.starts[m.start]:tk.ends[m.end - 1]]}"
 
     @staticmethod
-    def _blocked(rule, matches, stops, a: int, b: int) -> bool:
-        cat = rule.category
+    def _blocked(rule, cat: str, matches, stops, a: int, b: int) -> bool:
         for s in stops:
             if s.start >= a and s.end <= b and (not s.rule.applies_to or cat in s.rule.applies_to):
                 return True

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import re
-from bisect import bisect_left, bisect_right
+from itertools import accumulate
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -51,6 +51,11 @@ class Rule:
     section_tags: frozenset[str] = frozenset()  # only active in sections carrying one of these tags
     list_scope: bool = True
     index: int = 0
+    also: tuple[str, ...] = ()  # further modifier categories the same trigger carries ("quit" -> negated + historical)
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return (self.category,) + self.also
 
 
 @dataclass
@@ -69,56 +74,112 @@ def _tokenize(s: str) -> list[str]:
     return TOKEN_RE.findall(s.lower())
 
 
-def _compile_token_spec(spec: Any, rule_id: str) -> tuple[list[Any], bool]:
-    """One pattern element -> (alternatives, optional). An alternative is a str or a compiled regex."""
+def _compile_token_spec(spec: Any, rule_id: str) -> "_Elem":
+    """One pattern element -> _Elem (alternative token tuples / regexes, optional flag)."""
     if isinstance(spec, str):
-        return [spec.lower()], False
+        spec = {"LOWER": spec}
     if not isinstance(spec, dict):
         raise RuleError(f"rule {rule_id}: bad pattern element {spec!r}")
     op = spec.get("OP")
     if op not in (None, "?"):
         raise RuleError(f"rule {rule_id}: only OP '?' is supported, got {op!r}")
     val = spec.get("LOWER", spec.get("TEXT"))
+    seqs: list[tuple[str, ...]] = []
+    regexes: list[re.Pattern[str]] = []
     if isinstance(val, str):
-        alts: list[Any] = [val.lower()]
+        seqs.append(tuple(_tokenize(val)))
     elif isinstance(val, dict) and "IN" in val:
-        alts = [str(v).lower() for v in val["IN"]]
+        seqs.extend(tuple(_tokenize(str(v))) for v in val["IN"])
     elif isinstance(val, dict) and "REGEX" in val:
-        alts = [re.compile(val["REGEX"])]
+        regexes.append(re.compile(val["REGEX"]))
     else:
         raise RuleError(f"rule {rule_id}: unsupported pattern element {spec!r}")
-    # multi-token alternatives ("risk of") are split into token sequences
-    return alts, op == "?"
+    seqs = [q for q in seqs if q]
+    if not seqs and not regexes:
+        raise RuleError(f"rule {rule_id}: empty pattern element {spec!r}")
+    return _Elem(tuple(sorted(set(seqs))), tuple(regexes), op == "?")
 
 
-def _expand(pattern: list[Any], rule_id: str) -> list[list[Any]]:
-    seqs: list[list[Any]] = [[]]
-    for spec in pattern:
-        alts, optional = _compile_token_spec(spec, rule_id)
-        new: list[list[Any]] = []
-        for seq in seqs:
-            if optional:
-                new.append(seq)
-            for a in alts:
-                if isinstance(a, str):
-                    toks = _tokenize(a)
-                    if toks:
-                        new.append(seq + toks)
-                else:
-                    new.append(seq + [a])
-        seqs = new
-        if len(seqs) > 5000:
-            raise RuleError(f"rule {rule_id}: pattern expands to too many sequences")
-    return [s for s in seqs if s]
+class _Elem:
+    __slots__ = ("seqs", "singles", "regexes", "optional")
+
+    def __init__(self, seqs: tuple[tuple[str, ...], ...], regexes: tuple[Any, ...], optional: bool):
+        self.seqs = tuple(q for q in seqs if len(q) > 1)
+        self.singles = frozenset(q[0] for q in seqs if len(q) == 1)
+        self.regexes = regexes
+        self.optional = optional
+
+    def first_tokens(self) -> set[str] | None:
+        """Tokens this element can start with; None when a regex can start it."""
+        if self.regexes:
+            return None
+        return set(self.singles) | {q[0] for q in self.seqs}
+
+    def ends(self, toks: Sequence[str], j: int, hi: int) -> list[int]:
+        out = []
+        if j < hi:
+            t = toks[j]
+            if t in self.singles:
+                out.append(j + 1)
+            for rx in self.regexes:
+                if rx.fullmatch(t):
+                    out.append(j + 1)
+                    break
+            for q in self.seqs:
+                n = len(q)
+                if j + n <= hi and tuple(toks[j:j + n]) == q:
+                    out.append(j + n)
+        return out
 
 
-class _Node:
-    __slots__ = ("children", "regex_children", "rule")
+def _elem_regex(e: _Elem) -> str:
+    alts = [" ".join(q) for q in e.seqs] + sorted(e.singles)
+    parts = [re.escape(a) + " " for a in sorted(alts, key=len, reverse=True)]
+    for rx in e.regexes:  # a REGEX element matches one whole token (anchors implied)
+        body = rx.pattern
+        if body.startswith("^"):
+            body = body[1:]
+        if body.endswith("$") and not body.endswith("\\$"):
+            body = body[:-1]
+        parts.append(f"(?:{body})(?<! ) ")
+    return "(?:" + "|".join(parts) + ")" + ("?" if e.optional else "")
 
-    def __init__(self) -> None:
-        self.children: dict[str, _Node] = {}
-        self.regex_children: list[tuple[re.Pattern[str], _Node]] = []
-        self.rule: Rule | None = None
+
+class _Pattern:
+    """A rule's token pattern, compiled to one regex over the space-joined token string."""
+
+    __slots__ = ("elems", "rule", "rx")
+
+    def __init__(self, elems: list[_Elem], rule: "Rule"):
+        self.elems = elems
+        self.rule = rule
+        self.rx = re.compile("".join(_elem_regex(e) for e in elems))
+
+    def first_tokens(self) -> set[str] | None:
+        firsts: set[str] = set()
+        for e in self.elems:
+            f = e.first_tokens()
+            if f is None:
+                return None
+            firsts |= f
+            if not e.optional:
+                return firsts
+        return firsts
+
+    def longest(self, toks: Sequence[str], i: int, hi: int) -> int:
+        """End of the longest match starting at i, or -1."""
+        positions = {i}
+        for e in self.elems:
+            new: set[int] = set()
+            for p in positions:
+                new.update(e.ends(toks, p, hi))
+            if e.optional:
+                new |= positions
+            if not new:
+                return -1
+            positions = new
+        best = max(positions)
+        return best if best > i else -1
 
 
 class RuleSet:
@@ -132,7 +193,8 @@ class RuleSet:
         self.list_item_max_words = int(defaults.get("list_item_max_words", 4))
         self.list_separators = frozenset(defaults.get("list_separators", [",", "or", "and", "/", "nor"]))
         self.rules: list[Rule] = []
-        self._root = _Node()
+        self._by_first: dict[str, list[_Pattern]] = {}
+        self._any_first: list[_Pattern] = []
         seen: set[str] = set()
         for i, raw in enumerate(data.get("rules", [])):
             rule = self._make_rule(raw, i)
@@ -140,12 +202,21 @@ class RuleSet:
                 raise RuleError(f"duplicate rule id {rule.id}")
             seen.add(rule.id)
             self.rules.append(rule)
-            pattern = raw.get("pattern")
-            seqs = _expand(pattern, rule.id) if pattern else [_tokenize(rule.literal)]
-            if not seqs or not seqs[0]:
+            pattern = raw.get("pattern") or [{"LOWER": t} for t in _tokenize(rule.literal)]
+            if not pattern:
                 raise RuleError(f"rule {rule.id}: empty literal/pattern")
-            for seq in seqs:
-                self._insert(seq, rule)
+            pat = _Pattern([_compile_token_spec(e, rule.id) for e in pattern], rule)
+            if all(e.optional for e in pat.elems):
+                raise RuleError(f"rule {rule.id}: every pattern element is optional")
+            firsts = pat.first_tokens()
+            if firsts is None:
+                self._any_first.append(pat)
+            else:
+                for t in firsts:
+                    self._by_first.setdefault(t, []).append(pat)
+        if self._any_first:  # regex-first patterns are candidates at every token
+            for lst in self._by_first.values():
+                lst.extend(self._any_first)
         self.sections: list[dict[str, Any]] = []
         self._section_index: dict[str, dict[str, Any]] = {}
         for sec in data.get("sections", []):
@@ -175,6 +246,10 @@ class RuleSet:
         if "literal" not in raw and "pattern" not in raw:
             raise RuleError(f"rule {rid}: needs a literal or a pattern")
         ms = raw.get("max_scope", self.default_max_scope)
+        also = tuple(raw.get("also", []))
+        for a in also:
+            if a not in MODIFIER_CATEGORIES or cat in SPECIAL_CATEGORIES:
+                raise RuleError(f"rule {rid}: bad 'also' category {a!r}")
         return Rule(
             id=rid,
             category=cat,
@@ -186,26 +261,8 @@ class RuleSet:
             section_tags=frozenset(raw.get("section_tags", [])),
             list_scope=bool(raw.get("list_scope", True)),
             index=index,
+            also=also,
         )
-
-    def _insert(self, seq: list[Any], rule: Rule) -> None:
-        node = self._root
-        for tok in seq:
-            if isinstance(tok, str):
-                nxt = node.children.get(tok)
-                if nxt is None:
-                    nxt = node.children[tok] = _Node()
-            else:
-                for rx, child in node.regex_children:
-                    if rx.pattern == tok.pattern:
-                        nxt = child
-                        break
-                else:
-                    nxt = _Node()
-                    node.regex_children.append((tok, nxt))
-            node = nxt
-        if node.rule is None or _priority(rule) > _priority(node.rule):
-            node.rule = rule
 
     def section_entry(self, title: str | None) -> dict[str, Any] | None:
         if not title:
@@ -214,33 +271,40 @@ class RuleSet:
 
     # ------------------------------------------------------------------ matching
     def match(self, toks: Sequence[str], lo: int, hi: int) -> list[Match]:
-        """Greedy longest-first matches over toks[lo:hi]."""
+        """Greedy, left to right, longest-first matches over toks[lo:hi]."""
         out: list[Match] = []
-        root = self._root
-        i = lo
-        while i < hi:
+        if hi <= lo:
+            return out
+        by_first = self._by_first
+        any_first = self._any_first
+        seg = toks[lo:hi]
+        joined = " ".join(seg) + " "
+        offs = [0]
+        offs.extend(accumulate(len(t) + 1 for t in seg))  # offs[k] = char start of token lo+k
+        index_of = {o: k for k, o in enumerate(offs)}
+        k = 0
+        n = hi - lo
+        while k < n:
+            cands = by_first.get(seg[k], any_first)
+            if not cands:
+                k += 1
+                continue
+            pos = offs[k]
             best_end = -1
             best_rule: Rule | None = None
-            # walk the trie; regex edges make it a small frontier search
-            frontier = [(root, i)]
-            while frontier:
-                node, j = frontier.pop()
-                if node.rule is not None and j > best_end:
-                    best_end, best_rule = j, node.rule
-                if j >= hi:
+            for pat in cands:
+                m = pat.rx.match(joined, pos)
+                if m is None:
                     continue
-                t = toks[j]
-                child = node.children.get(t)
-                if child is not None:
-                    frontier.append((child, j + 1))
-                for rx, c in node.regex_children:
-                    if rx.fullmatch(t):
-                        frontier.append((c, j + 1))
-            if best_rule is not None and best_end > i:
-                out.append(Match(best_rule, i, best_end, " ".join(toks[i:best_end])))
-                i = best_end
+                e = m.end()
+                if e > best_end or (e == best_end and _priority(pat.rule) > _priority(best_rule)):
+                    best_end, best_rule = e, pat.rule
+            if best_rule is not None and best_end > pos:
+                ke = index_of[best_end]
+                out.append(Match(best_rule, lo + k, lo + ke, " ".join(seg[k:ke])))
+                k = ke
             else:
-                i += 1
+                k += 1
         return out
 
 

@@ -1,0 +1,205 @@
+"""Score extractors.assertion on a NegEx / ConText test-kit TSV.
+
+    python -m evals.negex FILE.tsv [--json-out X] [--reports 1-40] [--errors negation]
+
+The TSV has a header naming (in any order) ``concept``, ``sentence``, ``negation``
+(Affirmed/Negated), ``temporality`` (Recent/Historical/Not particular) and
+``experiencer`` (Patient/Other/...); ``report`` is optional (needed for --reports).
+The concept is located inside its sentence (case-sensitively first, then
+case-insensitively, whitespace-tolerant); rows where it cannot be found are
+reported and not scored. Figures: precision / recall / F1 / support for
+negation (positive class Negated), historical (Historical), hypothetical
+(Not particular) and experiencer (any non-Patient value).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from clinqa.records import Assertion, Experiencer
+
+REQUIRED = ("concept", "sentence", "negation", "temporality", "experiencer")
+FIELDS = ("negation", "historical", "hypothetical", "experiencer")
+
+
+def read_rows(path: str | Path) -> list[dict[str, str]]:
+    csv.field_size_limit(10_000_000)
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+        try:
+            header = [h.strip().lower() for h in next(reader)]
+        except StopIteration:
+            raise ValueError(f"{path}: empty file") from None
+        missing = [c for c in REQUIRED if c not in header]
+        if missing:
+            raise ValueError(f"{path}: header lacks column(s) {missing}; got {header}")
+        rows = []
+        for line_no, rec in enumerate(reader, start=2):
+            if not rec or all(not x.strip() for x in rec):
+                continue
+            rec = rec + [""] * (len(header) - len(rec))
+            row = {h: rec[i] for i, h in enumerate(header)}
+            row["_line"] = str(line_no)
+            rows.append(row)
+    return rows
+
+
+def find_concept(sentence: str, concept: str) -> tuple[int, int] | None:
+    """Char span of concept in sentence: exact, then whitespace-tolerant case-sensitive, then case-insensitive."""
+    c = concept.strip()
+    if not c:
+        return None
+    i = sentence.find(c)
+    if i >= 0:
+        return i, i + len(c)
+    rx = r"\s+".join(re.escape(p) for p in c.split())
+    for flags in (0, re.IGNORECASE):
+        m = re.search(rx, sentence, flags)
+        if m:
+            return m.start(), m.end()
+    return None
+
+
+def prf(gold: Sequence[bool], pred: Sequence[bool]) -> dict[str, Any]:
+    tp = sum(1 for g, p in zip(gold, pred) if g and p)
+    fp = sum(1 for g, p in zip(gold, pred) if p and not g)
+    fn = sum(1 for g, p in zip(gold, pred) if g and not p)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "support": tp + fn,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+    }
+
+
+def gold_labels(row: dict[str, str]) -> dict[str, bool]:
+    temp = row["temporality"].strip().lower()
+    return {
+        "negation": row["negation"].strip().lower() == "negated",
+        "historical": temp == "historical",
+        "hypothetical": temp in ("not particular", "hypothetical"),
+        "experiencer": row["experiencer"].strip().lower() not in ("patient", ""),
+    }
+
+
+def parse_reports(spec: str | None) -> set[str] | None:
+    """'1-40,45' -> {'1',...,'40','45'}."""
+    if not spec:
+        return None
+    out: set[str] = set()
+    for part in spec.split(","):
+        part = part.strip()
+        if "-" in part:
+            a, b = part.split("-", 1)
+            out.update(str(n) for n in range(int(a), int(b) + 1))
+        elif part:
+            out.add(str(int(part)) if part.isdigit() else part)
+    return out
+
+
+def evaluate(
+    path: str | Path,
+    classifier: Any = None,
+    reports: Iterable[str] | None = None,
+    collect_errors: bool = False,
+) -> dict[str, Any]:
+    from extractors.assertion import AssertionClassifier
+
+    clf = classifier or AssertionClassifier()
+    clf.warm_up()
+    rows = read_rows(path)
+    if reports is not None:
+        wanted = {str(r).strip() for r in reports}
+        if rows and "report" not in rows[0]:
+            raise ValueError("--reports needs a 'report' column")
+        rows = [r for r in rows if r.get("report", "").strip() in wanted]
+    gold: dict[str, list[bool]] = {f: [] for f in FIELDS}
+    pred: dict[str, list[bool]] = {f: [] for f in FIELDS}
+    not_found: list[dict[str, str]] = []
+    errors: list[dict[str, Any]] = []
+    t0 = time.perf_counter()
+    for row in rows:
+        sentence = row["sentence"]
+        span = find_concept(sentence, row["concept"])
+        if span is None:
+            not_found.append({"line": row["_line"], "report": row.get("report", ""), "concept": row["concept"]})
+            continue
+        res = clf.classify(sentence, span[0], span[1])
+        p = {
+            "negation": res.assertion == Assertion.ABSENT,
+            "historical": bool(res.historical),
+            "hypothetical": res.assertion == Assertion.HYPOTHETICAL,
+            "experiencer": res.experiencer != Experiencer.PATIENT,
+        }
+        g = gold_labels(row)
+        for f in FIELDS:
+            gold[f].append(g[f])
+            pred[f].append(p[f])
+        if collect_errors:
+            wrong = [f for f in FIELDS if g[f] != p[f]]
+            if wrong:
+                errors.append({
+                    "line": row["_line"], "report": row.get("report", ""), "concept": row["concept"],
+                    "sentence": sentence, "wrong": wrong, "gold": g, "pred": p, "triggers": res.triggers,
+                })
+    elapsed = time.perf_counter() - t0
+    n_scored = len(gold["negation"])
+    out: dict[str, Any] = {
+        "file": str(path),
+        "rules_version": getattr(clf, "version", ""),
+        "n": len(rows),
+        "n_scored": n_scored,
+        "not_found": not_found,
+        "elapsed_s": round(elapsed, 4),
+        "rows_per_s": round(n_scored / elapsed, 1) if elapsed > 0 else None,
+    }
+    for f in FIELDS:
+        out[f] = prf(gold[f], pred[f])
+    if collect_errors:
+        out["errors"] = errors
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m evals.negex", description=__doc__.split("\n\n")[0])
+    ap.add_argument("file", help="NegEx/ConText test-kit TSV")
+    ap.add_argument("--json-out", help="also write the JSON figures here")
+    ap.add_argument("--rules", help="rules JSON (default: the packaged rules)")
+    ap.add_argument("--reports", help="only these report numbers, e.g. 1-40 or 41-60,3")
+    ap.add_argument("--errors", nargs="?", const="all", default=None,
+                    help="print misclassified rows (optionally of one field) to stderr")
+    args = ap.parse_args(argv)
+    from extractors.assertion import AssertionClassifier
+
+    clf = AssertionClassifier(args.rules)
+    try:
+        result = evaluate(args.file, clf, parse_reports(args.reports), collect_errors=args.errors is not None)
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    errors = result.pop("errors", [])
+    if args.errors is not None:
+        for e in errors:
+            if args.errors == "all" or args.errors in e["wrong"]:
+                print(json.dumps(e, ensure_ascii=False), file=sys.stderr)
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.json_out:
+        Path(args.json_out).write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

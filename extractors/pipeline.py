@@ -1,0 +1,407 @@
+"""ClinicalExtractor: note -> facts (sections, problems, drugs, labs, vitals, procedures, dates, relations).
+
+Haystack-2 style component: ``__init__(config)`` is cheap, ``warm_up()`` loads the dictionaries once per
+process, ``run(note)`` returns ``list[Fact]``; ``pipe(notes, n_process, batch_size)`` fans out to worker
+processes (forked workers share the warmed tables copy-on-write; under spawn the extractor pickles as
+its config only and warms up inside the worker).
+
+Huge notes are processed in slices of ``slice_chars`` cut at paragraph/line boundaries, carrying the
+current section and the date anchors across slices, so memory stays bounded by the slice size plus
+the facts themselves (no spaCy Doc of the whole note is ever built, so ``nlp.max_length`` never applies).
+"""
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import logging
+import multiprocessing as mp
+import os
+import re
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from clinqa.records import Assertion, DateKind, Experiencer, Fact, FactType, Note, Relation
+from extractors import codes as codes_mod
+from extractors.dates import DateExpr, DateExtractor
+from extractors.measurements import LabExtractor, Measurement, VitalExtractor
+from extractors.medications import MedicationAttributes
+from extractors.relations import relate
+from extractors.sections import SectionDetector, SectionHeader
+from extractors.text import slice_points, split_sentences
+from extractors.vocab import Entry, Match, Vocabulary, vocabulary
+
+log = logging.getLogger(__name__)
+
+CONCEPT_TYPES = (FactType.PROBLEM, FactType.DRUG, FactType.LAB, FactType.VITAL, FactType.PROCEDURE)
+
+
+@dataclass
+class ExtractorConfig:
+    slice_chars: int = 100_000  # huge notes are processed in windows of about this size
+    assertion: bool = True  # use extractors.assertion.AssertionClassifier when importable
+    unii: bool = True  # add codes["UNII"] from the FDA UNII table (streamed once, ~1 s)
+    icd_titles: bool = True  # ICD-10-CM titles as extra problem terms and for code lookup
+    rxnorm_path: str | None = None  # RXNCONSO.RRF; default $CLINQA_RXNORM
+    sections: bool = True
+    dates: bool = True
+    relations: bool = True
+
+    @classmethod
+    def from_any(cls, config: "ExtractorConfig | dict | None") -> "ExtractorConfig":
+        if config is None:
+            return cls()
+        if isinstance(config, cls):
+            return config
+        return cls(**dict(config))
+
+
+class ClinicalExtractor:
+    """Rule + dictionary clinical information extraction for one note at a time."""
+
+    def __init__(self, config: ExtractorConfig | dict | None = None):
+        self.config = ExtractorConfig.from_any(config)
+        self._warm = False
+        self._lock = threading.Lock()
+        self._init_light()
+
+    def _init_light(self) -> None:
+        self.sections = SectionDetector()
+        self.labs = LabExtractor()
+        self.vitals = VitalExtractor()
+        self.meds = MedicationAttributes()
+        self.dates = DateExtractor()
+        self.vocab: Vocabulary | None = None
+        self.assertion_classifier = None
+        self.rxnorm = None
+        self._icd_cache: dict[tuple, str | None] = {}
+
+    # -- component protocol ------------------------------------------------------------------------
+    def warm_up(self) -> None:
+        with self._lock:
+            if self._warm:
+                return
+            cfg = self.config
+            self.vocab = vocabulary(include_icd_titles=cfg.icd_titles)
+            if cfg.icd_titles:
+                codes_mod.icd10_index()
+            if cfg.unii:
+                names = {c.upper() for c in self.vocab.drug_data}
+                names |= {(e.name.upper()) for lst in self.vocab.index.terms.values() for e in lst if e.type == "DRUG"}
+                codes_mod.unii_index(names)
+            self.rxnorm = codes_mod.rxnorm_index(cfg.rxnorm_path)
+            if cfg.assertion:
+                try:
+                    from extractors.assertion import AssertionClassifier  # written in parallel
+
+                    clf = AssertionClassifier()
+                    if hasattr(clf, "warm_up"):
+                        clf.warm_up()
+                    self.assertion_classifier = clf
+                except ImportError:
+                    log.warning("extractors.assertion not available: every concept is asserted present")
+                    self.assertion_classifier = None
+            self._warm = True
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"config": asdict(self.config)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.config = ExtractorConfig(**state["config"])
+        self._warm = False
+        self._lock = threading.Lock()
+        self._init_light()
+
+    @property
+    def version(self) -> str:
+        from extractors._resources import resource_versions
+
+        return "+".join(f"{k}@{v}" for k, v in sorted(resource_versions().items()))
+
+    # -- public API ------------------------------------------------------------------------------------
+    def run(self, note: Note) -> list[Fact]:
+        if not self._warm:
+            self.warm_up()
+        text = note.text or ""
+        if not text.strip():
+            return []
+        state: dict[str, Any] = {"section": None, "dates": {}}
+        facts: list[Fact] = []
+        for s, e in slice_points(text, self.config.slice_chars):
+            facts.extend(self._run_slice(note, text, s, e, state))
+        return facts
+
+    def pipe(self, notes: Iterable[Note], n_process: int = 1, batch_size: int = 32) -> Iterator[list[Fact]]:
+        """Facts for each note, in input order; ``n_process`` > 1 uses worker processes."""
+        if n_process is None or n_process == 1:
+            for n in notes:
+                yield self.run(n)
+            return
+        if n_process < 0:
+            n_process = os.cpu_count() or 1
+        methods = mp.get_all_start_methods()
+        ctx = mp.get_context("fork" if "fork" in methods else "spawn")
+        if ctx.get_start_method() == "fork":
+            self.warm_up()  # children inherit the tables
+        with ctx.Pool(n_process, initializer=_init_worker, initargs=(self,)) as pool:
+            yield from pool.imap(_run_in_worker, notes, chunksize=max(1, batch_size))
+
+    # -- one slice ----------------------------------------------------------------------------------
+    def _run_slice(self, note: Note, text: str, s: int, e: int, state: dict) -> list[Fact]:
+        cfg = self.config
+        pid, nid = note.patient_id, note.note_id
+        sub = text[s:e]
+        out: list[Fact] = []
+
+        # sections
+        headers: list[SectionHeader] = self.sections.find(text, s, e) if cfg.sections else []
+        head_starts = [h.start for h in headers]
+        carried = state.get("section")
+
+        def section_at(pos: int) -> str | None:
+            i = bisect.bisect_right(head_starts, pos) - 1
+            return headers[i].title if i >= 0 else carried
+
+        for h in headers:
+            out.append(Fact(pid, nid, h.start, h.end, text[h.start:h.end], FactType.SECTION, h.title,
+                            section=h.title, attributes={"section": h.title}, provenance=[h.rule]))
+        if headers:
+            state["section"] = headers[-1].title
+        known_header_spans = [(h.start, h.end) for h in headers if not h.rule.endswith(":generic")]
+
+        sentences = split_sentences(text, s, e)
+        sent_starts = [a for a, _ in sentences]
+
+        def sent_index(pos: int) -> int:
+            return max(bisect.bisect_right(sent_starts, pos) - 1, 0)
+
+        # measurements first: their spans win over dictionary matches ("potassium 5.9")
+        meas: list[Measurement] = self.labs.find(text, s, e) + self.vitals.find(text, s, e)
+        meas.sort(key=lambda m: (m.start, -(m.end - m.start)))
+        kept_meas: list[Measurement] = []
+        last = -1
+        for m in meas:
+            if m.start >= last and not _overlaps(m.start, m.end, known_header_spans):
+                kept_meas.append(m)
+                last = m.end
+        meas_spans = [(m.start, m.end) for m in kept_meas]
+
+        concepts: list[Fact] = []
+        for m in kept_meas:
+            attrs: dict[str, Any] = {"value": m.value}
+            if m.unit:
+                attrs["unit"] = m.unit
+            if m.abnormal:
+                attrs["abnormal"] = m.abnormal
+            attrs.update(m.attrs)
+            concepts.append(Fact(pid, nid, m.start, m.end, text[m.start:m.end], FactType(m.type), m.name,
+                                 section=section_at(m.start), attributes=attrs, provenance=[m.rule]))
+
+        # dictionary concepts
+        matches: list[Match] = self.vocab.index.match(sub)
+        for mt in matches:
+            ms, me = mt.start + s, mt.end + s
+            if _overlaps(ms, me, meas_spans) or _overlaps(ms, me, known_header_spans):
+                continue
+            entry = mt.entry
+            if entry.type == "AMBIG":
+                entry = self._disambiguate(text, ms, me, entry, section_at(ms), sentences[sent_index(ms)] if sentences else (s, e))
+                if entry is None:
+                    continue
+            f = self._concept_fact(note, text, ms, me, entry, section_at(ms))
+            if f is not None:
+                concepts.append(f)
+        concepts.sort(key=lambda f: (f.start, f.end))
+
+        # medication attributes and change status
+        sent_of = {id(f): sent_index(f.start) for f in concepts}
+        drugs = [f for f in concepts if f.type == FactType.DRUG]
+        for k, f in enumerate(concepts):
+            if f.type != FactType.DRUG:
+                continue
+            si = sent_of[id(f)]
+            ss, se = sentences[si] if sentences else (s, e)
+            nxt = next((g.start for g in concepts[k + 1 :] if g.start >= f.end), se)
+            limit = min(se, nxt) if nxt > f.end else se
+            attrs, _ = self.meds.attributes(text, f.start, f.end, max(limit, f.end))
+            f.attributes.update(attrs)
+            others = [(g.start, g.end) for g in drugs if g is not f and sent_of[id(g)] == si]
+            ch = self.meds.change(text, ss, se, f.start, f.end, others)
+            if ch:
+                f.attributes["change"] = ch[0]
+                f.attributes["change_text"] = ch[1]
+                f.provenance.append(f"change:{self.meds.version}:{ch[1].lower()}")
+            if attrs:
+                f.provenance.append(f"medattr:{self.meds.version}")
+
+        # dates
+        date_exprs: list[DateExpr] = []
+        if cfg.dates:
+            date_exprs = self.dates.find(text, s, e)
+            self.dates.resolve(text, date_exprs, note.note_date, note.date_known, state["dates"])
+            for d in date_exprs:
+                attrs = {"value": d.value.isoformat() if d.value else None, "kind": d.kind, "pattern": d.pattern,
+                         "precision": d.precision}
+                attrs.update(d.attrs)
+                out.append(Fact(pid, nid, d.start, d.end, text[d.start:d.end], FactType.DATE,
+                                attrs["value"] or re.sub(r"\s+", " ", d.text.lower()), section=section_at(d.start),
+                                date=d.value, date_kind=DateKind.OCCURRED if d.value else DateKind.UNKNOWN,
+                                date_text=d.text, attributes=attrs, provenance=[f"date:{d.pattern}"]))
+        by_sent: dict[int, list[DateExpr]] = {}
+        for d in date_exprs:
+            if d.value is not None and d.kind != "duration":
+                by_sent.setdefault(sent_index(d.start), []).append(d)
+        known = note.note_date is not None and note.date_known
+        for f in concepts:
+            cands = by_sent.get(sent_of[id(f)])
+            if cands:
+                d = min(cands, key=lambda x: abs(x.start - f.start))
+                f.date, f.date_kind, f.date_text = d.value, DateKind.OCCURRED, d.text
+            elif known:
+                f.date, f.date_kind = note.note_date, DateKind.DOCUMENTED
+            else:
+                f.date, f.date_kind = None, DateKind.UNKNOWN
+
+        # relations
+        if cfg.relations and concepts:
+            for src, kind, tgt, rule in relate(text, concepts, sent_of):
+                if not any(r.kind == kind and r.target == tgt.fact_id for r in src.relations):
+                    src.relations.append(Relation(kind, tgt.fact_id, rule))
+
+        # assertion status (negation, uncertainty, hypothetical, historical, experiencer)
+        if self.assertion_classifier is not None and concepts:
+            self._assert(sub, s, concepts, sentences)
+
+        out.extend(concepts)
+        out.sort(key=lambda f: (f.start, f.end, f.type.value))
+        return out
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def _assert(self, sub: str, offset: int, concepts: list[Fact], sentences: list[tuple[int, int]]) -> None:
+        targets = [(f.start - offset, f.end - offset) for f in concepts]
+        sents = [(a - offset, b - offset) for a, b in sentences]
+        secs = [f.section for f in concepts]
+        results = self.assertion_classifier.classify_targets(sub, targets, sents, secs)
+        for f, r in zip(concepts, results):
+            if r is None:
+                continue
+            f.assertion = Assertion(getattr(r, "assertion", Assertion.PRESENT))
+            f.historical = bool(getattr(r, "historical", False))
+            f.experiencer = Experiencer(getattr(r, "experiencer", Experiencer.PATIENT))
+            f.assertion_triggers = list(getattr(r, "triggers", []) or [])
+
+    def _disambiguate(self, text: str, start: int, end: int, entry: Entry, section: str | None,
+                      sent: tuple[int, int]) -> Entry | None:
+        amb = self.vocab.ambiguous
+        spec = amb["ambiguous"].get(entry.category)
+        if spec is None:
+            return None
+        w = int(amb.get("window_chars", 160))
+        ctx = " " + " ".join([
+            text[max(sent[0], start - w) : start].lower(), text[end : min(sent[1], end + w)].lower(),
+            text[max(0, start - w) : start].lower(), text[end : end + w].lower(), (section or "").lower(),
+        ]) + " "
+        right = text[end : end + 25].lower()
+        scores = []
+        for sense in spec["senses"]:
+            score = sum(1 for c in sense["cues"] if c in ctx)
+            if sense["type"] == "DRUG" and re.match(r"\s*\d+(?:\.\d+)?\s*(?:mg|mcg)\b", right):
+                score += 3  # "MS 4 mg IV": a dose right after the abbreviation
+            if sense["name"] == "room air" and re.search(r"\bon\s*$", text[max(0, start - 6) : start].lower()):
+                score += 3
+            if sense["name"] == "physical exam" and (section or "") == "physical exam":
+                score += 2
+            scores.append(score)
+        best = max(range(len(scores)), key=lambda i: scores[i])
+        ranked = sorted(scores, reverse=True)
+        if ranked[0] < int(spec.get("min_score", 1)) or (len(ranked) > 1 and ranked[0] == ranked[1]):
+            default = spec.get("default")
+            if not default:
+                return None
+            best = next(i for i, s in enumerate(spec["senses"]) if s["name"] == default)
+        sense = spec["senses"][best]
+        if sense["type"] == "NONE":
+            return None
+        src = f"{entry.source}:{entry.category}->{sense['name']}"
+        if sense["type"] == "DRUG":
+            canon = self.vocab.drug_canonical(sense.get("drug", sense["name"])) or sense["name"]
+            return Entry("DRUG", canon, src, tuple(self.vocab.drug_codes(canon).items()), rank=0)
+        c = []
+        if sense.get("icd10cm"):
+            c.append(("ICD10CM", sense["icd10cm"]))
+        if sense.get("mesh"):
+            c.append(("MESH", sense["mesh"]))
+        return Entry(sense["type"], sense["name"], src, tuple(c), rank=0)
+
+    def _concept_fact(self, note: Note, text: str, start: int, end: int, entry: Entry, section: str | None) -> Fact | None:
+        ftype = FactType(entry.type)
+        codes = dict(entry.codes)
+        attrs: dict[str, Any] = {}
+        prov = [entry.source]
+        if ftype == FactType.PROBLEM:
+            if "ICD10CM" not in codes and self.config.icd_titles:
+                code = self._icd(text[start:end], entry.name)
+                if code:
+                    codes["ICD10CM"] = code
+                    prov.append("code:icd10cm-title")
+        elif ftype == FactType.DRUG:
+            if entry.brand:
+                attrs["brand"] = text[start:end]
+            if self.config.unii:
+                u = codes_mod.unii_index().get(entry.name.upper()) or codes_mod.unii_index().get(text[start:end].upper())
+                if u:
+                    codes["UNII"] = u[0]
+            if self.rxnorm is not None:
+                cui = self.rxnorm.lookup(entry.name, text[start:end])
+                if cui:
+                    codes["RXNORM"] = cui
+                    prov.append("code:rxnorm")
+        elif ftype == FactType.PROCEDURE and entry.category:
+            attrs["category"] = entry.category
+        return Fact(note.patient_id, note.note_id, start, end, text[start:end], ftype, entry.name, codes=codes,
+                    section=section, attributes=attrs, provenance=prov)
+
+    def _icd(self, surface: str, name: str) -> str | None:
+        key = (surface.lower(), name)
+        if key not in self._icd_cache:
+            self._icd_cache[key] = codes_mod.icd10_lookup(surface, name)
+        return self._icd_cache[key]
+
+
+def _overlaps(s: int, e: int, spans: list[tuple[int, int]]) -> bool:
+    for a, b in spans:
+        if s < b and a < e:
+            return True
+    return False
+
+
+# -- multiprocessing workers -----------------------------------------------------------------------
+_worker: ClinicalExtractor | None = None
+
+
+def _init_worker(extractor: ClinicalExtractor) -> None:
+    global _worker
+    _worker = extractor
+    _worker.warm_up()
+
+
+def _run_in_worker(note: Note) -> list[Fact]:
+    assert _worker is not None
+    return _worker.run(note)
+
+
+_default: ClinicalExtractor | None = None
+
+
+def default_extractor() -> ClinicalExtractor:
+    global _default
+    if _default is None:
+        _default = ClinicalExtractor()
+    return _default
+
+
+def pipe(notes: Iterable[Note], n_process: int = 1, batch_size: int = 32,
+         extractor: ClinicalExtractor | None = None) -> Iterator[list[Fact]]:
+    """Module-level convenience: ``extractors.pipe(notes, n_process=2)`` with a shared default extractor."""
+    yield from (extractor or default_extractor()).pipe(notes, n_process=n_process, batch_size=batch_size)

@@ -1,0 +1,1 @@
+"""Versioned JSON rule resources of the extractors layer."""

@@ -1,0 +1,92 @@
+"""evals.negex: NegEx/ConText test-kit scoring of extractors.assertion."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from evals import negex
+
+DEV = Path(__file__).resolve().parents[2].parent / "shared/data/negex/dev.tsv"
+
+# columns deliberately not in the test kit's order; concept upper-cased in the sentence as the kit does
+TINY = [
+    ("experiencer", "sentence", "report", "concept", "temporality", "negation"),
+    ("Patient", "Patient denies CHEST PAIN.", "1", "chest pain", "Recent", "Negated"),  # TN-neg ok
+    ("Patient", "No FEVER, chills, or night sweats.", "1", "fever", "Recent", "Negated"),
+    ("Patient", "History of MYOCARDIAL INFARCTION.", "2", "myocardial infarction", "Historical", "Affirmed"),
+    ("Patient", "Return if COUGH worsens.", "2", "cough", "Not particular", "Affirmed"),
+    ("Other", "Mother with BREAST CANCER.", "3", "breast cancer", "Recent", "Affirmed"),
+    # gold says Negated but nothing negates it: a false negative for negation
+    ("Patient", "The patient has PNEUMONIA.", "3", "pneumonia", "Recent", "Negated"),
+    # gold says Affirmed / Recent but the classifier will say negated + historical: false positives
+    ("Patient", "No history of ASTHMA.", "4", "asthma", "Recent", "Affirmed"),
+    # concept found case-insensitively (not upper-cased in the sentence)
+    ("Patient", "Lungs clear, no wheezes.", "4", "wheezes", "Recent", "Negated"),
+    # concept absent from the sentence: reported, not scored
+    ("Patient", "Abdomen soft.", "5", "splenomegaly", "Recent", "Affirmed"),
+]
+
+
+def write_tsv(path: Path, rows) -> Path:
+    path.write_text("\n".join("\t".join(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_find_concept():
+    assert negex.find_concept("Denies CHEST PAIN.", "chest pain") == (7, 17)
+    assert negex.find_concept("No CONGESTIVE HEART   FAILURE here", "congestive heart failure") == (3, 29)
+    assert negex.find_concept("chest pain and CHEST PAIN", "CHEST PAIN") == (15, 25)  # exact case first
+    assert negex.find_concept("No smoker ", "smoker ") == (3, 9)
+    assert negex.find_concept("nothing here", "fever") is None
+
+
+def test_prf():
+    m = negex.prf([True, True, False, False], [True, False, True, False])
+    assert m == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2, "tp": 1, "fp": 1, "fn": 1}
+    assert negex.prf([False], [False])["f1"] == 0.0
+
+
+def test_tiny_file_figures(tmp_path, capsys):
+    tsv = write_tsv(tmp_path / "tiny.tsv", TINY)
+    out = tmp_path / "out.json"
+    assert negex.main([str(tsv), "--json-out", str(out)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    saved = json.loads(out.read_text())
+    assert printed == saved
+    assert saved["n"] == 9 and saved["n_scored"] == 8
+    assert [r["concept"] for r in saved["not_found"]] == ["splenomegaly"]
+    neg = saved["negation"]
+    # gold negated: chest pain, fever, pneumonia, wheezes; predicted: chest pain, fever, asthma, wheezes
+    assert (neg["tp"], neg["fp"], neg["fn"], neg["support"]) == (3, 1, 1, 4)
+    assert neg["precision"] == 0.75 and neg["recall"] == 0.75 and neg["f1"] == 0.75
+    hist = saved["historical"]
+    # gold historical: MI; predicted: MI and asthma ("no history of")
+    assert (hist["tp"], hist["fp"], hist["fn"]) == (1, 1, 0)
+    assert hist["precision"] == 0.5 and hist["recall"] == 1.0 and hist["f1"] == 0.6667
+    hyp = saved["hypothetical"]
+    assert (hyp["tp"], hyp["fp"], hyp["fn"], hyp["f1"]) == (1, 0, 0, 1.0)
+    exp = saved["experiencer"]
+    assert (exp["tp"], exp["fp"], exp["fn"], exp["f1"]) == (1, 0, 0, 1.0)
+    assert saved["elapsed_s"] >= 0 and saved["rules_version"]
+
+
+def test_report_filter_and_bad_header(tmp_path, capsys):
+    tsv = write_tsv(tmp_path / "tiny.tsv", TINY)
+    res = negex.evaluate(tsv, reports=negex.parse_reports("1-2"))
+    assert res["n"] == 4 and res["negation"]["support"] == 2 and res["negation"]["f1"] == 1.0
+    assert negex.parse_reports("1-3,7") == {"1", "2", "3", "7"}
+    bad = write_tsv(tmp_path / "bad.tsv", [("concept", "sentence"), ("x", "x")])
+    assert negex.main([str(bad)]) == 2
+    assert "lacks column" in capsys.readouterr().err
+
+
+def test_dev_file_targets():
+    if not DEV.is_file():
+        pytest.skip(f"{DEV} not present")
+    res = negex.evaluate(DEV)
+    assert res["n_scored"] >= 1400
+    assert res["negation"]["f1"] >= 0.98, res["negation"]
+    assert res["historical"]["f1"] >= 0.85, res["historical"]
+    assert res["hypothetical"]["f1"] >= 0.95, res["hypothetical"]
