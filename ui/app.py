@@ -122,6 +122,7 @@ mark.cq-mark.cq-active { background: #fde047; border-bottom-color: #ca8a04; box-
 .cq-section-title { font-weight: 650; font-size: 0.95rem; margin: 2px 0; }
 #ask-btn { min-width: 120px; }
 footer { display: none !important; }
+#facts-table, #timeline-table { font-size: 0.82rem; }
 """
 
 
@@ -264,19 +265,26 @@ def build_app(workspace=None, backend: str = "extractive", model: str | None = N
         value = current if current in ids else (ids[0] if ids else None)
         return gr.Dropdown(choices=R.patient_choices(rows), value=value)
 
-    def on_patient(pid: str | None, types, abnormal_only, ftype, assertion, experiencer, query):
+    def on_views(pid: str | None, types, abnormal_only, ftype, assertion, experiencer, query, note_id=None, cites=None):
+        """Notes, sample questions, timeline and facts of the patient (the conversation is left alone)."""
         notes = note_choices(pid)
-        first = notes[0][1] if notes else None
+        ids = [v for _, v in notes]
+        keep = note_id if note_id in ids else (ids[0] if ids else None)
         fig, tl_msg, tl_df = timeline_data(pid, types, abnormal_only)
         f_msg, f_df = facts_data(pid, ftype, assertion, experiencer, query)
+        hl = R.citation_highlights(cites or [], keep, None) if keep and keep == note_id else ()
         return (
-            gr.Dropdown(choices=notes, value=first),
-            render_note(first),
+            gr.Dropdown(choices=notes, value=keep),
+            render_note(keep, hl),
             gr.Dropdown(choices=question_choices(pid), value=None),
             gr.Plot(value=fig, visible=fig is not None),
             tl_msg, tl_df, f_msg, f_df,
-            [], R.answer_html(None), [], {},
         )
+
+    def on_patient(pid: str | None, types, abnormal_only, ftype, assertion, experiencer, query):
+        """A different patient: fresh views and a fresh conversation (answers belong to one patient)."""
+        return (*on_views(pid, types, abnormal_only, ftype, assertion, experiencer, query),
+                [], R.answer_html(None), [], {})
 
     def on_ingest(files, pid_text: str, current: str | None, progress=gr.Progress()):
         from graph_store.readers import ReadProblem, read_path
@@ -285,7 +293,7 @@ def build_app(workspace=None, backend: str = "extractive", model: str | None = N
         if not paths:
             gr.Warning("Choose one or more files to upload first.")
             return (on_refresh(current), R.status_html("No files chosen: drop .txt, .md, .json or .csv files above.",
-                                                       "warn"), gr.update())
+                                                       "warn"), gr.update(), gr.update())
         staging = Path(tempfile.mkdtemp(prefix="clinqa-upload-"))
         rename: dict[str, str] = {}
         inputs: list[Path] = []
@@ -323,7 +331,7 @@ def build_app(workspace=None, backend: str = "extractive", model: str | None = N
             summary = ws.ingest_items(items(), progress=False)
         except ClinqaError as e:
             gr.Warning(str(e))
-            return on_refresh(current), R.status_html(f"Ingest failed: {e}", "error"), gr.update()
+            return on_refresh(current), R.status_html(f"Ingest failed: {e}", "error"), gr.update(), gr.update()
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         box = R.ingest_summary_html(summary, rename)
@@ -334,7 +342,7 @@ def build_app(workspace=None, backend: str = "extractive", model: str | None = N
         new = sorted(summary.patients & set(ids))
         value = current if current in ids else (new[0] if new else (ids[0] if ids else None))
         ok = bool(summary.added or summary.versioned or summary.unchanged)
-        return gr.Dropdown(choices=R.patient_choices(rows), value=value), box, gr.Accordion(open=not ok)
+        return gr.Dropdown(choices=R.patient_choices(rows), value=value), box, gr.Accordion(open=not ok), None
 
     def on_sample(pid: str | None, qid: str | None):
         if not pid or not qid:
@@ -506,8 +514,8 @@ def build_app(workspace=None, backend: str = "extractive", model: str | None = N
                         f_msg = gr.Markdown(elem_id="facts-msg")
                         f_table = gr.Dataframe(headers=R.FACT_COLUMNS, interactive=False, wrap=True,
                                                elem_id="facts-table", max_height=480, label="Extracted facts",
-                                               column_widths=["9%", "13%", "15%", "10%", "9%", "9%", "9%", "8%",
-                                                              "12%", "6%"])
+                                               column_widths=["9%", "14%", "18%", "11%", "11%", "10%", "9%",
+                                                              "11%", "7%"])
             with gr.Column(scale=2, min_width=380):
                 gr.HTML('<div class="cq-section-title">Note viewer</div>')
                 note_pick = gr.Dropdown(choices=note_choices(first_pid), label="Note", elem_id="note-picker",
@@ -522,10 +530,12 @@ def build_app(workspace=None, backend: str = "extractive", model: str | None = N
         view_outputs = [note_pick, viewer, samples, tl_plot, tl_msg, tl_table, f_msg, f_table,
                         chat, answer_panel, cites_state, answer_state]
         view_inputs = [patient, tl_types, tl_abnormal, f_type, f_assert, f_exp, f_query]
+        refresh_inputs = [*view_inputs, note_pick, cites_state]
+        refresh_outputs = view_outputs[:8]
         patient.change(on_patient, view_inputs, view_outputs)
-        refresh.click(on_refresh, [patient], [patient]).then(on_patient, view_inputs, view_outputs)
-        ingest_btn.click(on_ingest, [upload, upload_pid, patient], [patient, status, upload_acc]).then(
-            on_patient, view_inputs, view_outputs)
+        refresh.click(on_refresh, [patient], [patient]).then(on_views, refresh_inputs, refresh_outputs)
+        ingest_btn.click(on_ingest, [upload, upload_pid, patient], [patient, status, upload_acc, upload]).then(
+            on_views, refresh_inputs, refresh_outputs)
         samples.input(on_sample, [patient, samples], [question, *opt_boxes])
         clear_opts.click(on_clear_options, None, opt_boxes)
         ask_inputs = [patient, question, *opt_boxes, chat, engine]

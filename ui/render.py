@@ -399,7 +399,7 @@ def timeline_figure(intervals: Iterable[Any], title: str = "Medications", until:
 
 
 # -- facts --------------------------------------------------------------------------------------------------------
-FACT_COLUMNS = ["type", "name", "text", "assertion", "experiencer", "date", "code", "section", "note", "span"]
+FACT_COLUMNS = ["type", "name", "text", "assertion", "experiencer", "date", "code", "note", "span"]
 ASSERTION_LABELS = {"present": "present", "absent": "negated", "possible": "possible", "hypothetical": "hypothetical"}
 
 
@@ -422,14 +422,15 @@ def fact_rows(facts: Iterable[Any], type_: str | None = None, assertion: str | N
             continue
         codes = _get(f, "codes") or {}
         code = ", ".join(f"{k}:{v}" for k, v in sorted(codes.items()))
-        if q and q not in " ".join([str(_get(f, "name")), str(_get(f, "text")), code]).lower():
+        if q and q not in " ".join([str(_get(f, "name")), str(_get(f, "text")), code,
+                                    str(_get(f, "section") or "")]).lower():
             continue
         label = ASSERTION_LABELS.get(a, a)
         if _get(f, "historical"):
             label += " (historical)"
         who_label = "family history" if who == "family" else who
-        rows.append([t, str(_get(f, "name") or ""), one_line(_get(f, "text"), 120), label, who_label,
-                     _day(_get(f, "date")) if _get(f, "date") else "", code, str(_get(f, "section") or ""),
+        rows.append([t.lower(), str(_get(f, "name") or ""), one_line(_get(f, "text"), 120), label, who_label,
+                     _day(_get(f, "date")) if _get(f, "date") else "", code,
                      str(_get(f, "note_id")), span_str(_get(f, "start"), _get(f, "end"))])
     return rows
 

@@ -85,6 +85,8 @@ def page(server, tmp_path_factory):
 
 
 def _shot(pg, name: str) -> None:
+    pg.wait_for_function("() => !document.body.innerText.includes('processing |')", timeout=T)
+    pg.wait_for_timeout(300)  # let toasts and the plot settle
     pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
@@ -182,6 +184,7 @@ def test_upload_ask_cite_timeline_facts(server, page, tmp_path):
     # timeline and facts: seed hand-made facts (the extractors layer may not be installed) and refresh
     _seed_facts(ws)
     pg.locator("#refresh-btn").click()
+    expect(pg.locator("#chat")).to_contain_text("Sources: [1]")  # refreshing keeps the conversation
     pg.get_by_role("tab", name="Timeline").click()
     table = pg.locator("#timeline-table")
     expect(table).to_contain_text("R-CHOP", timeout=T)
@@ -222,6 +225,7 @@ def test_bad_uploads_show_clear_errors(server, page, tmp_path):
     _upload(pg, [bad_json, binary])
     box = pg.locator("#status-box")
     expect(box).to_contain_text("2 failed", timeout=T)
+    expect(box).to_contain_text("0 unchanged")  # the earlier upload is not sent again
     expect(box).to_contain_text("broken.json: malformed JSON")
     expect(box).to_contain_text("scan.txt")
     expect(box).to_contain_text("binary")
