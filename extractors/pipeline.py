@@ -30,7 +30,7 @@ from extractors.medications import MedicationAttributes
 from extractors.relations import relate
 from extractors.sections import SectionDetector, SectionHeader
 from extractors.text import slice_points, split_sentences
-from extractors.vocab import Entry, Match, Vocabulary, vocabulary
+from extractors.vocab import Entry, Match, Vocabulary, tokenize, vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -176,19 +176,45 @@ class ClinicalExtractor:
         def sent_index(pos: int) -> int:
             return max(bisect.bisect_right(sent_starts, pos) - 1, 0)
 
-        # measurements first: their spans win over dictionary matches ("potassium 5.9")
-        meas: list[Measurement] = self.labs.find(text, s, e) + self.vitals.find(text, s, e)
-        meas.sort(key=lambda m: (m.start, -(m.end - m.start)))
-        kept_meas: list[Measurement] = []
-        last = -1
-        for m in meas:
-            if m.start >= last and not _overlaps(m.start, m.end, known_header_spans):
-                kept_meas.append(m)
-                last = m.end
-        meas_spans = [(m.start, m.end) for m in kept_meas]
-
+        # dictionary matches: concepts, lab test names and vital labels (a name + value is a measurement)
+        tokens = tokenize(sub)
+        matches: list[Match] = self.vocab.index.match(sub, tokens)
         concepts: list[Fact] = []
-        for m in kept_meas:
+        meas: list[Measurement] = []
+        last_end = -1
+        for mt in matches:
+            ms, me = mt.start + s, mt.end + s
+            if ms < last_end or _overlaps(ms, me, known_header_spans):
+                continue
+            got = None
+            lab_names = [x.name for x in mt.entries if x.type == "LABNAME"]
+            vital_names = [x.name for x in mt.entries if x.type == "VITALNAME"]
+            if lab_names or vital_names:
+                line_end = text.find("\n", me, e)
+                limit = e if line_end < 0 else line_end
+                if vital_names:
+                    got = self.vitals.read(text, ms, me, vital_names, limit)
+                if got is None and lab_names:
+                    got = self.labs.read(text, ms, me, lab_names[0], limit)
+            if got is not None:
+                meas.append(got)
+                last_end = got.end
+                continue
+            entry = next((x for x in mt.entries if x.type not in ("LABNAME", "VITALNAME")), None)
+            if entry is None:
+                continue
+            if entry.type == "AMBIG":
+                entry = self._disambiguate(text, ms, me, entry, section_at(ms), sentences[sent_index(ms)] if sentences else (s, e))
+                if entry is None:
+                    continue
+            f = self._concept_fact(note, text, ms, me, entry, section_at(ms))
+            if f is not None:
+                concepts.append(f)
+                last_end = me
+        meas.extend(m for m in self.vitals.bare_bp(text, s, e) if not any(m.start < x.end and x.start < m.end for x in meas))
+        meas_spans = [(m.start, m.end) for m in meas]
+        concepts = [f for f in concepts if not _overlaps(f.start, f.end, meas_spans)]
+        for m in meas:
             attrs: dict[str, Any] = {"value": m.value}
             if m.unit:
                 attrs["unit"] = m.unit
@@ -197,21 +223,6 @@ class ClinicalExtractor:
             attrs.update(m.attrs)
             concepts.append(Fact(pid, nid, m.start, m.end, text[m.start:m.end], FactType(m.type), m.name,
                                  section=section_at(m.start), attributes=attrs, provenance=[m.rule]))
-
-        # dictionary concepts
-        matches: list[Match] = self.vocab.index.match(sub)
-        for mt in matches:
-            ms, me = mt.start + s, mt.end + s
-            if _overlaps(ms, me, meas_spans) or _overlaps(ms, me, known_header_spans):
-                continue
-            entry = mt.entry
-            if entry.type == "AMBIG":
-                entry = self._disambiguate(text, ms, me, entry, section_at(ms), sentences[sent_index(ms)] if sentences else (s, e))
-                if entry is None:
-                    continue
-            f = self._concept_fact(note, text, ms, me, entry, section_at(ms))
-            if f is not None:
-                concepts.append(f)
         concepts.sort(key=lambda f: (f.start, f.end))
 
         # medication attributes and change status
@@ -238,7 +249,7 @@ class ClinicalExtractor:
         # dates
         date_exprs: list[DateExpr] = []
         if cfg.dates:
-            date_exprs = self.dates.find(text, s, e)
+            date_exprs = self.dates.find(text, s, e, tokens)
             self.dates.resolve(text, date_exprs, note.note_date, note.date_known, state["dates"])
             for d in date_exprs:
                 attrs = {"value": d.value.isoformat() if d.value else None, "kind": d.kind, "pattern": d.pattern,

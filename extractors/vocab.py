@@ -29,7 +29,7 @@ MAX_TOKENS = 10
 
 @dataclass(frozen=True)
 class Entry:
-    type: str  # PROBLEM | DRUG | PROCEDURE | AMBIG
+    type: str  # PROBLEM | DRUG | PROCEDURE | AMBIG | LABNAME | VITALNAME
     name: str
     source: str  # provenance id
     codes: tuple[tuple[str, str], ...] = ()
@@ -43,7 +43,11 @@ class Entry:
 class Match:
     start: int
     end: int
-    entry: Entry
+    entries: list[Entry]
+
+    @property
+    def entry(self) -> Entry:
+        return self.entries[0]
 
 
 @dataclass
@@ -63,7 +67,8 @@ class TermIndex:
         if lst is None:
             self.terms[key] = [entry]
         else:
-            if any(e.type == entry.type and e.rank < entry.rank and e.exact is None for e in lst):
+            if any(e.type == entry.type and (e.rank < entry.rank or e.name == entry.name) and e.exact is None
+                   and entry.exact is None for e in lst):
                 return  # a better source already defines this surface for this type
             lst.append(entry)
             lst.sort(key=lambda e: e.rank)
@@ -79,20 +84,13 @@ class TermIndex:
             if not lst:
                 del self.terms[key]
 
-    def match(self, text: str, lowered: str | None = None) -> list[Match]:
-        """Longest, leftmost, non-overlapping dictionary matches in ``text``."""
-        low = lowered if lowered is not None else text.lower()
-        if len(low) != len(text):  # unicode case mapping changed lengths: lower per token instead
-            low = None
-        toks = []
-        spans = []
-        for m in TOKEN_RE.finditer(text):
-            s, e = m.span()
-            toks.append(low[s:e] if low is not None else m.group().lower())
-            spans.append((s, e))
+    def match(self, text: str, tokens: "tuple[list[str], list[tuple[int, int]]] | None" = None) -> list[Match]:
+        """Longest, leftmost, non-overlapping dictionary matches in ``text`` (tokens from ``tokenize``)."""
+        toks, spans = tokens if tokens is not None else tokenize(text)
         terms, prefixes, first = self.terms, self.prefixes, self.first
         out: list[Match] = []
         n = len(toks)
+        tlen = len(text)
         i = 0
         while i < n:
             t = toks[i]
@@ -115,17 +113,21 @@ class TermIndex:
             chosen = None
             for end_tok, k in reversed(cands):
                 s, e = spans[i][0], spans[end_tok - 1][1]
-                if s > 0 and (text[s - 1].isalnum()):
+                if s > 0 and text[s - 1].isalnum():
                     continue
-                if e < len(text) and text[e].isalnum() and text[e - 1].isalnum():
+                if e < tlen and text[e].isalnum() and text[e - 1].isalnum():
                     continue
-                surface = text[s:e]
+                surface = None
+                entries = []
                 for entry in terms[k]:
-                    if entry.exact is not None and entry.exact != surface:
-                        continue
-                    chosen = Match(s, e, entry)
-                    break
-                if chosen is not None:
+                    if entry.exact is not None:
+                        if surface is None:
+                            surface = text[s:e]
+                        if entry.exact != surface:
+                            continue
+                    entries.append(entry)
+                if entries:
+                    chosen = Match(s, e, entries)
                     i = end_tok
                     break
             if chosen is None:
@@ -133,6 +135,22 @@ class TermIndex:
             else:
                 out.append(chosen)
         return out
+
+
+def tokenize(text: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """Lower-cased tokens and their spans (TOKEN_RE); shared by the term matcher and the date finder."""
+    low = text.lower()
+    toks: list[str] = []
+    spans: list[tuple[int, int]] = []
+    if len(low) == len(text):
+        for m in TOKEN_RE.finditer(low):
+            toks.append(m.group())
+            spans.append(m.span())
+    else:  # unicode case mapping changed lengths: lower per token
+        for m in TOKEN_RE.finditer(text):
+            toks.append(m.group().lower())
+            spans.append(m.span())
+    return toks, spans
 
 
 def _pkg_pickle(module: str, filename: str):
@@ -236,6 +254,13 @@ def build_vocabulary(include_icd_titles: bool = True) -> Vocabulary:
     src = f"curated:abbreviations@{amb['version']}"
     for k in amb["ambiguous"]:
         idx.add(k, Entry("AMBIG", k.lower(), src, (), k, category=k, rank=0))
+    # 4b. lab test names and vital sign labels (a value must follow; see extractors.measurements)
+    from extractors.measurements import LabExtractor, VitalExtractor
+
+    for alias, name, exact in LabExtractor().names():
+        idx.add(alias, Entry("LABNAME", name, "labs", (), exact, rank=1))
+    for label, name, exact in VitalExtractor().names():
+        idx.add(label, Entry("VITALNAME", name, "vitals", (), exact, rank=1))
     # 5. drug dictionary
     n = 0
     for variant, canonicals in drug_v2c.items():
