@@ -139,6 +139,12 @@ def _event_data(node: str, data: dict) -> dict:
         out["n_passages"] = len(data["passages"])
         out["n_facts"] = len(data.get("facts", []))
         out["n_computed"] = len(data.get("computed", []))
+        # what was retrieved, so the UI can show the evidence as it streams (first few, quotes shortened)
+        out["evidence"] = [
+            {"note_id": p.note_id, "start": p.start, "end": p.end, "source": p.source, "section": p.section,
+             "note_date": p.note_date.isoformat() if p.note_date else None, "quote": p.text[:160]}
+            for p in list(data["passages"])[:6]
+        ]
     ctx = data.get("context")
     if ctx is not None:
         out["evidence_ids"] = list(ctx.passages)

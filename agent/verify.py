@@ -177,8 +177,12 @@ class Verifier:
         if terms and passages and not draft.computed_answer:
             flip = analysis.kind == "negation"  # "which was NOT given? -> X" asserts that X was not given
             checked = False
+            # terms the question itself names ("the head CT") are the subject, not the claim: their polarity
+            # in a restated answer sentence says nothing about what the answer asserts
+            subject = set(analysis.keywords or [])
+            claim_terms = [t for t in terms if t not in subject] or terms
             for p in passages:
-                shared = [t for t in terms if t in set(content_tokens(p.text)) and len(t) >= 4]
+                shared = [t for t in claim_terms if t in set(content_tokens(p.text)) and len(t) >= 4]
                 for t in shared:
                     na = self.assertions.term_negated(answer, {t})
                     npass = self.assertions.term_negated(p.text, {t})

@@ -22,6 +22,16 @@ _rxnorm: dict[str, dict[str, str]] = {}
 _UNSPEC = re.compile(r"(?:,\s*|\s+)(?:unspecified|not elsewhere classified|NEC|NOS)\b.*$", re.I)
 
 
+def set_tables(icd: dict[str, str] | None = None, unii: dict[str, tuple[str, str]] | None = None) -> None:
+    """Install tables loaded from the vocabulary cache (so neither is rebuilt in this process)."""
+    global _icd, _unii
+    with _lock:
+        if icd is not None and _icd is None:
+            _icd = icd
+        if unii is not None and _unii is None:
+            _unii = unii
+
+
 def _icd_keys(desc: str) -> list[str]:
     keys = [norm_key(desc)]
     short = _UNSPEC.sub("", desc).strip(" ,")

@@ -43,7 +43,7 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("rel_ago", re.compile(r"\b(?P<n>" + NUM + r")\s+(?P<u>" + UNIT + r")\s+(?P<dir>ago|earlier|prior(?!\s+to\s+" + ANCHOR + r")|before(?!\s+" + ANCHOR + r")|previously)\b", re.I)),
     ("rel_anchor", re.compile(r"\b(?P<n>" + NUM + r")\s+(?P<u>" + UNIT + r")\s+(?P<dir>after|post|following|before|prior to|into)\s+(?P<anchor>" + ANCHOR + r")\b", re.I)),
     ("rel_later", re.compile(r"\b(?P<n>" + NUM + r")\s+(?P<u>" + UNIT + r")\s+(?P<dir>later|afterwards|thereafter|after that|subsequently)\b", re.I)),
-    ("rel_word", re.compile(r"\b(?P<w>the day before yesterday|yesterday|today|tonight|this morning|this afternoon|this evening|last night|overnight|tomorrow|last week|last month|last year|this week|next week|the previous day|the next day|the following day|the day after)\b", re.I)),
+    ("rel_word", re.compile(r"\b(?P<w>the day before yesterday|yesterday|today|tonight|this morning|this afternoon|this evening|last night|tomorrow|last week|last month|last year|this week|next week|the previous day|the next day|the following day|the day after)\b", re.I)),
     ("pod", re.compile(r"\b(?:POD|post[- ]?op(?:erative)?\s+day)\s*#?\s*(?P<n>\d{1,3})\b", re.I)),
     ("hd", re.compile(r"\b(?:(?:on\s+)?(?:hospital\s+day|HD|day)\s*#?\s*(?P<n>\d{1,3})(?:\s+of\s+(?:admission|hospitalization|(?:his|her|the)\s+(?:stay|admission|hospitalization)))?)\b", re.I)),
     # durations
@@ -57,7 +57,7 @@ _MONTH_TOKENS = {"jan", "january", "feb", "february", "mar", "march", "apr", "ap
                  "december"}
 _UNIT_TOKENS = {"day", "days", "week", "weeks", "wk", "wks", "month", "months", "year", "years", "yr", "yrs", "hour",
                 "hours", "hr", "hrs"}
-_REL_TOKENS = {"yesterday", "today", "tonight", "tomorrow", "overnight", "night", "week", "month", "year", "morning",
+_REL_TOKENS = {"yesterday", "today", "tonight", "tomorrow", "night", "week", "month", "year", "morning",
                "afternoon", "evening", "day"}
 _POD_TOKENS = {"pod", "post", "postop", "postoperative", "hd"}
 _YEAR_LEAD = {"in", "since", "from", "during", "until", "of"}
@@ -286,7 +286,7 @@ class DateExtractor:
                     e.value = _offset(n, u, 1, state["last"])
             elif p == "rel_word":
                 w = g["w"].lower()
-                off = {"the day before yesterday": -2, "yesterday": -1, "last night": -1, "overnight": 0,
+                off = {"the day before yesterday": -2, "yesterday": -1, "last night": -1,
                        "today": 0, "tonight": 0, "this morning": 0, "this afternoon": 0, "this evening": 0,
                        "tomorrow": 1, "this week": 0}.get(w)
                 if w in ("the previous day", "the next day", "the following day", "the day after"):

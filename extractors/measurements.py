@@ -29,7 +29,7 @@ class Measurement:
 _NUMBER = r"(?P<qual>[<>≤≥]=?|~)?\s*(?P<val>\d+(?:[.,]\d+)?)(?![\d/])"
 _FLAG = r"(?:\s*(?:\(\s*)?(?P<flag>(?-i:HH|LL|H|L)\b|high|low|elevated|critical(?:ly (?:high|low))?|abnormal|\*+|↑|↓)(?:\s*\))?)?"
 _LINK = r"(?:\s+(?:level|levels|count|value|concentration))?(?:\s*(?:was|were|is|of|at|:|=|-|—|measured at|came back at|peaked at|rose to|fell to|dropped to|increased to|decreased to|improved to|now|today|on admission|at admission)){0,3}\s*"
-_DOSE_UNITS = re.compile(r"\s*(?:mg|mcg|µg|g|units?|iu|tabs?|tablets?|caps?|puffs?|ml)\b(?!\s*/)", re.I)
+_DOSE_UNITS = re.compile(r"\s*(?:mg|mcg|µg|g|units?|iu|tabs?|tablets?|caps?|puffs?|ml|meq|mmol)\b(?!\s*/)", re.I)
 _HIGH_WORDS = re.compile(r"\b(?:elevated|high|raised|increased|rising|worsening)\s+(?:serum\s+)?$", re.I)
 _LOW_WORDS = re.compile(r"\b(?:low|decreased|reduced|falling|dropping)\s+(?:serum\s+)?$", re.I)
 _REF = re.compile(r"\s*\(\s*(?:ref(?:erence)?(?:\s*range)?|normal|nl|rr)?[:\s]*(?P<lo>\d+(?:[.,]\d+)?)\s*[-–]\s*(?P<hi>\d+(?:[.,]\d+)?)\s*\)|\s*,?\s*(?:ref(?:erence)?(?:\s*range)?|normal(?: range)?)[:\s]+(?P<lo2>\d+(?:[.,]\d+)?)\s*[-–]\s*(?P<hi2>\d+(?:[.,]\d+)?)", re.I)

@@ -84,12 +84,6 @@ class ClinicalExtractor:
                 return
             cfg = self.config
             self.vocab = vocabulary(include_icd_titles=cfg.icd_titles)
-            if cfg.icd_titles:
-                codes_mod.icd10_index()
-            if cfg.unii:
-                names = {c.upper() for c in self.vocab.drug_data}
-                names |= {(e.name.upper()) for lst in self.vocab.index.terms.values() for e in lst if e.type == "DRUG"}
-                codes_mod.unii_index(names)
             self.rxnorm = codes_mod.rxnorm_index(cfg.rxnorm_path)
             if cfg.assertion:
                 try:
@@ -263,9 +257,18 @@ class ClinicalExtractor:
         for d in date_exprs:
             if d.value is not None and d.kind != "duration":
                 by_sent.setdefault(sent_index(d.start), []).append(d)
+        clause_cuts: dict[int, list[int]] = {}
+        for si in by_sent:  # a date dates the concepts of its own clause ("SOB, s/p CABG in 2015")
+            ss, se = sentences[si]
+            clause_cuts[si] = [m.start() for m in _CLAUSE.finditer(text, ss, se)]
         known = note.note_date is not None and note.date_known
         for f in concepts:
-            cands = by_sent.get(sent_of[id(f)])
+            si = sent_of[id(f)]
+            cands = by_sent.get(si)
+            if cands:
+                cuts = clause_cuts[si]
+                ci = bisect.bisect_right(cuts, f.start)
+                cands = [d for d in cands if bisect.bisect_right(cuts, d.start) == ci]
             if cands:
                 d = min(cands, key=lambda x: abs(x.start - f.start))
                 f.date, f.date_kind, f.date_text = d.value, DateKind.OCCURRED, d.text
@@ -360,7 +363,8 @@ class ClinicalExtractor:
             if entry.brand:
                 attrs["brand"] = text[start:end]
             if self.config.unii:
-                u = codes_mod.unii_index().get(entry.name.upper()) or codes_mod.unii_index().get(text[start:end].upper())
+                unii = self.vocab.unii
+                u = unii.get(entry.name.upper()) or unii.get(text[start:end].upper())
                 if u:
                     codes["UNII"] = u[0]
             if self.rxnorm is not None:
@@ -378,6 +382,9 @@ class ClinicalExtractor:
         if key not in self._icd_cache:
             self._icd_cache[key] = codes_mod.icd10_lookup(surface, name)
         return self._icd_cache[key]
+
+
+_CLAUSE = re.compile(r";|\b(?:s/p|status post|but|whereas|history of|h/o|hx of|previously|in the past)\b", re.I)
 
 
 def _overlaps(s: int, e: int, spans: list[tuple[int, int]]) -> bool:

@@ -12,9 +12,15 @@ TOKEN_RE = re.compile(r"[^\W_]+|\n|[^\w\s-]")
 _WS = re.compile(r"\s+")
 
 
+_SIMPLE = re.compile(r"[a-z0-9 ]+")
+
+
 def norm_key(term: str) -> str:
     """The lookup key of a term: lower-cased tokens joined by single spaces."""
-    return " ".join(t for t in TOKEN_RE.findall(term.lower()) if t != "\n")
+    low = term.lower()
+    if _SIMPLE.fullmatch(low):  # fast path: plain words
+        return " ".join(low.split())
+    return " ".join(t for t in TOKEN_RE.findall(low) if t != "\n")
 
 
 def normalize_space(s: str) -> str:

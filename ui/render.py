@@ -180,8 +180,12 @@ def step_line(node: str, summary: str = "", data: dict | None = None, elapsed_s:
         return f"**Route** — tools: {md_escape(plan)}{t}"
     if node == "gather":
         how = summary.split(":", 1)[1] if ":" in summary else summary
-        return (f"**Gather** — {d.get('n_passages', 0)} passage(s), {d.get('n_facts', 0)} fact(s), "
+        line = (f"**Gather** — {d.get('n_passages', 0)} passage(s), {d.get('n_facts', 0)} fact(s), "
                 f"{d.get('n_computed', 0)} computed result(s) via {md_escape(how)}{t}")
+        for ev in d.get("evidence") or []:  # retrieved evidence previews, as they stream
+            where = f"{ev.get('note_id')} {ev.get('note_date') or ''}".strip()
+            line += f"\n    - *{md_escape(where)}* ({md_escape(ev.get('source') or '')}): “{md_escape(one_line(ev.get('quote') or '', 100))}”"
+        return line
     if node == "assemble":
         ids = d.get("evidence_ids") or []
         return f"**Assemble** — evidence {md_escape(', '.join(ids) or 'none')}{t}"

@@ -139,6 +139,11 @@ def test_stream_yields_node_events_then_answer(qa):
     assert nodes[-1] == "finalize" and events[-1].answer is not None
     assert all(e.answer is None for e in events[:-1])
     assert events[0].data["kind"] == "lookup"
+    gather = next(e for e in events if e.node == "gather")
+    assert gather.data["evidence"], "the gather event previews the retrieved evidence"
+    for ev in gather.data["evidence"]:  # previews are prefixes of exact note spans
+        note = qa.ws.store.note(ev["note_id"])
+        assert note.text[ev["start"]:ev["end"]].startswith(ev["quote"])
 
 
 def test_ask_many(qa):

@@ -207,6 +207,9 @@ def test_step_lines_read_like_steps():
     assert "Route" in R.step_line("route", "route:a,b", {"plan": ["retrieve.hybrid", "timeline.first"]})
     g = R.step_line("gather", "gather:retrieve(k=8)", {"n_passages": 13, "n_facts": 2, "n_computed": 0}, 0.5)
     assert "13 passage(s)" in g and "0.50 s" in g
+    g2 = R.step_line("gather", "gather:retrieve", {"n_passages": 1, "evidence": [
+        {"note_id": "p/text_0", "note_date": "2021-03-02", "source": "retrieval", "quote": "Started *ceftriaxone*"}]})
+    assert "p/text\\_0" in g2 and "ceftriaxone" in g2 and "\\*ceftriaxone\\*" in g2  # escaped Markdown
     assert "Verified" in R.step_line("verify", "", {"status": "verified"})
     assert "choice A" in R.step_line("reason", "", {"choice": "A", "cited": ["E1"], "draft": "x"})
     assert "Other" in R.step_line("other", "something")

@@ -1,0 +1,92 @@
+from conftest import of_type, one
+
+
+def test_drug_attributes_and_started(extract):
+    facts = extract("Started Lasix 40 mg PO daily for leg edema.")
+    d = one(facts, "DRUG", "furosemide")
+    assert d.text == "Lasix"
+    assert d.attributes["dose"] == 40 and d.attributes["unit"] == "mg"
+    assert d.attributes["route"] == "oral" and d.attributes["frequency"] == "daily"
+    assert d.attributes["change"] == "started"
+    assert d.codes["DRUGBANK"] == "DB00695" and d.codes["MESH"] == "D049994" and d.codes["UNII"] == "7LXU5N7ZO5"
+    assert d.attributes["brand"] == "Lasix"
+    edema = one(facts, "PROBLEM", "edema")
+    assert [(r.kind, r.target) for r in d.relations] == [("indication_of", edema.fact_id)]
+
+
+def test_change_status_variants(extract):
+    cases = {
+        "Furosemide increased to 80 mg daily.": ("increased", 80),
+        "Metoprolol was decreased to 12.5 mg BID.": ("decreased", 12.5),
+        "Warfarin held for procedure.": ("held", None),
+        "Continue atorvastatin 40 mg qHS.": ("continued", 40),
+        "Furosemide was stopped because of hypotension.": ("stopped", None),
+        "Prednisone taper: reduce to 20 mg daily.": ("decreased", 20),
+        "Switched from lisinopril to losartan.": ("changed", None),
+    }
+    for text, (status, dose) in cases.items():
+        facts = extract(text)
+        d = of_type(facts, "DRUG")[0]
+        assert d.attributes.get("change") == status, (text, d.attributes)
+        assert d.attributes.get("dose") == dose, (text, d.attributes)
+
+
+def test_medication_list_line_has_no_change(extract):
+    facts = extract("Medications:\nLisinopril 10 mg daily\nMetformin 500 mg PO BID\nInsulin glargine 20 units SC qHS\n")
+    drugs = of_type(facts, "DRUG")
+    assert [(d.name, d.attributes.get("dose"), d.attributes.get("unit"), d.attributes.get("frequency")) for d in drugs] == [
+        ("lisinopril", 10, "mg", "daily"), ("metformin", 500, "mg", "twice daily"),
+        ("insulin glargine", 20, "units", "at bedtime")]
+    assert all("change" not in d.attributes for d in drugs)
+    assert drugs[2].attributes["route"] == "subcutaneous"
+    assert all(d.section == "medications" for d in drugs)
+
+
+def test_brand_to_generic(extract):
+    facts = extract("Home meds: Coumadin 5 mg, Tylenol 650 mg PRN, Zofran 4 mg, Eliquis 5 mg BID.")
+    assert [d.name for d in of_type(facts, "DRUG")] == ["warfarin", "acetaminophen", "ondansetron", "apixaban"]
+
+
+def test_stop_list_common_words_are_not_drugs(extract):
+    facts = extract("He can rest today. Plan: water and sleep. She is alert and the air is clear. Iron 50.")
+    assert of_type(facts, "DRUG") == []
+
+
+def test_coordinated_drugs_share_the_trigger(extract):
+    facts = extract("Started lisinopril and metformin today.")
+    assert [d.attributes.get("change") for d in of_type(facts, "DRUG")] == ["started", "started"]
+
+
+def test_adverse_event_relations(extract):
+    cases = [
+        ("Rash after starting amoxicillin.", "rash", "amoxicillin", "ae:after_starting"),
+        ("Metformin discontinued due to lactic acidosis.", "lactic acidosis", "metformin", "ae:stopped_due_to"),
+        ("Hyperkalemia secondary to lisinopril.", "hyperkalemia", "lisinopril", "ae:secondary_to"),
+        ("Warfarin-induced bleeding was noted.", "bleeding", "warfarin", "ae:induced"),
+        ("Furosemide was stopped because of hypotension.", "hypotension", "furosemide", "ae:stopped_due_to"),
+    ]
+    for text, prob, drug, rule in cases:
+        facts = extract(text)
+        p, d = one(facts, "PROBLEM", prob), one(facts, "DRUG", drug)
+        assert [(r.kind, r.target, r.rule) for r in p.relations] == [("adverse_event_of", d.fact_id, rule)], text
+        assert not any(r.kind == "indication_of" for r in d.relations), text
+
+
+def test_indication_relation(extract):
+    facts = extract("Lisinopril for hypertension. Metformin 500 mg BID for type 2 diabetes.")
+    lis, htn = one(facts, "DRUG", "lisinopril"), one(facts, "PROBLEM", "hypertension")
+    met, dm = one(facts, "DRUG", "metformin"), one(facts, "PROBLEM", "type 2 diabetes mellitus")
+    assert [(r.kind, r.target) for r in lis.relations] == [("indication_of", htn.fact_id)]
+    assert [(r.kind, r.target) for r in met.relations] == [("indication_of", dm.fact_id)]
+    assert htn.relations == [] and dm.relations == []
+
+
+def test_no_relation_across_sentences(extract):
+    facts = extract("Started amoxicillin. Rash resolved last year.")
+    assert all(not f.relations for f in facts)
+
+
+def test_morphine_abbreviation_by_dose_context(extract):
+    facts = extract("MS 4 mg IV q4h PRN for pain.")
+    d = one(facts, "DRUG", "morphine")
+    assert d.text == "MS" and d.attributes["dose"] == 4 and d.attributes["route"] == "intravenous"
