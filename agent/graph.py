@@ -202,7 +202,12 @@ class AgentGraph:
             if c is not None:
                 computed.append(c)
                 used.append(f"interval({ra},{rb})")
-        if "timeline.order" in plan:
+        if "timeline.order" in plan and a.multiple_choice:
+            c = self._option_order(pid, a)
+            if c is not None:
+                computed.append(c)
+                used.append("order(options)")
+        if "timeline.order" in plan and not any(c.kind == "order" for c in computed):
             letters = {}
             if a.multiple_choice:
                 for letter, t in a.real_options.items():
@@ -255,6 +260,58 @@ class AgentGraph:
                     used.append(f"first({sub})")
         return {"passages": passages, "facts": facts, "computed": computed,
                 "route": [("gather_broader:" if broader else "gather:") + ",".join(used)]}
+
+    def _option_order(self, pid: str, a) -> Computed | None:
+        """Each option's event dated from the notes, then first / last / the right sequence picked in code."""
+        import re
+
+        seq_rx = re.compile(r",?\s+then\s+|\s*->\s*|\s*→\s*", re.I)
+        opts = a.real_options
+        sequence = sum(1 for t in opts.values() if len(seq_rx.split(t)) >= 2) >= max(2, len(opts) - 1)
+        parts = {k: [x.strip(" .") for x in seq_rx.split(t) if x.strip(" .")] for k, t in opts.items()}
+        phrases = list(dict.fromkeys(x.lower() for ps in parts.values() for x in (ps if sequence else [" ".join(ps)])))
+        if not sequence:
+            parts = {k: [t] for k, t in opts.items()}
+        dated = {}
+        for ph in phrases:
+            got = self.tools.event_date(pid, ph)
+            if got is not None:
+                dated[ph] = got
+        if not dated:
+            return None
+        items = sorted(((d, ph) for ph, (d, _, _) in dated.items()), key=lambda x: x[0])
+        listing = "; ".join(f"{ph}: {d.isoformat()} ({dated[ph][2]})" for d, ph in items)
+        missing = [ph for ph in phrases if ph not in dated]
+        choice = None
+        if sequence:
+            ok = []
+            for k, ps in parts.items():
+                ds = [dated.get(x.lower(), (None,))[0] for x in ps]
+                if len(ps) >= 2 and all(d is not None for d in ds) and all(x < y for x, y in zip(ds, ds[1:])):
+                    ok.append(k)
+            if len(ok) == 1:
+                choice = ok[0]
+            text = f"Dates of the events (computed from the notes): {listing}" + (
+                f"; chronological order: option {choice}" if choice else "; no option is in a documented order")
+        else:
+            pairs = [(dated[t.lower()][0], k) for k, t in opts.items() if t.lower() in dated]
+            if len(pairs) >= 2 and len(pairs) >= len(opts) - 1:
+                pairs.sort()
+                pick = pairs[0] if a.direction != "last" else pairs[-1]
+                rivals = [d for d, _ in pairs if d == pick[0]]
+                choice = pick[1] if len(rivals) == 1 else None
+            text = f"Dates of the events (computed from the notes): {listing}" + (
+                f"; {a.direction or 'first'}: {opts[choice]} (option {choice})" if choice else "")
+        if missing:
+            text += f"; no dated mention found for: {', '.join(missing)}"
+        ps = []
+        for _, ph in items:
+            p = dated[ph][1]
+            p = Passage(p.patient_id, p.note_id, p.start, p.end, p.text, p.note_date, None, 1.0, "timeline")
+            if p.key not in {q.key for q in ps}:
+                ps.append(p)
+        return Computed("order", text, {"items": [{"query": ph, "date": d} for d, ph in items], "choice": choice,
+                                        "sequence": sequence, "not_documented": missing}, ps, choice is not None)
 
     def assemble(self, s: AgentState) -> dict:
         pid = s["patient_id"]

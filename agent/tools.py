@@ -102,7 +102,7 @@ class Toolbox:
     def __init__(self, workspace):
         self.ws = workspace
         self.store = workspace.store
-        self._notes: dict[str, tuple[str, dict[str, Note], list[Passage], Counter]] = {}
+        self._notes: dict[str, tuple[str, dict[str, Note], list[Passage], Counter, set[str]]] = {}
         self._graphs_ok: bool | None = None
         self._retriever_ok: bool | None = None
         self.last_retrieval = ""
@@ -113,15 +113,32 @@ class Toolbox:
         hit = self._notes.get(pid)
         if hit is None or hit[0] != gen:
             notes = {n.note_id: n for n in self.store.notes(pid)}
-            sents, df = [], Counter()
+            foreign = self._foreign(pid, list(notes.values()))
+            sents, df, toks = [], Counter(), []
             for n in notes.values():
+                if n.note_id in foreign:
+                    continue  # another patient's document: never evidence for this one
                 for s, e in split_sentences(n.text):
                     p = Passage(pid, n.note_id, s, e, n.text[s:e], n.note_date, None, 0.0, "lexical")
                     sents.append(p)
-                    df.update(set(content_tokens(p.text)))
-            hit = (gen, notes, sents, df)
+                    toks.append(frozenset(content_tokens(p.text)))
+                    df.update(toks[-1])
+            hit = (gen, notes, sents, df, foreign, toks)
             self._notes[pid] = hit
         return hit
+
+    def _foreign(self, pid: str, notes: list[Note]) -> set[str]:
+        from graph_store.resolution import PatientIdentity
+
+        try:
+            p = self.store.patient(pid)
+        except Exception:
+            return set()
+        return set(PatientIdentity(p.name, p.birthday).foreign_notes(notes))
+
+    def foreign_notes(self, pid: str) -> set[str]:
+        """Ids of notes in the chart that name another patient (by name / birth date)."""
+        return self._patient(pid)[4]
 
     def notes(self, pid: str) -> dict[str, Note]:
         return self._patient(pid)[1]
@@ -139,7 +156,7 @@ class Toolbox:
                                                       note.note_type if note.note_type != "note" else "", first) if x)))
 
     def idf(self, pid: str, token: str) -> float:
-        _, _, sents, df = self._patient(pid)
+        _, _, sents, df, _, _ = self._patient(pid)
         return math.log(1 + (len(sents) + 1) / (df.get(token, 0) + 0.5))
 
     def passage_for(self, pid: str, note_id: str, start: int, end: int, source: str, sentence: bool = True,
@@ -158,10 +175,9 @@ class Toolbox:
         weights = {t: self.idf(pid, t) for t in q}
         total = sum(weights.values()) or 1.0
         scored = []
-        for p in self.sentences(pid):
+        for p, toks in zip(self.sentences(pid), self._patient(pid)[5]):
             if exclude and p.key in exclude:
                 continue
-            toks = set(content_tokens(p.text))
             s = sum(w for t, w in weights.items() if t in toks) / total
             if s > 0:
                 scored.append((s, p))
@@ -199,6 +215,8 @@ class Toolbox:
                     h.chunk.section, float(h.score), f"retrieval:{getattr(h, 'mode', mode)}")
             for h in hits
         ]
+        foreign = self.foreign_notes(pid)
+        out = [p for p in out if p.note_id not in foreign]
         self.last_retrieval = out[0].source if out else "lexical-fallback"
         if not out:
             out = self.lexical(pid, query, k)
@@ -239,7 +257,8 @@ class Toolbox:
         if g is not None:
             try:
                 res = g.facts(pid, name_or_code=concept, assertion=assertion)
-                for v in list(res)[:limit]:
+                foreign = self.foreign_notes(pid)
+                for v in [v for v in res if v.evidence.note_id not in foreign][:limit]:
                     p = self._ev_passage(pid, v.evidence, "fact", v.fact_id)
                     if p is None:
                         continue
@@ -253,8 +272,9 @@ class Toolbox:
         except Exception:
             return []
         want = set(content_tokens(concept)) if concept else None
+        foreign = self.foreign_notes(pid)
         for f in facts:
-            if f.type.value == "SECTION" or f.type.value == "DATE":
+            if f.type.value == "SECTION" or f.type.value == "DATE" or f.note_id in foreign:
                 continue
             if want is not None and not want <= set(content_tokens(f.name + " " + f.text)):
                 continue
@@ -401,3 +421,106 @@ def _detail(attrs: dict) -> str:
         return ""
     keys = ("value", "unit", "dose", "route", "frequency", "change", "abnormal")
     return " ".join(str(attrs[k]) for k in keys if attrs.get(k) not in (None, ""))
+
+
+# -- dated events from option phrases -------------------------------------------------------------------
+_EVENT_CUE = re.compile(
+    r"^(?:the\s+)?(start|starting|initiation|introduction|beginning|onset|first episode|development|stop|stopping|"
+    r"discontinuation|cessation|withdrawal|dose (?:change|increase|reduction|adjustment)|change in (?:the )?dose|"
+    r"increase|reduction|switch)\s+(?:of|in|to|from)\s+(?:the\s+)?(.+)$", re.I)
+_CUE_WORDS = {
+    "start": r"\b(start|started|initiat|began|begun|commenced|introduc|switched to|was given|prescribed|cycle 1\b)",
+    "onset": r"\b(for the past|since|began|started|developed|onset|new|c/o|complain|reports?)\b",
+    "stop": r"\b(stop|discontinu|ceased|withdrawn|switched|held)\w*",
+    "dose": r"\b(increas|decreas|reduc|titrat|adjust|changed|uptitrat|escalat)\w*",
+}
+_REL_AGO = re.compile(r"\b(?:for the (?:past|last)|since|over the (?:past|last))\s+(\d+|one|two|three|four|five|six|seven|"
+                      r"eight|nine|ten)\s+(day|week|month)s?\b|\b(\d+|one|two|three|four|five|six)\s+(day|week|month)s?\s+ago\b", re.I)
+_NUMW = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+
+
+def _cue_kind(cue: str | None) -> str | None:
+    if not cue:
+        return None
+    c = cue.lower()
+    if c.startswith(("start", "initiation", "introduction", "beginning")):
+        return "start"
+    if c.startswith(("onset", "first episode", "development")):
+        return "onset"
+    if c.startswith(("stop", "discontinuation", "cessation", "withdrawal", "switch")):
+        return "stop"
+    return "dose"
+
+
+def split_event_phrase(phrase: str) -> tuple[str | None, str]:
+    """'the start of nitrofurantoin' -> ('start', 'nitrofurantoin'); 'the colonoscopy' -> (None, 'colonoscopy')."""
+    p = phrase.strip().strip(".")
+    m = _EVENT_CUE.match(p)
+    if m:
+        return _cue_kind(m.group(1)), m.group(2).strip()
+    return None, re.sub(r"^(?:the|a|an)\s+", "", p, flags=re.I)
+
+
+def relative_onset(text: str, note_date: dt.date | None) -> dt.date | None:
+    """'for the past 26 days' / '3 weeks ago' in a note of date D -> D minus that duration."""
+    if note_date is None:
+        return None
+    m = _REL_AGO.search(text)
+    if not m:
+        return None
+    n, unit = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+    k = int(n) if n.isdigit() else _NUMW.get(n.lower(), 0)
+    days = k * {"day": 1, "week": 7, "month": 30}[unit.lower()]
+    return note_date - dt.timedelta(days=days) if days else None
+
+
+def _event_date_of(self: Toolbox, pid: str, phrase: str, min_cover: float = 0.6):
+    """When did the event an option names happen?  -> (date, passage, how) or None.
+
+    The phrase's head ("start of", "onset of", "dose change of") picks the sentences that describe that event;
+    the date is the sentence's own date (explicit, or "for the past N days" before the note date), else the
+    note's date; the earliest such date of the best-matching sentences is the event's date."""
+    from agent.understand import find_dates
+
+    cue, target = split_event_phrase(phrase)
+    if not content_tokens(target):
+        return None
+    hits = self.lexical(pid, target, k=40)
+    if cue == "onset":
+        # a symptom's onset is told as a duration ("pain in the Achilles tendon for the past 26 days"); the
+        # sentence names it in its own words, so a partial match that dates it beats a full one that does not
+        rel = [(relative_onset(p.text, p.note_date), p) for p in hits if p.score >= 0.3]
+        rel = [(d, p) for d, p in rel if d is not None]
+        if rel:
+            rel.sort(key=lambda x: (-round(x[1].score, 2), x[0]))
+            return rel[0][0], rel[0][1], "relative"
+    cands = [p for p in hits if p.score >= min_cover]
+    if not cands:
+        return None
+    top = max(p.score for p in cands)
+    cands = [p for p in cands if p.score >= top - 0.15]
+    rx = re.compile(_CUE_WORDS[cue], re.I) if cue else None
+    if rx is not None:
+        cued = [p for p in cands if rx.search(p.text)]
+        if cued:
+            cands = cued
+        elif cue == "dose":
+            return None  # a dose change must be described as one
+    explicit, implicit = [], []
+    for p in cands:
+        rel = relative_onset(p.text, p.note_date) if cue in (None, "onset") else None
+        ds = [d for d, _ in find_dates(p.text)]
+        if rel is not None:
+            explicit.append((rel, p, "relative"))
+        elif ds:
+            explicit.append((min(ds), p, "explicit"))
+        elif p.note_date is not None:
+            implicit.append((p.note_date, p, "note date"))
+    pool = explicit or implicit
+    if not pool:
+        return None
+    pool.sort(key=lambda x: (x[0], x[1].note_id, x[1].start))
+    return pool[0]
+
+
+Toolbox.event_date = _event_date_of

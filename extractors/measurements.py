@@ -133,10 +133,10 @@ _V = r"(?:\s*(?:was|is|of|at|:|=|-|—|measured at|now|today)){0,2}\s*"
 _BP = re.compile(_V + r"(?P<sys>\d{2,3})\s*/\s*(?P<dia>\d{2,3})(?:\s*(?P<unit>mm\s?Hg))?(?![\d/])", re.I)
 _BARE_BP = re.compile(r"(?<![\d/.])(?P<sys>\d{2,3})\s*/\s*(?P<dia>\d{2,3})\s*(?P<unit>mm\s?Hg)", re.I)
 _VALUE = {
-    "heart rate": re.compile(_V + r"(?P<val>\d{2,3})(?![\d/]|\.\d)(?:\s*(?P<unit>bpm|/min|beats per minute|b/min))?", re.I),
+    "heart rate": re.compile(_V + r"(?P<val>\d{2,3})(?!\d|\s*/\s*\d|\.\d)(?:\s*(?P<unit>bpm|/min|beats per minute|b/min))?", re.I),
     "temperature": re.compile(_V + r"(?P<val>\d{2,3}(?:[.,]\d{1,2})?)(?![\d/])\s*(?P<unit>°\s?[CF]|degrees\s+[CF]|deg\s+[CF]|celsius|fahrenheit|[CF](?![a-z]))?", re.I),
     "oxygen saturation": re.compile(_V + r"(?P<val>\d{2,3})\s*(?P<unit>%)(?P<o2>\s*(?:on\s+)?(?:(?-i:RA)|room air|\d+(?:\.\d+)?\s*(?:L|l|lpm)(?:/min)?(?:\s*(?:NC|nasal cannula|O2|via NC))?|(?-i:NC)))?", re.I),
-    "respiratory rate": re.compile(_V + r"(?P<val>\d{1,2})(?![\d/]|\.\d)(?:\s*(?P<unit>/min|breaths/min|breaths per minute|bpm))?", re.I),
+    "respiratory rate": re.compile(_V + r"(?P<val>\d{1,2})(?!\d|\s*/\s*\d|\.\d)(?:\s*(?P<unit>/min|breaths/min|breaths per minute|bpm))?", re.I),
     "body weight": re.compile(_V + r"(?P<val>\d{1,3}(?:[.,]\d+)?)\s*(?P<unit>kgs?|lbs?|pounds)(?![\w/])", re.I),
     "body height": re.compile(_V + r"(?P<val>\d{1,3}(?:[.,]\d+)?)\s*(?P<unit>cm|m|in|inches)(?![\w/])", re.I),
     "body mass index": re.compile(_V + r"(?P<val>\d{1,2}(?:[.,]\d+)?)(?![\d/])(?:\s*(?P<unit>kg/m2|kg/m\^2|kg/m²))?", re.I),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import gc
 import logging
 import multiprocessing as mp
 import os
@@ -138,6 +139,7 @@ class ClinicalExtractor:
         ctx = mp.get_context("fork" if "fork" in methods else "spawn")
         if ctx.get_start_method() == "fork":
             self.warm_up()  # children inherit the tables
+            gc.freeze()  # keep the collector from touching (and so copying) the shared tables in the children
         with ctx.Pool(n_process, initializer=_init_worker, initargs=(self,)) as pool:
             yield from pool.imap(_run_in_worker, notes, chunksize=max(1, batch_size))
 
@@ -162,7 +164,7 @@ class ClinicalExtractor:
                             section=h.title, attributes={"section": h.title}, provenance=[h.rule]))
         if headers:
             state["section"] = headers[-1].title
-        known_header_spans = [(h.start, h.end) for h in headers if not h.rule.endswith(":generic")]
+        known_header_spans = _Spans((h.start, h.end) for h in headers if not h.rule.endswith(":generic"))
 
         sentences = split_sentences(text, s, e)
         sent_starts = [a for a, _ in sentences]
@@ -178,7 +180,7 @@ class ClinicalExtractor:
         last_end = -1
         for mt in matches:
             ms, me = mt.start + s, mt.end + s
-            if ms < last_end or _overlaps(ms, me, known_header_spans):
+            if ms < last_end or known_header_spans.overlaps(ms, me):
                 continue
             got = None
             lab_names = [x.name for x in mt.entries if x.type == "LABNAME"]
@@ -205,9 +207,11 @@ class ClinicalExtractor:
             if f is not None:
                 concepts.append(f)
                 last_end = me
-        meas.extend(m for m in self.vitals.bare_bp(text, s, e) if not any(m.start < x.end and x.start < m.end for x in meas))
-        meas_spans = [(m.start, m.end) for m in meas]
-        concepts = [f for f in concepts if not _overlaps(f.start, f.end, meas_spans)]
+        taken = _Spans((m.start, m.end) for m in meas)
+        for m in self.vitals.bare_bp(text, s, e):
+            if not taken.overlaps(m.start, m.end):
+                meas.append(m)
+        meas.sort(key=lambda m: m.start)
         for m in meas:
             attrs: dict[str, Any] = {"value": m.value}
             if m.unit:
@@ -221,17 +225,20 @@ class ClinicalExtractor:
 
         # medication attributes and change status
         sent_of = {id(f): sent_index(f.start) for f in concepts}
-        drugs = [f for f in concepts if f.type == FactType.DRUG]
+        drugs_by_sent: dict[int, list[Fact]] = {}
+        for f in concepts:
+            if f.type == FactType.DRUG:
+                drugs_by_sent.setdefault(sent_of[id(f)], []).append(f)
         for k, f in enumerate(concepts):
             if f.type != FactType.DRUG:
                 continue
             si = sent_of[id(f)]
             ss, se = sentences[si] if sentences else (s, e)
-            nxt = next((g.start for g in concepts[k + 1 :] if g.start >= f.end), se)
+            nxt = concepts[k + 1].start if k + 1 < len(concepts) else se
             limit = min(se, nxt) if nxt > f.end else se
             attrs, _ = self.meds.attributes(text, f.start, f.end, max(limit, f.end))
             f.attributes.update(attrs)
-            others = [(g.start, g.end) for g in drugs if g is not f and sent_of[id(g)] == si]
+            others = [(g.start, g.end) for g in drugs_by_sent[si] if g is not f]
             ch = self.meds.change(text, ss, se, f.start, f.end, others)
             if ch:
                 f.attributes["change"] = ch[0]
@@ -255,7 +262,7 @@ class ClinicalExtractor:
                                 date_text=d.text, attributes=attrs, provenance=[f"date:{d.pattern}"]))
         by_sent: dict[int, list[DateExpr]] = {}
         for d in date_exprs:
-            if d.value is not None and d.kind != "duration":
+            if d.value is not None and d.kind != "duration" and d.attrs.get("role") != "birth_date":
                 by_sent.setdefault(sent_index(d.start), []).append(d)
         clause_cuts: dict[int, list[int]] = {}
         for si in by_sent:  # a date dates the concepts of its own clause ("SOB, s/p CABG in 2015")
@@ -360,11 +367,13 @@ class ClinicalExtractor:
                     codes["ICD10CM"] = code
                     prov.append("code:icd10cm-title")
         elif ftype == FactType.DRUG:
-            if entry.brand:
-                attrs["brand"] = text[start:end]
+            surface = text[start:end]
+            unii = self.vocab.unii
+            su = unii.get(surface.upper())
+            if entry.brand or (su is not None and su[2] == "bn" and surface.lower() != entry.name):
+                attrs["brand"] = surface
             if self.config.unii:
-                unii = self.vocab.unii
-                u = unii.get(entry.name.upper()) or unii.get(text[start:end].upper())
+                u = unii.get(entry.name.upper()) or su
                 if u:
                     codes["UNII"] = u[0]
             if self.rxnorm is not None:
@@ -387,11 +396,23 @@ class ClinicalExtractor:
 _CLAUSE = re.compile(r";|\b(?:s/p|status post|but|whereas|history of|h/o|hx of|previously|in the past)\b", re.I)
 
 
-def _overlaps(s: int, e: int, spans: list[tuple[int, int]]) -> bool:
-    for a, b in spans:
-        if s < b and a < e:
-            return True
-    return False
+class _Spans:
+    """Non-overlapping spans with an O(log n) overlap test."""
+
+    def __init__(self, spans: Iterable[tuple[int, int]]):
+        self.spans = sorted(spans)
+        self.starts = [a for a, _ in self.spans]
+
+    def overlaps(self, s: int, e: int) -> bool:
+        i = bisect.bisect_left(self.starts, e) - 1  # last span starting before e
+        while i >= 0:
+            a, b = self.spans[i]
+            if b > s:
+                return True
+            if b <= s:
+                return False
+            i -= 1
+        return False
 
 
 # -- multiprocessing workers -----------------------------------------------------------------------

@@ -45,6 +45,8 @@ def relate(text: str, mentions: list, sent_of: dict[int, int]) -> list[tuple[obj
             ta, tb = a.type.value, b.type.value
             if ta == "DRUG" and tb == "PROBLEM":
                 hit = next((r for r, rx in DRUG_THEN_PROBLEM_ADVERSE if rx.search(gap)), None)
+                if hit == "ae:allergy" and not (a.section == "allergies" or "allerg" in text[max(0, a.start - 40):a.start].lower()):
+                    hit = None
                 if hit:
                     out.append((b, "adverse_event_of", a, hit))
                     continue

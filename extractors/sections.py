@@ -52,9 +52,6 @@ class SectionDetector:
             lit = re.sub(r"\s+", " ", m.group("title")).lower()
             if not m.group("colon") and (len(lit) <= 3 or not _header_like(m.group("title"))):
                 continue
-            if not m.group("colon"):
-                # "Plan" alone on a line is a header; "Plan to discharge tomorrow" is not (regex ensures EOL)
-                pass
             cat = self.category.get(lit)
             if cat is None:
                 continue
@@ -81,7 +78,7 @@ def medspacy_sectionizer(nlp):
     """Add a medspaCy Sectionizer loaded with the same rules to a spaCy pipeline (optional, slower path)."""
     from importlib import resources
 
-    from medspacy.section_detection import Sectionizer
+    import medspacy.section_detection  # noqa: F401  (registers the "medspacy_sectionizer" factory)
 
     path = resources.files("extractors.resources").joinpath("sections.json")
     return nlp.add_pipe("medspacy_sectionizer", config={"rules": str(path)})

@@ -36,12 +36,20 @@ _SENT_CAND = re.compile(r"[.!?]+[\"')\]]*(?=\s)|\n")
 
 
 def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """Sentence spans (trimmed) in text[start:end]; every line break ends a sentence (clinical lists)."""
+    """Sentence spans (trimmed) in text[start:end]; a line break ends a sentence (clinical lists) unless the
+    line is hard-wrapped prose (no end punctuation before it, a lower-case word after it)."""
     end = len(text) if end is None else end
     spans: list[tuple[int, int]] = []
     pos = start
     for m in _SENT_CAND.finditer(text, start, end):
-        if m.group() != "\n":
+        if m.group() == "\n":
+            # a hard-wrapped line ("discontinued due to\nacute kidney injury") continues the sentence
+            prev = text[m.start() - 1] if m.start() > start else ""
+            nxt = text[m.end() : m.end() + 1]
+            if prev and prev not in ".:;!?)" and not prev.isspace() and nxt.islower():
+                continue
+            cut = m.start()
+        else:
             head = text[max(pos, m.start() - 12) : m.start() + 1]
             if _ABBREV_END.search(head):
                 continue
@@ -50,8 +58,6 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
             if nxt and nxt[0].islower():
                 continue
             cut = m.end()
-        else:
-            cut = m.start()
         spans.append((pos, cut))
         pos = m.end()
     spans.append((pos, end))

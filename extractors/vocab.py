@@ -66,8 +66,8 @@ class TermIndex:
         if not key:
             return
         toks = key.split(" ")
-        if len(toks) > MAX_TOKENS:
-            return
+        if len(toks) > MAX_TOKENS or not toks[0][:1].isalnum():
+            return  # ".alpha.-tocopherol"-style entries would make every full stop a candidate
         lst = self.terms.get(key)
         if lst is None:
             self.terms[key] = [entry]
@@ -201,7 +201,7 @@ class Vocabulary:
 
 _vocab: dict[bool, Vocabulary] = {}
 _vocab_lock = threading.Lock()
-CACHE_FORMAT = 3
+CACHE_FORMAT = 5
 
 
 def _cache_file(include_icd_titles: bool) -> Path | None:
@@ -251,6 +251,7 @@ def vocabulary(include_icd_titles: bool = True, unii: bool = True) -> Vocabulary
                 v.icd_index = codes_mod.icd10_index()
             names = {c.upper() for c in v.drug_code_map}
             names |= {e.name.upper() for lst in v.index.terms.values() for e in lst if e.type == "DRUG"}
+            names |= {k.upper() for k, lst in v.index.terms.items() if any(e.type == "DRUG" for e in lst)}
             v.unii = codes_mod.unii_index(names)
             if path is not None:
                 try:
@@ -308,7 +309,8 @@ def build_vocabulary(include_icd_titles: bool = True) -> Vocabulary:
         codes = tuple((k, dcodes[f]) for k, f in (("DRUGBANK", "drugbank_id"), ("MESH", "mesh_id")) if dcodes.get(f))
         for t in a["terms"]:
             exact = t if (t.isupper() and len(t) <= 4) or t in ("KCl",) else None
-            idx.add(t, Entry("DRUG", canon, src, codes, exact, rank=0))
+            brand = bool((drug_vdata.get(t.lower()) or {}).get("is_brand"))
+            idx.add(t, Entry("DRUG", canon, src, codes, exact, brand=brand, rank=0))
     # 4. ambiguous abbreviations (case-sensitive)
     src = f"curated:abbreviations@{amb['version']}"
     for k in amb["ambiguous"]:

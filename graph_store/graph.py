@@ -41,6 +41,8 @@ from graph_store.resolution import (
     ConceptResolver,
     CopyForwardDetector,
     DrugNames,
+    IdentityCheck,
+    PatientIdentity,
     normalize_name,
 )
 from graph_store.store import PatientStore
@@ -82,6 +84,7 @@ class PatientModel:
     repeats: dict[str, str]
     build_seconds: float = 0.0
     stats: dict[str, int] = field(default_factory=dict)
+    foreign: dict[str, IdentityCheck] = field(default_factory=dict)  # notes of another patient (facts left out)
 
 
 def _date_str(d: dt.date | None) -> str:
@@ -136,15 +139,27 @@ class PatientGraphs:
         notes = self.store.notes(pid)
         note_by_id = {n.note_id: n for n in notes}
         facts = [f for f in self.store.facts(pid) if f.note_id in note_by_id]
-        return self.build_from(pid, notes, facts, token=token, t0=t0)
+        try:
+            p = self.store.patient(pid)
+            identity = PatientIdentity(p.name, p.birthday)
+        except Exception:  # no registered identity: nothing to compare with
+            identity = None
+        return self.build_from(pid, notes, facts, token=token, t0=t0, identity=identity)
 
     def build_from(
-        self, pid: str, notes: list[Note], facts: list[Fact], token: str = "", t0: float | None = None
+        self, pid: str, notes: list[Note], facts: list[Fact], token: str = "", t0: float | None = None,
+        identity: PatientIdentity | None = None,
     ) -> PatientModel:
-        """Build a model from records (used by _build; handy for benchmarks without a store)."""
+        """Build a model from records (used by _build; handy for benchmarks without a store).
+
+        With ``identity`` (the registered name / birthday), facts of notes that document another patient
+        are left out of the concepts and the timeline; ``model.foreign`` says which notes and why."""
         import time
 
         t0 = time.perf_counter() if t0 is None else t0
+        foreign = identity.foreign_notes(notes) if identity is not None else {}
+        if foreign:
+            facts = [f for f in facts if f.note_id not in foreign]
         notes = sorted(notes, key=lambda n: (not n.date_known or n.note_date is None, n.note_date or dt.date.min,
                                              n.note_id))  # undated notes last
         note_by_id = {n.note_id: n for n in notes}
@@ -189,7 +204,7 @@ class PatientGraphs:
         model = PatientModel(
             patient_id=pid, token=token, graph=nx.MultiDiGraph(), notes=note_by_id, note_rank=rank, views=views,
             concepts=concepts, events=events, events_by_concept=dict(by_concept), event_of_fact=event_of_fact,
-            intervals=intervals, conflicts=conflicts, terms=dict(terms), repeats=repeats,
+            intervals=intervals, conflicts=conflicts, terms=dict(terms), repeats=repeats, foreign=foreign,
         )
         model.graph = self._graph(model, facts, fact_by_id)
         model.build_seconds = time.perf_counter() - t0
@@ -197,6 +212,7 @@ class PatientGraphs:
             "notes": len(notes), "facts": len(facts), "mentions": len(views), "concepts": len(concepts),
             "events": len(events), "copy_forward": len(repeats), "conflicts": len(conflicts),
             "nodes": model.graph.number_of_nodes(), "edges": model.graph.number_of_edges(),
+            "foreign_notes": len(foreign),
         }
         return model
 
@@ -663,6 +679,10 @@ class PatientGraphs:
         if ev is None:
             return [own]
         return [own, *(e for e in ev.all_evidence if e != own)]
+
+    def foreign_notes(self, patient_id: str) -> dict[str, IdentityCheck]:
+        """Notes in this chart that document another patient (their facts are not on the timeline)."""
+        return dict(self.model(patient_id).foreign)
 
     def stats(self, patient_id: str) -> dict[str, int]:
         return dict(self.model(patient_id).stats)

@@ -255,3 +255,101 @@ class CopyForwardDetector:
             for sig, fid in local.items():
                 seen.setdefault(sig, fid)
         return repeats
+
+
+# -- patient identity --------------------------------------------------------------------------------------
+# A chart can hold documents of another patient (misfiled letters, a scanned report with someone else's
+# header). Their facts must not land on this patient's timeline nor be cited as this patient's evidence.
+_ID_NAME = re.compile(
+    r"(?i:\b(?:patient|pt|name|patient name)[ \t]*[:|][ \t]*|\b(?:mr|mrs|ms|miss)\.?[ \t]+)"
+    r"((?:[A-Z][a-z'\-]+\.?[ \t]+){0,2}[A-Z][a-z'\-]+)", re.M)  # names capitalised: "Patient: alert" is no name
+_ID_DOB = re.compile(
+    r"\b(?:dob|d\.o\.b\.?|date of birth|birth date|born(?: on)?|geb\.?)\s*[:|]?\s*"
+    r"(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.]\d{1,2}[/.]\d{4}|[A-Za-z]{3,9}\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4}|"
+    r"\d{1,2}(?:st|nd|rd|th)?\.? [A-Za-z]{3,9}\.?,? \d{4})", re.I)
+_NAME_STOP = {"mr", "mrs", "ms", "miss", "dr", "the", "a", "an", "is", "was", "has", "with", "who", "and", "born",
+              "dob", "male", "female", "y", "o", "years", "old"}
+
+
+def _parse_birth(text: str):
+    import datetime as dt
+
+    s = text.strip()
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", s)
+    try:
+        if m:
+            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        m = re.fullmatch(r"(\d{1,2})([/.])(\d{1,2})[/.](\d{4})", s)
+        if m:
+            a, b, y = int(m.group(1)), int(m.group(3)), int(m.group(4))
+            if m.group(2) == ".":  # 16.02.1955: day first
+                return dt.date(y, b, a)
+            return dt.date(y, a, b) if a <= 12 else dt.date(y, b, a)
+        from dateutil import parser as du
+
+        return du.parse(re.sub(r"(?<=\d)(st|nd|rd|th)\b", "", s)).date()
+    except (ValueError, OverflowError):
+        return None
+
+
+@dataclass
+class IdentityCheck:
+    """Whether a note is about the registered patient: the names and birth dates it states, compared."""
+
+    note_id: str
+    names: list[str] = field(default_factory=list)
+    births: list[str] = field(default_factory=list)
+    name_match: bool | None = None  # None: the note names nobody
+    birth_match: bool | None = None  # None: the note states no birth date
+
+    @property
+    def foreign(self) -> bool:
+        """Another patient's document: it names someone else / another birth date and never this patient."""
+        if self.birth_match is False and self.name_match is not True:
+            return True
+        return self.name_match is False and self.birth_match is not True
+
+
+class PatientIdentity:
+    """Compares the identity a note states (``Patient: <name>``, ``Mr./Mrs. <name>``, ``DOB``/``born`` <date>)
+    with the registered patient's name and birthday. Notes that state nothing are kept (no evidence either way)."""
+
+    def __init__(self, name: str | None, birthday: str | None):
+        self.tokens = {t for t in normalize_name(name or "").split() if len(t) >= 2}
+        self.birth = _parse_birth(str(birthday)) if birthday else None
+
+    @property
+    def usable(self) -> bool:
+        return bool(self.tokens) or self.birth is not None
+
+    def check(self, note: Note, head_chars: int = 4000) -> IdentityCheck:
+        text = note.text[:head_chars]
+        out = IdentityCheck(note.note_id)
+        if self.tokens:
+            for m in _ID_NAME.finditer(text):
+                words = [w for w in normalize_name(m.group(1)).split() if w not in _NAME_STOP and len(w) >= 2]
+                if len(words) < (1 if m.group(0)[:2].lower() in ("mr", "ms") else 2):
+                    continue  # "Patient: alert" is not a name; a label needs first and last name
+                out.names.append(" ".join(words))
+                hit = bool(set(words) & self.tokens)
+                out.name_match = True if hit else (out.name_match if out.name_match else False)
+        if self.birth is not None:
+            for m in _ID_DOB.finditer(text):
+                d = _parse_birth(m.group(1))
+                if d is None or not (1880 <= d.year <= 2100):
+                    continue
+                out.births.append(d.isoformat())
+                hit = d == self.birth
+                out.birth_match = True if hit else (out.birth_match if out.birth_match else False)
+        return out
+
+    def foreign_notes(self, notes: Iterable[Note]) -> dict[str, IdentityCheck]:
+        """note_id -> check, for the notes that document another patient."""
+        if not self.usable:
+            return {}
+        out = {}
+        for n in notes:
+            c = self.check(n)
+            if c.foreign:
+                out[n.note_id] = c
+        return out

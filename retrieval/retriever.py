@@ -48,6 +48,7 @@ class Hit:
     rank: int
     mode: str
     scores: dict[str, float] = field(default_factory=dict)  # per-mode raw scores that fed the fusion
+    copies: list[str] = field(default_factory=list)  # chunk ids of the same text copied into other notes
 
     @property
     def patient_id(self) -> str:
@@ -76,6 +77,14 @@ class Hit:
     @property
     def note_date(self) -> dt.date | None:
         return self.chunk.note_date
+
+
+_HEADER_LINE = re.compile(r"^[^\n]{1,60}:[ \t]*\n")
+
+
+def _copy_key(text: str) -> str:
+    """Identity of a passage across copy-forward: its words, without a leading section header line."""
+    return " ".join(_HEADER_LINE.sub("", text.strip(), count=1).lower().split())
 
 
 def rrf_fuse(rankings: Iterable[list[str]], k0: int = 60) -> list[tuple[str, float]]:
@@ -291,8 +300,13 @@ class Retriever:
         mode: str = "hybrid",
         sections: Iterable[str] | None = None,
         date_range: tuple[dt.date | str | None, dt.date | str | None] | None = None,
+        collapse_copies: bool = True,
     ) -> list[Hit]:
-        """Top-k chunks of this patient's notes for the query (only this patient's chunks are ever searched)."""
+        """Top-k chunks of this patient's notes for the query (only this patient's chunks are ever searched).
+
+        Copy-forward text (the same passage carried into later notes) would fill the top-k with one piece of
+        evidence; with ``collapse_copies`` identical chunks count once, the best-ranked kept, the rest in ``copies``.
+        """
         if not isinstance(query, str) or not query.strip():
             raise InputError("empty query: type a question or search terms")
         if mode not in MODES:
@@ -330,12 +344,21 @@ class Retriever:
             ranked = [(c, raw[c]["bm25"]) for c in lex_rank]
         else:
             ranked = rrf_fuse([dense_rank, lex_rank], self.rrf_k)
-        hits = []
-        for cid, score in ranked[:k]:
+        hits: list[Hit] = []
+        seen: dict[str, Hit] = {}
+        for cid, score in ranked:
             chunk = b.chunks[cid]
             if chunk.patient_id != patient_id:  # by construction impossible; never let it through
                 raise RuntimeError(f"index for {patient_id} returned a chunk of another patient")
-            hits.append(Hit(chunk, float(score), len(hits) + 1, mode, raw.get(cid, {})))
+            key = _copy_key(chunk.text) if collapse_copies else cid
+            if key in seen:
+                seen[key].copies.append(cid)
+                continue
+            if len(hits) == k:
+                continue  # keep scanning only to record copies of the hits already kept
+            hit = Hit(chunk, float(score), len(hits) + 1, mode, raw.get(cid, {}))
+            seen[key] = hit
+            hits.append(hit)
         return hits
 
     @staticmethod

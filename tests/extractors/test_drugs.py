@@ -90,3 +90,21 @@ def test_morphine_abbreviation_by_dose_context(extract):
     facts = extract("MS 4 mg IV q4h PRN for pain.")
     d = one(facts, "DRUG", "morphine")
     assert d.text == "MS" and d.attributes["dose"] == 4 and d.attributes["route"] == "intravenous"
+
+
+def test_hard_wrapped_sentence_keeps_the_relation(extract):
+    facts = extract("Hospital Course:\nVancomycin was discontinued due to\nacute kidney injury.\n")
+    aki, vanc = one(facts, "PROBLEM", "acute kidney injury"), one(facts, "DRUG", "vancomycin")
+    assert [(r.kind, r.target) for r in aki.relations] == [("adverse_event_of", vanc.fact_id)]
+    assert vanc.attributes["change"] == "stopped"
+
+
+def test_allergy_list_reaction(extract):
+    facts = extract("Allergies: penicillin (rash), sulfa (hives)\n")
+    pen, sulfa = one(facts, "DRUG", "penicillin"), one(facts, "DRUG", "sulfonamides")
+    rash, hives = [f for f in of_type(facts, "PROBLEM")]
+    assert (rash.text, hives.text, hives.name) == ("rash", "hives", "rash")
+    assert [(r.kind, r.target) for r in rash.relations] == [("adverse_event_of", pen.fact_id)]
+    assert [(r.kind, r.target) for r in hives.relations] == [("adverse_event_of", sulfa.fact_id)]
+    # the same pattern outside an allergy context is not a reaction
+    assert all(not f.relations for f in extract("Plan: aspirin (81 mg) and fever (resolved).\n"))

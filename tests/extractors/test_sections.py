@@ -1,3 +1,4 @@
+import pytest
 from conftest import of_type
 
 from extractors.sections import SectionDetector, canonical_title
@@ -64,6 +65,7 @@ def test_unknown_standalone_header_kept_with_own_title():
     assert canonical_title("  Medications   on Discharge ") == "medications on discharge"
 
 
+@pytest.mark.slow  # imports medspaCy (~4 s)
 def test_medspacy_rule_format_loads():
     from importlib import resources
 
@@ -73,3 +75,13 @@ def test_medspacy_rule_format_loads():
     rules = SectionRule.from_json(str(path))
     cats = {r.category for r in rules}
     assert {"assessment and plan", "medications on discharge", "family history", "hospital course"} <= cats
+    # and the same file drives a medspaCy Sectionizer in a spaCy pipeline
+    import spacy
+
+    from extractors.sections import medspacy_sectionizer
+
+    nlp = spacy.blank("en")
+    medspacy_sectionizer(nlp)
+    doc = nlp("Discharge Medications:\nLisinopril 10 mg daily\nFamily History:\nMother with cancer.")
+    assert [(s.category, doc[s.title_start : s.title_end].text) for s in doc._.sections] == [
+        ("medications on discharge", "Discharge Medications"), ("family history", "Family History")]

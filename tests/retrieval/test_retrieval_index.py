@@ -254,3 +254,21 @@ def test_notes_stored_without_chunks_can_be_chunked_later(tmp_path):
     hits = w.retriever.retrieve("A", "metformin", k=1, mode="bm25")
     assert hits and "Metformin" in hits[0].text
     w.store.close()
+
+
+def test_copy_forward_passages_count_once(tmp_path):
+    """A medication list carried into later notes must not fill the top-k with one piece of evidence."""
+    meds = "Medications:\nMetformin 1000 mg twice daily. Ramipril 5 mg once daily.\n\n"
+    notes = {f"n{i}": (f"Progress note {i}.\n\n" + meds + f"Assessment:\nStable visit number {i}.", dt.date(2020, 1, i + 1))
+             for i in range(4)}
+    notes["n9"] = ("Labs:\nHbA1c 8.1 % on metformin therapy.", dt.date(2020, 2, 1))
+    w = _ws(tmp_path / "ws")
+    w.ingest_items([_item("C", notes)], progress=False)
+    hits = w.retriever.retrieve("C", "metformin", k=3, mode="bm25")
+    texts = [" ".join(h.text.split()) for h in hits]
+    assert len(set(texts)) == len(texts), texts  # no duplicate passage among the hits
+    med_hit = next(h for h in hits if "Ramipril" in h.text)
+    assert len(med_hit.copies) == 3  # the three other notes' copies are recorded, not returned
+    assert any("HbA1c" in h.text for h in hits)  # the slot they would have taken goes to other evidence
+    raw = w.retriever.retrieve("C", "metformin", k=3, mode="bm25", collapse_copies=False)
+    assert sum("Ramipril" in h.text for h in raw) >= 2
