@@ -252,6 +252,11 @@ class AgentGraph:
                         computed.append(c)
                         used.append("lab_series(notes)")
                         break
+        if a.multiple_choice and self.mode == "stack":
+            c = self._lab_answer(pid, a)
+            if c is not None:
+                computed.append(c)
+                used.append("lab_answer")
         if "timeline.first" in plan:
             for sub in list(resolved)[:2]:
                 c = self.tools.first_last(pid, sub, "first")
@@ -260,6 +265,99 @@ class AgentGraph:
                     used.append(f"first({sub})")
         return {"passages": passages, "facts": facts, "computed": computed,
                 "route": [("gather_broader:" if broader else "gather:") + ",".join(used)]}
+
+    _EXTREME = {"highest": max, "maximum": max, "peak": max, "max": max, "largest": max,
+                "lowest": min, "minimum": min, "nadir": min, "min": min, "smallest": min}
+
+    def _lab_series_for(self, pid: str, a):
+        """The lab series (from the notes' lab rows / sentences) of the test the question names."""
+        import re
+
+        from agent.understand import STOPWORDS, find_dates, words
+        for phrase in a.concepts:
+            ws_ = phrase.split()
+            for n in range(min(3, len(ws_)), 0, -1):
+                for i in range(len(ws_) - n + 1):
+                    sub = " ".join(ws_[i:i + n])
+                    if sub.lower() in self._EXTREME or len(sub) < 2 or find_dates(sub) or re.search(
+                            r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|^\d", sub, re.I):
+                        continue  # a date is not a test name
+                    if not [w for w in words(sub) if w not in STOPWORDS and w not in ("patient's", "change", "level")]:
+                        continue
+                    c = self.tools.lab_series_from_notes(pid, sub)
+                    if c is not None:
+                        return sub, c
+        return None, None
+
+    def _lab_answer(self, pid: str, a) -> Computed | None:
+        """Lab questions answered in code from the dated series: the highest / lowest value, the value on a date,
+        the change between two dates. The option with exactly that value (and direction) is picked."""
+        import re
+
+        from agent.understand import find_numbers
+
+        q = a.question.lower()
+        ext = next((self._EXTREME[w] for w in re.findall(r"[a-z]+", q) if w in self._EXTREME), None)
+        change = bool(re.search(r"chang|develop|trend|evolv|course", q)) and len(a.dates) >= 2
+        at_date = len(a.dates) == 1 and not change
+        if not (ext or change or at_date):
+            return None
+        test, series = self._lab_series_for(pid, a)
+        if series is None:
+            return None
+        pts, seen = [], set()
+        for pt in series.value["points"]:
+            key = (pt["date"], pt["value"])
+            if key not in seen:
+                seen.add(key)
+                pts.append(pt)
+        by_val = lambda v: [k for k, t in a.real_options.items()  # noqa: E731
+                            if (ns := find_numbers(t)) and abs(ns[0][0] - v) < 1e-6]
+        choice, what = None, ""
+        if ext:
+            vals = [pt["value"] for pt in pts]
+            v = ext(vals)
+            hits = by_val(v)
+            what = f"{'highest' if ext is max else 'lowest'} {test}: {v:g} (of {len(vals)} values)"
+            choice = hits[0] if len(hits) == 1 else None
+        elif at_date:
+            day = a.dates[0]
+            on = [pt for pt in pts if pt["date"] == day]
+            if not on:
+                what = f"no {test} value dated {day.isoformat()} in the notes"
+            else:
+                vs = sorted({pt["value"] for pt in on})
+                what = f"{test} on {day.isoformat()}: {', '.join(f'{v:g}' for v in vs)}"
+                hits = [k for v in vs for k in by_val(v)]
+                choice = hits[0] if len(set(hits)) == 1 else None
+        else:
+            d1, d2 = sorted(a.dates[:2])
+            v1 = [pt["value"] for pt in pts if pt["date"] == d1]
+            v2 = [pt["value"] for pt in pts if pt["date"] == d2]
+            if v1 and v2:
+                x, y = v1[0], v2[0]
+                trend = "increased" if y > x else "decreased" if y < x else "unchanged"
+                what = f"{test}: {x:g} on {d1.isoformat()} -> {y:g} on {d2.isoformat()} ({trend})"
+                words = {"increased": r"\b(increas|rose|rise|higher|elevat|went up)", "decreased": r"\b(decreas|fell|declin|drop|lower|reduc|went down)",
+                         "unchanged": r"\b(stable|unchanged|constant|no change|remained)"}
+                hits = []
+                for k, t in a.real_options.items():
+                    ns = [n[0] for n in find_numbers(t)]
+                    if not re.search(words[trend], t, re.I):
+                        continue
+                    if trend == "unchanged" and ns and abs(ns[0] - x) < 1e-6:
+                        hits.append(k)
+                    elif len(ns) >= 2 and abs(ns[0] - x) < 1e-6 and abs(ns[1] - y) < 1e-6:
+                        hits.append(k)
+                choice = hits[0] if len(hits) == 1 else None
+            else:
+                what = f"{test}: no value documented on {'both dates' if not (v1 or v2) else (d1 if not v1 else d2).isoformat()}"
+        listing = ", ".join(f"{pt['date'].isoformat()}: {pt['value']:g}" for pt in pts)
+        text = f"{what}; series: {listing} (computed from the notes)"
+        if choice:
+            text += f"; matching option: {choice}"
+        return Computed("lab_answer", text, {"choice": choice, "points": pts, "test": test}, series.passages,
+                        choice is not None)
 
     def _option_order(self, pid: str, a) -> Computed | None:
         """Each option's event dated from the notes, then first / last / the right sequence picked in code."""

@@ -240,6 +240,8 @@ class ExtractiveReasoner:
                             best, bd = k, diff
                 if best:
                     return best, cid, eids
+            if c.kind == "lab_answer" and c.value.get("choice") in a.real_options:
+                return c.value["choice"], cid, eids
             if c.kind == "order" and a.kind == "order" and c.value.get("choice") in a.real_options:
                 # the option whose event(s) the timeline dates first / last / in the right sequence
                 return c.value["choice"], cid, eids

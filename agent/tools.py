@@ -341,7 +341,9 @@ class Toolbox:
         words = [w for w in re.findall(r"[A-Za-z0-9]+", test) if len(w) >= 2]
         if not words:
             return None
-        rx = re.compile(r"\b" + r"\W+".join(re.escape(w) for w in words) + r"\b[^0-9\n]{0,25}?(\d+(?:[.,]\d+)?)\s*([%a-zA-Z/µ]+)?", re.I)
+        # "<test> 1.38 mg/dL", "<test>: 1.38", or a lab-table row "<test>      1.38  mg/dL  0.7-1.2  H"
+        rx = re.compile(r"(?<![A-Za-z0-9])" + r"\W+".join(re.escape(w) for w in words)
+                        + r"(?![A-Za-z0-9])(?:[ \t]{2,60}|[^0-9\n]{0,25}?)(?<![-\d])(\d+(?:[.,]\d+)?)(?![-\d])\s*([%a-zA-Z/µ][%a-zA-Z/µ0-9.]*)?", re.I)
         points = []
         for p in self.sentences(pid):
             for m in rx.finditer(p.text):

@@ -1179,8 +1179,12 @@ class QBuilder:
     def spans(self, fids: list[str]) -> list[dict] | None:
         out = []
         for fid in fids:
+            optional = fid.startswith("?")  # evidence that completes the answer but may not be rendered
+            fid = fid.lstrip("?")
             occ = [o for o in self.facts.get(fid, []) if o[3]] or self.facts.get(fid, [])
             if not occ:
+                if optional:
+                    continue
                 return None
             di, s, e, _ = occ[0]
             sp = {"text": self.keys[di], "start": s, "end": e}
@@ -1294,7 +1298,8 @@ def build_questions(tl: dict, qb: QBuilder) -> None:
         if tl["regimen"]:
             pool += tl["regimen"]["drugs"][:2]
         pool = [ae["drug"]] + _shuffled(rng, [p for p in pool if p != ae["drug"]])
-        fids = [f"med_start:{ae['drug']}"]
+        # the evidence for "X was NOT given" is the record of the drugs that were: all four distractors
+        fids = [f"med_start:{ae['drug']}"] + [f"?med_start:{d}" for d in pool[1:4]]
         return ("negation", "not_given", "Which of the following medications was NOT given to the patient?",
                 rng.choice(never), pool[:4], fids)
 

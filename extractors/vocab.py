@@ -145,17 +145,11 @@ class TermIndex:
 def tokenize(text: str) -> tuple[list[str], list[tuple[int, int]]]:
     """Lower-cased tokens and their spans (TOKEN_RE); shared by the term matcher and the date finder."""
     low = text.lower()
-    toks: list[str] = []
-    spans: list[tuple[int, int]] = []
     if len(low) == len(text):
-        for m in TOKEN_RE.finditer(low):
-            toks.append(m.group())
-            spans.append(m.span())
-    else:  # unicode case mapping changed lengths: lower per token
-        for m in TOKEN_RE.finditer(text):
-            toks.append(m.group().lower())
-            spans.append(m.span())
-    return toks, spans
+        ms = list(TOKEN_RE.finditer(low))
+        return [m.group() for m in ms], [m.span() for m in ms]
+    ms = list(TOKEN_RE.finditer(text))  # unicode case mapping changed lengths: lower per token
+    return [m.group().lower() for m in ms], [m.span() for m in ms]
 
 
 def _pkg_pickle(module: str, filename: str):
