@@ -298,7 +298,7 @@ class AgentGraph:
 
         q = a.question.lower()
         ext = next((self._EXTREME[w] for w in re.findall(r"[a-z]+", q) if w in self._EXTREME), None)
-        change = bool(re.search(r"chang|develop|trend|evolv|course", q)) and len(a.dates) >= 2
+        change = bool(re.search(r"\bchang|\bdevelop|\btrend|\bevolv|\bcourse\b", q)) and len(a.dates) >= 2
         at_date = len(a.dates) == 1 and not change
         if not (ext or change or at_date):
             return None

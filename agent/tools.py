@@ -338,12 +338,19 @@ class Toolbox:
         """Fallback when the graph has no lab facts: '<test> ... <number> <unit>' in the notes, dated, in order."""
         from agent.understand import find_dates
 
-        words = [w for w in re.findall(r"[A-Za-z0-9]+", test) if len(w) >= 2]
+        words = [w for w in re.findall(r"[A-Za-z0-9]+", test) if len(w) >= 2 or w.isdigit()]
         if not words:
             return None
+        names = [words] + [re.findall(r"[A-Za-z0-9]+", al) for al in lab_aliases(test)]
         # "<test> 1.38 mg/dL", "<test>: 1.38", or a lab-table row "<test>      1.38  mg/dL  0.7-1.2  H"
-        rx = re.compile(r"(?<![A-Za-z0-9])" + r"\W+".join(re.escape(w) for w in words)
-                        + r"(?![A-Za-z0-9])(?:[ \t]{2,60}|[^0-9\n]{0,25}?)(?<![-\d])(\d+(?:[.,]\d+)?)(?![-\d])\s*([%a-zA-Z/µ][%a-zA-Z/µ0-9.]*)?", re.I)
+        def name_rx(ws: list[str]) -> str:
+            body = r"\W+".join(re.escape(w) for w in ws)
+            # short abbreviations (Cr, K, Hb) only as written in capitals, so "cr" inside words or "ca" never hit
+            return body if len("".join(ws)) > 3 else "(?-i:" + "|".join({body.capitalize(), body.upper()}) + ")"
+
+        alts = "|".join(dict.fromkeys(name_rx(ws) for ws in names if ws))
+        rx = re.compile(r"(?<![A-Za-z0-9])(?:" + alts + r")(?![A-Za-z0-9])(?:[ \t]{2,60}|[^0-9\n]{0,25}?)(?<![-\d])"
+                        r"(\d+(?:[.,]\d+)?)(?![-\d])\s*([%a-zA-Z/µ][%a-zA-Z/µ0-9.]*)?", re.I)
         points = []
         for p in self.sentences(pid):
             for m in rx.finditer(p.text):
@@ -416,6 +423,28 @@ class Toolbox:
             out.append(Computed("event", f"{e.date.isoformat() if e.date else 'undated'} {e.event_type}: {e.name}"
                                 + (f" ({e.detail})" if e.detail else ""), {"name": e.name, "date": e.date}, [p] if p else []))
         return out
+
+
+_LAB_ALIASES: dict[str, list[str]] | None = None
+
+
+def lab_aliases(test: str) -> list[str]:
+    """Other names of a lab test ("creatinine" -> cr, creat, scr, ...) from the extractors' lab vocabulary."""
+    global _LAB_ALIASES
+    if _LAB_ALIASES is None:
+        _LAB_ALIASES = {}
+        try:
+            import json
+            from importlib import resources
+
+            data = json.loads(resources.files("extractors.resources").joinpath("labs.json").read_text())
+            for lab in data.get("labs", []):
+                names = [lab["name"], *lab.get("aliases", [])]
+                for n in names:
+                    _LAB_ALIASES.setdefault(n.lower(), []).extend(x for x in names if x.lower() != n.lower())
+        except Exception as e:  # the vocabulary is optional: the test's own name still works
+            log.info("lab vocabulary unavailable (%s)", e)
+    return list(dict.fromkeys(_LAB_ALIASES.get(" ".join(test.lower().split()), [])))
 
 
 def _detail(attrs: dict) -> str:

@@ -128,7 +128,7 @@ def bench(n_notes: int, big_mb: float, n_procs=(1, 2), seed: int = 7) -> dict:
     for n in notes[:10]:  # first-call caches
         x.run(n)
     out: dict = {"warm_up_s": round(warm, 2), "notes": n_notes, "mean_words": round(words), "cpus": os.cpu_count(),
-                 "load_avg_1m": round(os.getloadavg()[0], 2)}
+                 "load_avg_1m": round(os.getloadavg()[0], 2), "two_process_speedup_probe": parallel_probe()}
     for n_process in n_procs:
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         c0 = time.process_time()
@@ -143,6 +143,30 @@ def bench(n_notes: int, big_mb: float, n_procs=(1, 2), seed: int = 7) -> dict:
     if big_mb:
         out["big_note"] = big_note_subprocess(big_mb, seed)
     return out
+
+
+def _burn(n: int) -> int:
+    s = 0
+    for i in range(n):
+        s += i * i
+    return s
+
+
+def parallel_probe(n: int = 3_000_000) -> float:
+    """Speedup of 2 processes over 1 on a pure-Python loop: ~2.0 when two cores are really free.
+
+    The machine is shared, so the n_process=2 figure is only meaningful next to this number.
+    """
+    import multiprocessing as mp
+
+    t = time.perf_counter()
+    _burn(n)
+    _burn(n)
+    serial = time.perf_counter() - t
+    t = time.perf_counter()
+    with mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn").Pool(2) as pool:
+        pool.map(_burn, [n, n])
+    return round(serial / (time.perf_counter() - t), 2)
 
 
 def _big_text(r: random.Random, mb: float) -> str:
@@ -215,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"extraction benchmark ({res['notes']} notes, ~{res['mean_words']} words each, {res['cpus']} CPUs, "
           f"load average {res['load_avg_1m']}; warm-up {res['warm_up_s']} s not counted)")
+    print(f"  2-process speedup of a pure CPU loop on this machine right now: {res['two_process_speedup_probe']}x "
+          "(2.0 = two free cores)")
     for k, v in res.items():
         if k.startswith("n_process"):
             print(f"  {k:<12} {v['notes_per_s']:>8} notes/s wall  ({v['seconds']} s; {v['notes_per_cpu_s']} notes per "

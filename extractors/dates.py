@@ -59,6 +59,8 @@ _UNIT_TOKENS = {"day", "days", "week", "weeks", "wk", "wks", "month", "months", 
                 "hours", "hr", "hrs"}
 _REL_TOKENS = {"yesterday", "today", "tonight", "tomorrow", "night", "week", "month", "year", "morning",
                "afternoon", "evening", "day"}
+_DUR_LEAD = {"for", "x", "×", "over", "during", "lasting", "within"}
+_REL_LEAD = {"the", "yesterday", "today", "tonight", "tomorrow", "this", "last", "next"}
 _POD_TOKENS = {"pod", "post", "postop", "postoperative", "hd"}
 _YEAR_LEAD = {"in", "since", "from", "during", "until", "of"}
 
@@ -211,14 +213,19 @@ class DateExtractor:
                 for back in range(1, 7):
                     if k - back < 0:
                         break
+                    lead = toks[k - back]
                     p = spans[k - back][0] + start
-                    for name in ("rel_ago", "rel_anchor", "rel_later", "dur"):
-                        attempt(name, p)
+                    if lead in _NUM_WORDS or lead[:1].isdigit():
+                        for name in ("rel_ago", "rel_anchor", "rel_later"):
+                            attempt(name, p)
+                    elif lead in _DUR_LEAD:
+                        attempt("dur", p)
             if t in _REL_TOKENS:
                 for back in range(0, 4):
                     if k - back < 0:
                         break
-                    attempt("rel_word", spans[k - back][0] + start)
+                    if toks[k - back] in _REL_LEAD:
+                        attempt("rel_word", spans[k - back][0] + start)
                 if t == "day":
                     attempt("hd", spans[k][0] + start)
                     if k >= 1 and toks[k - 1] in ("on", "hospital"):

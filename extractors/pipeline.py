@@ -12,6 +12,7 @@ the facts themselves (no spaCy Doc of the whole note is ever built, so ``nlp.max
 from __future__ import annotations
 
 import bisect
+import collections
 import datetime as dt
 import gc
 import logging
@@ -128,7 +129,12 @@ class ClinicalExtractor:
         return facts
 
     def pipe(self, notes: Iterable[Note], n_process: int = 1, batch_size: int = 32) -> Iterator[list[Fact]]:
-        """Facts for each note, in input order; ``n_process`` > 1 uses worker processes."""
+        """Facts for each note, in input order.
+
+        ``n_process`` > 1 starts ``n_process - 1`` worker processes and lets this process work on every
+        other batch itself, so n_process=2 uses two cores without a third process competing for them
+        (on a 2-core machine an idle parent that only unpickles results is pure overhead).
+        """
         if n_process is None or n_process == 1:
             for n in notes:
                 yield self.run(n)
@@ -137,11 +143,42 @@ class ClinicalExtractor:
             n_process = os.cpu_count() or 1
         methods = mp.get_all_start_methods()
         ctx = mp.get_context("fork" if "fork" in methods else "spawn")
+        self.warm_up()
         if ctx.get_start_method() == "fork":
-            self.warm_up()  # children inherit the tables
-            gc.freeze()  # keep the collector from touching (and so copying) the shared tables in the children
-        with ctx.Pool(n_process, initializer=_init_worker, initargs=(self,)) as pool:
-            yield from pool.imap(_run_in_worker, notes, chunksize=max(1, batch_size))
+            gc.freeze()  # children inherit the tables; keep the collector from touching (copying) them
+        workers = n_process - 1
+        batches = _batched(notes, max(1, batch_size))
+        pending: collections.deque = collections.deque()
+        exhausted = False
+        with ctx.Pool(workers, initializer=_init_worker, initargs=(self,)) as pool:
+            while True:
+                while not exhausted and sum(1 for k, _ in pending if k == "remote") < 2 * workers:
+                    b = next(batches, None)
+                    if b is None:
+                        exhausted = True
+                    else:
+                        pending.append(("remote", pool.apply_async(_run_batch, (b,))))
+                local_waiting = sum(1 for k, _ in pending if k == "local")
+                if not exhausted and local_waiting < 2:
+                    b = next(batches, None)
+                    if b is None:
+                        exhausted = True
+                    else:
+                        pending.append(("local", [self.run(n) for n in b]))
+                        local_waiting += 1
+                if not pending:
+                    return
+                while pending:
+                    kind, payload = pending[0]
+                    if kind == "remote":
+                        if not payload.ready() and not exhausted and local_waiting < 2:
+                            break  # do a local batch meanwhile
+                        result = payload.get()
+                    else:
+                        result = payload
+                        local_waiting -= 1
+                    pending.popleft()
+                    yield from result
 
     # -- one slice ----------------------------------------------------------------------------------
     def _run_slice(self, note: Note, text: str, s: int, e: int, state: dict) -> list[Fact]:
@@ -428,6 +465,22 @@ def _init_worker(extractor: ClinicalExtractor) -> None:
 def _run_in_worker(note: Note) -> list[Fact]:
     assert _worker is not None
     return _worker.run(note)
+
+
+def _run_batch(notes: list[Note]) -> list[list[Fact]]:
+    assert _worker is not None
+    return [_worker.run(n) for n in notes]
+
+
+def _batched(notes: Iterable[Note], size: int) -> Iterator[list[Note]]:
+    batch: list[Note] = []
+    for n in notes:
+        batch.append(n)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 _default: ClinicalExtractor | None = None

@@ -1,0 +1,89 @@
+"""Computed answers over hand-written notes: wrong-patient documents, option events dated and ordered in code,
+lab values from table rows / abbreviations (highest, on a date, change between two dates)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from clinqa.records import Note, Patient
+
+NOTES = {
+    "n0": ("2020-02-01", "Admission note\nPatient: Clara Jones, DOB 03/04/1950\n"
+                         "Colonoscopy performed on 2020-02-03 showed a tumor.\n"
+                         "Admission labs: Cr 1.10 mg/dL, Hb 11.2 g/dL.\n"),
+    "n1": ("2020-02-20", "Progress note\nPt: Clara Jones | DOB 03/04/1950\n"
+                         "Metformin 500 mg twice daily was started on 10 February 2020.\n"
+                         "She reports nausea for the past 5 days.\n"
+                         "Labs today: creatinine 1.45 mg/dL.\n"),
+    "n2": ("2020-03-01", "LABORATORY REPORT\nPatient: Clara Jones\n"
+                         "Test                 Result  Unit     Reference\n"
+                         "Creatinine             1.62  mg/dL    0.6-1.2\n"
+                         "Hemoglobin             12.9  g/dL     12-16\n"),
+    # another patient's letter filed in this chart: never evidence
+    "x0": ("2020-02-10", "Discharge letter\nWe report on Mr. Tom Fisher, born 12 May 1961.\n"
+                         "Warfarin 5 mg was started on 2 January 2020. Creatinine 3.9 mg/dL.\n"),
+}
+
+
+@pytest.fixture(scope="module")
+def qa(tmp_path_factory):
+    from agent import ClinicalQA
+    from clinqa.workspace import Workspace
+
+    ws = Workspace(tmp_path_factory.mktemp("mech"), extract=False, chunk=False)
+    for key, (day, text) in NOTES.items():
+        note = Note("p1", key, text, note_date=dt.date.fromisoformat(day))
+        ws.store.assign_note_id(note)
+        ws.store.write_note(note, Patient("p1", "Clara Jones", "1950-03-04"), [], [])
+    q = ClinicalQA(ws, backend="extractive")
+    yield q
+    q.close()
+
+
+def test_split_event_phrase_and_relative_onset():
+    from agent.tools import relative_onset, split_event_phrase
+
+    assert split_event_phrase("the start of nitrofurantoin") == ("start", "nitrofurantoin")
+    assert split_event_phrase("the onset of akathisia") == ("onset", "akathisia")
+    assert split_event_phrase("the dose change of capecitabine") == ("dose", "capecitabine")
+    assert split_event_phrase("the colonoscopy") == (None, "colonoscopy")
+    assert relative_onset("pain for the past 26 days", dt.date(2017, 7, 14)) == dt.date(2017, 6, 18)
+    assert relative_onset("cough two weeks ago", dt.date(2020, 1, 15)) == dt.date(2020, 1, 1)
+    assert relative_onset("no duration here", dt.date(2020, 1, 15)) is None
+
+
+def test_foreign_note_is_not_evidence(qa):
+    foreign = qa.tools.foreign_notes("p1")
+    assert {n.split("/")[-1] for n in foreign} == {"x0"}
+    assert all(p.note_id not in foreign for p in qa.tools.lexical("p1", "warfarin started", k=10))
+    ans = qa.ask("p1", "When was warfarin started?", options={"A": "January 2, 2020", "B": "March 1, 2020",
+                                                              "F": "Question cannot be answered with provided documents"})
+    assert ans.abstained and ans.choice == "F"
+
+
+def test_first_last_and_sequence_computed_from_option_dates(qa):
+    opts = {"A": "the start of metformin", "B": "the colonoscopy", "C": "the onset of nausea"}
+    first = qa.ask("p1", "Which of the following happened first?", options=opts)
+    last = qa.ask("p1", "Which of the following happened last?", options=opts)
+    assert first.choice == "B" and last.choice == "C"  # 2020-02-03 < 02-10 < 02-15 (5 days before 02-20)
+    assert any(f.kind == "order" for f in first.facts_used)
+    seq = {"A": "The start of metformin, then the colonoscopy, then the onset of nausea",
+           "B": "The colonoscopy, then the start of metformin, then the onset of nausea",
+           "C": "The onset of nausea, then the colonoscopy, then the start of metformin"}
+    assert qa.ask("p1", "In which order did the following occur?", options=seq).choice == "B"
+
+
+def test_lab_answers_from_rows_and_abbreviations(qa):
+    hi = qa.ask("p1", "What was the highest creatinine value recorded?",
+                options={"A": "1.10 mg/dL", "B": "1.62 mg/dL", "C": "3.9 mg/dL", "D": "1.45 mg/dL"})
+    assert hi.choice == "B"  # 3.9 is the other patient's value; 1.62 is a lab-table row
+    on = qa.ask("p1", "What was the patient's creatinine on February 1, 2020?",
+                options={"A": "1.45 mg/dL", "B": "1.10 mg/dL", "C": "1.62 mg/dL"})
+    assert on.choice == "B"  # "Cr 1.10" in the admission labs
+    ch = qa.ask("p1", "How did the creatinine change between February 1, 2020 and March 1, 2020?",
+                options={"A": "Decreased from 1.62 mg/dL to 1.10 mg/dL", "B": "Increased from 1.10 mg/dL to 1.62 mg/dL",
+                         "C": "Remained stable at about 1.10 mg/dL", "D": "Increased from 1.10 mg/dL to 1.45 mg/dL"})
+    assert ch.choice == "B"
+    for a in (hi, on, ch):
+        assert a.citations and all(c.quote for c in a.citations)
