@@ -202,7 +202,8 @@ class AgentGraph:
             if c is not None:
                 computed.append(c)
                 used.append(f"interval({ra},{rb})")
-        if "timeline.order" in plan and a.multiple_choice:
+        if "timeline.order" in plan and a.multiple_choice and not a.dates:
+            # (a question that names its own dates selects passages by them; it does not ask for an order)
             c = self._option_order(pid, a)
             if c is not None:
                 computed.append(c)
@@ -408,7 +409,7 @@ class AgentGraph:
             p = Passage(p.patient_id, p.note_id, p.start, p.end, p.text, p.note_date, None, 1.0, "timeline")
             if p.key not in {q.key for q in ps}:
                 ps.append(p)
-        return Computed("order", text, {"items": [{"query": ph, "date": d} for d, ph in items], "choice": choice,
+        return Computed("order", text, {"items": [{"query": ph, "name": ph, "date": d} for d, ph in items], "choice": choice,
                                         "sequence": sequence, "not_documented": missing}, ps, choice is not None)
 
     def assemble(self, s: AgentState) -> dict:

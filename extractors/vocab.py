@@ -351,7 +351,7 @@ def build_vocabulary(include_icd_titles: bool = True) -> Vocabulary:
 
         for key, code in icd10_index().items():
             toks = key.split(" ")
-            if len(toks) > 5 or len(key) < 5 or key in stop or "other" in toks or "and" in toks:
+            if len(toks) > 5 or len(key) < 5 or key in disease_stop or "other" in toks or "and" in toks:
                 continue
             if key in idx.terms:
                 continue
@@ -383,6 +383,11 @@ def _readable_mesh(canon: str) -> str:
 
 # common words / lab names / non-diseases that the MeSH variant list contains
 _DISEASE_STOP = {norm_key(w) for w in [
+    # ICD-10-CM index terms that are plain English words or external-cause / social terms, not findings
+    "lateral", "medial", "displaced", "nondisplaced", "falling", "hanging", "murder", "manslaughter", "litigation",
+    "prosecution", "assassination", "accident", "collision", "explosion", "twister", "typhoon", "felon",
+    "counseling", "furloughed", "hafous", "chromoconversion", "screaming", "sighing", "underemployed",
+    "unemployment", "immersion", "corrosion", "bereavement", "transgender",
     "cues", "egos", "wits", "mods", "ids", "isl", "sid", "tota", "zona", "bite", "bites", "burn", "burns", "scar",
     "pica", "tic", "tics", "koro", "noma", "rale", "stye", "aura", "vape", "emdr", "mmpi", "tdcs", "disease",
     "diseases", "syndrome", "disorder", "disorders", "injury", "injuries", "sign", "signs",

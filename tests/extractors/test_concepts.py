@@ -1,5 +1,7 @@
 from conftest import of_type, one
 
+from clinqa.records import FactType
+
 
 def test_problems_with_icd10_codes(extract):
     facts = extract("PMH: hypertension, type 2 diabetes, COPD, atrial fibrillation, chronic kidney disease, "
@@ -84,3 +86,11 @@ def test_longest_match_wins(extract):
 def test_common_english_is_not_a_problem(extract):
     facts = extract("He has a cold drink. The plan is clear. She bites her nails. Good cues. Fine wits.")
     assert [f.text for f in of_type(facts, "PROBLEM")] == []
+
+
+def test_plain_english_index_terms_are_not_problems(extract):
+    """ICD-10-CM index terms such as 'lateral' or 'falling' are words of the report, not findings."""
+    facts = extract("Chest X-ray, PA and lateral views: no infiltrate. She reports falling asleep late. Vomiting since noon.")
+    problems = {f.text.lower() for f in facts if f.type == FactType.PROBLEM}
+    assert "lateral" not in problems and "falling" not in problems
+    assert "vomiting" in problems
