@@ -305,8 +305,8 @@ class IdentityCheck:
     @property
     def foreign(self) -> bool:
         """Another patient's document: it names someone else / another birth date and never this patient."""
-        if self.birth_match is False and self.name_match is not True:
-            return True
+        if self.birth_match is False:
+            return True  # a stated birth date of someone else is decisive (names are shared more often)
         return self.name_match is False and self.birth_match is not True
 
 
@@ -331,7 +331,10 @@ class PatientIdentity:
                 if len(words) < (1 if m.group(0)[:2].lower() in ("mr", "ms") else 2):
                     continue  # "Patient: alert" is not a name; a label needs first and last name
                 out.names.append(" ".join(words))
-                hit = bool(set(words) & self.tokens)
+                # the same person: one name contains the other ("Anna Berger" / "Anna Maria Berger"); a shared
+                # first name or surname alone ("Frank Schneider" vs "Frank Sommer") is somebody else
+                ws_ = set(words)
+                hit = (ws_ <= self.tokens or ws_ >= self.tokens) if len(words) >= 2 else bool(ws_ & self.tokens)
                 out.name_match = True if hit else (out.name_match if out.name_match else False)
         if self.birth is not None:
             for m in _ID_DOB.finditer(text):

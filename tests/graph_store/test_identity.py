@@ -21,6 +21,9 @@ def test_identity_checks():
     assert not pi.check(_note("Patient: alert and oriented, no distress")).foreign  # not a name
     assert not pi.check(_note("No identity stated in this note.")).foreign
     assert not pi.check(_note("Omar Miller, DOB 16.02.1955")).foreign
+    assert pi.check(_note("Pt: Omar Schneider | DOB 02/03/1964")).foreign  # same first name, someone else
+    assert pi.check(_note("Patient: Omar Miller, DOB 10/27/1946")).foreign  # namesake with another birth date
+    assert not PatientIdentity("Anna Maria Berger", None).check(_note("Patient: Anna Berger")).foreign
 
 
 def test_no_registered_identity_keeps_everything():

@@ -101,8 +101,8 @@ def _upload(pg, paths: list[Path]) -> None:
 
     _open_upload(pg)
     pg.locator("#upload-box input[type=file]").set_input_files([str(p) for p in paths])
-    for p in paths:  # the upload finishes when the file list shows each name
-        expect(pg.locator("#upload-box")).to_contain_text(p.name, timeout=T)
+    for p in paths:  # the upload finishes when the file list shows each name (Gradio splits stem / suffix)
+        expect(pg.locator("#upload-box")).to_contain_text(p.stem, timeout=T)
     pg.locator("#ingest-btn").click()
 
 
@@ -150,6 +150,14 @@ def test_upload_ask_cite_timeline_facts(server, page, tmp_path):
     expect(badge).to_contain_text("Verified")
     expect(pg.locator("#answer-choice")).to_have_text("Option A")
     expect(pg.locator("#answer-text")).to_contain_text("01/22/2019")
+    steps = pg.locator("#chat").get_by_text("Agent steps").first
+    expect(steps).to_be_visible()
+    pg.wait_for_timeout(500)  # the finished steps fold up once the answer arrives; open them as a user would
+    for _ in range(3):
+        if "Route" in pg.locator("#chat").inner_text():
+            break
+        steps.click()
+        pg.wait_for_timeout(700)
     expect(pg.locator("#chat")).to_contain_text("Route")  # the agent's steps were shown
     expect(pg.locator("#chat")).to_contain_text("Verify")
     # the question and options stay where they were typed
