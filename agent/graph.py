@@ -508,6 +508,7 @@ class AgentGraph:
             timings=dict(s.get("timings", {})), tokens=tokens, kind=a.kind, backend=self.backend, model=self.model,
             mode=self.mode, option_verdicts=d.option_verdicts, attempts=s.get("attempt", 0) + 1,
             context_tokens=self._context_tokens(ctx),
+            excluded_notes=sorted(self.tools.foreign_notes(s["patient_id"])) if self.mode != "collapsed" else [],
         )
         return {"answer": ans, "route": ["finalize"]}
 

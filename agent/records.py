@@ -83,6 +83,8 @@ class Answer(BaseModel):
     option_verdicts: dict[str, str] = Field(default_factory=dict)  # letter -> supported|contradicted|not_documented
     attempts: int = 1
     context_tokens: int = 0  # size of the assembled (or, collapsed, raw-notes) context the reasoner saw, in tokens
+    # notes of this chart left out because they name another patient (wrong-patient documents): never silent
+    excluded_notes: list[str] = Field(default_factory=list)
 
 
 class AgentEvent(BaseModel):

@@ -17,6 +17,9 @@ def render_answer(ans: Answer, width: int = 100) -> str:
         if len(quote) > width:
             quote = quote[: width - 3] + "..."
         lines.append(f"   [{i}] {c.note_id} ({c.note_date or 'undated'}) chars {c.start}-{c.end}: \"{quote}\"")
+    if ans.excluded_notes:
+        lines.append(f"   note: {len(ans.excluded_notes)} note(s) of this chart name another patient and were left out: "
+                     + ", ".join(ans.excluded_notes[:5]) + (" ..." if len(ans.excluded_notes) > 5 else ""))
     for f in ans.facts_used:
         if f.kind != "fact":
             lines.append(f"   computed: {f.text}")

@@ -94,6 +94,10 @@ def answer_html(answer: Any, options: dict[str, str] | None = None, active: int 
     parts.append(f'<p class="cq-answer-text" id="answer-text">{html.escape(str(_get(answer, "text") or ""))}</p>')
     if reason:
         parts.append(f'<p class="cq-why"><b>Why:</b> {html.escape(str(reason))}</p>')
+    excluded = _get(answer, "excluded_notes") or []
+    if excluded:
+        parts.append(f'<p class="cq-why"><b>Left out:</b> {len(excluded)} note(s) of this chart name another patient: '
+                     f'{html.escape(", ".join(excluded[:5]))}{" …" if len(excluded) > 5 else ""}</p>')
     verdicts = _get(answer, "option_verdicts") or {}
     if verdicts:
         rows = []

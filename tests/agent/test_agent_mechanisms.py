@@ -60,6 +60,10 @@ def test_foreign_note_is_not_evidence(qa):
     ans = qa.ask("p1", "When was warfarin started?", options={"A": "January 2, 2020", "B": "March 1, 2020",
                                                               "F": "Question cannot be answered with provided documents"})
     assert ans.abstained and ans.choice == "F"
+    assert ans.excluded_notes == sorted(foreign)  # the left-out note is said, never silent
+    from agent.render import render_answer
+
+    assert "name another patient" in render_answer(ans)
 
 
 def test_first_last_and_sequence_computed_from_option_dates(qa):
