@@ -6,7 +6,9 @@
 
 ``understand`` classifies the question; ``route`` picks tools by kind (timeline
 for order/interval/count, negated facts for negation questions, hybrid retrieval
-always, per-option searches for multiple choice); ``gather`` runs them;
+always, per-option searches for multiple choice); ``gather`` runs them, plus the multi-step resolvers of
+``agent.chain`` (date-anchored passages, dose history, replacement drug, adverse event -> drug -> indication,
+explicitly negated option) whose computed choice outranks generic timeline picks;
 ``assemble`` builds the numbered context; ``reason`` drafts an answer;
 ``verify`` checks every claim; an unsupported draft gets one retry with broader
 retrieval, then ``finalize`` abstains with the reason. Node updates stream
@@ -258,6 +260,12 @@ class AgentGraph:
             if c is not None:
                 computed.append(c)
                 used.append("lab_answer")
+        if a.multiple_choice and self.mode == "stack" and not any(c.kind == "lab_answer" and c.documented for c in computed):
+            from agent.chain import chain_answers
+
+            for c in chain_answers(self.tools, pid, a, getattr(self.verifier, "assertions", None)):
+                computed.append(c)
+                used.append(c.kind)
         if "timeline.first" in plan:
             for sub in list(resolved)[:2]:
                 c = self.tools.first_last(pid, sub, "first")

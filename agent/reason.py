@@ -58,6 +58,7 @@ def choice_schema(letters: list[str]) -> dict:
     }
 
 
+_CHAIN_KINDS = ("dose_path", "replacement", "indication", "absence", "anchored")
 _DAYS_PER = {"d": 1.0, None: 1.0, "wk": 7.0, "mo": 30.44, "y": 365.25}
 
 
@@ -223,6 +224,10 @@ class ExtractiveReasoner:
     @staticmethod
     def _computed_choice(a: QuestionAnalysis, ctx: Context):
         """The option equal to a computed interval / count (code arithmetic, never the model's)."""
+        for cid, c, eids in ctx.computed:
+            # a multi-step chain resolved for this question's shape (agent.chain) outranks generic timeline picks
+            if c.documented and c.kind in _CHAIN_KINDS and isinstance(c.value, dict) and c.value.get("choice") in a.real_options:
+                return c.value["choice"], cid, eids
         for cid, c, eids in ctx.computed:
             if not c.documented or c.value is None:
                 continue

@@ -174,7 +174,7 @@ def find_dates(text: str) -> list[tuple[dt.date, str]]:
                 else:
                     from dateutil import parser as du
 
-                    d = du.parse(re.sub(r"(st|nd|rd|th)\b", "", m.group(1))).date()
+                    d = du.parse(re.sub(r"(?<=\d)(st|nd|rd|th)\b", "", m.group(1))).date()  # not "August"
             except (ValueError, OverflowError):
                 continue
             out.append((d, m.group(0)))

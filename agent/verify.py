@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 # Pre-/post-negation triggers (NegEx style) used when the extractors' classifier is not installed.
 _PRE_NEG = re.compile(
     r"\b(no|not|without|denie[sd]|deny|negative for|free of|absence of|absent|never|ruled out|rules out|"
-    r"rule out|excluded|neither|nor|no evidence of|no signs? of|unremarkable for)\b",
+    r"rule out|ruling out|excluded|excluding|neither|nor|no evidence of|no signs? of|unremarkable for)\b",
     re.I,
 )
 _POST_NEG = re.compile(r"^\W*(?:[A-Za-z0-9\-/]+\s+){0,3}?(?:was|were|is|are|has been|have been)?\s*(ruled out|excluded|negative|absent|not (?:seen|found|detected|present|given|administered|performed|started))\b", re.I)
@@ -83,12 +83,36 @@ class AssertionChecker:
             return True
         return bool(_POST_NEG.search(sentence[end:end + 40]))
 
+    def phrase_negated(self, sentence: str, terms) -> bool | None:
+        """Is the phrase (its content stems) negated where the sentence mentions it?  The mention is the densest
+        window of the phrase's words ("the right breast ..., ruling out contralateral breast cancer": the second
+        "breast", not the first); None when no word of it occurs."""
+        stems = set(terms)
+        ws = [(m.start(), m.end(), stem(m.group(0).lower())) for m in re.finditer(r"[A-Za-z][A-Za-z0-9\-/+']*", sentence)]
+        best = None
+        for i, (s, e, t) in enumerate(ws):
+            if t not in stems:
+                continue
+            got = {x[2] for x in ws[i:i + len(stems) + 2] if x[2] in stems}
+            if best is None or len(got) > best[0]:
+                best = (len(got), s, e)
+        if best is None:
+            return None
+        if self.negated(sentence, best[1], best[2]):
+            return True
+        # explicit triggers in the phrase's own clause ("..., ruling out a lung abscess") that a statistical
+        # classifier may miss
+        clause = re.split(r"[,;:\n]|\.\s|\bbut\b|\bhowever\b|\band\b", sentence[max(0, best[1] - 60):best[1]])[-1]
+        return bool(_PRE_NEG.search(clause))
+
     def term_negated(self, sentence: str, token_stems: set[str]) -> bool | None:
         """True/False for the first answer term found in the sentence; None when none is found."""
         for m in re.finditer(r"[A-Za-z][A-Za-z0-9\-/+']*", sentence):
             if stem(m.group(0).lower()) in token_stems:
                 return self.negated(sentence, m.start(), m.end())
         return None
+
+
 
 
 def _num_match(a: tuple, b: tuple) -> bool:
@@ -153,7 +177,7 @@ class Verifier:
             # "which was NOT ...? -> X": X must not be asserted in the cited evidence (which shows the others)
             stems = set(terms)
             positive = [p for p in passages if len(stems & set(content_tokens(p.text))) / len(stems) >= 0.6
-                        and not self.assertions.term_negated(p.text, stems)]
+                        and not self.assertions.phrase_negated(p.text, terms)]
             findings.append(Finding(
                 check="entity", claim=", ".join(terms[:12]), status="contradicted" if positive else "supported",
                 detail=(f"the cited passage {positive[0].note_id} {positive[0].start}-{positive[0].end} asserts it"

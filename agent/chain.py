@@ -1,0 +1,365 @@
+"""Multi-step (multi-document) answers resolved in code from the notes and the timeline.
+
+Each resolver looks at the question's *shape* (what it asks for), follows the chain through dated note
+sentences, and returns a ``Computed`` fact with the option it singles out (or none) plus the exact note spans
+it used, so the extractive and the LLM paths both see the same computed evidence:
+
+* ``anchored``   -- a question that names a date ("the follow-up CT on 27 Sep 2017: what did it show?") is
+                     answered from the passages dated that day (note date or in-sentence date), not from the
+                     whole record; with two dates "later/follow-up" / "earlier/baseline" picks the anchor.
+* ``dose_path``  -- "how did the dose of X change": the drug's dose history (start dose, "from A to B"
+                     changes) in date order, compared with each option's direction and numbers.
+* ``replacement``-- "which drug replaced ...": switch sentences ("A was switched to B", "replaced A with B",
+                     "stopped A and started B", "B instead of A") give (from, to); the one linked to the
+                     question's other terms (the adverse event) wins.
+* ``indication`` -- "what was that medication prescribed for": the adverse event's onset is dated, the
+                     medication started last before it is found, and its indication ("started ... for Y")
+                     is the option.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from agent.tools import Computed, Passage, Toolbox, _CUE_WORDS
+from agent.understand import STOPWORDS, content_tokens, find_dates, find_numbers
+
+_GENERIC = frozenset(content_tokens(
+    "dose dosage change changed medication medications drug drugs started start patient received receive "
+    "develop developed later study show caused cause replaced replace new prescribed treatment therapy "
+    "after before follow followed up"))
+
+
+def _weights(tools: Toolbox, pid: str, option: str) -> dict[str, float]:
+    return {t: tools.idf(pid, t) for t in set(content_tokens(option))}
+
+
+def _coverage(tools: Toolbox, pid: str, option: str, text: str, w: dict | None = None, toks=None) -> float:
+    """IDF-weighted share of the option's words that the text has (weights / text tokens may be passed in)."""
+    w = _weights(tools, pid, option) if w is None else w
+    if not w:
+        return 0.0
+    toks = set(content_tokens(text)) if toks is None else toks
+    return sum(v for t, v in w.items() if t in toks) / (sum(w.values()) or 1.0)
+
+
+def _sent_date(p: Passage) -> dt.date | None:
+    ds = find_dates(p.text)
+    return ds[0][0] if ds else p.note_date
+
+
+def _as_timeline(p: Passage) -> Passage:
+    return Passage(p.patient_id, p.note_id, p.start, p.end, p.text, p.note_date, None, 1.0, "timeline")
+
+
+def _numbers_match(xs, ys) -> bool:
+    return len(xs) == len(ys) and all(abs(a - b) < 1e-6 for a, b in zip(xs, ys))
+
+
+def sentence_dates(tools: Toolbox, pid: str) -> list[tuple[Passage, set, frozenset]]:
+    """Each sentence with the dates written in it and its content tokens (cached per patient and store generation)."""
+    cache = tools.__dict__.setdefault("_chain_dates", {})
+    gen = tools._patient(pid)[0]
+    hit = cache.get(pid)
+    if hit is None or hit[0] != gen:
+        hit = (gen, [(p, {d for d, _ in find_dates(p.text)}, toks) for p, toks in zip(tools.sentences(pid), tools._patient(pid)[5])])
+        cache[pid] = hit
+    return hit[1]
+
+
+# -- date-anchored passages -------------------------------------------------------------------------------
+_LATER = re.compile(r"\b(later|latter|follow(?:ed)?[- ]?up|subsequent|second|latest|most recent|repeat|last)\b", re.I)
+_EARLIER = re.compile(r"\b(earlier|former|first|initial|baseline|original|prior|index)\b", re.I)
+
+
+def anchored(tools: Toolbox, pid: str, a) -> Computed | None:
+    if not a.dates or not a.real_options:
+        return None
+    ds = sorted(set(a.dates))
+    if len(ds) == 1:
+        anchor = ds[0]
+    else:
+        # the clause of the question that asks ("What did the later study show?") decides which date
+        ask = re.split(r"(?<=[.;])\s+", a.question.strip())[-1]
+        later, earlier = bool(_LATER.search(ask)), bool(_EARLIER.search(ask))
+        if later == earlier:
+            return None
+        anchor = ds[-1] if later else ds[0]
+    others = [d for d in ds if d != anchor]
+
+    dated = sentence_dates(tools, pid)
+
+    def on(day):
+        return [(p, toks) for p, own, toks in dated if (p.note_date == day and not [d for d in own if d != day]) or day in own]
+
+    here, there = on(anchor), [p for d in others for p in on(d)]
+    if not here:
+        return None
+    scores, best_p = {}, {}
+    for k, t in a.real_options.items():
+        w = _weights(tools, pid, t)
+        cov = [(_coverage(tools, pid, t, p.text, w, toks), p) for p, toks in here]
+        s, p = max(cov, key=lambda x: x[0]) if cov else (0.0, None)
+        onums = [n[0] for n in find_numbers(t)]
+        if onums and p is not None and not all(any(abs(n - m[0]) < 1e-6 for m in find_numbers(p.text)) for n in onums):
+            s *= 0.6
+        # an option that describes the other date's study better than this one is that study's finding
+        s_other = max((_coverage(tools, pid, t, q.text, w, toks) for q, toks in there), default=0.0)
+        if s_other > s + 1e-9:
+            s *= 0.5
+        scores[k], best_p[k] = s, p
+    ranked = sorted(scores, key=lambda k: -scores[k])
+    top = ranked[0]
+    second = scores[ranked[1]] if len(ranked) > 1 else 0.0
+    choice = top if scores[top] >= 0.6 and scores[top] - second >= 0.15 else None
+    text = f"Passages dated {anchor.isoformat()} (the date the question asks about)"
+    if choice:
+        text += f" document: \"{best_p[choice].text}\"; matching option: {choice}"
+    else:
+        text += ": no option is clearly documented there"
+    ps = [_as_timeline(best_p[choice])] if choice else [_as_timeline(p) for p, _ in here[:3]]
+    return Computed("anchored", text, {"date": anchor, "choice": choice, "scores": scores}, ps, choice is not None)
+
+
+# -- dose history -----------------------------------------------------------------------------------------
+_DIR = {"up": re.compile(r"\b(increas|uptitrat|escalat|rais|doubl|higher)", re.I),
+        "down": re.compile(r"\b(reduc|decreas|lower|halv|de-?escalat|tapere?d? down)", re.I),
+        "same": re.compile(r"\b(unchanged|same|constant|stable|not changed|no change|remained)", re.I),
+        "stop": re.compile(r"\b(stopp|discontinu|ceased|withdrawn)", re.I)}
+_NUM = r"(\d+(?:\.\d+)?)\s*(mg/m2|mg/kg|mcg|µg|mg|g|units?|iu|ml)\b"
+_FROM_TO = re.compile(r"\bfrom\s+" + _NUM + r"\s+to\s+" + _NUM, re.I)
+
+
+def _drug_of(tools: Toolbox, pid: str, a) -> str | None:
+    """The question word that names a drug with doses in the notes (a graph concept is preferred)."""
+    best = None
+    for w in dict.fromkeys(re.findall(r"[A-Za-z][A-Za-z\-/]{2,}", a.question)):
+        if w.lower() in STOPWORDS or not content_tokens(w) or content_tokens(w)[0] in _GENERIC:
+            continue
+        rx = re.compile(r"\b" + re.escape(w) + r"\b[^.\n]{0,40}?" + _NUM, re.I)
+        n = sum(1 for p in tools.sentences(pid) if rx.search(p.text) or (re.search(r"\b" + re.escape(w) + r"\b", p.text, re.I)
+                                                                        and _FROM_TO.search(p.text)))
+        if n:
+            key = (bool(tools.resolve(pid, w)), n)
+            if best is None or key > best[0]:
+                best = (key, w)
+    return best[1] if best else None
+
+
+def dose_path(tools: Toolbox, pid: str, a) -> Computed | None:
+    opts = a.real_options
+    with_dir = [k for k, t in opts.items() if find_numbers(t) and any(rx.search(t) for rx in _DIR.values())]
+    if len(with_dir) < max(2, len(opts) - 1):
+        return None
+    drug = _drug_of(tools, pid, a)
+    if drug is None:
+        return None
+    name = re.compile(r"\b" + re.escape(drug) + r"\b", re.I)
+    at = re.compile(r"\b" + re.escape(drug) + r"\b[^.\n;]{0,40}?" + _NUM, re.I)
+    events = []  # (date, note, start, kind, values, passage)
+    for p in tools.sentences(pid):
+        if not name.search(p.text):
+            continue
+        d = _sent_date(p)
+        if d is None:
+            continue
+        m = _FROM_TO.search(p.text)
+        if m and (_DIR["up"].search(p.text) or _DIR["down"].search(p.text)):
+            events.append((d, p.note_id, p.start, "change", (float(m.group(1)), float(m.group(3))), p))
+            continue
+        m = at.search(p.text)
+        if m:
+            events.append((d, p.note_id, p.start, "dose", (float(m.group(1)),), p))
+        elif _DIR["stop"].search(p.text):
+            events.append((d, p.note_id, p.start, "stop", (), p))
+    if not events:
+        return None
+    events.sort(key=lambda e: (e[0], e[1], e[2]))
+    start = next((e for e in events if e[3] == "dose"), None)
+    change = next((e for e in events if e[3] == "change" and (start is None or e[0] >= start[0])), None)
+    d0 = change[4][0] if change and start is None else (start[4][0] if start else None)
+    if d0 is None:
+        return None
+    if change is not None:
+        d1 = change[4][1]
+    else:
+        later = [e for e in events if e[3] == "dose" and e[0] > start[0] and abs(e[4][0] - d0) > 1e-6]
+        d1 = later[0][4][0] if later else None
+    stopped = any(e[3] == "stop" for e in events) and d1 is None
+    if d1 is not None and abs(d1 - d0) > 1e-6:
+        trend, want = ("up" if d1 > d0 else "down"), [d0, d1]
+    elif stopped:
+        trend, want = "stop", [d0]
+    else:
+        trend, want = "same", [d0]
+    hits = [k for k, t in opts.items() if _DIR[trend].search(t) and _numbers_match([n[0] for n in find_numbers(t)], want)]
+    choice = hits[0] if len(hits) == 1 else None
+    words = {"up": "increased", "down": "reduced", "same": "unchanged", "stop": "stopped"}[trend]
+    text = (f"Dose history of {drug} (computed from the notes): started at {d0:g}"
+            + (f", {words} to {d1:g}" if trend in ("up", "down") else f", {words}") + (f"; matching option: {choice}" if choice else ""))
+    ps = [_as_timeline(e[5]) for e in (start, change) if e is not None]
+    return Computed("dose_path", text, {"drug": drug, "start": d0, "changed_to": d1, "trend": trend, "choice": choice},
+                    ps, choice is not None)
+
+
+# -- replacement ------------------------------------------------------------------------------------------
+_ASK_REPLACE = re.compile(r"\b(replac|switch|substitut|instead|in place of|changed to|converted to|alternative)", re.I)
+# (cue, which side of the cue is the new drug)
+_SWITCH = [(re.compile(r"\b(?:switched|changed|converted|rotated)\s+(?:over\s+)?(?:to|for)\b", re.I), "after"),
+           (re.compile(r"\breplaced\s+(?:by|with)\b", re.I), "after"),
+           (re.compile(r"\b(?:started|begun|initiated|commenced)\b", re.I), "after_stop"),
+           (re.compile(r"\b(?:instead of|in place of|as a replacement for|to replace)\b", re.I), "before")]
+
+
+def replacement(tools: Toolbox, pid: str, a) -> Computed | None:
+    if not _ASK_REPLACE.search(a.question) or not a.real_options:
+        return None
+    opt_rx = {k: re.compile(r"\b" + re.escape(t.strip()) + r"\b", re.I) for k, t in a.real_options.items() if t.strip()}
+    rest = {t for t in content_tokens(a.question) if t not in _GENERIC}
+    found = []  # (linked, date, new letter, old letter, passage)
+    for p in tools.sentences(pid):
+        pos = {k: [m.start() for m in rx.finditer(p.text) if not p.text[m.end():m.end() + 1] == "-"]
+               for k, rx in opt_rx.items()}
+        pos = {k: v for k, v in pos.items() if v}
+        if len(pos) < 2:
+            continue
+        for cue, side in _SWITCH:
+            m = cue.search(p.text)
+            if not m:
+                continue
+            if side == "after_stop" and not _DIR["stop"].search(p.text[:m.start()]):
+                continue
+            after = sorted((min(x for x in v if x >= m.end()), k) for k, v in pos.items() if any(x >= m.end() for x in v))
+            before = sorted((max(x for x in v if x < m.start()), k) for k, v in pos.items() if any(x < m.start() for x in v))
+            if not after or not before:
+                continue
+            new, old = (after[0][1], before[-1][1]) if side != "before" else (before[-1][1], after[0][1])
+            if new == old:
+                continue
+            near = set(content_tokens(p.text)) | {t for q in tools.neighbors(pid, p, 1) for t in content_tokens(q.text)}
+            linked = len(rest & near)
+            found.append((linked, _sent_date(p) or dt.date.min, new, old, p))
+            break
+    if not found:
+        return None
+    found.sort(key=lambda x: (-x[0], x[1]))
+    best = found[0]
+    rivals = {f[2] for f in found if f[0] == best[0]}
+    choice = best[2] if len(rivals) == 1 else None
+    text = (f"Switch documented: {a.real_options[best[3]]} -> {a.real_options[best[2]]} (\"{best[4].text}\")"
+            + (f"; the replacing drug: option {choice}" if choice else "; several switches, none singled out"))
+    return Computed("replacement", text, {"old": best[3], "new": best[2], "choice": choice},
+                    [_as_timeline(best[4])], choice is not None)
+
+
+# -- adverse event -> drug -> indication -------------------------------------------------------------------
+_ASK_INDICATION = re.compile(r"\b(prescribed|given|started|indicat|used|taken|ordered)\w*\s+for\s*\?|\bindication\b|"
+                             r"\bwhy was\b|\breason for (?:starting|prescribing)", re.I)
+_AE_CUE = re.compile(r"\b(?:developed|experienced|suffered|had|presented with|complained of)\s+(?:an?\s+|the\s+)?"
+                     r"(.+?)\s+(?:after|following|since|while|when|on)\b", re.I)
+
+
+def indication(tools: Toolbox, pid: str, a) -> Computed | None:
+    if not _ASK_INDICATION.search(a.question) or not a.real_options:
+        return None
+    m = _AE_CUE.search(a.question)
+    if not m:
+        return None
+    ae = m.group(1)
+    onset = tools.event_date(pid, f"onset of {ae}")
+    if onset is None:
+        return None
+    day = onset[0]
+    start_rx = re.compile(_CUE_WORDS["start"], re.I)
+    cands = []  # (start date, letter, passage)
+    for k, t in a.real_options.items():
+        for p in tools.lexical(pid, t, k=12):
+            if p.score < 0.75 or not start_rx.search(p.text) or not re.search(r"\bfor\b", p.text, re.I):
+                continue
+            # the option must be what the drug is *for*: after "for" in the start sentence
+            tail = p.text[re.search(r"\bfor\b", p.text, re.I).end():]
+            if _coverage(tools, pid, t, tail) < 0.75:
+                continue
+            d = _sent_date(p)
+            if d is not None and d <= day:
+                cands.append((d, k, p))
+    if not cands:
+        return None
+    cands.sort(key=lambda x: x[0])
+    last = cands[-1]
+    tied = [(k, p) for d, k, p in cands if d == last[0]]
+    if len({k for k, _ in tied}) > 1:
+        # several medications started that day: the one a note names together with the adverse event
+        # ("Ciprofloxacin - stopped Mar 19 (Achilles tendinopathy)", "X-induced ...") is its cause
+        ae_t = {t for t in content_tokens(ae) if t not in _GENERIC}
+        sents = [set(toks) for toks in tools._patient(pid)[5]]
+        link = {}
+        for k, p in tied:
+            cue = start_rx.search(p.text)
+            drug_t = {t for t in content_tokens(p.text[:cue.start()]) if not t[0].isdigit()} - _GENERIC
+            link[k] = sum(1 for toks in sents if toks & drug_t and toks & ae_t)
+        best_k = max(link, key=lambda k: link[k])
+        if link[best_k] > 0 and sum(1 for v in link.values() if v == link[best_k]) == 1:
+            last = next((d, k, p) for d, k, p in cands if k == best_k and d == last[0])
+            tied = [(best_k, last[2])]
+    rivals = {k for k, _ in tied}
+    choice = last[1] if len(rivals) == 1 else None
+    text = (f"Onset of {ae}: {day.isoformat()} ({onset[2]}); the medication started last before it "
+            f"({last[0].isoformat()}): \"{last[2].text}\"" + (f"; its indication: option {choice}" if choice else ""))
+    return Computed("indication", text, {"onset": day, "started": last[0], "choice": choice},
+                    [_as_timeline(onset[1]), _as_timeline(last[2])], choice is not None)
+
+
+# -- explicitly documented absence -------------------------------------------------------------------------
+_ASK_ABSENT = re.compile(r"\b(den(?:y|ies|ied)|ruled? out|rules out|absent|absence|negative for|excluded|exclusion)\b", re.I)
+
+
+def explicit_absence(tools: Toolbox, pid: str, a, assertions=None) -> Computed | None:
+    """"Which symptom did the patient deny / what was ruled out": the answer is the option the notes mention
+    *negated* ("denies dysuria", "no liver metastases"), not one they never mention."""
+    if not _ASK_ABSENT.search(a.question) or not a.real_options or assertions is None:
+        return None
+    neg, pos, where = {}, {}, {}
+    for k, t in a.real_options.items():
+        o = set(content_tokens(t))
+        if not o:
+            continue
+        for p in tools.lexical(pid, t, k=10):
+            if p.score < 0.75:
+                continue
+            shared = {x for x in o if x in set(content_tokens(p.text)) and not x[0].isdigit()}
+            n = assertions.phrase_negated(p.text, shared) if shared else None
+            if n:
+                neg[k] = neg.get(k, 0) + 1
+                where.setdefault(k, p)
+            elif n is False:
+                pos[k] = pos.get(k, 0) + 1
+    only_neg = [k for k in neg if not pos.get(k)]
+    pool = sorted(only_neg or list(neg), key=lambda k: -neg[k])
+    # one option negated, or one negated clearly more often (across notes) than any other
+    choice = pool[0] if pool and (len(pool) == 1 or neg[pool[0]] >= 2 * neg[pool[1]]) else None
+    if not neg:
+        return Computed("absence", "No option is mentioned negated in the notes", {"choice": None}, [], False)
+    text = ("Mentioned as absent / denied in the notes: " + ", ".join(
+        f"{a.real_options[k]} ({neg[k]}x negated" + (f", {pos[k]}x affirmed)" if pos.get(k) else ")") for k in neg)
+        + (f"; the explicitly absent option: {choice}" if choice else ""))
+    return Computed("absence", text, {"choice": choice, "negated": neg, "affirmed": pos},
+                    [_as_timeline(where[k]) for k in ([choice] if choice else list(where)[:3])], choice is not None)
+
+
+RESOLVERS = (dose_path, replacement, indication, explicit_absence, anchored)
+
+
+def chain_answers(tools: Toolbox, pid: str, a, assertions=None) -> list[Computed]:
+    """Every resolver whose question shape fits; the first one that singles out an option comes first."""
+    out = []
+    for fn in RESOLVERS:
+        try:
+            c = fn(tools, pid, a, assertions) if fn is explicit_absence else fn(tools, pid, a)
+        except Exception:  # a resolver must never stop the answer
+            c = None
+        if c is not None:
+            out.append(c)
+            if c.documented:
+                break
+    return out

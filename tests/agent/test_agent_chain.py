@@ -1,0 +1,154 @@
+"""Multi-step answers resolved in code (agent.chain) over hand-written notes: the passage dated by the question's
+later date, a dose history, the drug that replaced another, adverse event -> drug -> indication."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from clinqa.records import Note, Patient
+
+NOTES = {
+    "n0": ("2021-01-05", "Radiology report\nCT chest of 5 January 2021.\n"
+                         "Impression: a 4.1 cm mass in the right upper lobe with hilar adenopathy.\n"),
+    "n1": ("2021-01-20", "Clinic note\nSertraline 50 mg once daily was started on 20 January 2021 for depression.\n"
+                         "Ramipril 5 mg daily was started on 2021-01-20 for hypertension.\n"),
+    "n2": ("2021-02-25", "Clinic note\nShe describes muscle cramps in both calves for the past 10 days.\n"
+                         "Atorvastatin 40 mg daily was started on 2021-02-01 for hypercholesterolaemia.\n"
+                         "Mood still low, so the sertraline dose was raised from 50 mg to 100 mg daily.\n"),
+    "n3": ("2021-03-10", "Clinic note\nPersistent dry cough since March 2 2021, attributed to ramipril.\n"
+                         "Ramipril was replaced by candesartan 8 mg daily because of the cough.\n"
+                         "Medications: sertraline 100 mg daily, candesartan 8 mg daily, atorvastatin 40 mg daily.\n"),
+    "n4": ("2021-04-15", "Radiology report\nFollow-up CT chest.\n"
+                         "Impression: the right upper lobe mass has decreased to 2.3 cm; no new nodules.\n"),
+}
+
+
+@pytest.fixture(scope="module")
+def qa(tmp_path_factory):
+    from agent import ClinicalQA
+    from clinqa.workspace import Workspace
+
+    ws = Workspace(tmp_path_factory.mktemp("chain"), extract=False, chunk=False)
+    for key, (day, text) in NOTES.items():
+        note = Note("p1", key, text, note_date=dt.date.fromisoformat(day))
+        ws.store.assign_note_id(note)
+        ws.store.write_note(note, Patient("p1", "Ann Lee", "1960-01-01"), [], [])
+    q = ClinicalQA(ws, backend="extractive")
+    yield q
+    q.close()
+
+
+def _computed(ans, kind):
+    return [f for f in ans.facts_used if f.kind == kind]
+
+
+def _cites_exact(qa, ans):
+    notes = qa.tools.notes("p1")
+    assert ans.citations
+    for c in ans.citations:
+        assert notes[c.note_id].text[c.start:c.end] == c.quote
+
+
+def test_find_dates_month_names_ending_in_ordinal_letters():
+    from agent.understand import find_dates
+
+    assert [d for d, _ in find_dates("on August 15, 2019 and 1st August 2019")] == [dt.date(2019, 8, 15), dt.date(2019, 8, 1)]
+
+
+def test_later_study_answered_from_the_passage_of_the_later_date(qa):
+    opts = {"A": "a 4.1 cm mass in the right upper lobe", "B": "mass decreased to 2.3 cm", "C": "a new pleural effusion",
+            "D": "hilar adenopathy"}
+    q = "The CT chest of January 5, 2021 was followed by a follow-up CT on April 15, 2021. What did the later study show?"
+    ans = qa.ask("p1", q, options=opts, allow_abstain=False)
+    assert ans.choice == "B" and _computed(ans, "anchored")
+    _cites_exact(qa, ans)
+    q2 = "The CT chest of January 5, 2021 was followed by a follow-up CT on April 15, 2021. What did the earlier study show?"
+    assert qa.ask("p1", q2, options={k: v for k, v in opts.items() if k != "D"}, allow_abstain=False).choice == "A"
+
+
+def test_dose_history_compared_in_code(qa):
+    opts = {"A": "Reduced from 100 mg to 50 mg", "B": "Increased from 50 mg to 100 mg", "C": "Unchanged at 50 mg",
+            "D": "Increased from 50 mg to 200 mg", "E": "Stopped after starting at 50 mg"}
+    ans = qa.ask("p1", "How did the dose of sertraline change after it was started?", options=opts, allow_abstain=False)
+    assert ans.choice == "B"
+    c = _computed(ans, "dose_path")[0]
+    assert c.value["start"] == 50 and c.value["changed_to"] == 100 and c.value["trend"] == "up"
+    _cites_exact(qa, ans)
+
+
+def test_replacing_drug_from_the_switch_sentence(qa):
+    opts = {"A": "ramipril", "B": "candesartan", "C": "atorvastatin", "D": "sertraline"}
+    ans = qa.ask("p1", "Which drug replaced the medication that caused the dry cough?", options=opts, allow_abstain=False)
+    assert ans.choice == "B"
+    c = _computed(ans, "replacement")[0]
+    assert c.value["old"] == "A" and c.value["new"] == "B"
+    _cites_exact(qa, ans)
+
+
+def test_adverse_event_to_drug_to_indication(qa):
+    # cramps since ~2021-02-15; the last medication started before that is atorvastatin (2021-02-01)
+    opts = {"A": "depression", "B": "hypertension", "C": "hypercholesterolaemia", "D": "a urinary tract infection"}
+    q = "The patient developed muscle cramps after a new medication was started. What was that medication prescribed for?"
+    ans = qa.ask("p1", q, options=opts, allow_abstain=False)
+    assert ans.choice == "C"
+    c = _computed(ans, "indication")[0]
+    assert c.value["onset"] == "2021-02-15" and c.value["started"] == "2021-02-01"
+    _cites_exact(qa, ans)
+
+
+def test_resolvers_stay_quiet_on_other_question_shapes(qa):
+    from agent.chain import chain_answers
+    from agent.understand import QuestionAnalyzer
+
+    a = QuestionAnalyzer().run("Which medication was started for depression?",
+                               {"A": "sertraline", "B": "ramipril"}, True)
+    assert [c for c in chain_answers(qa.tools, "p1", a) if c.documented] == []
+
+
+def test_denied_symptom_is_the_negated_mention_not_an_unmentioned_one(tmp_path):
+    from agent import ClinicalQA
+    from clinqa.workspace import Workspace
+
+    ws = Workspace(tmp_path, extract=False, chunk=False)
+    notes = {"a0": ("2022-05-01", "Admission note\nShe reports a dry cough and fatigue for two weeks.\n"
+                                  "She denies dysuria. The left lung showed an infiltrate, ruling out a lung abscess.\n")}
+    for key, (day, text) in notes.items():
+        note = Note("p2", key, text, note_date=dt.date.fromisoformat(day))
+        ws.store.assign_note_id(note)
+        ws.store.write_note(note, Patient("p2", "Eva Roth", "1970-01-01"), [], [])
+    qa = ClinicalQA(ws, backend="extractive")
+    try:
+        opts = {"A": "dry cough", "B": "dysuria", "C": "fatigue", "D": "achilles tendinopathy",
+                "F": "Question cannot be answered with provided documents"}
+        ans = qa.ask("p2", "Which symptom did the patient explicitly deny at admission?", options=opts, allow_abstain=True)
+        assert ans.choice == "B" and not ans.abstained
+        opts2 = {"A": "dry cough", "B": "pulmonary infiltrate", "C": "lung abscess", "D": "achilles tendinopathy",
+                 "F": "Question cannot be answered with provided documents"}
+        ans2 = qa.ask("p2", "Which of the following was ruled out?", options=opts2, allow_abstain=True)
+        assert ans2.choice == "C"  # "... lung, ruling out a lung abscess": the phrase's own word is negated
+    finally:
+        qa.close()
+
+
+def test_same_day_starts_split_by_the_note_that_links_drug_and_event(tmp_path):
+    from agent import ClinicalQA
+    from clinqa.workspace import Workspace
+
+    ws = Workspace(tmp_path, extract=False, chunk=False)
+    notes = {"b0": ("2022-02-26", "Clinic note\nCiprofloxacin 500 mg twice daily was started on 02/26/2022 for a urinary "
+                                  "tract infection.\nPregabalin 75 mg twice daily was started on 02/26/2022 for neuropathic pain.\n"),
+             "b1": ("2022-03-19", "Clinic note\nShe c/o pain and swelling of the right Achilles tendon for the past 15 days.\n"),
+             "b2": ("2022-05-25", "Medication list\nCiprofloxacin - stopped Mar 19, 2022 (Achilles tendinopathy)\n")}
+    for key, (day, text) in notes.items():
+        note = Note("p3", key, text, note_date=dt.date.fromisoformat(day))
+        ws.store.assign_note_id(note)
+        ws.store.write_note(note, Patient("p3", "Ida Berg", "1940-01-01"), [], [])
+    qa = ClinicalQA(ws, backend="extractive")
+    try:
+        opts = {"A": "glaucoma", "B": "a urinary tract infection", "C": "neuropathic pain"}
+        q = "The patient developed Achilles tendinopathy after a new medication was started. What was that medication prescribed for?"
+        ans = qa.ask("p3", q, options=opts, allow_abstain=False)
+        assert ans.choice == "B" and _computed(ans, "indication")
+    finally:
+        qa.close()
