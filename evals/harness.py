@@ -65,26 +65,14 @@ def load_set(path: str | Path) -> EvalSet:
 
 # -- gold evidence -----------------------------------------------------------------------------------
 def gold_spans(q: Question, notes_by_key: dict[str, Note]) -> list[tuple[str, int, int]]:
-    """Gold evidence as (source_key, start, end): exact ``answer_spans`` when present, else LongHealth fractions."""
-    spans: list[tuple[str, int, int]] = []
-    for s in q.extra.get("answer_spans") or []:
-        spans.append((str(s["text"]), int(s["start"]), int(s["end"])))
-    if spans:
-        return spans
-    from evals.retrieval_eval import _fraction_pairs  # one parser for every answer_location shape
+    """Gold evidence as (source_key, start, end): exact ``answer_spans`` when present, else LongHealth fractions.
 
-    for key, locs in (q.answer_location or {}).items():
-        note = notes_by_key.get(key)
-        if note is None:
-            continue
-        n = len(note.text)
-        for a, b in _fraction_pairs(locs):
-            if max(a, b) > 1.0:  # already character offsets
-                s, e = int(a), int(b)
-            else:
-                s, e = int(a * n), int(round(b * n))
-            spans.append((key, s, max(e, s + 1)))
-    return spans
+    One parser for every answer_location shape: ``evals.retrieval_eval.gold_spans``.
+    """
+    from evals.retrieval_eval import gold_spans as parse_gold
+
+    lengths = {key: len(n.text) for key, n in notes_by_key.items()}
+    return [(g.note_key, g.start, g.end) for g in parse_gold(q, lengths)]
 
 
 # -- task construction -----------------------------------------------------------------------------

@@ -61,6 +61,11 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
         spans.append((pos, cut))
         pos = m.end()
     spans.append((pos, end))
+    return trim_spans(text, spans)
+
+
+def trim_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans without their leading/trailing whitespace; spans left empty are dropped."""
     out = []
     for s, e in spans:
         while s < e and text[s].isspace():

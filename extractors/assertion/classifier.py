@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from clinqa.records import Assertion, Experiencer
+from extractors.text import trim_spans
 
 from .engine import (
     FIELD_OF,
@@ -76,15 +77,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         pos = m.end()
     if pos < len(text):
         spans.append((pos, len(text)))
-    out = []
-    for s, e in spans:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if e > s:
-            out.append((s, e))
-    return out
+    return trim_spans(text, spans)
 
 
 _WS_TOKEN_RE = re.compile(r"(\s*)(" + TOKEN_RE.pattern + ")")
