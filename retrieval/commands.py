@@ -30,6 +30,8 @@ def register(app: typer.Typer) -> None:
         section: Optional[list[str]] = typer.Option(None, "--section", "-s", help="Only these sections (repeatable)."),
         since: Optional[str] = typer.Option(None, "--from", help="Only notes dated on/after (YYYY-MM-DD)."),
         until: Optional[str] = typer.Option(None, "--to", help="Only notes dated on/before (YYYY-MM-DD)."),
+        option: Optional[list[str]] = typer.Option(
+            None, "--option", "-o", help="An answer option (repeatable): one sub-query per option, best score kept."),
         full: bool = typer.Option(False, "--full", help="Print whole passages instead of a trimmed preview."),
         as_json: bool = typer.Option(False, "--json", help="One JSON object per hit."),
     ) -> None:
@@ -40,7 +42,8 @@ def register(app: typer.Typer) -> None:
         date_range = None
         if since or until:
             date_range = (_date(since, "--from"), _date(until, "--to"))
-        hits = ws.retriever.retrieve(patient, query, k=k, mode=mode, sections=section or None, date_range=date_range)
+        hits = ws.retriever.retrieve(patient, query, k=k, mode=mode, sections=section or None, date_range=date_range,
+                                      options=option or None)
         if not hits:
             typer.echo(f"no passages found for {query!r} in {patient}'s notes")
             if not ws.store.chunks(patient) and ws.store.notes(patient):

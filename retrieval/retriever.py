@@ -301,11 +301,18 @@ class Retriever:
         sections: Iterable[str] | None = None,
         date_range: tuple[dt.date | str | None, dt.date | str | None] | None = None,
         collapse_copies: bool = True,
+        options: Iterable[str] | None = None,
     ) -> list[Hit]:
         """Top-k chunks of this patient's notes for the query (only this patient's chunks are ever searched).
 
         Copy-forward text (the same passage carried into later notes) would fill the top-k with one piece of
         evidence; with ``collapse_copies`` identical chunks count once, the best-ranked kept, the rest in ``copies``.
+
+        ``options`` (the answer options of a multiple-choice question): one sub-query per option
+        (``query + option``), and each chunk keeps its best sub-query score (CombMAX over reciprocal ranks).
+        One query holding all options favours whichever options the notes mention most, and the evidence
+        for the one option that matters (often a single negated sentence) sinks; per option, every
+        option's best evidence competes for the top-k on equal terms.
         """
         if not isinstance(query, str) or not query.strip():
             raise InputError("empty query: type a question or search terms")
@@ -313,6 +320,7 @@ class Retriever:
             raise InputError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
         if not isinstance(k, int) or k < 1:
             raise InputError(f"k must be a positive integer, got {k!r}")
+        subs = [o.strip() for o in (options or []) if isinstance(o, str) and o.strip()]
         self.store.require_patient(patient_id)
         b = self._bundle(patient_id)
         if not b.chunks:
@@ -322,11 +330,20 @@ class Retriever:
             return []
         n = len(b.chunks)
         depth = n if allowed is not None else min(n, max(5 * k, 50))
+        if subs:
+            ranked, raw = self._rank_options(b, query.strip(), subs, mode, depth, allowed)
+        else:
+            ranked, raw = self._rank(b, query.strip(), mode, depth, allowed)
+        return self._hits(patient_id, b, ranked, raw, k, mode, collapse_copies)
+
+    def _rank(self, b: _Bundle, query: str, mode: str, depth: int, allowed: set[str] | None,
+              qvec: np.ndarray | None = None) -> tuple[list[tuple[str, float]], dict[str, dict[str, float]]]:
+        """One query: the mode's ranking as (chunk id, score), and the raw per-mode scores."""
         dense_rank: list[str] = []
         lex_rank: list[str] = []
         raw: dict[str, dict[str, float]] = {}
         if mode in ("dense", "hybrid") and b.dense is not None:
-            q = self.embedder.encode([query.strip()], progress=False)[0]
+            q = qvec if qvec is not None else self.embedder.encode([query], progress=False)[0]
             scores, ids = b.dense.search(q, depth)
             for s, i in zip(scores, ids):
                 cid = b.id_map.get(int(i))
@@ -334,7 +351,7 @@ class Retriever:
                     dense_rank.append(cid)
                     raw.setdefault(cid, {})["dense"] = float(s)
         if mode in ("bm25", "hybrid"):
-            for cid, s in b.lexical.search(expand_query(query.strip(), self.expander), depth):
+            for cid, s in b.lexical.search(expand_query(query, self.expander), depth):
                 if allowed is None or cid in allowed:
                     lex_rank.append(cid)
                     raw.setdefault(cid, {})["bm25"] = s
@@ -344,6 +361,41 @@ class Retriever:
             ranked = [(c, raw[c]["bm25"]) for c in lex_rank]
         else:
             ranked = rrf_fuse([dense_rank, lex_rank], self.rrf_k)
+        return ranked, raw
+
+    def _rank_options(self, b: _Bundle, query: str, options: list[str], mode: str, depth: int,
+                      allowed: set[str] | None) -> tuple[list[tuple[str, float]], dict[str, dict[str, float]]]:
+        """CombMAX over one sub-query per option: a chunk scores its best reciprocal rank; ties go to the chunk
+        with the larger sum over sub-queries, then to the earlier option. Hybrid fuses (RRF) the dense and the
+        BM25 CombMAX rankings, as a single query does."""
+        if mode == "hybrid":
+            dense, raw = self._rank_options(b, query, options, "dense", depth, allowed)
+            lex, raw_lex = self._rank_options(b, query, options, "bm25", depth, allowed)
+            for cid, m in raw_lex.items():
+                raw.setdefault(cid, {}).update(m)
+            return rrf_fuse([[c for c, _ in dense], [c for c, _ in lex]], self.rrf_k), raw
+        queries = [f"{query} {o}" for o in options]
+        vecs = None
+        if mode == "dense" and b.dense is not None:
+            vecs = self.embedder.encode(queries, progress=False)  # one batch for all options
+        best: dict[str, float] = {}
+        total: dict[str, float] = {}
+        order: dict[str, int] = {}
+        raw: dict[str, dict[str, float]] = {}
+        for i, q in enumerate(queries):
+            ranked, sub_raw = self._rank(b, q, mode, depth, allowed, None if vecs is None else vecs[i])
+            for r, (cid, score) in enumerate(ranked, start=1):
+                s = 1.0 / (self.rrf_k + r)
+                best[cid] = max(best.get(cid, 0.0), s)
+                total[cid] = total.get(cid, 0.0) + s
+                order.setdefault(cid, i * depth + r)
+                for m, v in sub_raw.get(cid, {}).items():
+                    raw.setdefault(cid, {})[m] = max(raw.get(cid, {}).get(m, float("-inf")), v)
+        ranked_all = sorted(best, key=lambda c: (-best[c], -total[c], order[c]))
+        return [(c, best[c]) for c in ranked_all], raw
+
+    def _hits(self, patient_id: str, b: _Bundle, ranked: list[tuple[str, float]], raw: dict[str, dict[str, float]],
+              k: int, mode: str, collapse_copies: bool) -> list[Hit]:
         hits: list[Hit] = []
         seen: dict[str, Hit] = {}
         for cid, score in ranked:

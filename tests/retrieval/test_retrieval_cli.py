@@ -58,3 +58,19 @@ def test_search_errors_are_clinqa_errors(app):
     for args in (["search", "nobody", "x"], ["search", "patient_01", "  "], ["search", "patient_01", "x", "--from", "May"]):
         r = CliRunner().invoke(app, args)
         assert r.exit_code != 0 and isinstance(r.exception, ClinqaError), args
+
+
+def test_search_with_options_returns_offsets_of_this_patient(app):
+    import json
+
+    from clinqa.workspace import Workspace
+
+    r = CliRunner().invoke(app, ["search", "patient_03", "Which mutation was found?", "--json", "-k", "4",
+                                 "-o", "BRAF mutation", "-o", "KRAS mutation"])
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(line) for line in r.output.splitlines()]
+    assert rows and [row["rank"] for row in rows] == list(range(1, len(rows) + 1))
+    store = Workspace(extract=False).store
+    for row in rows:
+        assert row["patient_id"] == "patient_03"
+        assert store.note(row["note_id"]).text[row["start"] : row["end"]] == row["text"]

@@ -272,3 +272,28 @@ def test_copy_forward_passages_count_once(tmp_path):
     assert any("HbA1c" in h.text for h in hits)  # the slot they would have taken goes to other evidence
     raw = w.retriever.retrieve("C", "metformin", k=3, mode="bm25", collapse_copies=False)
     assert sum("Ramipril" in h.text for h in raw) >= 2
+
+
+@pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
+def test_per_option_retrieval_gives_every_option_its_evidence(tmp_path, mode):
+    """One query with all options is pulled to the option the notes repeat most; per option, the single
+    negated sentence about the answer option still reaches the top-k."""
+    filler = "Colon adenocarcinoma with sigmoid wall thickening. Adenocarcinoma of the sigmoid colon confirmed. "
+    notes = {f"n{i}": (f"Report {i}:\n" + filler * 2 + f"Sigmoid colon adenocarcinoma, visit {i}.", dt.date(2020, 1, i + 1))
+             for i in range(8)}
+    notes["n9"] = ("Findings:\nThere is no evidence of hepatic metastases.", dt.date(2020, 2, 1))
+    w = _ws(tmp_path / "ws")
+    w.ingest_items([_item("D", notes)], progress=False)
+    options = ["sigmoid adenocarcinoma", "hepatic metastases", "colon wall thickening"]
+    question = "Which of the following was ruled out?"
+    blended = w.retriever.retrieve("D", " ".join([question, *options]), k=3, mode=mode, collapse_copies=False)
+    per_option = w.retriever.retrieve("D", question, k=3, mode=mode, options=options, collapse_copies=False)
+    assert len(blended) == 3
+    assert any("hepatic" in h.text for h in per_option)  # the answer option's only evidence
+    assert [h.rank for h in per_option] == [1, 2, 3]
+    assert all(h.chunk.patient_id == "D" for h in per_option)
+    # blank options are ignored: the call is the plain single-query retrieval
+    plain = w.retriever.retrieve("D", question, k=3, mode=mode)
+    assert [h.chunk.chunk_id for h in w.retriever.retrieve("D", question, k=3, mode=mode, options=["", " "])] == \
+        [h.chunk.chunk_id for h in plain]
+    w.store.close()
