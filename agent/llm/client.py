@@ -433,13 +433,19 @@ def make_llm(
     **kw: Any,
 ) -> LLM:
     """The configured LLM. Env defaults: CLINQA_LLM_BACKEND (local), CLINQA_LLM_MODEL,
-    CLINQA_LLM_BASE_URL (openai backend, e.g. http://gpu-host:8000/v1), CLINQA_LLM_API_KEY.
+    CLINQA_LLM_BASE_URL (openai backend, e.g. http://gpu-host:8000/v1), CLINQA_LLM_API_KEY,
+    CLINQA_LLM_TIMEOUT (seconds per request; raw-notes prompts of 10k tokens need more than the default on a CPU).
 
     ``local``: packaged GGUF name or .gguf path (default qwen2.5-1.5b) on the embedded llama.cpp server.
     ``openai``: any OpenAI-compatible server (vLLM); ``model`` None = the server's first model.
     """
     backend = (backend or os.environ.get("CLINQA_LLM_BACKEND") or "local").lower()
     model = model or os.environ.get("CLINQA_LLM_MODEL") or None
+    if os.environ.get("CLINQA_LLM_TIMEOUT") and "timeout_s" not in kw:
+        try:
+            kw["timeout_s"] = float(os.environ["CLINQA_LLM_TIMEOUT"])
+        except ValueError:
+            raise ClinqaError(f"CLINQA_LLM_TIMEOUT must be a number of seconds, got {os.environ['CLINQA_LLM_TIMEOUT']!r}") from None
     if backend == "local":
         return LocalLLM(model, **kw)
     if backend in ("openai", "vllm"):

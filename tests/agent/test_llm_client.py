@@ -266,3 +266,18 @@ def test_cli_ping_down_server_fails_with_the_url():
     out = CliRunner().invoke(_cli(), ["llm", "ping", "--base-url", url, "--no-generate"])
     assert out.exit_code != 0
     assert isinstance(out.exception, LLMUnavailableError) and f"{url}/v1" in str(out.exception)
+
+
+def test_make_llm_request_timeout_from_env(stub, monkeypatch):
+    from clinqa.errors import ClinqaError
+
+    monkeypatch.setenv("CLINQA_LLM_BASE_URL", stub.url + "/v1")
+    monkeypatch.setenv("CLINQA_LLM_TIMEOUT", "1200")
+    llm = make_llm("openai")
+    try:
+        assert llm._http.timeout.read == 1200.0
+    finally:
+        llm.close()
+    monkeypatch.setenv("CLINQA_LLM_TIMEOUT", "soon")
+    with pytest.raises(ClinqaError, match="CLINQA_LLM_TIMEOUT must be a number"):
+        make_llm("openai")
