@@ -124,8 +124,8 @@ class Fact:
 
     def __post_init__(self) -> None:
         if not self.fact_id:
-            raw = f"{self.note_id}|{self.start}|{self.end}|{FactType(self.type).value}"
-            self.fact_id = "f_" + hashlib.sha1(raw.encode()).hexdigest()[:16]
+            kind = self.type._value_ if isinstance(self.type, FactType) else FactType(self.type).value
+            self.fact_id = "f_" + hashlib.sha1(f"{self.note_id}|{self.start}|{self.end}|{kind}".encode()).hexdigest()[:16]
 
     @property
     def span(self) -> Span:

@@ -59,6 +59,8 @@ class ExtractorConfig:
         return cls(**dict(config))
 
 
+_FACT_TYPE = dict(FactType._value2member_map_)  # enum lookup without EnumType.__call__ (hot path)
+
 class ClinicalExtractor:
     """Rule + dictionary clinical information extraction for one note at a time."""
 
@@ -332,7 +334,7 @@ class ClinicalExtractor:
             self._assert(sub, s, concepts, sentences)
 
         out.extend(concepts)
-        out.sort(key=lambda f: (f.start, f.end, f.type.value))
+        out.sort(key=lambda f: (f.start, f.end, f.type._value_))
         return out
 
     # -- helpers ----------------------------------------------------------------------------------
@@ -344,9 +346,11 @@ class ClinicalExtractor:
         for f, r in zip(concepts, results):
             if r is None:
                 continue
-            f.assertion = Assertion(getattr(r, "assertion", Assertion.PRESENT))
+            a = getattr(r, "assertion", Assertion.PRESENT)
+            f.assertion = a if type(a) is Assertion else Assertion(a)
             f.historical = bool(getattr(r, "historical", False))
-            f.experiencer = Experiencer(getattr(r, "experiencer", Experiencer.PATIENT))
+            x = getattr(r, "experiencer", Experiencer.PATIENT)
+            f.experiencer = x if type(x) is Experiencer else Experiencer(x)
             f.assertion_triggers = list(getattr(r, "triggers", []) or [])
 
     def _disambiguate(self, text: str, start: int, end: int, entry: Entry, section: str | None,
@@ -393,7 +397,7 @@ class ClinicalExtractor:
         return Entry(sense["type"], sense["name"], src, tuple(c), rank=0)
 
     def _concept_fact(self, note: Note, text: str, start: int, end: int, entry: Entry, section: str | None) -> Fact | None:
-        ftype = FactType(entry.type)
+        ftype = _FACT_TYPE.get(entry.type) or FactType(entry.type)
         codes = dict(entry.codes)
         attrs: dict[str, Any] = {}
         prov = [entry.source]

@@ -42,7 +42,7 @@ def relate(text: str, mentions: list, sent_of: dict[int, int]) -> list[tuple[obj
             if sent_of.get(id(a)) != sent_of.get(id(b)):
                 break
             gap = text[a.end : b.start]
-            ta, tb = a.type.value, b.type.value
+            ta, tb = a.type._value_, b.type._value_
             if ta == "DRUG" and tb == "PROBLEM":
                 hit = next((r for r, rx in DRUG_THEN_PROBLEM_ADVERSE if rx.search(gap)), None)
                 if hit == "ae:allergy" and not (a.section == "allergies" or "allerg" in text[max(0, a.start - 40):a.start].lower()):

@@ -89,7 +89,7 @@ class _Tokens:
     def __init__(self, text: str):
         pairs = _WS_TOKEN_RE.findall(text.lower())  # (leading whitespace, token)
         self.toks = [t for _, t in pairs]
-        self.ends = list(accumulate(len(w) + len(t) for w, t in pairs))
+        self.ends = list(accumulate([len(w) + len(t) for w, t in pairs]))
         self.starts = [e - len(t) for e, t in zip(self.ends, self.toks)]
 
     def span_to_tokens(self, start: int, end: int) -> tuple[int, int]:
