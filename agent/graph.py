@@ -168,7 +168,7 @@ class AgentGraph:
         plan, resolved = s.get("plan", []), s.get("resolved", {})
         used = []
         if "retrieve.hybrid" in plan:
-            passages += self.tools.retrieve(pid, a.question, k=k)
+            passages += self.tools.retrieve(pid, a.question, k=k, options=list(a.real_options.values()) or None)
             used.append(f"retrieve({self.tools.last_retrieval},k={k})")
             if broader:
                 passages += self.tools.lexical(pid, a.question, k=k)

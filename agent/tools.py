@@ -198,12 +198,14 @@ class Toolbox:
                         "neighbor") for i, p in enumerate(sents[lo:hi], lo) if i not in idx]
 
     # -- retrieval --------------------------------------------------------------------------------
-    def retrieve(self, pid: str, query: str, k: int = 8, mode: str = "hybrid") -> list[Passage]:
-        """Hybrid retrieval when the index has chunks for the patient; lexical sentences otherwise."""
+    def retrieve(self, pid: str, query: str, k: int = 8, mode: str = "hybrid",
+                 options: list[str] | None = None) -> list[Passage]:
+        """Hybrid retrieval when the index has chunks for the patient; lexical sentences otherwise.
+        ``options``: a multiple-choice question's options, one sub-query each (every option's best evidence)."""
         hits = []
         if self._retriever_ok is not False:
             try:
-                hits = self.ws.retriever.retrieve(pid, query, k=k, mode=mode)
+                hits = self.ws.retriever.retrieve(pid, query, k=k, mode=mode, options=options or None)
                 self._retriever_ok = True
             except ImportError as e:
                 log.info("retriever unavailable (%s); lexical fallback", e)
