@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
         mode: str = typer.Option("stack", help="stack (assembled context) | collapsed (raw notes)"),
         tasks: str = typer.Option("1,2,3", help="Comma-separated tasks: 1 own notes, 2 + distractors, 3 only distractors."),
         out: Optional[Path] = typer.Option(None, help="Output directory (resumable; default runs/<backend>-<mode>)."),
-        limit: Optional[int] = typer.Option(None, help="At most this many questions per task."),
+        limit: Optional[int] = typer.Option(None, help="At most this many questions per task, taken round-robin over the patients."),
         concurrency: int = typer.Option(1, help="Questions in flight at once."),
         distractors: int = typer.Option(4, help="Distractor notes per patient in task 2."),
         seed: int = typer.Option(0),

@@ -133,6 +133,25 @@ def build_tasks(
     return corpus, items
 
 
+def select_items(items: list[TaskItem], limit: int) -> list[TaskItem]:
+    """At most ``limit`` questions per task, taken round-robin over the patients (a quick run sees every
+    patient, not just the first); the selection keeps the input order, so questions on one context stay
+    together (what the LLM server's prompt cache relies on)."""
+    by_task: dict[int, dict[str, list[int]]] = {}
+    for i, it in enumerate(items):
+        by_task.setdefault(it.task, {}).setdefault(it.source_patient, []).append(i)
+    keep: set[int] = set()
+    for per_patient in by_task.values():
+        queues = [list(v) for v in per_patient.values()]
+        taken = 0
+        while taken < limit and any(queues):
+            for q in queues:
+                if q and taken < limit:
+                    keep.add(q.pop(0))
+                    taken += 1
+    return [it for i, it in enumerate(items) if i in keep]
+
+
 def _copy_note(n: Note, patient_id: str, key: str) -> Note:
     return Note(patient_id, key, n.text, note_date=n.note_date, date_known=n.date_known, note_type=n.note_type,
                 title=n.title, source=n.source, flags=list(n.flags))
@@ -179,13 +198,7 @@ def run_eval(set_path: str | Path, out_dir: str | Path, cfg: EvalConfig, progres
     es = load_set(set_path)
     corpus, items = build_tasks(es, cfg.tasks, cfg.n_distractors, cfg.seed)
     if cfg.limit:
-        per_task: dict[int, int] = {}
-        kept = []
-        for it in items:
-            per_task[it.task] = per_task.get(it.task, 0) + 1
-            if per_task[it.task] <= cfg.limit:
-                kept.append(it)
-        items = kept
+        items = select_items(items, cfg.limit)
 
     ws = Workspace(out / "workspace")
     needed = {it.patient_id for it in items}

@@ -102,6 +102,19 @@ def test_task_construction(tmp_path):
     assert [i.key for i in again] == [i.key for i in items]
 
 
+def test_limit_takes_questions_round_robin_over_patients(tmp_path):
+    from evals.harness import select_items
+
+    es = load_set(_longhealth(tmp_path))
+    _, items = build_tasks(es, [1, 2], n_distractors=1, seed=3)
+    picked = select_items(items, 2)
+    for task in (1, 2):
+        mine = [it for it in picked if it.task == task]
+        assert len(mine) == 2 and {it.source_patient for it in mine} == {"patient_01", "patient_02"}
+    assert [items.index(it) for it in picked] == sorted(items.index(it) for it in picked)  # input order kept
+    assert select_items(items, 100) == items
+
+
 def _rec(task, kind, gold, pred, verification="verified", draft=None, lat=1.0):
     return {"key": f"{task}{kind}{gold}{pred}", "task": task, "kind": kind, "gold": gold, "pred": pred,
             "correct": gold == pred, "verification": verification, "draft_choice": draft, "latency_s": lat,
