@@ -148,9 +148,41 @@ def load_run(path: str | Path) -> dict[str, Any]:
     return json.loads(p.read_text())
 
 
+def _log_records(path: str | Path) -> list[dict] | None:
+    p = Path(path)
+    log = (p if p.is_dir() else p.parent) / "log.jsonl"
+    if not log.is_file():
+        return None
+    recs: dict[str, dict] = {}
+    for line in log.read_text().splitlines():
+        try:
+            r = json.loads(line)
+            recs[r["key"]] = r
+        except (ValueError, KeyError):
+            continue  # a torn last line of an interrupted run
+    return list(recs.values())
+
+
 def compare(run_a: str | Path, run_b: str | Path, out_png: Path | None = None) -> str:
-    """Text table of the differences between two runs (b - a); optional side-by-side plot."""
+    """Text table of the differences between two runs (b - a); optional side-by-side plot.
+
+    When the runs cover different questions (a partial or interrupted run), both are scored again on the
+    questions they have in common, so the difference compares like with like; the header says so.
+    """
     a, b = load_run(run_a), load_run(run_b)
+    note = ""
+    ra, rb = _log_records(run_a), _log_records(run_b)
+    if ra is not None and rb is not None:
+        ka, kb = {r["key"] for r in ra}, {r["key"] for r in rb}
+        if ka != kb:
+            common = ka & kb
+            if not common:
+                from clinqa.errors import InputError
+
+                raise InputError(f"{run_a} and {run_b} have no question in common")
+            a = {**compute_metrics([r for r in ra if r["key"] in common]), "config": a.get("config", {})}
+            b = {**compute_metrics([r for r in rb if r["key"] in common]), "config": b.get("config", {})}
+            note = f"compared on the {len(common)} questions both runs answered (a: {len(ka)}, b: {len(kb)})\n"
 
     def label(m):
         c = m.get("config", {})
@@ -192,4 +224,4 @@ def compare(run_a: str | Path, run_b: str | Path, out_png: Path | None = None) -
         fig.tight_layout()
         fig.savefig(out_png, dpi=100)
         plt.close(fig)
-    return "\n".join(out)
+    return note + "\n".join(out)

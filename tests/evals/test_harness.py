@@ -138,6 +138,25 @@ def test_scoring():
     assert m["latency_s"]["p50"] == 1.0 and m["latency_s"]["p95"] > 1.0
 
 
+def test_compare_scores_partial_runs_on_common_questions(tmp_path):
+    from evals.report import write_report
+
+    full = [_rec(1, "temporal", "A", "A"), _rec(1, "numeric", "B", "C"), _rec(2, "negation", "A", "A"),
+            _rec(3, "temporal", "F", "F")]
+    partial = [dict(full[1], pred="B", correct=True)]  # answered one question only, and right
+    for name, recs, mode in (("a", full, "stack"), ("b", partial, "collapsed")):
+        d = tmp_path / name
+        d.mkdir()
+        m = compute_metrics(recs)
+        m["config"] = {"backend": "local", "mode": mode}
+        write_report(m, recs, d)
+        (d / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    text = compare(tmp_path / "a", tmp_path / "b")
+    assert text.startswith("compared on the 1 questions both runs answered (a: 4, b: 1)")
+    overall = next(line for line in text.splitlines() if line.startswith("overall"))
+    assert overall.split()[1:] == ["0.0", "1.0", "+1.000"]
+
+
 @pytest.mark.integration
 def test_run_resume_and_compare(tmp_path):
     pytest.importorskip("agent")
