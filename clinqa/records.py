@@ -27,6 +27,7 @@ class FactType(str, enum.Enum):
     PROCEDURE = "PROCEDURE"  # procedures and imaging
     SECTION = "SECTION"  # a section header span (title in attributes["section"])
     DATE = "DATE"  # a normalized date/duration expression
+    DOSE = "DOSE"  # a drug's dose as written ("40 mg"); relation dose_of -> the drug fact
 
 
 class Assertion(str, enum.Enum):

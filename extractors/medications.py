@@ -39,20 +39,21 @@ class MedicationAttributes:
                 trig.append(w)
         self.change_rx = re.compile(r"(?<![\w/])(?:" + _alt(trig) + r")(?![\w/])", re.I)
 
-    def attributes(self, text: str, start: int, end: int, limit: int) -> tuple[dict[str, Any], int]:
-        """Attributes in text[end:limit] right after a drug mention; returns (attrs, end of the attribute span)."""
+    def attributes(self, text: str, start: int, end: int, limit: int) -> tuple[dict[str, Any], tuple[int, int] | None]:
+        """Attributes in text[end:limit] right after a drug mention (or a dose right before it: "40 mg of
+        furosemide"); returns (attrs, absolute char span of the dose or None)."""
         attrs: dict[str, Any] = {}
         window = text[end:limit]
         # stop at the next clause that is clearly about something else
         cut = re.search(r"[;\n]|\.\s|,\s+(?:and\s+)?(?=[A-Z])|\bfor\b|\bdue to\b|\bbecause\b", window)
         if cut:
             window = window[: cut.start()]
-        span_end = end
+        dose_span = None
         m = self.dose_rx.search(window)
         if m and m.start() <= 40:
             attrs["dose"] = _num(m.group("dose"))
             attrs["unit"] = m.group("unit")
-            span_end = max(span_end, end + m.end())
+            dose_span = (end + m.start(), end + m.end())
         for rx, key, table in ((self.route_rx, "route", self.routes), (self.freq_rx, "frequency", self.freqs)):
             for m in rx.finditer(window):
                 if m.start() > 60:
@@ -62,15 +63,15 @@ class MedicationAttributes:
                     continue
                 attrs[key] = val
                 attrs[f"{key}_text"] = m.group()
-                span_end = max(span_end, end + m.end())
                 break
         if "dose" not in attrs:  # "40 mg of furosemide"
-            lead = text[max(0, start - 30) : start]
-            lm = re.search(r"(?P<dose>\d+(?:[.,]\d+)?)\s*(?P<unit>mg|mcg|g|units|mL|IU)\s+(?:of\s+)?$", lead, re.I)
+            lo = max(0, start - 30)
+            lm = re.search(r"(?P<dose>\d+(?:[.,]\d+)?)\s*(?P<unit>mg|mcg|g|units|mL|IU)\s+(?:of\s+)?$", text[lo:start], re.I)
             if lm:
                 attrs["dose"] = _num(lm.group("dose"))
                 attrs["unit"] = lm.group("unit")
-        return attrs, span_end
+                dose_span = (lo + lm.start(), lo + lm.end("unit"))
+        return attrs, dose_span
 
     def change(self, text: str, sent_start: int, sent_end: int, start: int, end: int,
                others: list[tuple[int, int]]) -> tuple[str, str] | None:

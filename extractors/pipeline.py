@@ -59,6 +59,10 @@ class ExtractorConfig:
         return cls(**dict(config))
 
 
+
+def _fmt_num(x: Any) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
 _FACT_TYPE = dict(FactType._value2member_map_)  # enum lookup without EnumType.__call__ (hot path)
 
 class ClinicalExtractor:
@@ -268,6 +272,7 @@ class ClinicalExtractor:
         for f in concepts:
             if f.type == FactType.DRUG:
                 drugs_by_sent.setdefault(sent_of[id(f)], []).append(f)
+        doses: dict[tuple[int, int], Fact] = {}
         for k, f in enumerate(concepts):
             if f.type != FactType.DRUG:
                 continue
@@ -275,8 +280,19 @@ class ClinicalExtractor:
             ss, se = sentences[si] if sentences else (s, e)
             nxt = concepts[k + 1].start if k + 1 < len(concepts) else se
             limit = min(se, nxt) if nxt > f.end else se
-            attrs, _ = self.meds.attributes(text, f.start, f.end, max(limit, f.end))
+            attrs, dose_span = self.meds.attributes(text, f.start, f.end, max(limit, f.end))
             f.attributes.update(attrs)
+            if dose_span is not None:  # the drug -> dose relation, with the dose's own exact span
+                rel = Relation("dose_of", f.fact_id, f"medattr:{self.meds.version}")
+                dose = doses.get(dose_span)
+                if dose is None:  # "Lasix (furosemide) 40 mg": one dose, a relation to each drug mention
+                    ds, de = dose_span
+                    dose = doses[dose_span] = Fact(
+                        pid, nid, ds, de, text[ds:de], FactType.DOSE, f"{_fmt_num(attrs['dose'])} {attrs['unit']}",
+                        section=f.section, attributes={"dose": attrs["dose"], "unit": attrs["unit"]},
+                        provenance=[f"medattr:{self.meds.version}"])
+                    out.append(dose)
+                dose.relations.append(rel)
             others = [(g.start, g.end) for g in drugs_by_sent[si] if g is not f]
             ch = self.meds.change(text, ss, se, f.start, f.end, others)
             if ch:

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 LETTERS = ("A", "B", "C", "D", "E")
 UPLOAD_TYPES = [".txt", ".md", ".json", ".csv"]
-FACT_TYPES = ["all", "PROBLEM", "DRUG", "LAB", "VITAL", "PROCEDURE", "DATE", "SECTION"]
+FACT_TYPES = ["all", "PROBLEM", "DRUG", "DOSE", "LAB", "VITAL", "PROCEDURE", "DATE", "SECTION"]
 ASSERTIONS = ["all", "present", "negated", "possible", "hypothetical"]
 EXPERIENCERS = ["all", "patient", "family", "other"]
 

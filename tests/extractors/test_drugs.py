@@ -107,4 +107,21 @@ def test_allergy_list_reaction(extract):
     assert [(r.kind, r.target) for r in rash.relations] == [("adverse_event_of", pen.fact_id)]
     assert [(r.kind, r.target) for r in hives.relations] == [("adverse_event_of", sulfa.fact_id)]
     # the same pattern outside an allergy context is not a reaction
-    assert all(not f.relations for f in extract("Plan: aspirin (81 mg) and fever (resolved).\n"))
+    plain = extract("Plan: aspirin (81 mg) and fever (resolved).\n")
+    assert all(r.kind == "dose_of" for f in plain for r in f.relations)
+
+
+def test_drug_dose_relation_with_exact_spans(extract):
+    text = "Medications:\nLasix 40 mg PO daily\nMetformin 500 mg BID\nGave 2 mg of morphine IV.\nAspirin daily.\n"
+    facts = extract(text)
+    doses = of_type(facts, "DOSE")
+    drugs = {f.fact_id: f for f in of_type(facts, "DRUG")}
+    got = []
+    for d in doses:
+        assert [r.kind for r in d.relations] == ["dose_of"]
+        drug = drugs[d.relations[0].target]
+        got.append((drug.name, d.text, d.name, d.attributes["dose"], d.attributes["unit"]))
+    assert got == [("furosemide", "40 mg", "40 mg", 40, "mg"), ("metformin", "500 mg", "500 mg", 500, "mg"),
+                   ("morphine", "2 mg", "2 mg", 2, "mg")]  # aspirin has no dose: no DOSE fact
+    for f in facts:
+        assert text[f.start:f.end] == f.text
