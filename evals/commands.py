@@ -23,6 +23,8 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0),
         base_url: Optional[str] = typer.Option(None, help="OpenAI-compatible base URL (openai backend, e.g. vLLM)."),
         compare: Optional[list[Path]] = typer.Option(None, "--compare", help="Compare two run directories instead."),
+        report_only: bool = typer.Option(False, "--report-only",
+                                         help="Rewrite the report of --out from its log (e.g. an interrupted run)."),
     ) -> None:
         """Evaluate the agent on a LongHealth-style set (tasks 1-3), or compare two runs."""
         from evals import report
@@ -32,7 +34,14 @@ def register(app: typer.Typer) -> None:
                 raise typer.BadParameter("--compare takes exactly two run directories")
             typer.echo(report.compare(compare[0], compare[1], out_png=Path(compare[1]) / "compare.png"))
             return
-        from evals.harness import EvalConfig, run_eval
+        from evals.harness import EvalConfig, report_from_log, run_eval
+
+        if report_only:
+            if out is None:
+                raise typer.BadParameter("--report-only needs --out RUN_DIR")
+            report_from_log(out)
+            typer.echo((out / "report.md").read_text())
+            return
 
         set_path = set_path or Path(__file__).parent / "data" / "dev.json"
         try:

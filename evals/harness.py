@@ -245,24 +245,64 @@ def run_eval(set_path: str | Path, out_dir: str | Path, cfg: EvalConfig, progres
     try:
         with log_path.open("a") as log, ThreadPoolExecutor(max_workers=max(1, cfg.concurrency)) as pool:
             futures = [pool.submit(one, it) for it in todo]
-            for fut in tqdm(as_completed(futures), total=len(futures), desc=f"eval {cfg.backend}/{cfg.mode}",
-                            disable=not progress):
-                rec = fut.result()
-                with lock:
-                    log.write(json.dumps(rec) + "\n")
-                    log.flush()
-                    done[rec["key"]] = rec
+            try:
+                for fut in tqdm(as_completed(futures), total=len(futures), desc=f"eval {cfg.backend}/{cfg.mode}",
+                                disable=not progress):
+                    rec = fut.result()
+                    with lock:
+                        log.write(json.dumps(rec) + "\n")
+                        log.flush()
+                        done[rec["key"]] = rec
+            except KeyboardInterrupt:
+                for f in futures:
+                    f.cancel()  # leaving the pool would otherwise still ask every queued question
+                raise
+    except KeyboardInterrupt:  # Ctrl-C: keep what was answered, say it is partial, then stop
+        _write(out, cfg, set_path, items, done, round(ingest_s, 2))
+        raise
     finally:
         qa.close()
 
-    records = [done[it.key] for it in items if it.key in done]
+    return _write(out, cfg, set_path, items, done, round(ingest_s, 2))
+
+
+def _write(out: Path, cfg: EvalConfig, set_path, items: list[TaskItem], done: dict[str, dict],
+           ingest_s: float | None) -> dict[str, Any]:
     from evals.report import compute_metrics, write_report
 
+    records = [done[it.key] for it in items if it.key in done]
     metrics = compute_metrics(records)
     metrics["config"] = {**asdict(cfg), "set": str(set_path)}
-    metrics["ingest_s"] = round(ingest_s, 2)
+    metrics["ingest_s"] = ingest_s
+    metrics["coverage"] = {"answered": len(records), "planned": len(items), "partial": len(records) < len(items)}
     write_report(metrics, records, out)
     return metrics
+
+
+def report_from_log(out_dir: str | Path) -> dict[str, Any]:
+    """Rewrite the report of a run from its log without asking anything (e.g. of an interrupted run)."""
+    out = Path(out_dir)
+    try:
+        conf = json.loads((out / "config.json").read_text())
+    except (OSError, ValueError) as e:
+        raise ClinqaError(f"{out}: no readable config.json (is it an eval output directory?): {e}") from None
+    set_path = conf.pop("set")
+    cfg = EvalConfig(**{k: v for k, v in conf.items() if k in EvalConfig.__dataclass_fields__})
+    _, items = build_tasks(load_set(set_path), cfg.tasks, cfg.n_distractors, cfg.seed)
+    if cfg.limit:
+        items = select_items(items, cfg.limit)
+    done: dict[str, dict] = {}
+    log_path = out / "log.jsonl"
+    if log_path.exists():
+        for line in log_path.read_text().splitlines():
+            try:
+                rec = json.loads(line)
+                done[rec["key"]] = rec
+            except (ValueError, KeyError):
+                continue
+    if not done:
+        raise ClinqaError(f"{out}: the run's log has no answered question yet")
+    return _write(out, cfg, set_path, items, done, None)
 
 
 def _record(it: TaskItem, ans, err: str | None, latency: float, note_text: dict[str, str]) -> dict:

@@ -77,6 +77,8 @@ def markdown(metrics: dict[str, Any]) -> str:
     lines = [
         f"# clinqa eval: backend={cfg.get('backend')} model={cfg.get('model') or 'default'} mode={cfg.get('mode')}",
         "", f"Set: `{cfg.get('set')}` — {metrics['n_questions']} questions; ingest {metrics.get('ingest_s')} s", "",
+        *([f"**Partial run**: {cov['answered']} of {cov['planned']} planned questions answered "
+           "(resume with the same command and --out).", ""] if (cov := metrics.get("coverage") or {}).get("partial") else []),
         "| task | n | accuracy |", "|---|---:|---:|",
     ]
     for t, a in metrics["by_task"].items():

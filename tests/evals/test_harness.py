@@ -175,6 +175,14 @@ def test_run_resume_and_compare(tmp_path):
     assert len(keys) == 6 and len(set(keys)) == 6
     for name in ("report.json", "report.md", "accuracy.png", "latency.png"):
         assert (out / name).is_file()
+    assert m2["coverage"] == {"answered": 6, "planned": 6, "partial": False}
+    # the report of an interrupted run, rewritten from its log alone, says it is partial
+    from evals.harness import report_from_log
+
+    (out / "log.jsonl").write_text("\n".join(lines[:4]) + "\n")
+    m3 = report_from_log(out)
+    assert m3["coverage"] == {"answered": 4, "planned": 6, "partial": True} and m3["n_questions"] == 4
+    assert "Partial run**: 4 of 6" in (out / "report.md").read_text()
     # the extractive backend answers task-3 questions (no own notes) with F far more often than not
     assert m2["by_task"]["task3"]["accuracy"] >= 0.5
     with pytest.raises(Exception, match="another configuration"):
