@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
         distractors: int = typer.Option(4, help="Distractor notes per patient in task 2."),
         seed: int = typer.Option(0),
         base_url: Optional[str] = typer.Option(None, help="OpenAI-compatible base URL (openai backend, e.g. vLLM)."),
-        compare: Optional[list[Path]] = typer.Option(None, "--compare", help="Compare two run directories instead."),
+        compare: Optional[list[Path]] = typer.Option(None, "--compare", help="Compare two run directories instead (give --compare twice)."),
         report_only: bool = typer.Option(False, "--report-only",
                                          help="Rewrite the report of --out from its log (e.g. an interrupted run)."),
     ) -> None:
