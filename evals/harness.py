@@ -208,15 +208,11 @@ def run_eval(set_path: str | Path, out_dir: str | Path, cfg: EvalConfig, progres
         raise ClinqaError("eval ingest failed: " + "; ".join(summary.failed[:3]))
     ingest_s = time.perf_counter() - t0
 
+    from evals.report import read_log
+
     log_path = out / "log.jsonl"
-    done: dict[str, dict] = {}
+    done = read_log(log_path)
     if log_path.exists():
-        for line in log_path.read_text().splitlines():
-            try:
-                rec = json.loads(line)
-                done[rec["key"]] = rec
-            except (ValueError, KeyError):
-                continue  # a torn last line from an interrupted run
         # rewrite without torn lines so appended records start on a fresh line
         tmp = log_path.with_suffix(".tmp")
         tmp.write_text("".join(json.dumps(r) + "\n" for r in done.values()))
@@ -291,15 +287,9 @@ def report_from_log(out_dir: str | Path) -> dict[str, Any]:
     _, items = build_tasks(load_set(set_path), cfg.tasks, cfg.n_distractors, cfg.seed)
     if cfg.limit:
         items = select_items(items, cfg.limit)
-    done: dict[str, dict] = {}
-    log_path = out / "log.jsonl"
-    if log_path.exists():
-        for line in log_path.read_text().splitlines():
-            try:
-                rec = json.loads(line)
-                done[rec["key"]] = rec
-            except (ValueError, KeyError):
-                continue
+    from evals.report import read_log
+
+    done = read_log(out / "log.jsonl")
     if not done:
         raise ClinqaError(f"{out}: the run's log has no answered question yet")
     return _write(out, cfg, set_path, items, done, None)

@@ -150,19 +150,23 @@ def load_run(path: str | Path) -> dict[str, Any]:
     return json.loads(p.read_text())
 
 
+def read_log(log: Path) -> dict[str, dict]:
+    """A run's per-question records by key, from its ``log.jsonl``; a torn last line (interrupted run) is skipped."""
+    recs: dict[str, dict] = {}
+    if log.is_file():
+        for line in log.read_text().splitlines():
+            try:
+                r = json.loads(line)
+                recs[r["key"]] = r
+            except (ValueError, KeyError):
+                continue
+    return recs
+
+
 def _log_records(path: str | Path) -> list[dict] | None:
     p = Path(path)
     log = (p if p.is_dir() else p.parent) / "log.jsonl"
-    if not log.is_file():
-        return None
-    recs: dict[str, dict] = {}
-    for line in log.read_text().splitlines():
-        try:
-            r = json.loads(line)
-            recs[r["key"]] = r
-        except (ValueError, KeyError):
-            continue  # a torn last line of an interrupted run
-    return list(recs.values())
+    return list(read_log(log).values()) if log.is_file() else None
 
 
 def compare(run_a: str | Path, run_b: str | Path, out_png: Path | None = None) -> str:
