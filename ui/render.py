@@ -71,7 +71,10 @@ def citation_list_html(citations: Sequence[Any], active: int | None = None) -> s
     return '<ol class="cq-cites">' + "".join(items) + "</ol>"
 
 
-VERDICT_LABELS = {"supported": "supported", "contradicted": "contradicted", "not_documented": "not documented"}
+# Per-option verdicts say whether the option's terms are found in the evidence (and whether negated there), not
+# whether the option answers the question: "found" for a wrong option that the notes mention in another role is
+# the normal case, so the labels say "found", never "supported".
+VERDICT_LABELS = {"supported": "found", "contradicted": "negated", "not_documented": "not found"}
 
 
 def answer_html(answer: Any, options: dict[str, str] | None = None, active: int | None = None) -> str:
@@ -107,8 +110,10 @@ def answer_html(answer: Any, options: dict[str, str] | None = None, active: int 
                         f'<td>{html.escape(one_line(opts.get(letter, ""), 120))}</td>'
                         f'<td class="cq-verdict cq-verdict-{html.escape(str(verdict))}">'
                         f'{html.escape(VERDICT_LABELS.get(verdict, str(verdict)))}</td></tr>')
-        parts.append('<table class="cq-opts" style="border:none"><thead><tr><th></th><th>Option</th><th>Evidence</th></tr></thead>'
-                     f'<tbody>{"".join(rows)}</tbody></table>')
+        parts.append('<table class="cq-opts" style="border:none"><thead><tr><th></th><th>Option</th><th>In the record</th></tr></thead>'
+                     f'<tbody>{"".join(rows)}</tbody></table>'
+                     '<p class="cq-muted cq-opts-note">Whether each option is mentioned in the evidence (or negated '
+                     'there); a mention is not the answer.</p>')
     computed = [f for f in (_get(answer, "facts_used") or []) if _get(f, "kind") != "fact"]
     if computed:
         parts.append('<ul class="cq-computed">' + "".join(

@@ -56,7 +56,8 @@ def test_answer_html_shows_badge_choice_verdicts_and_citations():
     opts = {"A": "01/22/2019", "B": "02/05/2019"}
     h = R.answer_html(_answer(verdicts={"A": "supported", "B": "not_documented"}, reason="why <not>"), opts)
     assert 'data-status="verified"' in h and "Option A" in h
-    assert "not documented" in h and "cq-opt-chosen" in h
+    assert ">found<" in h and ">not found<" in h and "cq-opt-chosen" in h
+    assert ">supported<" not in h  # a mention of an option is not support for it as the answer
     assert "why &lt;not&gt;" in h
     assert 'data-cite="1"' in h and "biopsy &lt;b&gt;on&lt;/b&gt; 01/22" in h
     assert "backend extractive" in h
