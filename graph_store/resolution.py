@@ -260,9 +260,10 @@ class CopyForwardDetector:
 # -- patient identity --------------------------------------------------------------------------------------
 # A chart can hold documents of another patient (misfiled letters, a scanned report with someone else's
 # header). Their facts must not land on this patient's timeline nor be cited as this patient's evidence.
+_NAME_WORD = r"[^\W\d_](?:[^\W\d_]|['\-])+"  # letters in any script ("José", "Müller"), hyphen/apostrophe inside
 _ID_NAME = re.compile(
     r"(?i:\b(?:patient|pt|name|patient name)[ \t]*[:|][ \t]*|\b(?:mr|mrs|ms|miss)\.?[ \t]+)"
-    r"((?:[A-Z][a-z'\-]+\.?[ \t]+){0,2}[A-Z][a-z'\-]+)", re.M)  # names capitalised: "Patient: alert" is no name
+    rf"((?:{_NAME_WORD}\.?[ \t]+){{0,2}}{_NAME_WORD})(?![\w])", re.M)
 _ID_DOB = re.compile(
     r"\b(?:dob|d\.o\.b\.?|date of birth|birth date|born(?: on)?|geb\.?)\s*[:|]?\s*"
     r"(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.]\d{1,2}[/.]\d{4}|[A-Za-z]{3,9}\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4}|"
@@ -271,25 +272,41 @@ _NAME_STOP = {"mr", "mrs", "ms", "miss", "dr", "the", "a", "an", "is", "was", "h
               "dob", "male", "female", "y", "o", "years", "old"}
 
 
-def _parse_birth(text: str):
+def _name_tokens(text: str) -> list[str]:
+    """Name words folded for comparison: accents dropped and case folded ("Müller" = "MULLER" = "muller")."""
+    import unicodedata
+
+    folded = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
+    return [w for w in normalize_name(folded).split() if len(w) >= 2]
+
+
+def _birth_dates(text: str) -> set:
+    """Every date a birth-date string can mean: one, except a slashed day/month pair that both fit (02/05/1955 is
+    5 February in the US and 2 May in Europe), where a chart and a note may use different conventions."""
     import datetime as dt
 
     s = text.strip()
-    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", s)
     try:
+        m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", s)
         if m:
-            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            return {dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))}
         m = re.fullmatch(r"(\d{1,2})([/.])(\d{1,2})[/.](\d{4})", s)
         if m:
             a, b, y = int(m.group(1)), int(m.group(3)), int(m.group(4))
             if m.group(2) == ".":  # 16.02.1955: day first
-                return dt.date(y, b, a)
-            return dt.date(y, a, b) if a <= 12 else dt.date(y, b, a)
+                return {dt.date(y, b, a)}
+            out = set()
+            for month, day in ((a, b), (b, a)):
+                try:
+                    out.add(dt.date(y, month, day))
+                except ValueError:
+                    pass
+            return out
         from dateutil import parser as du
 
-        return du.parse(re.sub(r"(?<=\d)(st|nd|rd|th)\b", "", s)).date()
+        return {du.parse(re.sub(r"(?<=\d)(st|nd|rd|th)\b", "", s)).date()}
     except (ValueError, OverflowError):
-        return None
+        return set()
 
 
 @dataclass
@@ -315,19 +332,25 @@ class PatientIdentity:
     with the registered patient's name and birthday. Notes that state nothing are kept (no evidence either way)."""
 
     def __init__(self, name: str | None, birthday: str | None):
-        self.tokens = {t for t in normalize_name(name or "").split() if len(t) >= 2}
-        self.birth = _parse_birth(str(birthday)) if birthday else None
+        self.tokens = set(_name_tokens(name or ""))
+        self.births = {d for d in _birth_dates(str(birthday)) if 1880 <= d.year <= 2100} if birthday else set()
 
     @property
     def usable(self) -> bool:
-        return bool(self.tokens) or self.birth is not None
+        return bool(self.tokens) or bool(self.births)
 
     def check(self, note: Note, head_chars: int = 4000) -> IdentityCheck:
         text = note.text[:head_chars]
         out = IdentityCheck(note.note_id)
         if self.tokens:
             for m in _ID_NAME.finditer(text):
-                words = [w for w in normalize_name(m.group(1)).split() if w not in _NAME_STOP and len(w) >= 2]
+                raw = m.group(1).split()
+                capital = []
+                for w in raw:  # a name is capitalised: "Patient: alert", "Mr. Miller was seen" stop at the lower case
+                    if not w[0].isupper():
+                        break
+                    capital.append(w)
+                words = [w for w in _name_tokens(" ".join(capital)) if w not in _NAME_STOP]
                 if len(words) < (1 if m.group(0)[:2].lower() in ("mr", "ms") else 2):
                     continue  # "Patient: alert" is not a name; a label needs first and last name
                 out.names.append(" ".join(words))
@@ -335,14 +358,16 @@ class PatientIdentity:
                 # first name or surname alone ("Frank Schneider" vs "Frank Sommer") is somebody else
                 ws_ = set(words)
                 hit = (ws_ <= self.tokens or ws_ >= self.tokens) if len(words) >= 2 else bool(ws_ & self.tokens)
+                if not hit and all(w.isupper() for w in capital):
+                    continue  # "PATIENT: DISCHARGE SUMMARY": an all-caps header can confirm a name, never deny one
                 out.name_match = True if hit else (out.name_match if out.name_match else False)
-        if self.birth is not None:
+        if self.births:
             for m in _ID_DOB.finditer(text):
-                d = _parse_birth(m.group(1))
-                if d is None or not (1880 <= d.year <= 2100):
+                ds = {d for d in _birth_dates(m.group(1)) if 1880 <= d.year <= 2100}
+                if not ds:
                     continue
-                out.births.append(d.isoformat())
-                hit = d == self.birth
+                out.births.append("|".join(d.isoformat() for d in sorted(ds)))
+                hit = bool(ds & self.births)  # an ambiguous 02/05/1955 matches either reading
                 out.birth_match = True if hit else (out.birth_match if out.birth_match else False)
         return out
 

@@ -26,6 +26,21 @@ def test_identity_checks():
     assert not PatientIdentity("Anna Maria Berger", None).check(_note("Patient: Anna Berger")).foreign
 
 
+def test_identity_formats_that_must_not_misfire():
+    pi = PatientIdentity("José Müller", "02/05/1955")  # the chart's own convention may be either
+    assert not pi.check(_note("Mr. José Müller, born 2 May 1955")).foreign
+    assert not pi.check(_note("Mr. JOSE MULLER seen, DOB 05/02/1955")).foreign  # all caps, no accents
+    assert not pi.check(_note("Patient: Müller, José | DOB 1955-02-05")).foreign  # last, first: one word, not checked
+    assert not pi.check(_note("PATIENT: DISCHARGE SUMMARY\nDOB 02/05/1955")).foreign  # all-caps header is no name
+    assert not pi.check(_note("Mr. Müller was seen today")).foreign  # stops at the lower-case word
+    assert pi.check(_note("Mr. Jürgen Schäfer, born 2 June 1948")).foreign  # another name and birth date
+    assert pi.check(_note("DOB 03/07/1955")).foreign  # neither reading of the date is the registered one
+    ambiguous = PatientIdentity("Omar Miller", "1955-02-05")
+    assert not ambiguous.check(_note("Patient: Omar Miller, DOB 05/02/1955")).foreign  # European day first
+    assert not ambiguous.check(_note("Patient: Omar Miller, DOB 02/05/1955")).foreign  # US month first
+    assert ambiguous.check(_note("Patient: Omar Miller, DOB 02/06/1955")).foreign
+
+
 def test_no_registered_identity_keeps_everything():
     assert PatientIdentity(None, None).foreign_notes([_note("Patient: Anna Berger")]) == {}
 
