@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from clinqa.records import Note, Patient
+from clinqa.records import Patient
 
 NOTES = {
     "n0": ("2021-01-05", "Radiology report\nCT chest of 5 January 2021.\n"
@@ -25,18 +25,8 @@ NOTES = {
 
 
 @pytest.fixture(scope="module")
-def qa(tmp_path_factory):
-    from agent import ClinicalQA
-    from clinqa.workspace import Workspace
-
-    ws = Workspace(tmp_path_factory.mktemp("chain"), extract=False, chunk=False)
-    for key, (day, text) in NOTES.items():
-        note = Note("p1", key, text, note_date=dt.date.fromisoformat(day))
-        ws.store.assign_note_id(note)
-        ws.store.write_note(note, Patient("p1", "Ann Lee", "1960-01-01"), [], [])
-    q = ClinicalQA(ws, backend="extractive")
-    yield q
-    q.close()
+def qa(notes_qa):
+    return notes_qa(Patient("p1", "Ann Lee", "1960-01-01"), NOTES)
 
 
 def _computed(ans, kind):
@@ -106,49 +96,27 @@ def test_resolvers_stay_quiet_on_other_question_shapes(qa):
     assert [c for c in chain_answers(qa.tools, "p1", a) if c.documented] == []
 
 
-def test_denied_symptom_is_the_negated_mention_not_an_unmentioned_one(tmp_path):
-    from agent import ClinicalQA
-    from clinqa.workspace import Workspace
-
-    ws = Workspace(tmp_path, extract=False, chunk=False)
-    notes = {"a0": ("2022-05-01", "Admission note\nShe reports a dry cough and fatigue for two weeks.\n"
-                                  "She denies dysuria. The left lung showed an infiltrate, ruling out a lung abscess.\n")}
-    for key, (day, text) in notes.items():
-        note = Note("p2", key, text, note_date=dt.date.fromisoformat(day))
-        ws.store.assign_note_id(note)
-        ws.store.write_note(note, Patient("p2", "Eva Roth", "1970-01-01"), [], [])
-    qa = ClinicalQA(ws, backend="extractive")
-    try:
-        opts = {"A": "dry cough", "B": "dysuria", "C": "fatigue", "D": "achilles tendinopathy",
-                "F": "Question cannot be answered with provided documents"}
-        ans = qa.ask("p2", "Which symptom did the patient explicitly deny at admission?", options=opts, allow_abstain=True)
-        assert ans.choice == "B" and not ans.abstained
-        opts2 = {"A": "dry cough", "B": "pulmonary infiltrate", "C": "lung abscess", "D": "achilles tendinopathy",
-                 "F": "Question cannot be answered with provided documents"}
-        ans2 = qa.ask("p2", "Which of the following was ruled out?", options=opts2, allow_abstain=True)
-        assert ans2.choice == "C"  # "... lung, ruling out a lung abscess": the phrase's own word is negated
-    finally:
-        qa.close()
+def test_denied_symptom_is_the_negated_mention_not_an_unmentioned_one(notes_qa):
+    qa = notes_qa(Patient("p2", "Eva Roth", "1970-01-01"), {
+        "a0": ("2022-05-01", "Admission note\nShe reports a dry cough and fatigue for two weeks.\n"
+                             "She denies dysuria. The left lung showed an infiltrate, ruling out a lung abscess.\n")})
+    opts = {"A": "dry cough", "B": "dysuria", "C": "fatigue", "D": "achilles tendinopathy",
+            "F": "Question cannot be answered with provided documents"}
+    ans = qa.ask("p2", "Which symptom did the patient explicitly deny at admission?", options=opts, allow_abstain=True)
+    assert ans.choice == "B" and not ans.abstained
+    opts2 = {"A": "dry cough", "B": "pulmonary infiltrate", "C": "lung abscess", "D": "achilles tendinopathy",
+             "F": "Question cannot be answered with provided documents"}
+    ans2 = qa.ask("p2", "Which of the following was ruled out?", options=opts2, allow_abstain=True)
+    assert ans2.choice == "C"  # "... lung, ruling out a lung abscess": the phrase's own word is negated
 
 
-def test_same_day_starts_split_by_the_note_that_links_drug_and_event(tmp_path):
-    from agent import ClinicalQA
-    from clinqa.workspace import Workspace
-
-    ws = Workspace(tmp_path, extract=False, chunk=False)
-    notes = {"b0": ("2022-02-26", "Clinic note\nCiprofloxacin 500 mg twice daily was started on 02/26/2022 for a urinary "
-                                  "tract infection.\nPregabalin 75 mg twice daily was started on 02/26/2022 for neuropathic pain.\n"),
-             "b1": ("2022-03-19", "Clinic note\nShe c/o pain and swelling of the right Achilles tendon for the past 15 days.\n"),
-             "b2": ("2022-05-25", "Medication list\nCiprofloxacin - stopped Mar 19, 2022 (Achilles tendinopathy)\n")}
-    for key, (day, text) in notes.items():
-        note = Note("p3", key, text, note_date=dt.date.fromisoformat(day))
-        ws.store.assign_note_id(note)
-        ws.store.write_note(note, Patient("p3", "Ida Berg", "1940-01-01"), [], [])
-    qa = ClinicalQA(ws, backend="extractive")
-    try:
-        opts = {"A": "glaucoma", "B": "a urinary tract infection", "C": "neuropathic pain"}
-        q = "The patient developed Achilles tendinopathy after a new medication was started. What was that medication prescribed for?"
-        ans = qa.ask("p3", q, options=opts, allow_abstain=False)
-        assert ans.choice == "B" and _computed(ans, "indication")
-    finally:
-        qa.close()
+def test_same_day_starts_split_by_the_note_that_links_drug_and_event(notes_qa):
+    qa = notes_qa(Patient("p3", "Ida Berg", "1940-01-01"), {
+        "b0": ("2022-02-26", "Clinic note\nCiprofloxacin 500 mg twice daily was started on 02/26/2022 for a urinary "
+                             "tract infection.\nPregabalin 75 mg twice daily was started on 02/26/2022 for neuropathic pain.\n"),
+        "b1": ("2022-03-19", "Clinic note\nShe c/o pain and swelling of the right Achilles tendon for the past 15 days.\n"),
+        "b2": ("2022-05-25", "Medication list\nCiprofloxacin - stopped Mar 19, 2022 (Achilles tendinopathy)\n")})
+    opts = {"A": "glaucoma", "B": "a urinary tract infection", "C": "neuropathic pain"}
+    q = "The patient developed Achilles tendinopathy after a new medication was started. What was that medication prescribed for?"
+    ans = qa.ask("p3", q, options=opts, allow_abstain=False)
+    assert ans.choice == "B" and _computed(ans, "indication")

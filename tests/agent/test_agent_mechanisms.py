@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from clinqa.records import Note, Patient
+from clinqa.records import Patient
 
 NOTES = {
     "n0": ("2020-02-01", "Admission note\nPatient: Clara Jones, DOB 03/04/1950\n"
@@ -27,18 +27,8 @@ NOTES = {
 
 
 @pytest.fixture(scope="module")
-def qa(tmp_path_factory):
-    from agent import ClinicalQA
-    from clinqa.workspace import Workspace
-
-    ws = Workspace(tmp_path_factory.mktemp("mech"), extract=False, chunk=False)
-    for key, (day, text) in NOTES.items():
-        note = Note("p1", key, text, note_date=dt.date.fromisoformat(day))
-        ws.store.assign_note_id(note)
-        ws.store.write_note(note, Patient("p1", "Clara Jones", "1950-03-04"), [], [])
-    q = ClinicalQA(ws, backend="extractive")
-    yield q
-    q.close()
+def qa(notes_qa):
+    return notes_qa(Patient("p1", "Clara Jones", "1950-03-04"), NOTES)
 
 
 def test_split_event_phrase_and_relative_onset():
