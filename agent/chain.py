@@ -15,6 +15,19 @@ it used, so the extractive and the LLM paths both see the same computed evidence
 * ``indication`` -- "what was that medication prescribed for": the adverse event's onset is dated, the
                      medication started last before it is found, and its indication ("started ... for Y")
                      is the option.
+* ``cycles``     -- "how many cycles of X": treatment cycles are numbered in the notes ("Cycle 4 of CAPOX was
+                     administered", "after 4 cycles of X"); the count is the highest cycle given, not the
+                     number of notes that happen to mention one (a cycle without its own note still counts),
+                     and planned / postponed cycles do not.
+* ``exam_finding`` -- "which examination showed X" with options "<exam> on <date>": each option is matched to
+                     the report of that exam on that date (the note's heading names the exam, its date is the
+                     note's or written there) and to sentences elsewhere that name that date; the option whose
+                     passages state X (negated findings only where the sentence is negated too) is the answer.
+* ``onset_interval`` -- "how many days after starting X did Y begin": X's start date (its start sentence), and
+                     Y's onset told as a duration or a date in the note that diagnoses Y ("restlessness since
+                     Mar 27" in the visit where "X was switched ... because of X-induced akathisia"); the
+                     symptom is often described in other words than the diagnosis, so the onset sentence is
+                     found through the note that links X and Y. Onsets before X's start are another episode.
 """
 from __future__ import annotations
 
@@ -347,7 +360,200 @@ def explicit_absence(tools: Toolbox, pid: str, a, assertions=None) -> Computed |
                     [_as_timeline(where[k]) for k in ([choice] if choice else list(where)[:3])], choice is not None)
 
 
-RESOLVERS = (dose_path, replacement, indication, explicit_absence, anchored)
+# -- treatment cycles ---------------------------------------------------------------------------------------
+_ASK_CYCLES = re.compile(r"\bhow many\s+(?:\w+\s+){0,2}?(cycles|courses|rounds)\b", re.I)
+_ORDINALS = {w: i for i, w in enumerate(
+    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split(), start=1)}
+_COUNT_WORDS = {w: i for i, w in enumerate("one two three four five six seven eight nine ten eleven twelve".split(), start=1)}
+_CYCLE_NO = re.compile(
+    r"\b(?:cycle|course|round)\s*(?:#|no\.?\s*)?(\d{1,2})\b"
+    r"|\b(\d{1,2})(?:st|nd|rd|th)\s+(?:cycle|course|round)\b"
+    r"|\b(" + "|".join(_ORDINALS) + r")\s+(?:cycle|course|round)\b", re.I)
+_CYCLES_DONE = re.compile(
+    r"\b(?:completed|received|after|finished|underwent|had|total of|status post|s/p)\s+(?:\w+\s+)?"
+    r"(\d{1,2}|" + "|".join(_COUNT_WORDS) + r")\s+(?:cycles|courses|rounds)\b", re.I)
+_NOT_GIVEN = re.compile(r"\b(plan(?:ned|s)?|scheduled|will|to receive|recommend\w*|intend\w*|next|further|"
+                        r"postpon\w*|cancel\w*|withheld|held|deferred|omitted|not (?:be )?given|delayed)\b", re.I)
+_CYCLE_GENERIC = _GENERIC | frozenset(content_tokens("cycles cycle courses course rounds round many total chemotherapy"))
+
+
+def _clause(text: str, pos: int) -> str:
+    """The clause of a sentence around ``pos`` (split at ; : , and "and" / "but")."""
+    cuts = [0] + [m.end() for m in re.finditer(r"[;:,]|\b(?:and|but|whereas)\b", text)] + [len(text)]
+    return text[max(c for c in cuts if c <= pos):min((c for c in cuts if c > pos), default=len(text))]
+
+
+def cycle_count(tools: Toolbox, pid: str, a) -> Computed | None:
+    m = _ASK_CYCLES.search(a.question)
+    if not m or not a.real_options:
+        return None
+    unit = m.group(1).lower().rstrip("s")
+    regimen = [t for t in content_tokens(a.question[m.end():]) if t not in _CYCLE_GENERIC]
+    w = {t: tools.idf(pid, t) for t in regimen}
+    best, best_p = 0, None
+    for p, _own, toks in sentence_dates(tools, pid):
+        if unit not in p.text.lower() or (w and _coverage(tools, pid, "", p.text, w, toks) < 0.6):
+            continue
+        for rx in (_CYCLE_NO, _CYCLES_DONE):
+            for mm in rx.finditer(p.text):
+                if _NOT_GIVEN.search(_clause(p.text, mm.start())):
+                    continue  # "cycle 5 was postponed", "2 further cycles are planned"
+                raw = next(g for g in mm.groups() if g)
+                n = int(raw) if raw.isdigit() else _ORDINALS.get(raw.lower()) or _COUNT_WORDS.get(raw.lower())
+                if n and n > best:
+                    best, best_p = n, p
+    if not best:
+        return None
+    hits = [k for k, t in a.real_options.items() if any(abs(v - best) < 1e-6 for v, _, _ in find_numbers(t))]
+    choice = hits[0] if len(hits) == 1 else None
+    text = (f"Highest {unit} given in the notes: {unit} {best} (\"{best_p.text.strip()}\")"
+            + (f"; matching option: {choice}" if choice else "; no single option states that number"))
+    return Computed("cycles", text, {"count": best, "choice": choice}, [_as_timeline(best_p)], choice is not None)
+
+
+# -- which examination showed a finding --------------------------------------------------------------------
+_ASK_EXAM = re.compile(
+    r"\bwhich\s+(?:\w+\s+)?(?:examination|exam|study|imaging|scan|investigation|test|procedure|report)s?\s+"
+    r"(?:showed|shows|revealed|demonstrated|found|detected|documented|confirmed|identified|described)\s+(.+?)\??\s*$", re.I)
+_NEG_CUE = re.compile(r"\b(no|not|without|negative for|free of|absence of|absent|ruled? out)\b", re.I)
+_EXAM_GENERIC = frozenset(content_tokens("examination exam study report imaging scan follow up"))
+
+
+def exam_finding(tools: Toolbox, pid: str, a) -> Computed | None:
+    m = _ASK_EXAM.search(a.question)
+    if not m or not a.real_options:
+        return None
+    finding = m.group(1)
+    fw = {t: tools.idf(pid, t) for t in content_tokens(finding)}
+    if not fw:
+        return None
+    negated = bool(_NEG_CUE.search(finding))
+    notes, foreign = tools.notes(pid), tools.foreign_notes(pid)
+    dated = sentence_dates(tools, pid)
+    scores, best_p = {}, {}
+    for k, opt in a.real_options.items():
+        days = {d for d, _ in find_dates(opt)}
+        if len(days) != 1:
+            return None  # the shape this resolver knows: one exam on one date per option
+        day = next(iter(days))
+        exam = opt
+        for _, surface in find_dates(opt):
+            exam = exam.replace(surface, " ")  # "abdominal ultrasound on June 6, 2017" -> the exam's words
+        ew = {t: tools.idf(pid, t) for t in content_tokens(exam) if t not in _EXAM_GENERIC and not t[0].isdigit()}
+        best, bp = 0.0, None
+        for p, own, toks in dated:
+            if p.note_id in foreign:
+                continue
+            note = notes.get(p.note_id)
+            head = note.text[:300] if note else ""
+            in_report = bool(ew) and p.note_date == day and _coverage(tools, pid, "", head, ew) >= 0.6
+            named_here = day in own and (not ew or _coverage(tools, pid, "", p.text, ew, toks) >= 0.5)
+            if not (in_report or named_here):
+                continue
+            cov = _coverage(tools, pid, "", p.text, fw, toks)
+            if negated != bool(_NEG_CUE.search(p.text)):
+                cov *= 0.3  # "no evidence of recurrence" is not shown by a sentence describing recurrence
+            if cov > best:
+                best, bp = cov, p
+        scores[k], best_p[k] = best, bp
+    ranked = sorted(scores, key=lambda k: -scores[k])
+    top = ranked[0]
+    second = scores[ranked[1]] if len(ranked) > 1 else 0.0
+    choice = top if scores[top] >= 0.7 and scores[top] - second >= 0.15 else None
+    if choice:
+        text = f"The report of {a.real_options[choice]} states: \"{best_p[choice].text.strip()}\"; matching option: {choice}"
+        ps = [_as_timeline(best_p[choice])]
+    else:
+        text = "No single examination's report clearly states the finding"
+        ps = [_as_timeline(best_p[k]) for k in ranked[:2] if best_p[k] is not None]
+    return Computed("exam_finding", text, {"choice": choice, "scores": scores}, ps, choice is not None)
+
+
+# -- days from a drug's start to an adverse event's onset ---------------------------------------------------
+_ASK_ONSET = re.compile(
+    r"\bhow (?:many|long)\s+(days?|weeks?|months?)?\s*(?:after|following)\s+(?:starting|the start of|initiation of|"
+    r"initiating|beginning|commencing|the first dose of)\s+(.+?)\s+(?:did|was|were|had)\s+(?:the\s+|an?\s+)?(.+?)\s+"
+    r"(?:begin|start|develop|appear|occur|first appear|set in|manifest|emerge)\w*\b", re.I)
+_SINCE_DATE = re.compile(r"\b(?:since|beginning|starting|from|began on|started on|onset on|onset)\s+", re.I)
+_SYMPTOM_CUE = re.compile(r"\b(c/o|complain\w*|reports?|reported|describes?|notes?|noticed|developed|experienc\w*|"
+                          r"presents? with|suffer\w*|onset)\b", re.I)
+
+
+def _onset_of(p: Passage) -> tuple[dt.date, str] | None:
+    """A sentence's own onset date: "for the past 6 days" before the note date, or "since 30 August 2015"."""
+    from agent.tools import relative_onset
+
+    rel = relative_onset(p.text, p.note_date)
+    if rel is not None:
+        return rel, "relative"
+    for m in _SINCE_DATE.finditer(p.text):
+        ds = find_dates(p.text[m.end():m.end() + 30])
+        if ds:
+            return ds[0][0], "since"
+    return None
+
+
+def onset_interval(tools: Toolbox, pid: str, a) -> Computed | None:
+    m = _ASK_ONSET.search(a.question)
+    if not m or not a.real_options:
+        return None
+    drug, event = m.group(2).strip(), m.group(3).strip()
+    start = tools.event_date(pid, f"start of {drug}")
+    if start is None:
+        return None
+    start_day, start_p = start[0], start[1]
+    dw = {t for t in content_tokens(drug) if t not in _GENERIC}
+    ew = {t: tools.idf(pid, t) for t in content_tokens(event) if t not in _GENERIC}
+    if not ew:
+        return None
+    # (rank, distance, onset, passage, how): rank 0 = the sentence names the event, 1 = found in the note that links
+    cands = []
+    by_note: dict[str, list[tuple[Passage, frozenset]]] = {}
+    for p, _own, toks in sentence_dates(tools, pid):
+        by_note.setdefault(p.note_id, []).append((p, toks))
+    links: dict[str, list[int]] = {}  # note -> offsets of its sentences that name X and Y together
+    for nid, sents in by_note.items():
+        for p, toks in sents:
+            cov = _coverage(tools, pid, "", p.text, ew, toks)
+            if cov >= 0.5:
+                o = _onset_of(p)
+                if o is not None and o[0] >= start_day:
+                    cands.append((0, 0, o[0], p, o[1]))
+            if cov >= 0.3 and dw & toks:
+                links.setdefault(nid, []).append(p.start)  # "X was switched ... because of X-associated Y"
+    notes = tools.notes(pid)
+    for nid, at in links.items():
+        note = notes.get(nid)
+        older = [n.text for n in notes.values() if n.note_id != nid and note is not None and n.note_date
+                 and note.note_date and n.note_date < note.note_date]
+        for p, toks in by_note[nid]:
+            if dw & toks or not _SYMPTOM_CUE.search(p.text) or any(p.text in t for t in older):
+                continue  # the drug's own sentences; no complaint; text copied forward from an earlier note
+            o = _onset_of(p)
+            if o is not None and o[0] >= start_day:
+                # the complaint told next to the sentence that links X and Y is Y's
+                cands.append((1, min(abs(p.start - x) for x in at), o[0], p, o[1]))
+    if not cands:
+        return None
+    cands.sort(key=lambda c: (c[0], c[1], c[2], c[3].note_id, c[3].start))
+    _, _, onset_day, onset_p, how = cands[0]
+    days = (onset_day - start_day).days
+    choice = None
+    for k, t in a.real_options.items():
+        for v, u, _ in find_numbers(t):
+            per = {"d": 1.0, None: 1.0, "wk": 7.0, "mo": 30.44}.get(u)
+            if per is not None and abs(v * per - days) <= (0.5 if per == 1.0 else per / 2):
+                choice = k if choice is None else (choice if choice == k else "ambiguous")
+    if choice == "ambiguous":
+        choice = None
+    text = (f"{days} day(s) from the start of {drug} ({start_day.isoformat()}: \"{start_p.text.strip()}\") to the onset "
+            f"of {event} ({onset_day.isoformat()}, {how}: \"{onset_p.text.strip()}\")"
+            + (f"; matching option: {choice}" if choice else "; no option states that interval"))
+    return Computed("onset_interval", text, {"days": days, "choice": choice, "start": start_day, "onset": onset_day},
+                    [_as_timeline(start_p), _as_timeline(onset_p)], choice is not None)
+
+
+RESOLVERS = (onset_interval, cycle_count, exam_finding, dose_path, replacement, indication, explicit_absence, anchored)
 
 
 def chain_answers(tools: Toolbox, pid: str, a, assertions=None) -> list[Computed]:

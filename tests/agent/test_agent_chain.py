@@ -33,8 +33,8 @@ def _computed(ans, kind):
     return [f for f in ans.facts_used if f.kind == kind]
 
 
-def _cites_exact(qa, ans):
-    notes = qa.tools.notes("p1")
+def _cites_exact(qa, ans, pid="p1"):
+    notes = qa.tools.notes(pid)
     assert ans.citations
     for c in ans.citations:
         assert notes[c.note_id].text[c.start:c.end] == c.quote
@@ -120,3 +120,67 @@ def test_same_day_starts_split_by_the_note_that_links_drug_and_event(notes_qa):
     q = "The patient developed Achilles tendinopathy after a new medication was started. What was that medication prescribed for?"
     ans = qa.ask("p3", q, options=opts, allow_abstain=False)
     assert ans.choice == "B" and _computed(ans, "indication")
+
+
+CYCLE_NOTES = {
+    "c1": ("2022-01-10", "Oncology note\nChemotherapy with FOLFOX was started today (cycle 1).\n"),
+    "c2": ("2022-01-24", "Oncology note\nCycle 2 of FOLFOX was administered today.\n"),
+    "c3": ("2022-03-01", "Oncology letter\nShe has completed 4 cycles of FOLFOX. Cycle 5 of FOLFOX is planned for March 7.\n"
+                         "Cycle 6 of FOLFOX was postponed because of neutropenia.\n"),
+    "c4": ("2022-03-02", "Radiology report\nExamination: Abdominal ultrasound\nDate of examination: 2022-03-02\n"
+                         "Findings: The liver shows a new 2 cm lesion.\n"),
+    "c5": ("2022-03-02", "Radiology report\nExamination: CT of the chest\nDate of examination: 2022-03-02\n"
+                         "Findings: No evidence of pulmonary metastases.\n"),
+    "c6": ("2022-06-15", "Radiology report\nExamination: Follow-up CT of the chest\nDate of examination: 2022-06-15\n"
+                         "Findings: A new 8 mm nodule, suspicious for pulmonary metastases.\n"),
+}
+
+
+@pytest.fixture(scope="module")
+def onc(notes_qa):
+    return notes_qa(Patient("p4", "Lena Hart", "1958-01-01"), CYCLE_NOTES)
+
+
+def test_cycle_count_is_the_highest_cycle_given_not_planned_or_postponed(onc):
+    opts = {"A": "2", "B": "3", "C": "4", "D": "5", "E": "6"}
+    ans = onc.ask("p4", "How many cycles of FOLFOX did the patient receive?", options=opts, allow_abstain=False)
+    assert ans.choice == "C"  # "completed 4 cycles": cycles 3 and 4 have no note of their own; 5 planned, 6 postponed
+    [c] = _computed(ans, "cycles")
+    assert c.value["count"] == 4
+    _cites_exact(onc, ans, "p4")
+
+
+def test_examination_matched_by_exam_and_date_and_negation(onc):
+    opts = {"A": "abdominal ultrasound on March 2, 2022", "B": "CT of the chest on March 2, 2022",
+            "C": "follow-up CT of the chest on June 15, 2022"}
+    ans = onc.ask("p4", "Which examination showed no evidence of pulmonary metastases?", options=opts, allow_abstain=False)
+    assert ans.choice == "B" and _computed(ans, "exam_finding")  # not C: that report describes metastases
+    ans = onc.ask("p4", "Which examination showed a new liver lesion?", options=opts, allow_abstain=False)
+    assert ans.choice == "A"  # same date as B: the report's heading names the exam
+    _cites_exact(onc, ans, "p4")
+
+
+ONSET_NOTES = {
+    "o0": ("2021-01-04", "Clinic note\nShe reports a pruritic rash on both arms for the past 3 days, after gardening.\n"),
+    "o1": ("2021-02-16", "Discharge letter\nMetoclopramide 10 mg three times daily was started on 02/16/2021 for nausea.\n"
+                         "She presents c/o weakness of the right arm for the past 14 days.\n"),
+    "o2": ("2021-03-19", "Outpatient progress note\nShe reports restlessness with an inability to sit still since 03/04/2021.\n"
+                         "She presents c/o weakness of the right arm for the past 14 days.\n"
+                         "Metoclopramide was switched to domperidone because of metoclopramide-induced akathisia.\n"),
+}
+
+
+def test_onset_found_through_the_note_that_links_drug_and_event(notes_qa):
+    qa = notes_qa(Patient("p5", "Mia Falk", "1950-01-01"), ONSET_NOTES)
+    opts = {"A": "17 days", "B": "14 days", "C": "16 days", "D": "31 days", "E": "4 weeks"}
+    q = "How many days after starting metoclopramide did the akathisia begin?"
+    ans = qa.ask("p5", q, options=opts, allow_abstain=False)
+    # "restlessness ... since 03/04/2021" (lay words, in the note that links drug and event), not the sentence
+    # copied forward from the discharge letter though it stands nearer (17 days), nor the diagnosis's note date (31)
+    assert ans.choice == "C"
+    [c] = _computed(ans, "onset_interval")
+    assert c.value["days"] == 16
+    _cites_exact(qa, ans, "p5")
+    q2 = "How many days after starting metoclopramide did the rash begin?"
+    ans2 = qa.ask("p5", q2, options={"A": "2 days", "B": "16 days", "C": "43 days"}, allow_abstain=False)
+    assert not [c for c in _computed(ans2, "onset_interval") if c.documented]  # the January rash predates the drug
