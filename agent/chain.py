@@ -474,25 +474,6 @@ _ASK_ONSET = re.compile(
     r"\bhow (?:many|long)\s+(days?|weeks?|months?)?\s*(?:after|following)\s+(?:starting|the start of|initiation of|"
     r"initiating|beginning|commencing|the first dose of)\s+(.+?)\s+(?:did|was|were|had)\s+(?:the\s+|an?\s+)?(.+?)\s+"
     r"(?:begin|start|develop|appear|occur|first appear|set in|manifest|emerge)\w*\b", re.I)
-_SINCE_DATE = re.compile(r"\b(?:since|beginning|starting|from|began on|started on|onset on|onset)\s+", re.I)
-_SYMPTOM_CUE = re.compile(r"\b(c/o|complain\w*|reports?|reported|describes?|notes?|noticed|developed|experienc\w*|"
-                          r"presents? with|suffer\w*|onset)\b", re.I)
-
-
-def _onset_of(p: Passage) -> tuple[dt.date, str] | None:
-    """A sentence's own onset date: "for the past 6 days" before the note date, or "since 30 August 2015"."""
-    from agent.tools import relative_onset
-
-    rel = relative_onset(p.text, p.note_date)
-    if rel is not None:
-        return rel, "relative"
-    for m in _SINCE_DATE.finditer(p.text):
-        ds = find_dates(p.text[m.end():m.end() + 30])
-        if ds:
-            return ds[0][0], "since"
-    return None
-
-
 def onset_interval(tools: Toolbox, pid: str, a) -> Computed | None:
     m = _ASK_ONSET.search(a.question)
     if not m or not a.real_options:
@@ -502,41 +483,10 @@ def onset_interval(tools: Toolbox, pid: str, a) -> Computed | None:
     if start is None:
         return None
     start_day, start_p = start[0], start[1]
-    dw = {t for t in content_tokens(drug) if t not in _GENERIC}
-    ew = {t: tools.idf(pid, t) for t in content_tokens(event) if t not in _GENERIC}
-    if not ew:
+    found = tools.onset_date(pid, event, drug=drug, not_before=start_day, ignore=_GENERIC)
+    if found is None:
         return None
-    # (rank, distance, onset, passage, how): rank 0 = the sentence names the event, 1 = found in the note that links
-    cands = []
-    by_note: dict[str, list[tuple[Passage, frozenset]]] = {}
-    for p, _own, toks in sentence_dates(tools, pid):
-        by_note.setdefault(p.note_id, []).append((p, toks))
-    links: dict[str, list[int]] = {}  # note -> offsets of its sentences that name X and Y together
-    for nid, sents in by_note.items():
-        for p, toks in sents:
-            cov = _coverage(tools, pid, "", p.text, ew, toks)
-            if cov >= 0.5:
-                o = _onset_of(p)
-                if o is not None and o[0] >= start_day:
-                    cands.append((0, 0, o[0], p, o[1]))
-            if cov >= 0.3 and dw & toks:
-                links.setdefault(nid, []).append(p.start)  # "X was switched ... because of X-associated Y"
-    notes = tools.notes(pid)
-    for nid, at in links.items():
-        note = notes.get(nid)
-        older = [n.text for n in notes.values() if n.note_id != nid and note is not None and n.note_date
-                 and note.note_date and n.note_date < note.note_date]
-        for p, toks in by_note[nid]:
-            if dw & toks or not _SYMPTOM_CUE.search(p.text) or any(p.text in t for t in older):
-                continue  # the drug's own sentences; no complaint; text copied forward from an earlier note
-            o = _onset_of(p)
-            if o is not None and o[0] >= start_day:
-                # the complaint told next to the sentence that links X and Y is Y's
-                cands.append((1, min(abs(p.start - x) for x in at), o[0], p, o[1]))
-    if not cands:
-        return None
-    cands.sort(key=lambda c: (c[0], c[1], c[2], c[3].note_id, c[3].start))
-    _, _, onset_day, onset_p, how = cands[0]
+    onset_day, onset_p, how = found
     days = (onset_day - start_day).days
     choice = None
     for k, t in a.real_options.items():

@@ -427,26 +427,39 @@ class Toolbox:
         return out
 
 
-_LAB_ALIASES: dict[str, list[str]] | None = None
 
 
-def lab_aliases(test: str) -> list[str]:
-    """Other names of a lab test ("creatinine" -> cr, creat, scr, ...) from the extractors' lab vocabulary."""
-    global _LAB_ALIASES
-    if _LAB_ALIASES is None:
-        _LAB_ALIASES = {}
+def _vocab_aliases(resource: str, section: str, field: str) -> dict[str, list[str]]:
+    """name/term (lower case) -> the other names of the same entry, from an extractors vocabulary (cached)."""
+    cache = _ALIASES.get(resource)
+    if cache is None:
+        cache = _ALIASES[resource] = {}
         try:
             import json
             from importlib import resources
 
-            data = json.loads(resources.files("extractors.resources").joinpath("labs.json").read_text())
-            for lab in data.get("labs", []):
-                names = [lab["name"], *lab.get("aliases", [])]
+            data = json.loads(resources.files("extractors.resources").joinpath(resource).read_text())
+            for entry in data.get(section, []):
+                names = [entry["name"], *entry.get(field, [])]
                 for n in names:
-                    _LAB_ALIASES.setdefault(n.lower(), []).extend(x for x in names if x.lower() != n.lower())
-        except Exception as e:  # the vocabulary is optional: the test's own name still works
-            log.info("lab vocabulary unavailable (%s)", e)
-    return list(dict.fromkeys(_LAB_ALIASES.get(" ".join(test.lower().split()), [])))
+                    cache.setdefault(n.lower(), []).extend(x for x in names if x.lower() != n.lower())
+        except Exception as e:  # the vocabulary is optional: the phrase's own words still work
+            log.info("%s vocabulary unavailable (%s)", resource, e)
+    return cache
+
+
+_ALIASES: dict[str, dict[str, list[str]]] = {}
+
+
+def lab_aliases(test: str) -> list[str]:
+    """Other names of a lab test ("creatinine" -> cr, creat, scr, ...) from the extractors' lab vocabulary."""
+    return list(dict.fromkeys(_vocab_aliases("labs.json", "labs", "aliases").get(" ".join(test.lower().split()), [])))
+
+
+def procedure_aliases(name: str) -> list[str]:
+    """Other names of a procedure / imaging study ("bone scan" -> bone scintigraphy, ...) from the extractors'
+    procedure vocabulary: an option may name a study otherwise than its report does."""
+    return list(dict.fromkeys(_vocab_aliases("procedures.json", "procedures", "terms").get(" ".join(name.lower().split()), [])))
 
 
 def _detail(attrs: dict) -> str:
@@ -507,6 +520,75 @@ def relative_onset(text: str, note_date: dt.date | None) -> dt.date | None:
     return note_date - dt.timedelta(days=days) if days else None
 
 
+_SINCE_DATE = re.compile(r"\b(?:since|beginning|starting|from|began on|started on|onset on|onset)\s+", re.I)
+_SYMPTOM_CUE = re.compile(r"\b(c/o|complain\w*|reports?|reported|describes?|notes?|noticed|developed|experienc\w*|"
+                          r"presents? with|suffer\w*|onset)\b", re.I)
+
+
+def onset_of(p: Passage) -> tuple[dt.date, str] | None:
+    """A sentence's own onset date: "for the past 6 days" before the note date, or "since 30 August 2015"."""
+    from agent.understand import find_dates
+
+    rel = relative_onset(p.text, p.note_date)
+    if rel is not None:
+        return rel, "relative"
+    for m in _SINCE_DATE.finditer(p.text):
+        ds = find_dates(p.text[m.end():m.end() + 30])
+        if ds:
+            return ds[0][0], "since"
+    return None
+
+
+def _onset_date(self: Toolbox, pid: str, event: str, drug: str | None = None, not_before: dt.date | None = None,
+                ignore: frozenset = frozenset()):
+    """When did a symptom / adverse event begin?  -> (date, passage, how) or None.
+
+    A sentence that names the event with a duration or a since-date dates it directly. Often the diagnosing
+    note tells the complaint in other words ("restlessness ... since 03/04/2021") and names the diagnosis
+    elsewhere ("switched because of metoclopramide-induced akathisia"): then the complaint with an onset that
+    stands nearest to the naming sentence, in that note, is the event's (text copied forward from an earlier
+    note is not). With ``drug`` the naming sentence must name it too; onsets before ``not_before`` are
+    another episode."""
+    ew = {t: self.idf(pid, t) for t in content_tokens(event) if t not in ignore}
+    dw = {t for t in content_tokens(drug or "") if t not in ignore}
+    if not ew:
+        return None
+    total = sum(ew.values()) or 1.0
+    by_note: dict[str, list[tuple[Passage, frozenset]]] = {}
+    for p, toks in zip(self.sentences(pid), self._patient(pid)[5]):
+        by_note.setdefault(p.note_id, []).append((p, toks))
+    cands = []  # (rank, distance, onset, passage, how): 0 = the sentence names the event, 1 = via the naming note
+    links: dict[str, list[int]] = {}
+    for nid, sents in by_note.items():
+        for p, toks in sents:
+            cov = sum(v for t, v in ew.items() if t in toks) / total
+            if cov >= 0.5:
+                o = onset_of(p)
+                if o is not None and (not_before is None or o[0] >= not_before):
+                    cands.append((0, 0, o[0], p, o[1]))
+            if (cov >= 0.3 and dw & toks) if dw else cov >= 0.5:
+                links.setdefault(nid, []).append(p.start)
+    notes = self.notes(pid)
+    for nid, at in links.items():
+        note = notes.get(nid)
+        older = [n.text for n in notes.values() if note is not None and n.note_id != nid and n.note_date
+                 and note.note_date and n.note_date < note.note_date]
+        for p, toks in by_note[nid]:
+            if (dw and dw & toks) or not _SYMPTOM_CUE.search(p.text) or any(p.text in t for t in older):
+                continue  # the drug's own sentences; no complaint; text copied forward from an earlier note
+            o = onset_of(p)
+            if o is not None and (not_before is None or o[0] >= not_before):
+                cands.append((1, min(abs(p.start - x) for x in at), o[0], p, o[1]))
+    if not cands:
+        return None
+    cands.sort(key=lambda c: (c[0], c[1], c[2], c[3].note_id, c[3].start))
+    _, _, day, p, how = cands[0]
+    return day, p, how if cands[0][0] == 0 else f"{how}, in the note naming it"
+
+
+Toolbox.onset_date = _onset_date
+
+
 def _event_date_of(self: Toolbox, pid: str, phrase: str, min_cover: float = 0.6):
     """When did the event an option names happen?  -> (date, passage, how) or None.
 
@@ -527,7 +609,14 @@ def _event_date_of(self: Toolbox, pid: str, phrase: str, min_cover: float = 0.6)
         if rel:
             rel.sort(key=lambda x: (-round(x[1].score, 2), x[0]))
             return rel[0][0], rel[0][1], "relative"
+        linked = self.onset_date(pid, target)  # the complaint told in other words in the note naming the event
+        if linked is not None:
+            return linked
     cands = [p for p in hits if p.score >= min_cover]
+    for alias in ([] if cands else procedure_aliases(target)):
+        cands = [p for p in self.lexical(pid, alias, k=40) if p.score >= min_cover]
+        if cands:
+            break  # "the bone scan" is reported as "Bone scintigraphy"
     if not cands:
         return None
     top = max(p.score for p in cands)

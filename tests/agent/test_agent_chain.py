@@ -184,3 +184,28 @@ def test_onset_found_through_the_note_that_links_drug_and_event(notes_qa):
     q2 = "How many days after starting metoclopramide did the rash begin?"
     ans2 = qa.ask("p5", q2, options={"A": "2 days", "B": "16 days", "C": "43 days"}, allow_abstain=False)
     assert not [c for c in _computed(ans2, "onset_interval") if c.documented]  # the January rash predates the drug
+
+
+ORDER_NOTES = {
+    "r0": ("2022-05-22", "Radiology report\nExamination: Bone scintigraphy\nDate of examination: 2022-05-22\n"
+                         "Findings: no scintigraphic evidence of osseous metastases.\n"),
+    "r1": ("2022-05-24", "Discharge letter\nOndansetron 8 mg twice daily was started on May 24, 2022 for nausea.\n"
+                         "Metoclopramide 10 mg three times daily was started on 2022-06-01 for nausea.\n"),
+    "r2": ("2022-06-20", "Clinic note\nShe c/o restlessness with an inability to sit still for the past 10 days.\n"
+                         "Metoclopramide was switched to domperidone 10 mg three times daily because of "
+                         "metoclopramide-induced akathisia.\n"),
+}
+
+
+def test_order_uses_vocabulary_names_and_onsets_told_in_other_words(notes_qa):
+    qa = notes_qa(Patient("p6", "Ada Roth", "1976-03-26"), ORDER_NOTES)
+    first = qa.ask("p6", "Which of the following happened first?", allow_abstain=False, options={
+        "A": "the start of ondansetron", "B": "the bone scan", "C": "the onset of akathisia"})
+    assert first.choice == "B"  # reported as "Bone scintigraphy": the procedure vocabulary names it so
+    last = qa.ask("p6", "Which of the following happened last?", allow_abstain=False, options={
+        "A": "the onset of akathisia", "B": "the start of domperidone", "C": "the start of metoclopramide"})
+    # akathisia began 2022-06-10 ("restlessness ... for the past 10 days" in the note naming it), not on the
+    # note's date, the day domperidone was started
+    assert last.choice == "B"
+    [order] = [c for c in _computed(last, "order")]
+    assert "2022-06-10" in order.text
