@@ -19,6 +19,9 @@ it used, so the extractive and the LLM paths both see the same computed evidence
                      administered", "after 4 cycles of X"); the count is the highest cycle given, not the
                      number of notes that happen to mention one (a cycle without its own note still counts),
                      and planned / postponed cycles do not.
+* ``stop_reason`` -- "which adverse effect led to the switch away from X / X being stopped": the sentences
+                     that stop or switch X give the cause ("because of ACE-inhibitor-associated dry cough",
+                     "X - stopped 09/15/2015 (Achilles tendinopathy)"); the option the cause names is the answer.
 * ``exam_finding`` -- "which examination showed X" with options "<exam> on <date>": each option is matched to
                      the report of that exam on that date (the note's heading names the exam, its date is the
                      note's or written there) and to sentences elsewhere that name that date; the option whose
@@ -85,6 +88,15 @@ _LATER = re.compile(r"\b(later|latter|follow(?:ed)?[- ]?up|subsequent|second|lat
 _EARLIER = re.compile(r"\b(earlier|former|first|initial|baseline|original|prior|index)\b", re.I)
 
 
+_PURPOSE = re.compile(r"\b(?:started|prescribed|given|begun|initiated|introduced)\b.*?\bfor\s+(?!the patient\b)(.+?)\s*\??$", re.I)
+
+
+def _after_for(text: str) -> int:
+    """Where the purpose clause of a start sentence begins ("... was started on 2019-03-14 for ...")."""
+    m = re.search(r"\bfor\b", text, re.I)
+    return m.end() if m else len(text)
+
+
 def anchored(tools: Toolbox, pid: str, a) -> Computed | None:
     if not a.dates or not a.real_options:
         return None
@@ -108,10 +120,14 @@ def anchored(tools: Toolbox, pid: str, a) -> Computed | None:
     here, there = on(anchor), [p for d in others for p in on(d)]
     if not here:
         return None
+    # "started on March 14 for heart failure therapy": of two drugs started that day, the one started for that
+    purpose = _PURPOSE.search(re.split(r"(?<=[.;])\s+", a.question.strip())[-1])
+    pw = {t: tools.idf(pid, t) for t in content_tokens(purpose.group(1)) if t not in _GENERIC} if purpose else {}
     scores, best_p = {}, {}
     for k, t in a.real_options.items():
         w = _weights(tools, pid, t)
-        cov = [(_coverage(tools, pid, t, p.text, w, toks), p) for p, toks in here]
+        cov = [(_coverage(tools, pid, t, p.text, w, toks)
+                + (0.2 * _coverage(tools, pid, "", p.text[_after_for(p.text):], pw) if pw else 0.0), p) for p, toks in here]
         s, p = max(cov, key=lambda x: x[0]) if cov else (0.0, None)
         onums = [n[0] for n in find_numbers(t)]
         if onums and p is not None and not all(any(abs(n - m[0]) < 1e-6 for m in find_numbers(p.text)) for n in onums):
@@ -503,7 +519,54 @@ def onset_interval(tools: Toolbox, pid: str, a) -> Computed | None:
                     [_as_timeline(start_p), _as_timeline(onset_p)], choice is not None)
 
 
-RESOLVERS = (onset_interval, cycle_count, exam_finding, dose_path, replacement, indication, explicit_absence, anchored)
+# -- why a drug was stopped / switched ---------------------------------------------------------------------
+_ASK_STOP_REASON = re.compile(
+    r"\b(?:adverse (?:effect|event|reaction|drug reaction)|side[- ]effect|complication|reason|why|cause)\b.*?"
+    r"\b(?:switch(?:ed|ing)? away from|switch(?:ed|ing)? from|chang\w* from|stop(?:ped|ping)?|discontinu\w*|"
+    r"withdraw\w*|cessation of|replacement of|replac\w*)\s+(?:the\s+)?(.+?)\s*(?:\?|$|\b(?:was|to|in|on)\b)", re.I)
+_CAUSE = re.compile(r"\b(?:because of|due to|owing to|secondary to|on account of|in view of|after developing)\s+|\(", re.I)
+_STOP_OR_SWITCH = re.compile(r"\b(stopp|discontinu|ceased|withdrawn|switched|replaced|changed|held)\w*", re.I)
+
+
+def stop_reason(tools: Toolbox, pid: str, a) -> Computed | None:
+    m = _ASK_STOP_REASON.search(a.question)
+    if not m or not a.real_options:
+        return None
+    dw = {t for t in content_tokens(m.group(1)) if t not in _GENERIC}
+    if not dw:
+        return None
+    reasons = []  # (cause text, passage)
+    for p, _own, toks in sentence_dates(tools, pid):
+        if not dw <= toks:
+            continue
+        stop = _STOP_OR_SWITCH.search(p.text)
+        if not stop:
+            continue
+        cause = _CAUSE.search(p.text, stop.end())
+        if cause:
+            reasons.append((p.text[cause.end():], p))
+    if not reasons:
+        return None
+    scores, where = {}, {}
+    for k, t in a.real_options.items():
+        w = _weights(tools, pid, t)
+        best = max(((_coverage(tools, pid, t, r, w), p) for r, p in reasons), key=lambda x: x[0])
+        scores[k], where[k] = best
+    ranked = sorted(scores, key=lambda k: -scores[k])
+    top = ranked[0]
+    second = scores[ranked[1]] if len(ranked) > 1 else 0.0
+    choice = top if scores[top] >= 0.6 and scores[top] - second >= 0.15 else None
+    if choice:
+        text = f"Stopped / switched because of: \"{where[choice].text.strip()}\"; the cause named: option {choice}"
+        ps = [_as_timeline(where[choice])]
+    else:
+        text = "The stop / switch sentences name no single option as the cause: " + "; ".join(
+            f"\"{p.text.strip()}\"" for _, p in reasons[:3])
+        ps = [_as_timeline(p) for _, p in reasons[:3]]
+    return Computed("stop_reason", text, {"choice": choice, "scores": scores}, ps, choice is not None)
+
+
+RESOLVERS = (onset_interval, cycle_count, exam_finding, stop_reason, dose_path, replacement, indication, explicit_absence, anchored)
 
 
 def chain_answers(tools: Toolbox, pid: str, a, assertions=None) -> list[Computed]:

@@ -58,7 +58,7 @@ def choice_schema(letters: list[str]) -> dict:
     }
 
 
-_CHAIN_KINDS = ("onset_interval", "cycles", "exam_finding", "dose_path", "replacement", "indication", "absence", "anchored")
+_CHAIN_KINDS = ("onset_interval", "cycles", "exam_finding", "stop_reason", "dose_path", "replacement", "indication", "absence", "anchored")
 _DAYS_PER = {"d": 1.0, None: 1.0, "wk": 7.0, "mo": 30.44, "y": 365.25}
 
 

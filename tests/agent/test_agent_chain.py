@@ -209,3 +209,27 @@ def test_order_uses_vocabulary_names_and_onsets_told_in_other_words(notes_qa):
     assert last.choice == "B"
     [order] = [c for c in _computed(last, "order")]
     assert "2022-06-10" in order.text
+
+
+SWITCH_NOTES = {
+    "s0": ("2020-01-10", "Admission note\nShe denies dry cough, chest pain and muscle cramps.\n"
+                         "Lisinopril 10 mg daily was started on 2020-01-10 for hypertension.\n"
+                         "Metformin 500 mg twice daily was started on 2020-01-10 for type 2 diabetes.\n"),
+    "s1": ("2020-03-02", "Clinic note\nShe reports muscle cramps after exercise.\n"
+                         "Lisinopril was switched to losartan 50 mg daily because of ACE-inhibitor-associated dry cough.\n"),
+}
+
+
+def test_stop_reason_and_purpose_of_a_same_day_start(notes_qa):
+    qa = notes_qa(Patient("p7", "Eli Moor", "1955-05-05"), SWITCH_NOTES)
+    ans = qa.ask("p7", "Which adverse effect led to the switch away from lisinopril?", allow_abstain=True,
+                 options={"A": "muscle cramps", "B": "dry cough", "C": "hypoglycaemia",
+                          "F": "Question cannot be answered with provided documents"})
+    # the cause named in the switch sentence, although "dry cough" is also denied at admission
+    assert ans.choice == "B" and not ans.abstained and _computed(ans, "stop_reason")
+    _cites_exact(qa, ans, "p7")
+    ans = qa.ask("p7", "Which medication was started on January 10, 2020 for type 2 diabetes?", allow_abstain=False,
+                 options={"A": "lisinopril", "B": "metformin", "C": "losartan"})
+    assert ans.choice == "B"  # both started that day: the start sentence's purpose decides
+    [c] = _computed(ans, "anchored")
+    assert c.value["choice"] == "B" and "type 2 diabetes" in c.text
