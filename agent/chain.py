@@ -160,19 +160,69 @@ _FROM_TO = re.compile(r"\bfrom\s+" + _NUM + r"\s+to\s+" + _NUM, re.I)
 
 
 def _drug_of(tools: Toolbox, pid: str, a) -> str | None:
-    """The question word that names a drug with doses in the notes (a graph concept is preferred)."""
+    """The question words that name a drug with doses in the notes (a graph concept is preferred, then the
+    longer name: "insulin glargine", not any "insulin")."""
     best = None
-    for w in dict.fromkeys(re.findall(r"[A-Za-z][A-Za-z\-/]{2,}", a.question)):
-        if w.lower() in STOPWORDS or not content_tokens(w) or content_tokens(w)[0] in _GENERIC:
+    qwords = re.findall(r"[A-Za-z][A-Za-z\-/]{2,}", a.question)
+    phrases = [" ".join(qwords[i:i + n]) for n in (1, 2, 3) for i in range(len(qwords) - n + 1)]
+    for w in dict.fromkeys(phrases):
+        parts = w.split()
+        if any(x.lower() in STOPWORDS or not content_tokens(x) or content_tokens(x)[0] in _GENERIC for x in parts):
             continue
-        rx = re.compile(r"\b" + re.escape(w) + r"\b[^.\n]{0,40}?" + _NUM, re.I)
-        n = sum(1 for p in tools.sentences(pid) if rx.search(p.text) or (re.search(r"\b" + re.escape(w) + r"\b", p.text, re.I)
-                                                                        and _FROM_TO.search(p.text)))
+        body = r"\s+".join(re.escape(x) for x in parts)
+        rx = re.compile(r"\b" + body + r"\b[^.\n]{0,40}?" + _NUM, re.I)
+        n = sum(1 for p in tools.sentences(pid) if rx.search(p.text) or (re.search(r"\b" + body + r"\b", p.text, re.I)
+                                                                        and (_FROM_TO.search(p.text) or _FROM_TO_PHRASE.search(p.text))))
         if n:
-            key = (bool(tools.resolve(pid, w)), n)
+            key = (bool(tools.resolve(pid, w)), len(parts), n)
             if best is None or key > best[0]:
                 best = (key, w)
     return best[1] if best else None
+
+
+# "from 160/4.5 mcg one inhalation to 160/4.5 mcg two inhalations": a dose is a strength and a count of units
+_DOSE_CHARS = r"(?:[^.;]|\.(?=\d))"  # a decimal point belongs to the dose, a full stop ends it
+_FROM_TO_PHRASE = re.compile(rf"\bfrom\s+(\d{_DOSE_CHARS}{{0,50}}?)\s+to\s+(\d{_DOSE_CHARS}{{0,50}}?)(?=\s+(?:at bedtime|"
+                             r"daily|once|twice|three times|every|because|due|for|in the|per day)\b|\.(?!\d)|[;,)]|$)", re.I)
+_COUNT_NUMW = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "half": "0.5"}
+
+
+def _dose_key(phrase: str) -> tuple:
+    """A dose phrase as comparable tokens: numbers (160/4.5 -> 160, 4.5), count words as digits, units singular."""
+    out = []
+    for t in re.findall(r"\d+(?:\.\d+)?|[a-zµ]+", phrase.lower()):
+        t = _COUNT_NUMW.get(t, t)
+        if t[0].isdigit():
+            out.append(str(float(t)))
+        elif t not in STOPWORDS and t not in ("at", "of"):
+            out.append(t[:-1] if t.endswith("s") and len(t) > 3 else t)
+    return tuple(out)
+
+
+def _phrase_change(tools: Toolbox, pid: str, a, drug: str) -> Computed | None:
+    """A documented dose change whose doses are not one number each (strength + inhalations / tablets)."""
+    name = re.compile(r"\b" + r"\s+".join(re.escape(x) for x in drug.split()) + r"\b", re.I)
+    for p in tools.sentences(pid):
+        if not name.search(p.text):
+            continue
+        m = _FROM_TO_PHRASE.search(p.text)
+        trend = "up" if _DIR["up"].search(p.text) else "down" if _DIR["down"].search(p.text) else None
+        if not m or trend is None or _FROM_TO.search(p.text):
+            continue  # one number each ("from 50 mg to 100 mg"): the dose history below compares those
+        want = (_dose_key(m.group(1)), _dose_key(m.group(2)))
+        hits = []
+        for k, t in a.real_options.items():
+            om = _FROM_TO_PHRASE.search(t + ".")
+            if om and _DIR[trend].search(t) and (_dose_key(om.group(1)), _dose_key(om.group(2))) == want:
+                hits.append(k)
+        if len(hits) == 1:
+            words = "increased" if trend == "up" else "reduced"
+            text = (f"Dose change of {drug} (computed from the notes): {words} from {m.group(1)} to {m.group(2)} "
+                    f"(\"{p.text.strip()}\"); matching option: {hits[0]}")
+            return Computed("dose_path", text, {"drug": drug, "start": None, "changed_to": None, "trend": trend,
+                                                "from": m.group(1), "to": m.group(2), "choice": hits[0]},
+                            [_as_timeline(p)], True)
+    return None
 
 
 def dose_path(tools: Toolbox, pid: str, a) -> Computed | None:
@@ -183,8 +233,12 @@ def dose_path(tools: Toolbox, pid: str, a) -> Computed | None:
     drug = _drug_of(tools, pid, a)
     if drug is None:
         return None
-    name = re.compile(r"\b" + re.escape(drug) + r"\b", re.I)
-    at = re.compile(r"\b" + re.escape(drug) + r"\b[^.\n;]{0,40}?" + _NUM, re.I)
+    body = r"\s+".join(re.escape(x) for x in drug.split())
+    name = re.compile(r"\b" + body + r"\b", re.I)
+    at = re.compile(r"\b" + body + r"\b[^.\n;]{0,40}?" + _NUM, re.I)
+    by_phrase = _phrase_change(tools, pid, a, drug)
+    if by_phrase is not None:
+        return by_phrase
     events = []  # (date, note, start, kind, values, passage)
     for p in tools.sentences(pid):
         if not name.search(p.text):

@@ -233,3 +233,30 @@ def test_stop_reason_and_purpose_of_a_same_day_start(notes_qa):
     assert ans.choice == "B"  # both started that day: the start sentence's purpose decides
     [c] = _computed(ans, "anchored")
     assert c.value["choice"] == "B" and "type 2 diabetes" in c.text
+
+
+DOSE_NOTES = {
+    "d0": ("2020-01-13", "Clinic note\nInsulin aspart 4 units with meals was started on 2020-01-13 for prandial control.\n"
+                         "Insulin glargine 10 units at bedtime was started on 2020-01-13 for basal glucose control.\n"
+                         "Budesonide/formoterol 160/4.5 mcg one inhalation twice daily was started on 2020-01-13 for asthma.\n"),
+    "d1": ("2020-02-17", "Clinic note\nThe dose of insulin glargine was increased from 10 units to 16 units at bedtime.\n"
+                         "Because of nocturnal symptoms, the dose of budesonide/formoterol was increased from 160/4.5 mcg "
+                         "one inhalation to 160/4.5 mcg two inhalations twice daily.\n"),
+}
+
+
+def test_dose_changes_of_multiword_drugs_and_inhalation_counts(notes_qa):
+    qa = notes_qa(Patient("p8", "Ivo Lind", "1949-09-09"), DOSE_NOTES)
+    ans = qa.ask("p8", "How did the dose of insulin glargine change after it was started?", allow_abstain=False, options={
+        "A": "Increased from 10 units to 16 units", "B": "Increased from 4 units to 16 units",
+        "C": "Reduced from 16 units to 10 units", "D": "Stopped after starting at 10 units"})
+    assert ans.choice == "A"  # the glargine dose, not insulin aspart's 4 units
+    ans = qa.ask("p8", "How did the dose of budesonide/formoterol change after it was started?", allow_abstain=False, options={
+        "A": "Reduced from 160/4.5 mcg two inhalations to 160/4.5 mcg one inhalation",
+        "B": "Unchanged at 160/4.5 mcg one inhalation",
+        "C": "Increased from 160/4.5 mcg one inhalation to 160/4.5 mcg two inhalations",
+        "D": "Increased from 160/4.5 mcg one inhalation to 240/4.5 mcg two inhalations"})
+    assert ans.choice == "C"
+    [c] = _computed(ans, "dose_path")
+    assert c.value["trend"] == "up"
+    _cites_exact(qa, ans, "p8")
