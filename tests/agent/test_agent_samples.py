@@ -114,6 +114,9 @@ def test_local_small_model_on_sample_questions(sample_qa):
     finally:
         qa.close()
     assert sum(a.choice == q.correct_letter for a, q in zip(answers, qs)) >= 2
+    assert any(a.tokens["prompt"] > 0 for a in answers)  # the model was asked over the HTTP path
     for a in answers:
         _check_citations(sample_qa, a)
-        assert a.tokens["prompt"] > 0
+        if not a.tokens["prompt"]:
+            # answered in code without a model call: only a computed result (interval, chain, ...) may do that
+            assert [f for f in a.facts_used if f.kind != "fact"], a.route
