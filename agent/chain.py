@@ -72,6 +72,15 @@ def _numbers_match(xs, ys) -> bool:
     return len(xs) == len(ys) and all(abs(a - b) < 1e-6 for a, b in zip(xs, ys))
 
 
+def _single_out(scores: dict[str, float], floor: float, margin: float = 0.15) -> str | None:
+    """The best-scoring option if it reaches ``floor`` and leads the runner-up by ``margin``, else None."""
+    ranked = sorted(scores, key=lambda k: -scores[k])
+    if not ranked:
+        return None
+    second = scores[ranked[1]] if len(ranked) > 1 else 0.0
+    return ranked[0] if scores[ranked[0]] >= floor and scores[ranked[0]] - second >= margin else None
+
+
 def sentence_dates(tools: Toolbox, pid: str) -> list[tuple[Passage, set, frozenset]]:
     """Each sentence with the dates written in it and its content tokens (cached per patient and store generation)."""
     cache = tools.__dict__.setdefault("_chain_dates", {})
@@ -137,10 +146,7 @@ def anchored(tools: Toolbox, pid: str, a) -> Computed | None:
         if s_other > s + 1e-9:
             s *= 0.5
         scores[k], best_p[k] = s, p
-    ranked = sorted(scores, key=lambda k: -scores[k])
-    top = ranked[0]
-    second = scores[ranked[1]] if len(ranked) > 1 else 0.0
-    choice = top if scores[top] >= 0.6 and scores[top] - second >= 0.15 else None
+    choice = _single_out(scores, 0.6)
     text = f"Passages dated {anchor.isoformat()} (the date the question asks about)"
     if choice:
         text += f" document: \"{best_p[choice].text}\"; matching option: {choice}"
@@ -527,9 +533,7 @@ def exam_finding(tools: Toolbox, pid: str, a) -> Computed | None:
                 best, bp = cov, p
         scores[k], best_p[k] = best, bp
     ranked = sorted(scores, key=lambda k: -scores[k])
-    top = ranked[0]
-    second = scores[ranked[1]] if len(ranked) > 1 else 0.0
-    choice = top if scores[top] >= 0.7 and scores[top] - second >= 0.15 else None
+    choice = _single_out(scores, 0.7)
     if choice:
         text = f"The report of {a.real_options[choice]} states: \"{best_p[choice].text.strip()}\"; matching option: {choice}"
         ps = [_as_timeline(best_p[choice])]
@@ -606,10 +610,7 @@ def stop_reason(tools: Toolbox, pid: str, a) -> Computed | None:
         w = _weights(tools, pid, t)
         best = max(((_coverage(tools, pid, t, r, w), p) for r, p in reasons), key=lambda x: x[0])
         scores[k], where[k] = best
-    ranked = sorted(scores, key=lambda k: -scores[k])
-    top = ranked[0]
-    second = scores[ranked[1]] if len(ranked) > 1 else 0.0
-    choice = top if scores[top] >= 0.6 and scores[top] - second >= 0.15 else None
+    choice = _single_out(scores, 0.6)
     if choice:
         text = f"Stopped / switched because of: \"{where[choice].text.strip()}\"; the cause named: option {choice}"
         ps = [_as_timeline(where[choice])]
