@@ -260,3 +260,9 @@ def test_dose_changes_of_multiword_drugs_and_inhalation_counts(notes_qa):
     [c] = _computed(ans, "dose_path")
     assert c.value["trend"] == "up"
     _cites_exact(qa, ans, "p8")
+
+
+def test_every_registered_resolver_runs_in_order_exactly_once():
+    """A resolver module that is registered but missing from ORDER would never run (and vice versa)."""
+    from agent.chain import ORDER, RESOLVERS
+    assert sorted(ORDER) == sorted(RESOLVERS) and len(set(ORDER)) == len(ORDER)

@@ -1,0 +1,88 @@
+"""Helpers shared by the resolvers: option coverage, dated sentences, the resolver registry."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Callable, Protocol
+
+from agent.tools import Computed, Passage, Toolbox
+from agent.understand import content_tokens, find_dates
+
+GENERIC = frozenset(content_tokens(
+    "dose dosage change changed medication medications drug drugs started start patient received receive "
+    "develop developed later study show caused cause replaced replace new prescribed treatment therapy "
+    "after before follow followed up"))
+
+
+def weights(tools: Toolbox, pid: str, option: str) -> dict[str, float]:
+    return {t: tools.idf(pid, t) for t in set(content_tokens(option))}
+
+
+def coverage(tools: Toolbox, pid: str, option: str, text: str, w: dict | None = None, toks=None) -> float:
+    """IDF-weighted share of the option's words that the text has (weights / text tokens may be passed in)."""
+    w = weights(tools, pid, option) if w is None else w
+    if not w:
+        return 0.0
+    toks = set(content_tokens(text)) if toks is None else toks
+    return sum(v for t, v in w.items() if t in toks) / (sum(w.values()) or 1.0)
+
+
+def sent_date(p: Passage) -> dt.date | None:
+    ds = find_dates(p.text)
+    return ds[0][0] if ds else p.note_date
+
+
+def as_timeline(p: Passage) -> Passage:
+    return Passage(p.patient_id, p.note_id, p.start, p.end, p.text, p.note_date, None, 1.0, "timeline")
+
+
+def numbers_match(xs, ys) -> bool:
+    return len(xs) == len(ys) and all(abs(a - b) < 1e-6 for a, b in zip(xs, ys))
+
+
+def single_out(scores: dict[str, float], floor: float, margin: float = 0.15) -> str | None:
+    """The best-scoring option if it reaches ``floor`` and leads the runner-up by ``margin``, else None."""
+    ranked = sorted(scores, key=lambda k: -scores[k])
+    if not ranked:
+        return None
+    second = scores[ranked[1]] if len(ranked) > 1 else 0.0
+    return ranked[0] if scores[ranked[0]] >= floor and scores[ranked[0]] - second >= margin else None
+
+
+def sentence_dates(tools: Toolbox, pid: str) -> list[tuple[Passage, set, frozenset]]:
+    """Each sentence with the dates written in it and its content tokens (cached per patient and store generation)."""
+    cache = tools.__dict__.setdefault("_chain_dates", {})
+    gen = tools._patient(pid)[0]
+    hit = cache.get(pid)
+    if hit is None or hit[0] != gen:
+        hit = (gen, [(p, {d for d, _ in find_dates(p.text)}, toks) for p, toks in zip(tools.sentences(pid), tools._patient(pid)[5])])
+        cache[pid] = hit
+    return hit[1]
+
+
+# direction words of a dose change ("stop" also marks the old drug of a switch)
+DIRECTION = {"up": re.compile(r"\b(increas|uptitrat|escalat|rais|doubl|higher)", re.I),
+             "down": re.compile(r"\b(reduc|decreas|lower|halv|de-?escalat|tapere?d? down)", re.I),
+             "same": re.compile(r"\b(unchanged|same|constant|stable|not changed|no change|remained)", re.I),
+             "stop": re.compile(r"\b(stopp|discontinu|ceased|withdrawn)", re.I)}
+DOSE_NUM = r"(\d+(?:\.\d+)?)\s*(mg/m2|mg/kg|mcg|µg|mg|g|units?|iu|ml)\b"
+
+
+class Resolver(Protocol):
+    """A question shape resolved in code: None when the question is not of its shape, else a ``Computed`` fact
+    (``documented`` when it singles out one option)."""
+
+    def __call__(self, tools: Toolbox, pid: str, a, assertions=None) -> Computed | None: ...
+
+
+RESOLVERS: dict[str, Resolver] = {}
+
+
+def register(name: str) -> Callable[[Resolver], Resolver]:
+    """Register a resolver under ``name`` (the names ``agent.chain.ORDER`` lists)."""
+    def deco(fn: Resolver) -> Resolver:
+        if name in RESOLVERS:
+            raise ValueError(f"resolver {name!r} registered twice")
+        RESOLVERS[name] = fn
+        return fn
+    return deco
