@@ -358,12 +358,7 @@ class LLMReasoner:
                 if a.kind == "negation":
                     to_judge = ranked  # the answer is the one option without support: every option needs a verdict
                 for letter in to_judge:
-                    text = a.real_options[letter]
-                    msgs = self._prefix(ctx) + [{"role": "user", "content": (
-                        f"QUESTION: {a.question}\nCANDIDATE ANSWER: {text}\n"
-                        "Judge only this candidate against the CONTEXT. verdict = supported (the evidence states it "
-                        "as the answer), contradicted (the evidence says otherwise or negates it) or not_documented. "
-                        "JSON only.")}]
+                    msgs = self._prefix(ctx) + [{"role": "user", "content": self.judge_prompt(a, a.real_options[letter])}]
                     parsed = self._chat(tally, msgs, VERDICT_SCHEMA, max_tokens=24)
                     v = parsed.get("verdict")
                     verdicts[letter] = v if v in ("supported", "contradicted", "not_documented") else "not_documented"
@@ -376,6 +371,22 @@ class LLMReasoner:
         draft.prompt_tokens += tally.prompt_tokens
         draft.completion_tokens += tally.completion_tokens
         return draft
+
+    @staticmethod
+    def judge_prompt(a: QuestionAnalysis, option: str) -> str:
+        """The per-option question put to the model. For a negation question ("Which drug was NOT given?") the
+        model judges whether the record documents the option, not whether the option is the answer: asked the
+        latter, small models read "not given" as "not documented" and abstain; the exception is then found in
+        code (``ExtractiveReasoner._choose``), as for the extractive backend."""
+        if a.kind == "negation":
+            return (f"CLAIM: the CONTEXT documents {option} for this patient (given, taken, prescribed, performed, "
+                    "found or diagnosed).\nJudge only this claim against the CONTEXT. verdict = supported (the context "
+                    "states it), contradicted (the context negates it: denied, ruled out, absent, not given) or "
+                    "not_documented (not mentioned). JSON only.")
+        return (f"QUESTION: {a.question}\nCANDIDATE ANSWER: {option}\n"
+                "Judge only this candidate against the CONTEXT. verdict = supported (the evidence states it "
+                "as the answer), contradicted (the evidence says otherwise or negates it) or not_documented. "
+                "JSON only.")
 
     def _open(self, a: QuestionAnalysis, ctx: Context, tally: Draft) -> Draft:
         computed = [(cid, c, e) for cid, c, e in ctx.computed if c.documented and c.kind in ("interval", "count")]

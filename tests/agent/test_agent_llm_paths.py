@@ -9,6 +9,13 @@ import pytest
 from test_agent_fixture import ANTIBIOTIC, _write
 
 
+def _candidate(prompt: str) -> str:
+    """The option a per-option prompt asks about (the answer form, or the claim form of negation questions)."""
+    if "CANDIDATE ANSWER:" in prompt:
+        return prompt.split("CANDIDATE ANSWER:", 1)[1].split("\n", 1)[0].strip()
+    return prompt.split("CLAIM: the CONTEXT documents ", 1)[1].split(" for this patient", 1)[0].strip()
+
+
 class ScriptedLLM:
     """Answers per-option verdict prompts with ``verdict_for(candidate)``; records every prompt."""
 
@@ -25,7 +32,7 @@ class ScriptedLLM:
         last = messages[-1]["content"]
         props = (json_schema or {}).get("properties", {})
         if "verdict" in props:
-            cand = last.split("CANDIDATE ANSWER:", 1)[1].split("\n", 1)[0].strip()
+            cand = _candidate(last)
             parsed = {"verdict": self.verdict_for(cand), "evidence_ids": []}
         elif "choice" in props:
             parsed = {"choice": self.choice, "answer": "x", "evidence_ids": ["E1"]}
@@ -73,6 +80,23 @@ def test_negation_question_sends_every_option_to_the_judge(ws):
     opts = {"A": "Ceftriaxone", "B": "Amoxicillin", "C": "Metformin", "D": "Paracetamol"}
     ans = ClinicalQA(ws, backend="local", llm=llm).ask("patient_01", "Which of these medications was NOT given?", opts)
     assert len(llm.prompts) == 4 and ans.choice == "C"
+
+
+def test_negation_question_asks_whether_each_option_is_documented(ws):
+    """Asked "is Metformin the answer to 'which was NOT given?'", a small model reads "not given" as "not
+    documented" and abstains (7 of 20 such task-2 questions on the dev set). So the prompt asks only whether the
+    record documents the option, never the NOT question; the exception is then found in code, and a model that
+    reads the record literally answers it even where "cannot be answered" is an option."""
+    from agent import ClinicalQA
+
+    llm = ScriptedLLM(lambda cand: "not_documented" if cand == "Metformin" else "supported")
+    opts = {"A": "Ceftriaxone", "B": "Amoxicillin", "C": "Metformin", "D": "Paracetamol",
+            "E": "Question cannot be answered with provided documents"}
+    ans = ClinicalQA(ws, backend="local", llm=llm).ask("patient_01", "Which of these medications was NOT given?", opts)
+    asked = [p[-1]["content"] for p in llm.prompts]
+    assert all(q.startswith("CLAIM: the CONTEXT documents ") and "NOT given" not in q for q in asked)
+    assert sorted(_candidate(q) for q in asked) == sorted(v for k, v in opts.items() if k != "E")
+    assert ans.choice == "C" and not ans.abstained
 
 
 def test_option_prompts_share_the_context_prefix_and_quote_notes_as_data(ws):
