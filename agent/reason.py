@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 
+from agent.chain import CHAIN_KINDS
 from agent.context import SYSTEM_PROMPT, Context, ContextBuilder
 from agent.tools import Passage, Toolbox
 from agent.understand import QuestionAnalysis, content_tokens, find_dates, find_numbers
@@ -58,7 +59,6 @@ def choice_schema(letters: list[str]) -> dict:
     }
 
 
-_CHAIN_KINDS = ("onset_interval", "cycles", "exam_finding", "stop_reason", "dose_path", "replacement", "indication", "absence", "anchored")
 _DAYS_PER = {"d": 1.0, None: 1.0, "wk": 7.0, "mo": 30.44, "y": 365.25}
 
 
@@ -226,7 +226,7 @@ class ExtractiveReasoner:
         """The option equal to a computed interval / count (code arithmetic, never the model's)."""
         for cid, c, eids in ctx.computed:
             # a multi-step chain resolved for this question's shape (agent.chain) outranks generic timeline picks
-            if c.documented and c.kind in _CHAIN_KINDS and isinstance(c.value, dict) and c.value.get("choice") in a.real_options:
+            if c.documented and c.kind in CHAIN_KINDS and isinstance(c.value, dict) and c.value.get("choice") in a.real_options:
                 return c.value["choice"], cid, eids
         for cid, c, eids in ctx.computed:
             if not c.documented or c.value is None:

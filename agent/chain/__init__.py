@@ -41,7 +41,7 @@ from __future__ import annotations
 import logging
 
 from agent.tools import Computed, Toolbox
-from agent.chain.common import RESOLVERS, Resolver, register
+from agent.chain.common import KINDS, RESOLVERS, Resolver, register
 # importing a resolver's module registers it
 from agent.chain import (anchored, cycle_count, dose_path, exam_finding, explicit_absence,  # noqa: F401
                          indication, onset_interval, replacement, stop_reason)
@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 # date-anchored one matches any question with a date in it, so it comes last.
 ORDER = ("onset_interval", "cycle_count", "exam_finding", "stop_reason", "dose_path", "replacement", "indication",
          "explicit_absence", "anchored")
+# the kinds of the facts the resolvers emit: a documented one singles out the answer (agent.reason)
+CHAIN_KINDS = frozenset(KINDS.values())
 
 
 def chain_answers(tools: Toolbox, pid: str, a, assertions=None, order: tuple[str, ...] = ORDER) -> list[Computed]:
@@ -70,4 +72,4 @@ def chain_answers(tools: Toolbox, pid: str, a, assertions=None, order: tuple[str
     return out
 
 
-__all__ = ["ORDER", "RESOLVERS", "Resolver", "chain_answers", "register"]
+__all__ = ["CHAIN_KINDS", "ORDER", "RESOLVERS", "Resolver", "chain_answers", "register"]

@@ -76,13 +76,16 @@ class Resolver(Protocol):
 
 
 RESOLVERS: dict[str, Resolver] = {}
+# the ``Computed.kind`` each resolver emits (the reasoner takes a documented fact of these kinds as the answer)
+KINDS: dict[str, str] = {}
 
 
-def register(name: str) -> Callable[[Resolver], Resolver]:
-    """Register a resolver under ``name`` (the names ``agent.chain.ORDER`` lists)."""
+def register(name: str, kind: str | None = None) -> Callable[[Resolver], Resolver]:
+    """Register a resolver under ``name`` (the names ``agent.chain.ORDER`` lists); ``kind`` is the
+    ``Computed.kind`` it emits (default: ``name``)."""
     def deco(fn: Resolver) -> Resolver:
         if name in RESOLVERS:
             raise ValueError(f"resolver {name!r} registered twice")
-        RESOLVERS[name] = fn
+        RESOLVERS[name], KINDS[name] = fn, kind or name
         return fn
     return deco

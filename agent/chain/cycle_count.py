@@ -29,7 +29,7 @@ def _clause(text: str, pos: int) -> str:
     return text[max(c for c in cuts if c <= pos):min((c for c in cuts if c > pos), default=len(text))]
 
 
-@register("cycle_count")
+@register("cycle_count", kind="cycles")
 def cycle_count(tools: Toolbox, pid: str, a, assertions=None) -> Computed | None:
     m = _ASK_CYCLES.search(a.question)
     if not m or not a.real_options:

@@ -10,7 +10,7 @@ from agent.chain.common import as_timeline, register
 _ASK_ABSENT = re.compile(r"\b(den(?:y|ies|ied)|ruled? out|rules out|absent|absence|negative for|excluded|exclusion)\b", re.I)
 
 
-@register("explicit_absence")
+@register("explicit_absence", kind="absence")
 def explicit_absence(tools: Toolbox, pid: str, a, assertions=None) -> Computed | None:
     """"Which symptom did the patient deny / what was ruled out": the answer is the option the notes mention
     *negated* ("denies dysuria", "no liver metastases"), not one they never mention."""
