@@ -95,3 +95,38 @@ class AgentEvent(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
     elapsed_s: float = 0.0
     answer: Answer | None = None
+
+
+# -- question intent ------------------------------------------------------------------------------------------
+Asked = Literal["value", "dose", "date", "reason", "count", "order", "interval", "presence", "test_result", "trend",
+                "other"]
+EntityType = Literal["drug", "problem", "test", "procedure", "relative", "other"]
+TimeRole = Literal["initial", "current", "on_date", "before", "after", "between", "first", "last", "none"]
+
+
+class IntentEntity(BaseModel):
+    """An entity the question names, as worded there (resolved to graph concepts later)."""
+
+    text: str
+    type: EntityType = "other"
+
+
+class Intent(BaseModel):
+    """What a question asks, as typed slots: it drives the tools the agent runs and the claim the verifier checks.
+
+    ``asked``: value (a named thing: which drug, which diagnosis), dose, date, reason (why / indication / cause),
+    count, order, interval, presence (is X documented / did X happen), test_result, trend.
+    ``negated``: the question asks for the exception or an absence ("which was NOT given", "what was ruled out").
+    ``time_role`` with ``anchor`` (the anchor event or date as worded): "initial dose" -> initial, "on 2020-03-01" ->
+    on_date, "before the surgery" -> before + "the surgery". ``experiencer``: whose fact (patient, family or other
+    person) and ``relative`` the family member named ("mother").
+    """
+
+    asked: Asked = "other"
+    entities: list[IntentEntity] = Field(default_factory=list)
+    time_role: TimeRole = "none"
+    anchor: str | None = None
+    experiencer: Literal["patient", "family", "other"] = "patient"
+    relative: str | None = None
+    negated: bool = False
+    source: Literal["llm", "rules"] = "rules"  # which parser produced it
