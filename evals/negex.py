@@ -1,6 +1,7 @@
 """Score extractors.assertion on a NegEx / ConText test-kit TSV.
 
     python -m evals.negex FILE.tsv [--json-out X] [--reports 1-40] [--errors negation]
+    python -m evals.negex [FILE.tsv] --cv      # in-sample vs two-fold cross-validated F1 by report
 
 The TSV has a header naming (in any order) ``concept``, ``sentence``, ``negation``
 (Affirmed/Negated), ``temporality`` (Recent/Historical/Not particular) and
@@ -10,6 +11,12 @@ case-insensitively, whitespace-tolerant); rows where it cannot be found are
 reported and not scored. Figures: precision / recall / F1 / support for
 negation (positive class Negated), historical (Historical), hypothetical
 (Not particular) and experiencer (any non-Patient value).
+
+``--cv`` estimates how the project's own lexicon additions carry over to unseen reports. The general
+lexicons (medspaCy ConText, GenNegEx) and the engine are fixed; the project rules (``origin`` "clinqa") are
+tuned on one half of the reports (forward selection: a rule is kept only when it lowers the errors on that
+half) and scored on the other half (reports 1-30 vs 31-60 and back, counts pooled). A rule that only one
+half's sentences need is dropped when tuning on the other half, so the cross-validated figure pays for it.
 """
 from __future__ import annotations
 
@@ -25,6 +32,8 @@ from typing import Any, Iterable, Sequence
 from clinqa.records import Assertion, Experiencer
 
 REQUIRED = ("concept", "sentence", "negation", "temporality", "experiencer")
+DEFAULT_FILE = Path(__file__).resolve().parents[1].parent / "shared/data/negex/dev.tsv"
+CV_FOLDS = ("1-30", "31-60")
 FIELDS = ("negation", "historical", "hypothetical", "experiencer")
 
 
@@ -172,9 +181,132 @@ def evaluate(
     return out
 
 
+def _predict(clf: Any, sentence: str, span: tuple[int, int]) -> dict[str, bool]:
+    res = clf.classify(sentence, span[0], span[1])
+    return {
+        "negation": res.assertion == Assertion.ABSENT,
+        "historical": bool(res.historical),
+        "hypothetical": res.assertion == Assertion.HYPOTHETICAL,
+        "experiencer": res.experiencer != Experiencer.PATIENT,
+    }
+
+
+def _scored_rows(path: str | Path) -> list[dict[str, Any]]:
+    out = []
+    for row in read_rows(path):
+        span = find_concept(row["sentence"], row["concept"])
+        if span is not None:
+            out.append({"report": row.get("report", "").strip(), "sentence": row["sentence"], "span": span,
+                        "gold": gold_labels(row), "key": " ".join(TOKENS.findall(row["sentence"].lower())) + " "})
+    return out
+
+
+TOKENS = re.compile(r"\w+|[^\w\s]")
+
+
+def _figures(items: Sequence[dict[str, Any]], preds: Sequence[dict[str, bool]]) -> dict[str, dict[str, Any]]:
+    return {f: prf([it["gold"][f] for it in items], [p[f] for p in preds]) for f in FIELDS}
+
+
+def _errors(item: dict[str, Any], pred: dict[str, bool]) -> int:
+    return sum(item["gold"][f] != pred[f] for f in FIELDS)
+
+
+def tune(rules: Any, items: Sequence[dict[str, Any]], passes: int = 2) -> frozenset[str]:
+    """Forward selection of the project rules on ``items``: returns the ids of the project rules left out.
+
+    Starts from the general lexicons alone and adds each project rule (file order, ``passes`` sweeps) when
+    it strictly lowers the number of wrong labels; only rows where the rule's pattern occurs are re-scored.
+    """
+    from extractors.assertion import AssertionClassifier
+
+    candidates = [r.id for r in rules.rules if r.origin == "clinqa"]
+    pattern_of = {p.rule.id: p.rx for p in rules.patterns}
+    off = set(candidates)
+    clf = AssertionClassifier.from_rules(rules.without(off))
+    preds = [_predict(clf, it["sentence"], it["span"]) for it in items]
+    for _ in range(passes):
+        changed = False
+        for rid in candidates:
+            if rid not in off:
+                continue
+            rx = pattern_of[rid]
+            touched = [k for k, it in enumerate(items) if rx.search(it["key"])]
+            if not touched:
+                continue
+            trial = AssertionClassifier.from_rules(rules.without(off - {rid}))
+            new = {k: _predict(trial, items[k]["sentence"], items[k]["span"]) for k in touched}
+            delta = sum(_errors(items[k], new[k]) - _errors(items[k], preds[k]) for k in touched)
+            if delta < 0:
+                off.discard(rid)
+                for k, p in new.items():
+                    preds[k] = p
+                changed = True
+        if not changed:
+            break
+    return frozenset(off)
+
+
+def cross_validate(path: str | Path, rules_path: str | Path | None = None,
+                   folds: Sequence[str] = CV_FOLDS) -> dict[str, Any]:
+    """In-sample F1 of the shipped rules and two-fold cross-validated F1 of the tuned project rules."""
+    from extractors.assertion import AssertionClassifier
+
+    clf = AssertionClassifier(rules_path)
+    clf.warm_up()
+    rules = clf.rules
+    items = _scored_rows(path)
+    if items and not items[0]["report"]:
+        raise ValueError("--cv needs a 'report' column")
+    halves = [[it for it in items if it["report"] in parse_reports(f)] for f in folds]
+    for f, h in zip(folds, halves):
+        if not h:
+            raise ValueError(f"{path}: no rows for reports {f}")
+    in_sample = _figures(items, [_predict(clf, it["sentence"], it["span"]) for it in items])
+    general = AssertionClassifier.from_rules(rules.without({r.id for r in rules.rules if r.origin == "clinqa"}))
+    base = _figures(items, [_predict(general, it["sentence"], it["span"]) for it in items])
+    test_items: list[dict[str, Any]] = []
+    test_preds: list[dict[str, bool]] = []
+    per_fold = []
+    n_project = sum(r.origin == "clinqa" for r in rules.rules)
+    for i, test in enumerate(halves):
+        train = [it for j, h in enumerate(halves) if j != i for it in h]
+        off = tune(rules, train)
+        tuned = AssertionClassifier.from_rules(rules.without(off))
+        preds = [_predict(tuned, it["sentence"], it["span"]) for it in test]
+        test_items.extend(test)
+        test_preds.extend(preds)
+        per_fold.append({"test_reports": folds[i], "project_rules_kept": n_project - len(off),
+                         "figures": _figures(test, preds)})
+    return {
+        "file": str(path), "rules_version": rules.version, "n_scored": len(items),
+        "project_rules": n_project,
+        "in_sample": in_sample, "cross_validated": _figures(test_items, test_preds),
+        "general_lexicons_only": base, "folds": per_fold,
+    }
+
+
+def format_cv(res: dict[str, Any]) -> str:
+    lines = [f"{res['file']}: {res['n_scored']} rows, rules {res['rules_version']}, "
+             f"{res['project_rules']} project rules tuned per fold "
+             f"(kept: {', '.join(str(f['project_rules_kept']) + ' on ' + f['test_reports'] for f in res['folds'])}"
+             " as test half)",
+             f"{'F1':<13}{'in-sample':>10}{'2-fold CV':>11}{'CV 1-30':>9}{'CV 31-60':>10}{'general only':>14}"
+             f"{'support':>9}"]
+    for f in FIELDS:
+        fold_f1 = [fo["figures"][f]["f1"] for fo in res["folds"]]
+        lines.append(f"{f:<13}{res['in_sample'][f]['f1']:>10.3f}{res['cross_validated'][f]['f1']:>11.3f}"
+                     + "".join(f"{x:>{w}.3f}" for x, w in zip(fold_f1, (9, 10)))
+                     + f"{res['general_lexicons_only'][f]['f1']:>14.3f}{res['in_sample'][f]['support']:>9}")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m evals.negex", description=__doc__.split("\n\n")[0])
-    ap.add_argument("file", help="NegEx/ConText test-kit TSV")
+    ap.add_argument("file", nargs="?", default=str(DEFAULT_FILE),
+                    help="NegEx/ConText test-kit TSV (default: the shared dev file)")
+    ap.add_argument("--cv", action="store_true",
+                    help="in-sample vs two-fold (reports 1-30 / 31-60) cross-validated F1 of the tuned project rules")
     ap.add_argument("--json-out", help="also write the JSON figures here")
     ap.add_argument("--rules", help="rules JSON (default: the packaged rules)")
     ap.add_argument("--reports", help="only these report numbers, e.g. 1-40 or 41-60,3")
@@ -183,6 +315,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     from extractors.assertion import AssertionClassifier
 
+    if args.cv:
+        try:
+            res = cross_validate(args.file, args.rules)
+        except (OSError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(format_cv(res))
+        if args.json_out:
+            Path(args.json_out).write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
+        return 0
     clf = AssertionClassifier(args.rules)
     try:
         result = evaluate(args.file, clf, parse_reports(args.reports), collect_errors=args.errors is not None)

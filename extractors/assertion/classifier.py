@@ -110,6 +110,13 @@ class AssertionClassifier:
         self.rules_path = Path(rules_path) if rules_path is not None else DEFAULT_RULES
         self._rules: RuleSet | None = None
 
+    @classmethod
+    def from_rules(cls, rules: RuleSet) -> "AssertionClassifier":
+        """A classifier over an already built rule set (e.g. ``RuleSet.without(...)`` while tuning)."""
+        clf = cls()
+        clf._rules = rules
+        return clf
+
     # ------------------------------------------------------------------ setup
     @property
     def rules(self) -> RuleSet:

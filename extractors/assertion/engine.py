@@ -15,6 +15,11 @@ Design (Chapman et al. ConText / medspaCy ConText, re-implemented for speed):
   everything between them is a comma / "or" / "and" separated list of short
   items ("no fever, chills, or night sweats");
 * nearest trigger wins per field (assertion, temporality, experiencer).
+
+The project file lists general lexicons under ``imports`` (medspaCy's ConText rules, the GenNegEx trigger
+list); they are converted to rules here, after the project's own rules, so a project rule wins a tie.
+Every rule carries its ``origin``; ``RuleSet.without`` drops rules by id (used to tune and cross-validate the
+project's additions in ``evals.negex --cv``).
 """
 from __future__ import annotations
 
@@ -52,6 +57,7 @@ class Rule:
     list_scope: bool = True
     index: int = 0
     also: tuple[str, ...] = ()  # further modifier categories the same trigger carries ("quit" -> negated + historical)
+    origin: str = "clinqa"  # which lexicon the rule comes from ("clinqa", "medspacy", "negex")
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -195,6 +201,7 @@ class RuleSet:
         self.rules: list[Rule] = []
         self._by_first: dict[str, list[_Pattern]] = {}
         self._any_first: list[_Pattern] = []
+        self.patterns: list[_Pattern] = []
         seen: set[str] = set()
         for i, raw in enumerate(data.get("rules", [])):
             rule = self._make_rule(raw, i)
@@ -208,15 +215,9 @@ class RuleSet:
             pat = _Pattern([_compile_token_spec(e, rule.id) for e in pattern], rule)
             if all(e.optional for e in pat.elems):
                 raise RuleError(f"rule {rule.id}: every pattern element is optional")
-            firsts = pat.first_tokens()
-            if firsts is None:
-                self._any_first.append(pat)
-            else:
-                for t in firsts:
-                    self._by_first.setdefault(t, []).append(pat)
-        if self._any_first:  # regex-first patterns are candidates at every token
-            for lst in self._by_first.values():
-                lst.extend(self._any_first)
+            self.patterns.append(pat)
+        disabled = set(data.get("disabled", []))
+        self._index([p for p in self.patterns if p.rule.id not in disabled])
         self.sections: list[dict[str, Any]] = []
         self._section_index: dict[str, dict[str, Any]] = {}
         for sec in data.get("sections", []):
@@ -230,6 +231,31 @@ class RuleSet:
             self.sections.append(entry)
             for t in entry["titles"]:
                 self._section_index[_norm_title(t)] = entry
+
+    def _index(self, patterns: list[_Pattern]) -> None:
+        self._by_first = {}
+        self._any_first = []
+        for pat in patterns:
+            firsts = pat.first_tokens()
+            if firsts is None:
+                self._any_first.append(pat)
+            else:
+                for t in firsts:
+                    self._by_first.setdefault(t, []).append(pat)
+        if self._any_first:  # regex-first patterns are candidates at every token
+            for lst in self._by_first.values():
+                lst.extend(self._any_first)
+
+    def without(self, rule_ids: set[str] | frozenset[str]) -> "RuleSet":
+        """A copy that ignores the given rules (compiled patterns are shared, nothing is recompiled)."""
+        unknown = set(rule_ids) - {r.id for r in self.rules}
+        if unknown:
+            raise RuleError(f"unknown rule id(s) {sorted(unknown)}")
+        twin = object.__new__(RuleSet)
+        twin.__dict__.update(self.__dict__)
+        twin.data = dict(self.data, disabled=sorted(set(self.data.get("disabled", [])) | set(rule_ids)))
+        twin._index([p for p in self.patterns if p.rule.id not in rule_ids])
+        return twin
 
     def _make_rule(self, raw: dict[str, Any], index: int) -> Rule:
         rid = raw.get("id")
@@ -262,6 +288,7 @@ class RuleSet:
             list_scope=bool(raw.get("list_scope", True)),
             index=index,
             also=also,
+            origin=str(raw.get("origin", "clinqa")),
         )
 
     def section_entry(self, title: str | None) -> dict[str, Any] | None:
@@ -318,8 +345,73 @@ def _norm_title(t: str) -> str:
 
 
 def load_rules(path: str | Path) -> RuleSet:
-    with open(path, encoding="utf-8") as fh:
-        data = json.load(fh)
-    if "version" not in data:
-        raise RuleError(f"{path}: rules file has no 'version'")
+    """Read a rules file and the general lexicons it imports (paths relative to the file)."""
+    path = Path(path)
+    data = _read_json(path)
+    imported: list[dict[str, Any]] = []
+    for imp in data.get("imports", []):
+        fmt = imp.get("format")
+        if fmt not in _IMPORTERS:
+            raise RuleError(f"{path}: import {imp.get('file')!r} has unknown format {fmt!r}")
+        lex = _read_json(path.parent / imp["file"])
+        imported.extend(_IMPORTERS[fmt](lex, imp))
+    if imported:
+        data = dict(data, rules=list(data.get("rules", [])) + imported, imports=[])
     return RuleSet(data)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, json.JSONDecodeError) as exc:
+        raise RuleError(f"{path}: cannot read rules ({exc})") from None
+    if not isinstance(data, dict) or "version" not in data:
+        raise RuleError(f"{path}: rules file has no 'version'")
+    return data
+
+
+def _medspacy_rules(lex: dict[str, Any], imp: dict[str, Any]) -> list[dict[str, Any]]:
+    """medspaCy ConTextRule JSON -> rules. A TERMINATE direction ends the scope of the rule's own category."""
+    skip = set(imp.get("skip", []))
+    out = []
+    for r in lex.get("context_rules", []):
+        if r["literal"] in skip:
+            continue
+        raw: dict[str, Any] = {"id": f"medspacy:{r['literal']}", "origin": "medspacy", "literal": r["literal"]}
+        if r.get("pattern"):
+            raw["pattern"] = r["pattern"]
+        if r.get("direction") == "TERMINATE":
+            raw.update(category="TERMINATE", applies_to=[r["category"]])
+        else:
+            raw.update(category=r["category"], direction=r.get("direction", "BIDIRECTIONAL"))
+            if r.get("max_scope") is not None:
+                raw["max_scope"] = r["max_scope"]
+        out.append(raw)
+    return out
+
+
+# GenNegEx tags: pre/post negation, pre/post possible, pseudo-trigger, termination (of negation / possible)
+_NEGEX_TAGS = {
+    "PREN": {"category": "NEGATED_EXISTENCE", "direction": "FORWARD"},
+    "POST": {"category": "NEGATED_EXISTENCE", "direction": "BACKWARD"},
+    "PREP": {"category": "POSSIBLE_EXISTENCE", "direction": "FORWARD"},
+    "POSP": {"category": "POSSIBLE_EXISTENCE", "direction": "BACKWARD"},
+    "PSEU": {"category": "PSEUDO"},
+    "CONJ": {"category": "TERMINATE", "applies_to": ["NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE"]},
+}
+
+
+def _negex_rules(lex: dict[str, Any], imp: dict[str, Any]) -> list[dict[str, Any]]:
+    skip = set(imp.get("skip", []))
+    out = []
+    for phrase, tag in lex.get("triggers", []):
+        if phrase in skip:
+            continue
+        if tag not in _NEGEX_TAGS:
+            raise RuleError(f"NegEx trigger {phrase!r}: unknown tag {tag!r}")
+        out.append({"id": f"negex:{phrase}", "origin": "negex", "literal": phrase, **_NEGEX_TAGS[tag]})
+    return out
+
+
+_IMPORTERS = {"medspacy": _medspacy_rules, "negex": _negex_rules}

@@ -221,7 +221,7 @@ def test_history_scope_ends_at_presents_and_recent(clf):
 def test_negated_and_historical_together(clf):
     res = run(clf, "She states that she has no history of pancreatitis or alcohol use.", "alcohol use")
     assert res.assertion is A.ABSENT and res.historical is True
-    assert rule_ids(res) == ["neg_no", "hist_history_of"]
+    assert rule_ids(res) == ["neg_no_history_of"]
 
 
 # --------------------------------------------------------------------------- experiencer
