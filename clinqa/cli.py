@@ -9,7 +9,13 @@ from typing import Optional
 
 import typer
 
-from clinqa.errors import ClinqaError, NotAvailableError
+from clinqa.errors import ClinqaError, NotAvailableError, StorageError, WorkspaceBusyError
+
+# Exit codes: 0 ok; 1 nothing ingested / `check` found problems; 2 a clear user error (bad value, unknown
+# patient); 3 an ingest batch partly failed; 4 the workspace cannot be written (disk full, read-only, damaged
+# store); 5 another process kept the workspace's writer lock too long; 130 interrupted.
+EXIT_STORAGE = 4
+EXIT_BUSY = 5
 
 app = typer.Typer(
     name="clinqa",
@@ -51,14 +57,47 @@ def _workspace(**kw):
 def ingest(
     paths: list[Path] = typer.Argument(..., help="Files or folders: .txt/.md folders, LongHealth JSON, FHIR JSON, CSV."),
     no_extract: bool = typer.Option(False, "--no-extract", help="Store notes only; skip extraction and indexing."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
-    """Ingest notes; bad files are reported and skipped, the rest of the batch goes on."""
+    """Ingest notes; bad files are reported one line each and skipped, the rest of the batch goes on.
+
+    Exit code: 0 when every input was ingested, unchanged or deliberately skipped; 3 when the batch partly
+    failed; 1 when nothing was ingested; 4 when the workspace cannot be written (disk full, read-only).
+    """
     ws = _workspace(extract=not no_extract, chunk=not no_extract)
     summary = ws.ingest(paths, progress=not quiet)
     typer.echo(summary.render())
-    if summary.failed and not (summary.added or summary.versioned or summary.unchanged):
+    if summary.exit_code:
+        raise typer.Exit(summary.exit_code)
+
+
+@app.command()
+def reindex(quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars.")) -> None:
+    """Rebuild every search index (FAISS, BM25) from the patient store."""
+    ws = _workspace(extract=False)
+    stats = ws.retriever.rebuild(progress=not quiet)
+    typer.echo(f"reindexed {stats['patients_updated']} patient(s), {stats['chunks_added']} chunk(s)")
+
+
+@app.command()
+def check() -> None:
+    """Check the store and the search indexes; exit code 1 when anything is wrong (each problem one line)."""
+    from clinqa.workspace import Workspace
+
+    try:
+        ws = Workspace(extract=False)
+    except StorageError as e:
+        typer.echo(f"PROBLEM {e}")
+        raise typer.Exit(1) from None
+    problems = ws.store.check()
+    problems += ws.retriever.check()
+    for p in problems:
+        typer.echo(f"PROBLEM {p}")
+    if problems:
+        typer.echo(f"{len(problems)} problem(s); `clinqa reindex` rebuilds the indexes from the store")
         raise typer.Exit(1)
+    c = ws.store.counts()
+    typer.echo(f"ok: store and indexes consistent ({c['patients']} patient(s), {c['notes']} note(s), {c['chunks']} chunk(s))")
 
 
 @app.command()
@@ -142,6 +181,12 @@ def main(argv: list[str] | None = None) -> None:
     _register_layers()
     try:
         app(args=argv)  # click handles its own usage errors, --help and exit codes
+    except StorageError as e:
+        typer.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_STORAGE)
+    except WorkspaceBusyError as e:
+        typer.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_BUSY)
     except ClinqaError as e:
         typer.echo(f"error: {e}", err=True)
         sys.exit(2)

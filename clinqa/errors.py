@@ -25,3 +25,15 @@ class NotAvailableError(ClinqaError):
 
 class LLMUnavailableError(ClinqaError):
     """The LLM server cannot be reached or failed to start."""
+
+
+class StorageError(ClinqaError):
+    """The workspace cannot be written: disk full, read-only, or a damaged store."""
+
+
+class WorkspaceBusyError(ClinqaError):
+    """Another process holds the workspace's writer lock for longer than we wait."""
+
+
+class DamagedIndexError(ClinqaError):
+    """A persisted search index cannot be read back (truncated, overwritten); it is rebuilt from the store."""

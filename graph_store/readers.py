@@ -5,6 +5,13 @@ yielded as a ``ReadProblem`` naming the file and the problem, so a batch goes
 on. Supported: a folder of .txt/.md notes (one sub-folder per patient),
 LongHealth JSON, FHIR R4 Bundle / DocumentReference JSON, and CSV exports
 shaped like MIMIC NOTEEVENTS (streamed row by row).
+
+Shapes are checked with pydantic models (``graph_store.schemas``) before a
+record is read, so a wrong-shape file is one clear problem, never a traceback.
+Identity: patient ids and note source keys are kept exactly as the source gives
+them (only Unicode-normalised and stripped, see ``normalize_id``); ids that a
+person or a filesystem could confuse (same text up to case or Unicode form) are
+refused with a problem that names both sources, never merged.
 """
 from __future__ import annotations
 
@@ -12,17 +19,21 @@ import base64
 import binascii
 import csv
 import datetime as dt
+import hashlib
 import json
 import re
 import sys
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dateparser
 from dateutil import parser as dateutil_parser
+from pydantic import ValidationError
 
 from clinqa.records import Note, Patient, Question
+from graph_store import schemas
 
 MAX_NOTE_BYTES = 5 * 1024 * 1024  # a note larger than this is refused (it is almost surely not one note)
 MAX_FILE_BYTES = 512 * 1024 * 1024  # JSON/FHIR files are parsed whole; CSV is streamed and has no limit
@@ -34,6 +45,7 @@ class ReadItem:
     patient: Patient
     notes: list[Note] = field(default_factory=list)
     questions: list[Question] = field(default_factory=list)
+    source: str = ""  # where the patient record came from (named in identity conflicts)
 
 
 @dataclass
@@ -46,18 +58,78 @@ class ReadProblem:
         return f"{self.source}: {self.problem}"
 
 
+# -- identity ---------------------------------------------------------------------------------
+def normalize_id(value: object) -> str:
+    """A source id as given: NFC-normalised and stripped, nothing else changed (never lossy).
+
+    Raises ValueError for an empty id or one holding control characters (a line break in an id is a broken export).
+    """
+    text = unicodedata.normalize("NFC", str(value)).strip()
+    if not text:
+        raise ValueError("empty id")
+    if any(unicodedata.category(ch) == "Cc" for ch in text):
+        raise ValueError(f"id {text!r} contains control characters")
+    return text
+
+
+def id_fold(value: str) -> str:
+    """The form under which two ids could be taken for one another (case and Unicode compatibility folded)."""
+    return unicodedata.normalize("NFKC", value).casefold()
+
+
+def confusable_groups(ids: Iterable[tuple[str, str]]) -> dict[str, list[tuple[str, str]]]:
+    """Ids (with their sources) that differ but fold to the same form: ``{id: [(other id, its source), ...]}``."""
+    by_fold: dict[str, dict[str, str]] = {}
+    for ident, source in ids:
+        by_fold.setdefault(id_fold(ident), {}).setdefault(ident, source)
+    out: dict[str, list[tuple[str, str]]] = {}
+    for group in by_fold.values():
+        if len(group) > 1:
+            for ident in group:
+                out[ident] = [(o, s) for o, s in group.items() if o != ident]
+    return out
+
+
+def confusable_problem(kind: str, ident: str, others: list[tuple[str, str]]) -> str:
+    names = ", ".join(f"{o!r} ({s})" for o, s in others)
+    return (f"{kind} {ident!r} differs from {names} only in letter case or Unicode form; refused rather than "
+            f"guessing whether they are the same {kind.split()[0]} (rename one)")
+
+
 # -- helpers ----------------------------------------------------------------------------
 def decode_bytes(data: bytes, source: str) -> tuple[str, list[str]]:
-    """Decode UTF-8 (BOM tolerated); otherwise decode with replacement and flag the note."""
+    """UTF-8 first (BOM tolerated); else a detected encoding, recorded on the note as ``encoding:NAME``.
+
+    Detection (charset-normalizer) is unreliable on short, mostly-ASCII notes: it may read one accented Latin-1
+    byte plus the ASCII letter after it as one CJK character. So when most bytes are ASCII only single-byte
+    readings count, and among equally plausible ones Windows-1252 (the superset of Latin-1 that Western
+    exports use) wins; a text no single-byte code page explains falls back to Windows-1252 / Latin-1.
+    """
     if b"\x00" in data[:8192]:
         raise ValueError("binary content (NUL bytes), not a text note")
     try:
         return data.decode("utf-8-sig"), []
     except UnicodeDecodeError:
-        text = data.decode("utf-8", errors="replace")
-        if text.count("\ufffd") > max(16, len(text) // 10):
-            raise ValueError("binary or non-text content (most bytes are not valid UTF-8)") from None
-        return text, ["decode_replaced"]
+        pass
+    import charset_normalizer
+
+    try:
+        western = data.decode("cp1252")
+    except UnicodeDecodeError:
+        western = None
+    results = list(charset_normalizer.from_bytes(data))
+    mostly_ascii = sum(b < 0x80 for b in data) >= 0.7 * len(data)
+    if mostly_ascii:
+        results = [r for r in results if len(str(r)) == len(data)]  # single-byte readings only
+        if not results:
+            return (western, ["encoding:cp1252"]) if western is not None else (data.decode("latin-1"), ["encoding:latin-1"])
+    if not results:
+        raise ValueError("binary or non-text content (not UTF-8 and no text encoding fits)")
+    least = min(r.chaos for r in results)
+    best = [r for r in results if r.chaos == least]
+    if western is not None and any(str(r) == western for r in best):
+        return western, ["encoding:cp1252"]
+    return str(best[0]), [f"encoding:{best[0].encoding}"]
 
 
 def parse_date(value: str | None) -> dt.date | None:
@@ -86,11 +158,8 @@ def _check_text(text: str, source: str) -> None:
         raise ValueError(f"note is larger than {MAX_NOTE_BYTES // (1024 * 1024)} MB")
 
 
-_SAFE_ID = re.compile(r"[^A-Za-z0-9_.\-]+")
-
-
-def safe_id(value: str) -> str:
-    return _SAFE_ID.sub("_", str(value).strip()).strip("_") or "unnamed"
+def _date_flags(date: dt.date | None) -> list[str]:
+    return [] if date else ["date_unknown"]
 
 
 # -- text folder ----------------------------------------------------------------------------
@@ -99,7 +168,8 @@ FILENAME_DATE = re.compile(r"(\d{4})[-_]?(\d{2})[-_]?(\d{2})")
 
 
 def read_text_note(path: Path, patient_id: str) -> Note:
-    """One .txt/.md note. Front matter (``---`` block of ``key: value``) may give date/type/title."""
+    """One .txt/.md note. Date: front matter (``---`` block of ``key: value``), else a date in the file name,
+    else the note's own ``Date:`` line or first date in its opening lines; undated notes stay undated."""
     data = path.read_bytes()
     if not data:
         raise ValueError("empty file")
@@ -123,19 +193,18 @@ def read_text_note(path: Path, patient_id: str) -> Note:
                 date = dt.date(int(fm.group(1)), int(fm.group(2)), int(fm.group(3)))
             except ValueError:
                 date = None
-    note_type = meta.get("type") or _type_from_name(path.stem)
     if date is None:
-        flags.append("date_unknown")
+        date = _date_in_text(text)
     return Note(
         patient_id=patient_id,
-        source_key=safe_id(path.name),
+        source_key=normalize_id(path.name),
         text=text,
-        note_date=date or dt.date.today(),
+        note_date=date,
         date_known=date is not None,
-        note_type=note_type,
+        note_type=meta.get("type") or _type_from_name(path.stem),
         title=meta.get("title") or path.stem,
         source=str(path),
-        flags=flags,
+        flags=flags + _date_flags(date),
     )
 
 
@@ -151,88 +220,130 @@ def _type_from_name(stem: str) -> str:
     return "note"
 
 
+def _named(paths: list[Path], kind: str) -> Iterator[tuple[str, Path] | ReadProblem]:
+    """(id, path) for each path's name; names that are empty or confusable with a sibling become problems."""
+    named: list[tuple[str, Path]] = []
+    for p in paths:
+        try:
+            named.append((normalize_id(p.name), p))
+        except ValueError as e:
+            yield ReadProblem(str(p), f"unusable {kind}: {e}")
+    clash = confusable_groups((i, str(p)) for i, p in named)
+    for ident, p in named:
+        if ident in clash:
+            yield ReadProblem(str(p), confusable_problem(kind, ident, clash[ident]))
+        else:
+            yield ident, p
+
+
 def read_folder(root: Path) -> Iterator[ReadItem | ReadProblem]:
     """A folder with one sub-folder per patient (or a single patient folder of notes)."""
     subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     direct = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in NOTE_SUFFIXES)
-    groups = [(safe_id(d.name), d) for d in subdirs]
-    if direct:
-        groups.insert(0, (safe_id(root.name), root))
-    if not groups:
+    if not subdirs and not direct:
         yield ReadProblem(str(root), "folder holds no patient sub-folders and no .txt/.md notes")
         return
-    for patient_id, folder in groups:
-        item = ReadItem(Patient(patient_id))
+    groups = [*([root.resolve()] if direct else []), *subdirs]
+    for got in _named(groups, "patient id"):
+        if isinstance(got, ReadProblem):
+            yield got
+            continue
+        patient_id, folder = got
+        item = ReadItem(Patient(patient_id), source=str(folder))
         meta_file = folder / "patient.json"
         if meta_file.is_file():
             try:
-                meta = json.loads(meta_file.read_text("utf-8"))
-                item.patient = Patient(patient_id, meta.get("name"), meta.get("birthday"), meta.get("diagnosis"))
+                meta = schemas.PatientMeta.model_validate(json.loads(meta_file.read_text("utf-8")))
+                item.patient = Patient(patient_id, meta.name, meta.birthday, meta.diagnosis)
+            except ValidationError as e:
+                yield ReadProblem(str(meta_file), f"malformed patient.json: {schemas.shape_problem(e)}")
             except (ValueError, UnicodeDecodeError) as e:
                 yield ReadProblem(str(meta_file), f"malformed patient.json: {e}")
-        for path in sorted(folder.iterdir()):
-            if not path.is_file() or path.name == "patient.json" or path.name.startswith("."):
-                continue
+        files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != "patient.json" and not p.name.startswith("."))
+        notes = []
+        for path in files:
             if path.suffix.lower() not in NOTE_SUFFIXES:
                 yield ReadProblem(str(path), f"unsupported file type {path.suffix or '(none)'}; expected .txt or .md", True)
+            else:
+                notes.append(path)
+        for got_note in _named(notes, "note file name"):
+            if isinstance(got_note, ReadProblem):
+                yield got_note
                 continue
             try:
-                item.notes.append(read_text_note(path, patient_id))
+                item.notes.append(read_text_note(got_note[1], patient_id))
             except (ValueError, OSError) as e:
-                yield ReadProblem(str(path), str(e))
+                yield ReadProblem(str(got_note[1]), str(e))
         if item.notes:
             yield item
 
 
 # -- LongHealth JSON --------------------------------------------------------------------------
 def is_longhealth(obj: object) -> bool:
-    return isinstance(obj, dict) and bool(obj) and all(
-        isinstance(v, dict) and "texts" in v for v in obj.values()
-    )
+    """LongHealth's shape at the top level: an object of patient objects, at least one holding ``texts``."""
+    return isinstance(obj, dict) and bool(obj) and any(isinstance(v, dict) and "texts" in v for v in obj.values())
 
 
 def read_longhealth(obj: dict, source: str) -> Iterator[ReadItem | ReadProblem]:
     """LongHealth benchmark JSON: {patient_XX: {name, birthday, diagnosis, texts{text_i}, questions[...]}}."""
+    keyed: list[tuple[str, str, object]] = []
     for key, p in obj.items():
-        pid = safe_id(key)
-        texts = p.get("texts")
-        if not isinstance(texts, dict) or not texts:
-            yield ReadProblem(f"{source}#{key}", "missing or empty 'texts'")
+        try:
+            keyed.append((normalize_id(key), key, p))
+        except ValueError as e:
+            yield ReadProblem(f"{source}#{key}", f"unusable patient id: {e}")
+    clash = confusable_groups((pid, f"{source}#{key}") for pid, key, _ in keyed)
+    for pid, key, p in keyed:
+        src = f"{source}#{key}"
+        if pid in clash:
+            yield ReadProblem(src, confusable_problem("patient id", pid, clash[pid]))
             continue
-        item = ReadItem(
-            Patient(pid, p.get("name"), p.get("birthday"), p.get("diagnosis"),
-                    {k: v for k, v in p.items() if k not in {"texts", "questions", "name", "birthday", "diagnosis"}
-                     and isinstance(v, (str, int, float, bool))})
-        )
-        dates = p.get("text_dates") or {}
-        types = p.get("text_types") or {}
-        for tkey, text in texts.items():
+        try:
+            rec = schemas.LongHealthPatient.model_validate(p)
+        except ValidationError as e:
+            yield ReadProblem(src, schemas.shape_problem(e))
+            continue
+        extra = {k: v for k, v in (rec.model_extra or {}).items() if isinstance(v, (str, int, float, bool))}
+        item = ReadItem(Patient(pid, rec.name, rec.birthday, rec.diagnosis, extra), source=src)
+        tkeys: list[tuple[str, str]] = []
+        for tkey in rec.texts:
+            try:
+                tkeys.append((normalize_id(tkey), tkey))
+            except ValueError as e:
+                yield ReadProblem(f"{src}.{tkey}", f"unusable text key: {e}")
+        tclash = confusable_groups((k, f"{src}.{raw}") for k, raw in tkeys)
+        for nkey, tkey in tkeys:
+            text = rec.texts[tkey]
+            if nkey in tclash:
+                yield ReadProblem(f"{src}.{tkey}", confusable_problem("note key", nkey, tclash[nkey]))
+                continue
             if not isinstance(text, str):
-                yield ReadProblem(f"{source}#{key}.{tkey}", "text is not a string")
+                yield ReadProblem(f"{src}.{tkey}", f"text is not a string (got {type(text).__name__})")
                 continue
             try:
                 _check_text(text, source)
             except ValueError as e:
-                yield ReadProblem(f"{source}#{key}.{tkey}", str(e))
+                yield ReadProblem(f"{src}.{tkey}", str(e))
                 continue
-            date = parse_date(dates.get(tkey)) or _date_in_text(text)
+            date = parse_date(rec.text_dates.get(tkey)) or _date_in_text(text)
             item.notes.append(
-                Note(pid, safe_id(tkey), text, note_date=date or dt.date.today(), date_known=date is not None,
-                     note_type=types.get(tkey) or _type_from_text(text), title=tkey, source=f"{source}#{key}.{tkey}",
-                     flags=[] if date else ["date_unknown"])
+                Note(pid, nkey, text, note_date=date, date_known=date is not None,
+                     note_type=rec.text_types.get(tkey) or _type_from_text(text), title=tkey, source=f"{src}.{tkey}",
+                     flags=_date_flags(date))
             )
-        for i, q in enumerate(p.get("questions") or []):
-            if not isinstance(q, dict) or "question" not in q:
-                yield ReadProblem(f"{source}#{key}.questions[{i}]", "question without 'question' field")
+        for i, q in enumerate(rec.questions):
+            try:
+                qrec = schemas.LongHealthQuestion.model_validate(q)
+            except ValidationError as e:
+                yield ReadProblem(f"{src}.questions[{i}]", schemas.shape_problem(e))
                 continue
-            options = {k[-1].upper(): str(v) for k, v in q.items() if re.fullmatch(r"answer_[a-f]", k) and v is not None}
+            extra_q = dict(qrec.model_extra or {})
+            options = {k[-1].upper(): str(v) for k, v in extra_q.items() if re.fullmatch(r"answer_[a-f]", k) and v is not None}
             item.questions.append(
                 Question(
-                    patient_id=pid, question_id=str(q.get("No", q.get("id", i))), text=str(q["question"]),
-                    options=options, correct=q.get("correct"), answer_location=q.get("answer_location") or {},
-                    kind=q.get("kind"),
-                    extra={k: v for k, v in q.items() if k not in {"question", "correct", "answer_location", "kind"}
-                           and not re.fullmatch(r"answer_[a-f]", k)},
+                    patient_id=pid, question_id=str(extra_q.get("No", extra_q.get("id", i))), text=qrec.question,
+                    options=options, correct=qrec.correct, answer_location=qrec.answer_location, kind=qrec.kind,
+                    extra={k: v for k, v in extra_q.items() if not re.fullmatch(r"answer_[a-f]", k)},
                 )
             )
         if item.notes:
@@ -277,28 +388,32 @@ def _type_from_text(text: str) -> str:
 
 # -- FHIR R4 ------------------------------------------------------------------------------------
 def _fhir_ref_id(ref: str | None) -> str | None:
+    """The id part of a reference (``Patient/123`` -> ``123``, ``urn:uuid:abc`` -> ``abc``), as given."""
     if not ref:
         return None
-    return ref.rsplit("/", 1)[-1].replace("urn:uuid:", "")
+    tail = ref.rsplit("/", 1)[-1]
+    return tail[len("urn:uuid:"):] if tail.startswith("urn:uuid:") else tail
 
 
-def read_fhir_docref(res: dict, source: str, patients: dict[str, Patient]) -> Note:
-    rid = res.get("id") or ""
-    subject = _fhir_ref_id((res.get("subject") or {}).get("reference"))
+def read_fhir_docref(obj: dict, source: str) -> Note:
+    """One DocumentReference with inline text attachments -> a Note; ValueError names the problem."""
+    try:
+        res = schemas.DocumentReference.model_validate(obj)
+    except ValidationError as e:
+        raise ValueError(schemas.shape_problem(e)) from None
+    subject = _fhir_ref_id(res.subject.reference if res.subject else None)
     if not subject:
         raise ValueError("DocumentReference has no subject.reference (which patient?)")
-    contents = res.get("content") or []
     texts: list[str] = []
     flags: list[str] = []
-    for c in contents:
-        att = (c or {}).get("attachment") or {}
-        ctype = (att.get("contentType") or "").split(";")[0].strip().lower()
+    for c in res.content:
+        ctype = (c.attachment.contentType or "").split(";")[0].strip().lower()
         if ctype not in ("text/plain", "text/markdown"):
             continue
-        if "data" not in att:
+        if c.attachment.data is None:
             raise ValueError("attachment has no inline 'data' (url-only attachments are not fetched)")
         try:
-            raw = base64.b64decode(att["data"], validate=True)
+            raw = base64.b64decode(c.attachment.data, validate=True)
         except (binascii.Error, ValueError) as e:
             raise ValueError(f"attachment data is not valid base64: {e}") from None
         text, fl = decode_bytes(raw, source)
@@ -308,22 +423,29 @@ def read_fhir_docref(res: dict, source: str, patients: dict[str, Patient]) -> No
         raise ValueError("no text/plain or text/markdown attachment")
     text = "\n\n".join(texts)
     _check_text(text, source)
-    date = parse_date(res.get("date") or ((res.get("context") or {}).get("period") or {}).get("start"))
-    ntype = res.get("type") or {}
-    type_text = ntype.get("text") or next((c.get("display") for c in ntype.get("coding") or [] if c.get("display")), None)
-    pid = safe_id(subject)
-    return Note(pid, safe_id(rid or f"docref-{hash(text) & 0xFFFFFFFF:x}"), text, note_date=date or dt.date.today(),
-                date_known=date is not None, note_type=(type_text or "note"), title=res.get("description") or type_text,
-                source=f"{source}#DocumentReference/{rid}", flags=flags + ([] if date else ["date_unknown"]))
+    date = parse_date(res.date or (res.context.period.start if res.context and res.context.period else None))
+    type_text = None
+    if res.type is not None:
+        type_text = res.type.text or next((c.display for c in res.type.coding if c.display), None)
+    # without an id the content is the identity (stable across runs, unlike Python's salted hash())
+    key = normalize_id(res.id) if res.id else "docref-" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return Note(normalize_id(subject), key, text, note_date=date, date_known=date is not None,
+                note_type=(type_text or "note"), title=res.description or type_text,
+                source=f"{source}#DocumentReference/{res.id or key}", flags=flags + _date_flags(date))
 
 
-def _fhir_patient(res: dict) -> Patient:
-    names = res.get("name") or []
+def _fhir_patient(obj: dict) -> Patient:
+    try:
+        res = schemas.FhirPatient.model_validate(obj)
+    except ValidationError as e:
+        raise ValueError(schemas.shape_problem(e)) from None
+    if not res.id:
+        raise ValueError("Patient resource has no id")
     name = None
-    if names:
-        n = names[0]
-        name = n.get("text") or " ".join([*(n.get("given") or []), n.get("family") or ""]).strip() or None
-    return Patient(safe_id(res.get("id") or "unknown"), name, res.get("birthDate"))
+    if res.name:
+        n = res.name[0]
+        name = n.text or " ".join([*n.given, n.family or ""]).strip() or None
+    return Patient(normalize_id(res.id), name, res.birthDate)
 
 
 def read_fhir(obj: dict, source: str) -> Iterator[ReadItem | ReadProblem]:
@@ -331,35 +453,56 @@ def read_fhir(obj: dict, source: str) -> Iterator[ReadItem | ReadProblem]:
     patients: dict[str, Patient] = {}
     docs: list[tuple[str, dict]] = []
     if rtype == "Bundle":
-        for i, entry in enumerate(obj.get("entry") or []):
-            res = (entry or {}).get("resource") or {}
+        try:
+            bundle = schemas.Bundle.model_validate(obj)
+        except ValidationError as e:
+            yield ReadProblem(source, schemas.shape_problem(e))
+            return
+        for i, entry in enumerate(bundle.entry):
+            src = f"{source}#entry[{i}]"
+            try:
+                res = schemas.BundleEntry.model_validate(entry).resource
+            except ValidationError as e:
+                yield ReadProblem(src, schemas.shape_problem(e))
+                continue
             t = res.get("resourceType")
             if t == "Patient":
-                p = _fhir_patient(res)
+                try:
+                    p = _fhir_patient(res)
+                except ValueError as e:
+                    yield ReadProblem(src, str(e))
+                    continue
                 patients[p.patient_id] = p
             elif t == "DocumentReference":
-                docs.append((f"{source}#entry[{i}]", res))
-            elif t:
-                yield ReadProblem(f"{source}#entry[{i}]", f"FHIR {t} resource ignored (only Patient and DocumentReference are read)", True)
+                docs.append((src, res))
+            elif isinstance(t, str) and t:
+                yield ReadProblem(src, f"FHIR {t} resource ignored (only Patient and DocumentReference are read)", True)
             else:
-                yield ReadProblem(f"{source}#entry[{i}]", "entry without resource.resourceType")
+                yield ReadProblem(src, "entry without resource.resourceType")
     elif rtype == "DocumentReference":
         docs.append((source, obj))
     elif rtype == "Patient":
-        p = _fhir_patient(obj)
-        yield ReadItem(p)
+        try:
+            yield ReadItem(_fhir_patient(obj), source=source)
+        except ValueError as e:
+            yield ReadProblem(source, str(e))
         return
     else:
         yield ReadProblem(source, f"unsupported FHIR resourceType {rtype!r}; expected Bundle or DocumentReference")
         return
+    clash = confusable_groups((pid, source) for pid in patients)
     items: dict[str, ReadItem] = {}
     for src, res in docs:
         try:
-            note = read_fhir_docref(res, src, patients)
+            note = read_fhir_docref(res, src)
         except ValueError as e:
             yield ReadProblem(src, str(e))
             continue
-        item = items.setdefault(note.patient_id, ReadItem(patients.get(note.patient_id, Patient(note.patient_id))))
+        if note.patient_id in clash:
+            yield ReadProblem(src, confusable_problem("patient id", note.patient_id, clash[note.patient_id]))
+            continue
+        item = items.setdefault(
+            note.patient_id, ReadItem(patients.get(note.patient_id, Patient(note.patient_id)), source=source))
         item.notes.append(note)
     yield from items.values()
 
@@ -374,6 +517,20 @@ CSV_COLUMNS = {
 }
 
 
+def _csv_encoding(path: Path) -> tuple[str, list[str]]:
+    """UTF-8 when the first MB decodes as UTF-8, else the detected encoding (recorded on every row's note)."""
+    with path.open("rb") as fh:
+        head = fh.read(1 << 20)
+    try:
+        head.decode("utf-8-sig")
+        return "utf-8-sig", []
+    except UnicodeDecodeError as e:
+        if e.start >= len(head) - 4:  # a multi-byte character cut at the end of the sample
+            return "utf-8-sig", []
+    _, flags = decode_bytes(head, str(path))
+    return flags[0].split(":", 1)[1], flags
+
+
 def read_csv(path: Path) -> Iterator[ReadItem | ReadProblem]:
     """Stream rows; each row becomes one note (rows of the same patient are grouped as they come)."""
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -385,41 +542,80 @@ def read_csv(path: Path) -> Iterator[ReadItem | ReadProblem]:
     if b"\x00" in head:
         yield ReadProblem(str(path), "binary content (NUL bytes), not a CSV file")
         return
-    with path.open("r", encoding="utf-8", errors="replace", newline="") as fh:
+    try:
+        encoding, enc_flags = _csv_encoding(path)
+    except ValueError as e:
+        yield ReadProblem(str(path), str(e))
+        return
+    with path.open("r", encoding=encoding, errors="replace", newline="") as fh:
         reader = csv.DictReader(fh)
-        fields = {(f or "").strip().lower(): f for f in reader.fieldnames or []}
+        try:
+            header = reader.fieldnames or []
+        except csv.Error as e:
+            yield ReadProblem(str(path), f"malformed CSV header: {e}")
+            return
+        fields = {(f or "").strip().lower(): f for f in header}
         col = {k: next((fields[c] for c in cands if c in fields), None) for k, cands in CSV_COLUMNS.items()}
         missing = [k for k in ("patient_id", "text") if col[k] is None]
         if missing:
-            yield ReadProblem(str(path), f"CSV lacks required column(s) {', '.join(missing)}; header is {reader.fieldnames}")
+            yield ReadProblem(str(path), f"CSV lacks required column(s) {', '.join(missing)}; header is {header}")
             return
-        for rowno, row in enumerate(reader, start=2):
+        rowno = 1
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as e:
+                yield ReadProblem(f"{path}:{reader.line_num}", f"malformed CSV row: {e}")
+                break  # the parser cannot resynchronise after a broken quote
+            rowno += 1
             src = f"{path}:{rowno}"
-            pid_raw = (row.get(col["patient_id"]) or "").strip()
-            text = row.get(col["text"]) or ""
-            if not pid_raw:
-                yield ReadProblem(src, "row without patient id")
+            if None in row:
+                yield ReadProblem(src, f"row has {len(header) + len(row[None])} fields, header has {len(header)}")
                 continue
             try:
-                _check_text(text, src)
+                rec = schemas.CsvRow.model_validate({k: (row.get(c) if c else None) for k, c in col.items()})
+            except ValidationError as e:
+                bad_id = any(err["loc"] == ("patient_id",) for err in e.errors())
+                yield ReadProblem(src, "row without patient id" if bad_id else schemas.shape_problem(e))
+                continue
+            try:
+                pid = normalize_id(rec.patient_id)
+                _check_text(rec.text, src)
             except ValueError as e:
                 yield ReadProblem(src, str(e))
                 continue
-            date = parse_date(row.get(col["note_date"])) if col["note_date"] else None
-            nid = (row.get(col["note_id"]) or "").strip() if col["note_id"] else ""
-            pid = safe_id(pid_raw)
-            flags = ["decode_replaced"] if "\ufffd" in text else []
-            note = Note(pid, safe_id(f"row-{nid}" if nid else f"{path.stem}-row{rowno}"), text,
-                        note_date=date or dt.date.today(), date_known=date is not None,
-                        note_type=((row.get(col["note_type"]) or "note").strip() if col["note_type"] else "note"),
-                        source=src, flags=flags + ([] if date else ["date_unknown"]))
-            yield ReadItem(Patient(pid), [note])
+            date = parse_date(rec.note_date)
+            nid = (rec.note_id or "").strip()
+            flags = enc_flags + (["decode_replaced"] if "\ufffd" in rec.text else [])
+            note = Note(pid, f"row-{nid}" if nid else f"{path.stem}-row{rowno}", rec.text,
+                        note_date=date, date_known=date is not None,
+                        note_type=(rec.note_type or "note").strip() or "note",
+                        source=src, flags=flags + _date_flags(date))
+            yield ReadItem(Patient(pid), [note], source=src)
 
 
 # -- dispatch -----------------------------------------------------------------------------------
+def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    seen: dict[str, object] = {}
+    for k, v in pairs:
+        if k in seen:
+            raise ValueError(f"duplicate key {k!r} (the second record would silently replace the first)")
+        seen[k] = v
+    return seen
+
+
 def read_path(path: str | Path) -> Iterator[ReadItem | ReadProblem]:
     """Read any supported input; never raises for bad input, yields ReadProblem instead."""
     p = Path(path)
+    try:
+        yield from _read_path(p)
+    except OSError as e:  # unreadable file or folder (permissions, I/O error): one problem, the batch goes on
+        yield ReadProblem(str(p), f"cannot read: {e.strerror or e}")
+
+
+def _read_path(p: Path) -> Iterator[ReadItem | ReadProblem]:
     if not p.exists():
         yield ReadProblem(str(p), "no such file or folder")
         return
@@ -430,18 +626,15 @@ def read_path(path: str | Path) -> Iterator[ReadItem | ReadProblem]:
         yield ReadProblem(str(p), "not a regular file")
         return
     suffix = p.suffix.lower()
-    try:
-        size = p.stat().st_size
-    except OSError as e:
-        yield ReadProblem(str(p), f"cannot read: {e}")
-        return
+    size = p.stat().st_size
     if size == 0:
         yield ReadProblem(str(p), "empty file")
         return
     if suffix in NOTE_SUFFIXES:
         try:
-            yield ReadItem(Patient(safe_id(p.parent.name)), [read_text_note(p, safe_id(p.parent.name))])
-        except (ValueError, OSError) as e:
+            pid = normalize_id(p.resolve().parent.name)
+            yield ReadItem(Patient(pid), [read_text_note(p, pid)], source=str(p.parent))
+        except ValueError as e:
             yield ReadProblem(str(p), str(e))
         return
     if suffix == ".csv":
@@ -452,10 +645,9 @@ def read_path(path: str | Path) -> Iterator[ReadItem | ReadProblem]:
             yield ReadProblem(str(p), f"JSON file larger than {MAX_FILE_BYTES // 2**20} MB")
             return
         try:
-            data = p.read_bytes()
-            text, _ = decode_bytes(data, str(p))
-            obj = json.loads(text)
-        except ValueError as e:
+            text, _ = decode_bytes(p.read_bytes(), str(p))
+            obj = json.loads(text, object_pairs_hook=_no_duplicate_keys)
+        except (ValueError, RecursionError) as e:
             yield ReadProblem(str(p), f"malformed JSON: {e}")
             return
         if isinstance(obj, dict) and "resourceType" in obj:

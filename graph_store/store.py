@@ -9,9 +9,11 @@ the old version's derived rows are removed (its text is kept for audit).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import datetime as dt
+import errno
+import hashlib
 import json
+import re
 import sqlite3
 import threading
 import uuid
@@ -19,8 +21,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from clinqa.errors import UnknownNoteError, UnknownPatientError
+from clinqa.errors import StorageError, UnknownNoteError, UnknownPatientError
 from clinqa.records import Chunk, Fact, Note, Patient, Question
+from graph_store.readers import id_fold
 
 SCHEMA_VERSION = 1
 
@@ -30,7 +33,8 @@ CREATE TABLE IF NOT EXISTS patients (
     patient_id TEXT PRIMARY KEY,
     name TEXT, birthday TEXT, diagnosis TEXT,
     metadata TEXT NOT NULL DEFAULT '{}',
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    id_fold TEXT
 );
 CREATE TABLE IF NOT EXISTS ingest_runs (
     run_id TEXT PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT,
@@ -90,6 +94,25 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
+def _id_part(value: str) -> str:
+    """Escape the separators of a note id (``/`` between patient and key, ``@v`` before a version) reversibly,
+    so ``pt/001`` + ``a`` and ``pt`` + ``001/a`` never share an id; ordinary ids read unchanged."""
+    return value.replace("%", "%25").replace("/", "%2F").replace("@", "%40")
+
+
+def storage_error(e: BaseException, path: Path) -> StorageError | None:
+    """A full disk or a read-only workspace as its own clear error (SQLite reports both in several ways)."""
+    msg = str(e).lower()
+    code = getattr(e, "errno", None)
+    if code == errno.ENOSPC or "database or disk is full" in msg or "no space left" in msg:
+        return StorageError(f"disk full: cannot write to the workspace {path.parent} (free some space and run again; "
+                            "nothing half-written was kept)")
+    if code in (errno.EROFS, errno.EACCES, errno.EPERM) or "readonly database" in msg or "read-only" in msg:
+        return StorageError(f"the workspace {path.parent} is read-only (check its permissions or mount); "
+                            "nothing was written")
+    return None
+
+
 class PatientStore:
     """SQLite-backed store. Thread-safe for the UI: one connection per thread."""
 
@@ -97,20 +120,51 @@ class PatientStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        try:
+            self._open_schema()
+        except sqlite3.DatabaseError as e:
+            raise storage_error(e, self.path) or StorageError(
+                f"the patient store {self.path} is damaged ({e}); restore it from a backup "
+                "(`clinqa check` reports what is wrong)") from None
+
+    def _open_schema(self) -> None:
+        if self._read_only_existing():
+            return
         self.con.executescript(SCHEMA)  # idempotent DDL; executescript manages its own transaction
+        cols = {r[1] for r in self.con.execute("PRAGMA table_info(patients)")}
         with self.transaction() as con:
+            if "id_fold" not in cols:  # stores written before identity checks
+                con.execute("ALTER TABLE patients ADD COLUMN id_fold TEXT")
+            for (pid,) in con.execute("SELECT patient_id FROM patients WHERE id_fold IS NULL").fetchall():
+                con.execute("UPDATE patients SET id_fold=? WHERE patient_id=?", (id_fold(pid), pid))
+            con.execute("CREATE INDEX IF NOT EXISTS patients_fold ON patients(id_fold)")
             con.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
 
+    def _read_only_existing(self) -> bool:
+        """An existing store in a workspace we cannot write: open it for reading only (queries still work)."""
+        import os
+
+        if not self.path.exists() or (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)):
+            return False
+        self._local.con = self._connect(f"file:{self.path}?mode=ro", uri=True)
+        return True
+
     # -- connection handling -------------------------------------------------
+    @staticmethod
+    def _connect(target: str | Path, uri: bool = False) -> sqlite3.Connection:
+        con = sqlite3.connect(target, timeout=30, isolation_level=None, check_same_thread=False, uri=uri)
+        con.row_factory = sqlite3.Row
+        con.execute("PRAGMA foreign_keys = ON")
+        con.execute("PRAGMA secure_delete = ON")  # deleted patients' text is zeroed, not left in free pages
+        return con
+
     @property
     def con(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)
         if con is None:
-            con = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            con.row_factory = sqlite3.Row
-            con.execute("PRAGMA foreign_keys = ON")
+            con = self._connect(self.path)
             con.execute("PRAGMA journal_mode = WAL")
             con.execute("PRAGMA synchronous = NORMAL")
             self._local.con = con
@@ -119,14 +173,27 @@ class PatientStore:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         con = self.con
-        con.execute("BEGIN IMMEDIATE")
+        try:
+            con.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            raise storage_error(e, self.path) or e
         try:
             yield con
-        except BaseException:
-            con.execute("ROLLBACK")
+        except BaseException as e:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            if isinstance(e, (sqlite3.Error, OSError)):
+                err = storage_error(e, self.path)
+                if err is not None:
+                    raise err from None
             raise
         else:
-            con.execute("COMMIT")
+            try:
+                con.execute("COMMIT")
+            except sqlite3.Error as e:
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+                raise storage_error(e, self.path) or e
 
     def close(self) -> None:
         con = getattr(self._local, "con", None)
@@ -169,24 +236,38 @@ class PatientStore:
     def upsert_patient(self, patient: Patient, con: sqlite3.Connection | None = None) -> None:
         c = con or self.con
         c.execute(
-            "INSERT INTO patients(patient_id, name, birthday, diagnosis, metadata, created_at) VALUES (?,?,?,?,?,?) "
+            "INSERT INTO patients(patient_id, name, birthday, diagnosis, metadata, created_at, id_fold) "
+            "VALUES (?,?,?,?,?,?,?) "
             "ON CONFLICT(patient_id) DO UPDATE SET name=COALESCE(excluded.name, name), "
             "birthday=COALESCE(excluded.birthday, birthday), diagnosis=COALESCE(excluded.diagnosis, diagnosis), "
             "metadata=excluded.metadata",
-            (patient.patient_id, patient.name, patient.birthday, patient.diagnosis, json.dumps(patient.metadata), _now()),
+            (patient.patient_id, patient.name, patient.birthday, patient.diagnosis, json.dumps(patient.metadata), _now(),
+             id_fold(patient.patient_id)),
         )
 
     def has_patient(self, patient_id: str) -> bool:
         return self.con.execute("SELECT 1 FROM patients WHERE patient_id=?", (patient_id,)).fetchone() is not None
 
+    def confusable_patient(self, patient_id: str) -> str | None:
+        """A stored patient whose id differs from this one only in case or Unicode form (never to be merged)."""
+        r = self.con.execute(
+            "SELECT patient_id FROM patients WHERE id_fold=? AND patient_id<>?", (id_fold(patient_id), patient_id)
+        ).fetchone()
+        return r[0] if r else None
+
+    def patient_source(self, patient_id: str) -> str:
+        """Where the stored patient's notes came from (named when new input conflicts with it)."""
+        r = self.con.execute(
+            "SELECT source FROM notes WHERE patient_id=? ORDER BY created_at, note_id LIMIT 1", (patient_id,)
+        ).fetchone()
+        return (r[0] if r and r[0] else "the store")
+
     def require_patient(self, patient_id: str) -> None:
+        """Raise a clear error for an unknown id; other patients' ids are never listed (the caller may not see them)."""
         if not isinstance(patient_id, str) or not patient_id.strip():
             raise UnknownPatientError("patient id is empty")
         if not self.has_patient(patient_id):
-            known = [p.patient_id for p in self.patients()][:10]
-            raise UnknownPatientError(
-                f"unknown patient {patient_id!r}; known patients: {', '.join(known) or 'none (ingest notes first)'}"
-            )
+            raise UnknownPatientError(f"unknown patient {patient_id!r} (`clinqa patients` lists the patients stored)")
 
     def patient(self, patient_id: str) -> Patient:
         self.require_patient(patient_id)
@@ -207,9 +288,45 @@ class PatientStore:
         return [dict(r) for r in rows]
 
     def delete_patient(self, patient_id: str) -> None:
+        """Remove the patient, every note version, fact, chunk and question, and their traces in ingest runs."""
         self.require_patient(patient_id)
         with self.transaction() as con:
+            sources = [r[0] for r in con.execute(
+                "SELECT DISTINCT source FROM notes WHERE patient_id=? AND source<>''", (patient_id,))]
             con.execute("DELETE FROM patients WHERE patient_id=?", (patient_id,))
+            self._scrub_runs(con, [patient_id], sources)
+        self.purge_freed()
+
+    @staticmethod
+    def _scrub_runs(con: sqlite3.Connection, patient_ids: list[str], sources: list[str]) -> None:
+        """Drop a deleted patient's id and source paths from the ingest run summaries.
+
+        A summary line goes when it names one of the sources, the folder of a deleted patient's text notes, or
+        the patient id as a whole word; the ``patients`` list loses the id.
+        """
+        folders = {str(Path(s).parent) for s in sources if "#" not in s and not re.search(r":\d+$", s)}
+        folders -= {".", "/"}
+        words = [re.compile(rf"(?<![\w-]){re.escape(p)}(?![\w-])") for p in patient_ids]
+        marks = [*sources, *folders]
+
+        def named(line: str) -> bool:
+            return any(m in line for m in marks) or any(w.search(line) for w in words)
+
+        for run_id, summary in con.execute("SELECT run_id, summary FROM ingest_runs WHERE summary IS NOT NULL").fetchall():
+            data = json.loads(summary)
+            changed = False
+            for key, value in data.items():
+                if not isinstance(value, list):
+                    continue
+                kept = [v for v in value if not (isinstance(v, str) and (v in patient_ids or named(v)))]
+                changed |= len(kept) != len(value)
+                data[key] = kept
+            if changed:
+                con.execute("UPDATE ingest_runs SET summary=? WHERE run_id=?", (json.dumps(data), run_id))
+
+    def purge_freed(self) -> None:
+        """Push deletions out of the write-ahead log so no copy of deleted rows stays on disk."""
+        self.con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- notes -----------------------------------------------------------------
     def find_active(self, patient_id: str, source_key: str) -> Note | None:
@@ -234,7 +351,7 @@ class PatientStore:
         if existing is not None and existing.sha256 == note.sha256:
             return existing
         note.version = (row[0] or 0) + 1
-        base = f"{note.patient_id}/{note.source_key}"
+        base = f"{_id_part(note.patient_id)}/{_id_part(note.source_key)}"
         note.note_id = base if note.version == 1 else f"{base}@v{note.version}"
         return note
 
@@ -341,9 +458,14 @@ class PatientStore:
         """Delete a note, all its versions and everything derived from them."""
         note = self.note(note_id)
         with self.transaction() as con:
+            sources = [r[0] for r in con.execute(
+                "SELECT DISTINCT source FROM notes WHERE patient_id=? AND source_key=? AND source<>''",
+                (note.patient_id, note.source_key))]
             con.execute(
                 "DELETE FROM notes WHERE patient_id=? AND source_key=?", (note.patient_id, note.source_key)
             )
+            self._scrub_runs(con, [], sources)
+        self.purge_freed()
 
     # -- derived records -------------------------------------------------------
     def facts(self, patient_id: str, note_id: str | None = None) -> list[Fact]:
@@ -389,6 +511,34 @@ class PatientStore:
         else:
             rows = self.con.execute("SELECT data FROM questions ORDER BY patient_id, question_id")
         return [Question(**json.loads(r[0])) for r in rows.fetchall()]
+
+    def check(self) -> list[str]:
+        """Integrity problems of the store (empty when sound): SQLite's own check, dangling references,
+        derived rows of switched-off versions, two active versions of one note, and spans that no longer
+        match their note's text."""
+        con = self.con
+        problems = [f"{self.path}: {r[0]}" for r in con.execute("PRAGMA integrity_check").fetchall() if r[0] != "ok"]
+        for table, n in con.execute(
+            'SELECT "table", COUNT(*) FROM pragma_foreign_key_check GROUP BY "table"'
+        ).fetchall():
+            problems.append(f"{table}: {n} row(s) point to a missing parent")
+        queries = {
+            "facts of switched-off note versions": "SELECT COUNT(*) FROM facts f JOIN notes n USING(note_id) WHERE n.active=0",
+            "chunks of switched-off note versions": "SELECT COUNT(*) FROM chunks c JOIN notes n USING(note_id) WHERE n.active=0",
+            "facts filed under another patient than their note": "SELECT COUNT(*) FROM facts f JOIN notes n USING(note_id) "
+            "WHERE f.patient_id<>n.patient_id",
+            "chunks filed under another patient than their note": "SELECT COUNT(*) FROM chunks c JOIN notes n USING(note_id) "
+            "WHERE c.patient_id<>n.patient_id",
+            "notes with more than one active version": "SELECT COUNT(*) FROM (SELECT 1 FROM notes WHERE active=1 "
+            "GROUP BY patient_id, source_key HAVING COUNT(*)>1)",
+            "chunks whose text does not match their note span": 'SELECT COUNT(*) FROM chunks c JOIN notes n USING(note_id) '
+            'WHERE substr(n.text, c.start + 1, c."end" - c.start) <> c.text',
+        }
+        for what, q in queries.items():
+            n = con.execute(q).fetchone()[0]
+            if n:
+                problems.append(f"{self.path}: {n} {what}")
+        return problems
 
     def counts(self) -> dict[str, int]:
         return {

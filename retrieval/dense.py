@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import math
 import os
+import uuid
 from pathlib import Path
 
 import faiss
 import numpy as np
+
+from clinqa.errors import DamagedIndexError
 
 
 def chunk_int_id(chunk_id: str) -> int:
@@ -126,13 +129,23 @@ class DenseIndex:
 
     # -- persistence ------------------------------------------------------------------------
     def save(self, path: Path) -> None:
-        tmp = path.with_name(path.name + ".tmp")
-        faiss.write_index(self.index, str(tmp))
+        """Write to a temp file unique to this process, then swap it in (a crash never leaves half an index)."""
+        tmp = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            faiss.write_index(self.index, str(tmp))
+        except RuntimeError as e:  # faiss reports a failed write (disk full, read-only) as RuntimeError
+            tmp.unlink(missing_ok=True)
+            raise OSError(f"cannot write {path}: {str(e).strip().splitlines()[-1]}") from None
         os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: Path, **kw) -> "DenseIndex":
-        index = faiss.read_index(str(path))
+        """Read a saved index; a missing, truncated or foreign file raises DamagedIndexError."""
+        try:
+            index = faiss.read_index(str(path))
+        except RuntimeError as e:
+            why = str(e).strip().splitlines()[-1] if str(e).strip() else "unreadable"
+            raise DamagedIndexError(f"the dense index {path} is damaged ({why[:160]})") from None
         self = cls(index.d, **kw)
         self.index = index
         if isinstance(faiss.downcast_index(index), faiss.IndexIVF):

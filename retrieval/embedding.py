@@ -160,6 +160,23 @@ class EmbeddingCache:
             raise
         con.execute("COMMIT")
 
+    def forget(self, shas: list[str]) -> int:
+        """Delete these texts' vectors under every model, and push the deletion out of the write-ahead log."""
+        con = self._con()
+        con.execute("PRAGMA secure_delete = ON")
+        n = 0
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            for i in range(0, len(shas), 500):
+                part = shas[i : i + 500]
+                n += con.execute(f"DELETE FROM emb WHERE sha IN ({','.join('?' * len(part))})", part).rowcount
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return n
+
     def embed(self, embedder: Embedder, texts: list[str], progress: bool | None = None) -> np.ndarray:
         """Vectors for texts, encoding only the ones not cached yet."""
         shas = [hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts]

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import uuid
 from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import bm25s
 import numpy as np
+
+from clinqa.errors import DamagedIndexError
 
 # Keep single characters and decimals ("2.5", "K") that clinical queries use; lower-case.
 TOKEN_PATTERN = r"(?u)\b\w[\w.]*\w\b|\b\w\b"
@@ -76,15 +79,18 @@ class LexicalIndex:
         return [(self.chunk_ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
     def save(self, folder: Path) -> None:
-        """Write to a temp folder, then swap it in, so a crash never leaves half an index."""
-        tmp = folder.with_name(folder.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        if self.model is not None:
-            self.model.save(str(tmp), show_progress=False)
-        (tmp / "chunk_ids.json").write_text(json.dumps(self.chunk_ids))
-        old = folder.with_name(folder.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
+        """Write to a temp folder unique to this process, then swap it in, so a crash never leaves half an index."""
+        tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        tmp = folder.with_name(f"{folder.name}.{tag}.tmp")
+        try:
+            tmp.mkdir(parents=True)
+            if self.model is not None:
+                self.model.save(str(tmp), show_progress=False)
+            (tmp / "chunk_ids.json").write_text(json.dumps(self.chunk_ids))
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        old = folder.with_name(f"{folder.name}.{tag}.old")
         if folder.exists():
             os.replace(folder, old)
         os.replace(tmp, folder)
@@ -92,6 +98,12 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, folder: Path) -> "LexicalIndex":
-        ids = json.loads((folder / "chunk_ids.json").read_text())
-        model = bm25s.BM25.load(str(folder), show_progress=False) if ids else None
+        """Read a saved index; a missing or damaged one raises DamagedIndexError."""
+        try:
+            ids = json.loads((folder / "chunk_ids.json").read_text())
+            if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+                raise ValueError("chunk_ids.json is not a list of chunk ids")
+            model = bm25s.BM25.load(str(folder), show_progress=False) if ids else None
+        except Exception as e:  # bm25s surfaces a damaged file as whatever numpy/json/scipy raise
+            raise DamagedIndexError(f"the BM25 index {folder} is damaged ({type(e).__name__}: {str(e)[:160]})") from None
         return cls(ids, model)

@@ -9,16 +9,25 @@ The SQLite store's chunks table is the source of truth. Everything under
 
 Each patient has their own dense and lexical index, so a query can only ever
 score that patient's chunks (and hits are checked against the patient again).
+
+Writes happen under the workspace's writer lock, through uniquely named temp
+files swapped in with ``os.replace``; a damaged index found on open is reported
+and rebuilt from the store, and ``check()`` / ``rebuild()`` back ``clinqa check``
+and ``clinqa reindex``.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import os
 import re
 import shutil
+import sqlite3
+import sys
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,7 +37,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from clinqa.errors import InputError
+from clinqa.errors import DamagedIndexError, InputError, WorkspaceBusyError
 from clinqa.records import Chunk
 from retrieval.dense import DenseIndex, chunk_int_id
 from retrieval.embedding import Embedder, EmbeddingCache, make_embedder
@@ -104,8 +113,13 @@ def _patient_key(pid: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", pid)[:60] + "-" + hashlib.sha1(pid.encode()).hexdigest()[:8]
 
 
+def temp_path(path: Path) -> Path:
+    """A temp name next to ``path`` unique to this process and call (two writers never share one)."""
+    return path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+
+
 def _write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = temp_path(path)
     tmp.write_text(json.dumps(obj))
     os.replace(tmp, path)
 
@@ -146,6 +160,11 @@ class Retriever:
     def warm_up(self) -> None:
         self.embedder.warm_up()
 
+    def _writing(self, wait: bool = True):
+        """The workspace's writer lock (re-entrant); a bare workspace object without one needs none."""
+        lock = getattr(self.ws, "lock", None)
+        return lock.hold(wait=wait) if lock is not None else contextlib.nullcontext()
+
     # -- manifest ---------------------------------------------------------------------------
     @property
     def manifest_path(self) -> Path:
@@ -163,8 +182,23 @@ class Retriever:
     @property
     def emb_cache(self) -> EmbeddingCache:
         if self._emb_cache is None:
-            self._emb_cache = EmbeddingCache(self.dir / "embeddings.sqlite")
+            path = self.dir / "embeddings.sqlite"
+            try:
+                self._emb_cache = EmbeddingCache(path)
+            except sqlite3.DatabaseError as e:
+                if "readonly" in str(e).lower() or "disk is full" in str(e).lower():
+                    raise
+                print(f"clinqa: the embedding cache {path} is damaged ({e}); starting a new one", file=sys.stderr)
+                for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                    p.unlink(missing_ok=True)
+                self._emb_cache = EmbeddingCache(path)
         return self._emb_cache
+
+    def forget_texts(self, texts: list[str]) -> int:
+        """Remove the cached vectors of these chunk texts (after a deletion); returns how many went."""
+        if not texts or not (self.dir / "embeddings.sqlite").exists():
+            return 0
+        return self.emb_cache.forget([hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts])
 
     def _store_ids(self, patient_id: str | None = None) -> dict[str, list[str]]:
         q, args = "SELECT patient_id, chunk_id FROM chunks", ()
@@ -176,10 +210,11 @@ class Retriever:
         return out
 
     # -- sync ---------------------------------------------------------------------------------
-    def sync(self, progress: bool | None = None, patient_id: str | None = None) -> dict[str, int]:
+    def sync(self, progress: bool | None = None, patient_id: str | None = None, wait: bool = True) -> dict[str, int]:
         """Bring the persisted indexes in line with the store; only changed patients are touched."""
-        with self._lock:
+        with self._lock, self._writing(wait):
             self.dir.mkdir(parents=True, exist_ok=True)
+            self._drop_stale_temps()
             man = self.manifest()
             rebuild_all = man.get("embedder") != self.embedder.name
             if rebuild_all and man["patients"]:
@@ -202,7 +237,8 @@ class Retriever:
                 texts = [c.text for p in plans for c in p["to_embed"]]
                 vecs = self.emb_cache.embed(self.embedder, texts, progress=progress if progress is not None else len(texts) > 256)
                 pos = 0
-                for p in tqdm(plans, desc="index", unit="patient", disable=not (progress or len(plans) > 50), leave=False):
+                show = progress if progress is not None else len(plans) > 50
+                for p in tqdm(plans, desc="index", unit="patient", disable=not show, leave=False):
                     n = len(p["to_embed"])
                     self._apply(p, vecs[pos : pos + n], dim)
                     pos += n
@@ -243,7 +279,14 @@ class Retriever:
         if len(set(int_ids.values())) != len(int_ids):
             raise RuntimeError(f"chunk id hash collision for patient {p['pid']}")
         kw = {"ivf_min": self.ivf_min, "nprobe": self.nprobe}
-        dense = DenseIndex.load(pdir / "dense.faiss", **kw) if p["old"] else DenseIndex(dim, **kw)
+        dense = DenseIndex(dim, **kw)
+        if p["old"]:
+            try:
+                dense = DenseIndex.load(pdir / "dense.faiss", **kw)
+            except DamagedIndexError as e:  # rebuilt below from the full chunk set
+                print(f"clinqa: {e}; rebuilding it from the store", file=sys.stderr)
+                p["removed"], p["to_embed"] = [], list(chunks)
+                vecs = self.emb_cache.embed(self.embedder, [c.text for c in chunks], progress=False)
         dense.remove(np.array([chunk_int_id(c) for c in p["removed"]], dtype=np.int64))
         dense.add(np.array([int_ids[c.chunk_id] for c in p["to_embed"]], dtype=np.int64), vecs)
         if dense.needs_rebuild() or dense.ntotal != len(chunks):
@@ -277,19 +320,125 @@ class Retriever:
                 return b
             entry = self.manifest()["patients"].get(patient_id)
             if ids and (entry is None or entry.get("digest") != digest or self.manifest().get("embedder") != self.embedder.name):
-                self.sync(progress=False, patient_id=patient_id)  # the store moved on since the last sync
+                try:  # the store moved on since the last sync
+                    self.sync(progress=False, patient_id=patient_id, wait=False)
+                except WorkspaceBusyError:  # another process is writing: answer from memory, persist nothing
+                    return self._memory_bundle(patient_id, digest)
                 entry = self.manifest()["patients"].get(patient_id)
             if not ids or entry is None:
                 b = _Bundle(digest, None, {}, LexicalIndex(), {})
             else:
-                pdir = self.dir / "patients" / entry["dir"]
-                dense = DenseIndex.load(pdir / "dense.faiss", ivf_min=self.ivf_min, nprobe=self.nprobe)
-                chunks = {c.chunk_id: c for c in self.store.chunks(patient_id)}
-                b = _Bundle(digest, dense, {chunk_int_id(c): c for c in chunks}, LexicalIndex.load(pdir / "bm25"), chunks)
+                try:
+                    b = self._load_bundle(patient_id, digest, self.dir / "patients" / entry["dir"])
+                except DamagedIndexError as e:
+                    print(f"clinqa: {e}; rebuilding it from the store", file=sys.stderr)
+                    try:
+                        self.rebuild(patient_id, wait=False)
+                    except WorkspaceBusyError:
+                        return self._memory_bundle(patient_id, digest)
+                    entry = self.manifest()["patients"][patient_id]
+                    b = self._load_bundle(patient_id, digest, self.dir / "patients" / entry["dir"])
             self._cache[patient_id] = b
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
             return b
+
+    def _load_bundle(self, patient_id: str, digest: str, pdir: Path) -> _Bundle:
+        chunks = {c.chunk_id: c for c in self.store.chunks(patient_id)}
+        dense = DenseIndex.load(pdir / "dense.faiss", ivf_min=self.ivf_min, nprobe=self.nprobe)
+        lexical = LexicalIndex.load(pdir / "bm25")
+        if dense.ntotal != len(chunks) or set(lexical.chunk_ids) != set(chunks):
+            raise DamagedIndexError(f"the search index of patient {patient_id!r} does not match the store")
+        return _Bundle(digest, dense, {chunk_int_id(c): c for c in chunks}, lexical, chunks)
+
+    def _memory_bundle(self, patient_id: str, digest: str) -> _Bundle:
+        """Indexes built in memory from the store, for a query while another process holds the writer lock."""
+        chunks = {c.chunk_id: c for c in self.store.chunks(patient_id)}
+        dense = DenseIndex(self.embedder.dim, ivf_min=self.ivf_min, nprobe=self.nprobe)
+        texts = [c.text for c in chunks.values()]
+        dense.build(np.array([chunk_int_id(c) for c in chunks], dtype=np.int64),
+                    self.emb_cache.embed(self.embedder, texts, progress=False) if texts else np.zeros((0, dense.dim)))
+        lexical = LexicalIndex.build(list(chunks), texts)
+        return _Bundle(digest, dense, {chunk_int_id(c): c for c in chunks}, lexical, chunks)
+
+    # -- repair -------------------------------------------------------------------------------------
+    def _drop_stale_temps(self) -> None:
+        """Temp files and folders left by a killed writer (we hold the writer lock, so none is in use)."""
+        for p in [*self.dir.glob("*.tmp"), *self.dir.glob("patients/*/*.tmp"), *self.dir.glob("patients/*/*.old")]:
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+
+    def rebuild(self, patient_id: str | None = None, progress: bool | None = None, wait: bool = True) -> dict[str, int]:
+        """Throw away the persisted indexes (all, or one patient's) and build them again from the store.
+
+        Cached vectors are kept (they are keyed by text hash and checked by ``check()``), so this re-encodes nothing.
+        """
+        with self._lock, self._writing(wait):
+            man = self.manifest()
+            if patient_id is None:
+                shutil.rmtree(self.dir / "patients", ignore_errors=True)
+                self.manifest_path.unlink(missing_ok=True)
+                self._cache.clear()
+            else:
+                entry = man["patients"].pop(patient_id, None)
+                if entry is not None:
+                    shutil.rmtree(self.dir / "patients" / entry["dir"], ignore_errors=True)
+                shutil.rmtree(self.dir / "patients" / _patient_key(patient_id), ignore_errors=True)
+                if self.manifest_path.exists():
+                    _write_json(self.manifest_path, man)
+                self._cache.pop(patient_id, None)
+            return self.sync(progress=progress, patient_id=patient_id)
+
+    def check(self) -> list[str]:
+        """Problems with the persisted indexes compared with the store (empty when all is well)."""
+        problems: list[str] = []
+        if not self.dir.exists():
+            return ["no search index yet (run `clinqa reindex`)"] if self._store_ids() else []
+        try:
+            raw = json.loads(self.manifest_path.read_text())
+            if raw.get("format") != FORMAT:
+                problems.append(f"{self.manifest_path}: unknown index format {raw.get('format')!r}")
+        except FileNotFoundError:
+            raw = None
+            if self._store_ids():
+                problems.append(f"{self.manifest_path}: missing")
+        except (OSError, ValueError) as e:
+            raw = None
+            problems.append(f"{self.manifest_path}: unreadable ({e})")
+        pats = (raw or {}).get("patients", {}) if isinstance(raw, dict) else {}
+        store_ids = self._store_ids()
+        for pid in sorted(set(store_ids) - set(pats)):
+            if raw is not None:
+                problems.append(f"patient {pid!r}: not indexed")
+        for pid, entry in sorted(pats.items()):
+            if pid not in store_ids:
+                problems.append(f"patient {pid!r}: indexed but not in the store")
+                continue
+            if entry.get("digest") != _digest(store_ids[pid]):
+                problems.append(f"patient {pid!r}: index is out of date with the store")
+                continue
+            try:
+                self._load_bundle(pid, entry["digest"], self.dir / "patients" / entry["dir"])
+            except DamagedIndexError as e:
+                problems.append(str(e))
+        known = {e.get("dir") for e in pats.values()}
+        for d in sorted((self.dir / "patients").glob("*")) if (self.dir / "patients").exists() else []:
+            if d.name not in known:
+                problems.append(f"{d}: index folder of no indexed patient")
+        for p in [*self.dir.glob("*.tmp"), *self.dir.glob("patients/*/*.tmp")]:
+            problems.append(f"{p}: temp file left by an interrupted writer")
+        emb = self.dir / "embeddings.sqlite"
+        if emb.exists():
+            try:
+                con = sqlite3.connect(f"file:{emb}?mode=ro", uri=True)
+                try:
+                    res = con.execute("PRAGMA integrity_check").fetchone()[0]
+                finally:
+                    con.close()
+                if res != "ok":
+                    problems.append(f"{emb}: {res}")
+            except sqlite3.DatabaseError as e:
+                problems.append(f"{emb}: {e}")
+        return problems
 
     # -- query ------------------------------------------------------------------------------------
     def retrieve(

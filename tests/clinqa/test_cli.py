@@ -28,8 +28,9 @@ def notes_dir(tmp_path):
 
 def test_ingest_list_delete(tmp_path, notes_dir):
     home = tmp_path / "ws"
-    p = run(["ingest", "--no-extract", "-q", str(notes_dir), str(notes_dir / "broken.json")], home)
+    p = run(["ingest", "--no-extract", "-q", str(notes_dir), str(notes_dir / "broken.json")], home, check=False)
     assert "ingested 2 new note(s)" in p.stdout and "broken.json: malformed JSON" in p.stdout
+    assert p.returncode == 3  # partly failed: never 0 while a file failed
     p = run(["patients"], home)
     assert "p1" in p.stdout and "2023-03-01" in p.stdout and "2023-03-09" in p.stdout
     p = run(["notes", "p1"], home)

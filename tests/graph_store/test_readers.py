@@ -157,14 +157,34 @@ def test_bad_inputs_name_file_and_problem(tmp_path, name, content, message):
     assert message in problems[0].problem and name in problems[0].source
 
 
-def test_non_utf8_is_decoded_and_flagged(tmp_path):
-    path = tmp_path / "pat" / "latin1.txt"
+@pytest.mark.parametrize(
+    "text, encoding",
+    [
+        ("Patient klagt \u00fcber Schmerzen. No fever.", "latin-1"),
+        ("Patient: Jos\u00e9 M\u00fcller, caf\u00e9. Fi\u00e8vre \u00e0 39\u00b0C, parac\u00e9tamol.", "latin-1"),
+        ("Pt Ren\u00e9e \u00d8stergaard seen \u2013 BP 120/80, na\u00efve to statins.", "cp1252"),
+        ("\u041f\u0430\u0446\u0438\u0435\u043d\u0442 \u0436\u0430\u043b\u0443\u0435\u0442\u0441\u044f "
+         "\u043d\u0430 \u0431\u043e\u043b\u044c \u0432 \u0433\u0440\u0443\u0434\u0438, "
+         "\u043d\u0430\u0437\u043d\u0430\u0447\u0435\u043d \u0430\u0441\u043f\u0438\u0440\u0438\u043d.", "cp1251"),
+    ],
+)
+def test_legacy_encodings_are_decoded_and_recorded(tmp_path, text, encoding):
+    path = tmp_path / "pat" / "legacy.txt"
     path.parent.mkdir()
-    path.write_bytes("Patient klagt \u00fcber Schmerzen. No fever.".encode("latin-1"))
+    path.write_bytes(text.encode(encoding))
     ok, problems = items(path)
     assert not problems
     note = ok[0].notes[0]
-    assert "decode_replaced" in note.flags and "\ufffd" in note.text
+    assert note.text == text
+    assert any(f.startswith("encoding:") for f in note.flags)
+
+
+def test_utf8_notes_carry_no_encoding_flag(tmp_path):
+    path = tmp_path / "pat" / "u.txt"
+    path.parent.mkdir()
+    path.write_text("Patient klagt \u00fcber Schmerzen.", "utf-8")
+    note = items(path)[0][0].notes[0]
+    assert not any(f.startswith("encoding:") for f in note.flags)
 
 
 def test_missing_path_and_not_a_file(tmp_path):
