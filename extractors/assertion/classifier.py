@@ -1,6 +1,7 @@
 """AssertionClassifier: assertion status, temporality and experiencer of a concept span."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from clinqa.records import Assertion, Experiencer
+from extractors.dates import DateExtractor
 from extractors.text import trim_spans
 
 from .engine import (
@@ -16,6 +18,7 @@ from .engine import (
     SPECIAL_CATEGORIES,
     TOKEN_RE,
     Match,
+    Rule,
     RuleSet,
     load_rules,
 )
@@ -38,6 +41,16 @@ _SENT_RE = re.compile(
 _MAYBE_MULTI = re.compile(r"[.!?][\"')\]]*\s+\S|\n")
 # a header that opens a line: "FAMILY HISTORY:", "Plan:"
 _HEADER_RE = re.compile(r"(?m)^[ \t]*([A-Za-z][A-Za-z /&]{1,40}?)[ \t]*:")
+# a header inside a passage ("...  PAST MEDICAL HISTORY:  Diabetes"): up to 6 words before a colon
+_INLINE_HEADER_RE = re.compile(r"([A-Za-z][A-Za-z/&'-]*(?:[ \t]+[A-Za-z/&'-]+){0,5})[ \t]*:(?![/\d])")
+# tokens that can start a date expression worth resolving (dates.py does the real parsing)
+_DATE_GATE = frozenset(
+    "ago earlier previously prior before last yesterday today tonight in since from during until of".split()
+)
+_DATES = DateExtractor()
+_REF_DATE = dt.date(2000, 1, 1)  # stand-in note date: only offsets ("3 years ago") are read against it
+_NOTE_RELATIVE = frozenset({"rel_ago", "rel_word"})
+_COARSE_ABSOLUTE = frozenset({"year", "my", "num_my"})
 
 
 @dataclass
@@ -140,8 +153,13 @@ class AssertionClassifier:
         self._rules = RuleSet(state["data"]) if state.get("data") is not None else None
 
     # ------------------------------------------------------------------ API
-    def classify(self, text: str, start: int, end: int, section: str | None = None) -> AssertionResult:
-        """text is a sentence (or short passage); [start, end) is the target concept span in it."""
+    def classify(self, text: str, start: int, end: int, section: str | None = None,
+                 note_date: dt.date | None = None) -> AssertionResult:
+        """text is a sentence (or short passage); [start, end) is the target concept span in it.
+
+        ``section`` is the target's section title; when None, the nearest header written in the passage
+        before the target ("PAST MEDICAL HISTORY:  ...") is used. ``note_date`` resolves absolute dates.
+        """
         if not (0 <= start <= end <= len(text)):
             raise ValueError(f"target span [{start},{end}) outside text of length {len(text)}")
         rules = self.rules
@@ -156,7 +174,64 @@ class AssertionClassifier:
                     lo = min(lo, ts)
                     break
         matches = rules.match(tk.toks, lo, hi)
-        return self._decide(rules, text, tk, matches, ts, te, lo, hi, rules.section_entry(section))
+        matches.extend(self._time_matches(rules, text, tk, lo, hi, note_date))
+        entry = rules.section_entry(section) if section is not None else self._inline_section(rules, text, start)
+        return self._decide(rules, text, tk, matches, ts, te, lo, hi, entry)
+
+    @staticmethod
+    def _inline_section(rules: RuleSet, text: str, start: int) -> dict[str, Any] | None:
+        """The section of the last header before ``start`` in the passage (None when unknown)."""
+        entry = None
+        for m in _INLINE_HEADER_RE.finditer(text, 0, start):
+            words = m.group(1).split()
+            known = None
+            for k in range(len(words)):  # longest known title ending at the colon
+                known = rules.section_entry(" ".join(words[k:]))
+                if known is not None:
+                    break
+            if known is not None:
+                entry = known
+            elif m.group(1).isupper() or m.start() == 0:
+                entry = None  # an unknown header ends the previous section
+        return entry
+
+    @staticmethod
+    def _time_matches(rules: RuleSet, text: str, tk: _Tokens, lo: int, hi: int,
+                      note_date: dt.date | None) -> list[Match]:
+        """Date expressions of the sentence as triggers: older than the cut-off -> HISTORICAL, recent ones end
+        a historical scope. Offsets ("3 years ago", "last year") need no note date; absolute dates do, except
+        a bare year or month ("in 2009", "May 2010"), which is taken as past when the note date is unknown."""
+        cfg = rules.time
+        if cfg is None or hi <= lo:
+            return []
+        toks = tk.toks
+        if not any(t in _DATE_GATE or (t[:1].isdigit() and (len(t) == 4 or note_date is not None))
+                   for t in toks[lo:hi]):
+            return []
+        s0, s1 = tk.starts[lo], tk.ends[hi - 1]
+        exprs = _DATES.find(text, s0, s1)
+        if not exprs:
+            return []
+        _DATES.resolve(text, exprs, note_date or _REF_DATE, True)
+        base = note_date or _REF_DATE
+        out = []
+        for e in exprs:
+            if e.kind == "duration" or e.value is None:
+                continue
+            if e.pattern in _NOTE_RELATIVE:
+                days = (base - e.value).days
+            elif note_date is not None:
+                days = (note_date - e.value).days
+            elif e.pattern in _COARSE_ABSOLUTE:
+                days = cfg["historical_after_days"] + 1
+            else:
+                continue
+            a, b = tk.span_to_tokens(e.start, e.end)
+            if days > cfg["historical_after_days"]:
+                out.append(Match(rules.time_rule, a, b, e.text))
+            elif days >= 0:
+                out.append(Match(rules.time_recent_rule, a, b, e.text))
+        return out
 
     def classify_targets(
         self,
@@ -164,11 +239,13 @@ class AssertionClassifier:
         targets: Sequence[tuple[int, int]],
         sentences: Sequence[tuple[int, int]] | None = None,
         sections: Sequence[str | None] | None = None,
+        note_date: dt.date | None = None,
     ) -> list[AssertionResult]:
         """Whole-note form: many targets in one note.
 
         ``sentences`` are char spans of the note's sentences (split here when None); ``sections`` gives
-        each target's canonical section title or None (detected from "TITLE:" line headers when None).
+        each target's canonical section title or None (detected from "TITLE:" line headers when None);
+        ``note_date`` resolves absolute dates for temporality.
         """
         if not targets:
             return []
@@ -195,7 +272,9 @@ class AssertionClassifier:
                     s0, s1 = sentences[si]
                     lo = bisect_left(tk.starts, s0)
                     hi = bisect_left(tk.starts, s1)
-                    sent = cache[si] = (lo, hi, rules.match(tk.toks, lo, hi))
+                    found = rules.match(tk.toks, lo, hi)
+                    found.extend(self._time_matches(rules, text, tk, lo, hi, note_date))
+                    sent = cache[si] = (lo, hi, found)
             else:  # target outside any given sentence: use the target alone
                 lo = bisect_left(tk.starts, start)
                 hi = bisect_left(tk.starts, end)
@@ -230,12 +309,15 @@ class AssertionClassifier:
             stops = [m for m in matches if m.rule.category == "TERMINATE"]
             for m in matches:
                 rule = m.rule
-                if rule.category in SPECIAL_CATEGORIES:
+                cat0 = rule.category
+                if cat0 in SPECIAL_CATEGORIES:
                     continue
                 if m.end > ts and m.start < te:  # overlaps the target itself
                     continue
                 if rule.section_tags and not (rule.section_tags & tags):
                     continue
+                if cat0 == "HISTORICAL" and m.end < len(toks) and toks[m.end] == ":":
+                    continue  # a header title ("CLINICAL HISTORY:"): the section rules decide, not the word
                 d = rule.direction
                 if m.end <= ts and d in ("FORWARD", "BIDIRECTIONAL"):
                     a, b = m.end, ts

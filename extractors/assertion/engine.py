@@ -218,6 +218,15 @@ class RuleSet:
             self.patterns.append(pat)
         disabled = set(data.get("disabled", []))
         self._index([p for p in self.patterns if p.rule.id not in disabled])
+        tcfg = data.get("time_expressions")
+        self.time: dict[str, Any] | None = None
+        if tcfg is not None:
+            self.time = {"historical_after_days": int(tcfg.get("historical_after_days", 14)),
+                         "max_scope": tcfg.get("max_scope", self.default_max_scope)}
+            self.time_rule = Rule("time_expression", "HISTORICAL", "BIDIRECTIONAL", "time_expression",
+                                  self.time["max_scope"])
+            self.time_recent_rule = Rule("time_recent", "TERMINATE", "TERMINATE", "time_recent", None,
+                                         applies_to=frozenset({"HISTORICAL"}))
         self.sections: list[dict[str, Any]] = []
         self._section_index: dict[str, dict[str, Any]] = {}
         for sec in data.get("sections", []):
