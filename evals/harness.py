@@ -301,6 +301,8 @@ def _record(it: TaskItem, ans, err: str | None, latency: float, note_text: dict[
         "kind": it.question.kind or "unknown", "question": it.question.text, "options": it.options,
         "gold": it.gold, "latency_s": round(latency, 3), "error": err,
     }
+    if "wording" in it.question.extra:  # sets with varied wordings: the report splits accuracy by wording group
+        rec["wording"] = it.question.extra["wording"]
     if ans is None:
         rec.update(pred=None, correct=False, citations=[], verification="error", prompt_tokens=0, completion_tokens=0)
         return rec

@@ -20,6 +20,18 @@ def _acc(recs: list[dict]) -> dict[str, Any]:
     return {"n": n, "accuracy": round(sum(r["correct"] for r in recs) / n, 4) if n else None}
 
 
+def _by_wording(records: list[dict]) -> dict[str, dict[str, Any]]:
+    """Accuracy per task on the wordings a system may be tuned on and on the held-back ones (sets made with
+    ``evals.synth.generate(..., wordings=True)``), so a gain that only holds on familiar phrasing shows."""
+    from evals.synth import HELD_OUT_WORDINGS, TUNING_WORDINGS
+
+    out: dict[str, dict[str, Any]] = {}
+    for t in sorted({r["task"] for r in records}):
+        for ws in (TUNING_WORDINGS, HELD_OUT_WORDINGS):
+            out[f"task{t}/wordings {ws[0]}-{ws[-1]}"] = _acc([r for r in records if r["task"] == t and r.get("wording") in ws])
+    return out
+
+
 def compute_metrics(records: list[dict]) -> dict[str, Any]:
     """Accuracy per task and kind, abstention P/R, citation quality, verification, latency, tokens."""
     m: dict[str, Any] = {"n_questions": len(records), "overall": _acc(records)}
@@ -30,6 +42,8 @@ def compute_metrics(records: list[dict]) -> dict[str, Any]:
         by_task_kind[(r["task"], r["kind"])].append(r)
     m["by_task"] = {f"task{t}": _acc(rs) for t, rs in sorted(by_task.items())}
     m["by_kind"] = {f"task{t}/{k}": _acc(rs) for (t, k), rs in sorted(by_task_kind.items())}
+    if any("wording" in r for r in records):
+        m["by_wording"] = _by_wording(records)
 
     pred_abst = [r for r in records if r.get("pred") == ABSTAIN]
     gold_abst = [r for r in records if r["gold"] == ABSTAIN]
@@ -86,6 +100,10 @@ def markdown(metrics: dict[str, Any]) -> str:
     lines += ["", "| task/kind | n | accuracy |", "|---|---:|---:|"]
     for k, a in metrics["by_kind"].items():
         lines.append(f"| {k} | {a['n']} | {a['accuracy']} |")
+    if "by_wording" in metrics:
+        lines += ["", "| task/question wordings | n | accuracy |", "|---|---:|---:|"]
+        for k, a in metrics["by_wording"].items():
+            lines.append(f"| {k} | {a['n']} | {a['accuracy']} |")
     ab, ci, ve, la, pt = (metrics[k] for k in ("abstention", "citations", "verification", "latency_s", "prompt_tokens"))
     lines += [
         "",
@@ -199,6 +217,8 @@ def compare(run_a: str | Path, run_b: str | Path, out_png: Path | None = None) -
         rows.append((t, a["by_task"].get(t, {}).get("accuracy"), b["by_task"].get(t, {}).get("accuracy")))
     for k in sorted(set(a["by_kind"]) | set(b["by_kind"])):
         rows.append((k, a["by_kind"].get(k, {}).get("accuracy"), b["by_kind"].get(k, {}).get("accuracy")))
+    for k in sorted(set(a.get("by_wording", {})) | set(b.get("by_wording", {}))):
+        rows.append((k, a.get("by_wording", {}).get(k, {}).get("accuracy"), b.get("by_wording", {}).get(k, {}).get("accuracy")))
     rows += [
         ("latency p50 s", a["latency_s"]["p50"], b["latency_s"]["p50"]),
         ("latency p95 s", a["latency_s"]["p95"], b["latency_s"]["p95"]),

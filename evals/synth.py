@@ -1169,11 +1169,377 @@ class Renderer:
         doc.w("\n")
 
 
+# -- question wordings and option formats ------------------------------------------------------------------------
+# Five wordings per template. Wording 1 is the original phrasing (the shipped dev set uses only it); 2-3 are
+# further wordings a system may be tuned on; 4-5 are held back for measurement and written in other sentence
+# shapes (fill-in stems ending in ':', terse noun phrases, imperatives, statements with a trailing question)
+# sharing no three-word sequence and no opening word with 1-3 (tests/evals/test_synth.py checks both).
+# Slots in braces are filled from the question's ground truth; dates are written in the question's date style.
+TUNING_WORDINGS = (1, 2, 3)
+HELD_OUT_WORDINGS = (4, 5)
+
+QUESTION_WORDINGS: dict[str, tuple[str, str, str, str, str]] = {
+    "dose": (
+        "What was the {word} of {drug} when it was started?",
+        "What dose of {drug} was the patient started on?",
+        "At the start of {drug} therapy, how much was prescribed per dose?",
+        "When {drug} was first prescribed, the dose was:",
+        "{drug} got initiated at which strength?",
+    ),
+    "drug_for": (
+        "Which medication was started on {date} for {indication}?",
+        "On {date}, what drug was begun for {indication}?",
+        "What was newly prescribed for {indication} on {date}?",
+        "Name the agent introduced {date}, indicated for {indication}.",
+        "New prescription dated {date} (indication: {indication}) - drug name?",
+    ),
+    "imaging": (
+        "Which examination showed {finding}?",
+        "In which study was {finding} seen?",
+        "What investigation demonstrated {finding}?",
+        "{finding} was reported on:",
+        "Identify the exam, with its date, documenting {finding}.",
+    ),
+    "adverse_event": (
+        "Which adverse effect led to the {verb} {drug}?",
+        "What side effect caused {drug} to be {done}?",
+        "Because of which adverse reaction was {drug} {done}?",
+        "{drug} was {done} on account of:",
+        "Name the reaction that ended {drug} treatment.",
+    ),
+    "family_history": (
+        "Which condition was diagnosed in the patient's {relative}?",
+        "What illness has the patient's {relative} been diagnosed with?",
+        "Regarding family history, what does the {relative} have?",
+        "Disease affecting {poss} {relative}?",
+        "State the diagnosis reported for a close relative, namely {poss} {relative}.",
+    ),
+    "not_given": (
+        "Which of the following medications was NOT given to the patient?",
+        "Which drug did the patient never receive?",
+        "Which of these medicines is not documented as having been administered?",
+        "All listed agents were administered except:",
+        "Find the drug absent from this patient's treatment history.",
+    ),
+    "ruled_out": (
+        "Which of the following was ruled out or documented as absent in the patient?",
+        "What diagnosis was excluded during the work-up?",
+        "Which finding did the investigations show the patient does not have?",
+        "One of these conditions was explicitly excluded - pick it.",
+        "Excluded by testing or imaging:",
+    ),
+    "denied": (
+        "Which symptom did the patient explicitly deny at admission?",
+        "At admission, what complaint was denied by the patient?",
+        "Which complaint was negative in the admission history?",
+        "On arrival to hospital {pron} reported no:",
+        "Symptom absent per {poss} own account when admitted?",
+    ),
+    "ae_interval": (
+        "How many days after starting {drug} did the {event} begin?",
+        "How long after {drug} was begun did the {event} first appear, in days?",
+        "What was the delay in days between the first dose of {drug} and the onset of {event}?",
+        "Latency from {drug} initiation until {event} appeared:",
+        "{event} developed how far into {drug} therapy?",
+    ),
+    "first_event": (
+        "Which of the following happened first?",
+        "What was the earliest of these events?",
+        "Which event came before all the others?",
+        "Chronologically, the event preceding the rest is:",
+        "Pick the earliest occurrence.",
+    ),
+    "last_event": (
+        "Which of the following happened last?",
+        "What was the most recent of these events?",
+        "Which event occurred after all the others?",
+        "Chronologically, the final event among these is:",
+        "Select the latest occurrence.",
+    ),
+    "order": (
+        "In which order did the following occur?",
+        "What is the correct chronological sequence of these events?",
+        "Which sequence lists the events from earliest to latest?",
+        "Arrange these happenings by date:",
+        "Timeline, oldest first?",
+    ),
+    "lab_value": (
+        "What was the patient's {lab} on {date}?",
+        "What {lab} value was measured on {date}?",
+        "On {date}, what was the {lab} result?",
+        "The {lab} reading from {date} came to:",
+        "Report the {lab} drawn {date}.",
+    ),
+    "lab_trend": (
+        "How did the {lab} change between {d1} and {d2}?",
+        "What happened to the {lab} from {d1} to {d2}?",
+        "Between {d1} and {d2}, how did the {lab} values evolve?",
+        "Describe the {lab} course, {d1} through {d2}.",
+        "{lab}: compare the {d1} result with the {d2} result.",
+    ),
+    "lab_max": (
+        "What was the highest {lab} value recorded?",
+        "What peak {lab} did the patient reach?",
+        "Across all measurements, what was the maximum {lab}?",
+        "Of all {lab} results in the record, the largest was:",
+        "Highest-ever {lab} reading?",
+    ),
+    "cycle_count": (
+        "How many cycles of {regimen} did the patient receive?",
+        "What number of {regimen} cycles were administered?",
+        "How many times was {regimen} given in total?",
+        "Total {regimen} courses delivered:",
+        "Count the chemotherapy cycles ({regimen}) this patient got.",
+    ),
+    "ae_drug_indication": (
+        "The patient developed {event} after a new medication was started. What was that medication prescribed for?",
+        "A newly started drug caused {event}. Why had it been prescribed?",
+        "What was the indication of the drug that led to {event}?",
+        "{event} followed the introduction of a medicine; its purpose was:",
+        "Reason for prescribing the agent blamed for {event}?",
+    ),
+    "dose_path": (
+        "How did the dose of {drug} change after it was started?",
+        "What happened to the {drug} dose over time?",
+        "After initiation, how was {drug} dosing adjusted?",
+        "Subsequent {drug} dose modification:",
+        "Describe the course of {drug} dosing since its introduction.",
+    ),
+    "replacement": (
+        "Which drug replaced the medication that caused the {event}?",
+        "After the {event}, what was the offending drug switched to?",
+        "What medication was substituted for the one responsible for the {event}?",
+        "The culprit of {event} was exchanged for:",
+        "Name the successor to the agent blamed for {event}.",
+    ),
+    "followup_imaging": (
+        "The {first} of {d1} was followed by {an} {fu} on {d2}. What did the later study show?",
+        "What did the {fu} on {d2}, done after the {first} of {d1}, show?",
+        "After the {first} ({d1}), {an} {fu} was performed on {d2}. What were its findings?",
+        "Result of the {d2} {fu} (prior comparison: {first}, {d1}):",
+        "Summarize what repeat imaging dated {d2} ({fu}) found, relative to {first} from {d1}.",
+    ),
+}
+
+# how the options of each template are written: the option type picks the formatter (below)
+OPTION_TYPE = {
+    "dose": "dose", "drug_for": "drug", "not_given": "drug", "replacement": "drug", "imaging": "exam",
+    "adverse_event": "phrase", "family_history": "phrase", "ruled_out": "phrase", "denied": "phrase",
+    "ae_drug_indication": "phrase", "followup_imaging": "phrase", "ae_interval": "days", "cycle_count": "count",
+    "first_event": "event", "last_event": "event", "order": "order", "lab_value": "lab", "lab_max": "lab",
+    "lab_trend": "trend", "dose_path": "dose_path",
+}
+OPTION_FORMATS = {
+    "dose": ("plain", "units_spelled", "with_frequency_abbreviated", "drug_dose_frequency", "sentence"),
+    "drug": ("plain", "capitalized", "treatment_with", "sentence"),
+    "exam": ("exam_on_date", "date_first", "date_in_brackets", "sentence"),
+    "phrase": ("plain", "capitalized", "abbreviated", "sentence"),
+    "days": ("plain", "number_only", "number_word", "abbreviated", "sentence"),
+    "count": ("plain", "with_cycles", "number_word", "regimen_times", "sentence"),
+    "event": ("plain", "capitalized", "verb_phrase", "noun_phrase", "sentence"),
+    "order": ("then", "arrows", "numbered", "first_then_finally", "before"),
+    "lab": ("plain", "value_only", "abbreviation_value", "sentence", "value_and_date"),
+    "trend": ("plain", "rose_fell", "arrow", "sentence", "abbreviated"),
+    "dose_path": ("plain", "arrow", "units_spelled", "sentence", "abbreviated"),
+}
+# sentence-style options restate the question's entity; {x} is the canonical option
+OPTION_SENTENCES = {
+    "drug_for": "{X} was begun on {date}.", "not_given": "{X} was never given.", "replacement": "It was replaced by {x}.",
+    "adverse_event": "Because of {x}.", "family_history": "The {relative} had {x}.", "ruled_out": "{X} was excluded.",
+    "denied": "The patient denied {x}.", "ae_drug_indication": "It was prescribed for {x}.",
+    "followup_imaging": "The later study showed {x}.",
+}
+DATE_STYLES = 5  # fmt_date's four styles, then 4: the question style (qdate)
+QUESTION_DATE_STYLE = 4
+
+# the generator's own vocabulary for the 'abbreviated' option formats
+PHRASE_ABBREVIATIONS = {
+    "type 2 diabetes mellitus": "T2DM", "type 1 diabetes mellitus": "T1DM", "arterial hypertension": "HTN",
+    "hypercholesterolemia": "HLD", "gastroesophageal reflux disease": "GERD", "benign prostatic hyperplasia": "BPH",
+    "obstructive sleep apnea": "OSA", "myocardial infarction": "MI", "multiple sclerosis": "MS",
+    "systemic lupus erythematosus": "SLE", "rheumatoid arthritis": "RA", "chronic lymphocytic leukemia": "CLL",
+    "abdominal aortic aneurysm": "AAA", "pulmonary embolism": "PE",
+    "intracranial hemorrhage": "ICH", "urinary tract infection": "UTI", "deep vein thrombosis": "DVT",
+    "left ventricular": "LV", "lymph node": "LN", "osteoarthritis": "OA",
+}
+FREQUENCY_ABBREVIATIONS = [
+    ("up to three times daily as needed", "TID PRN"), ("three times daily", "TID"), ("twice daily", "BID"),
+    ("once daily", "QD"), ("once nightly", "QHS"), ("at bedtime", "QHS"), ("three times weekly", "3x/week"),
+    ("once weekly", "weekly"), ("subcutaneously", "SC"), ("inhaled", "inh."),
+    ("IV once", "IV x1"), ("for 5 days", "x 5 d"), ("for 7 days", "x 7 d"),
+]
+UNIT_WORDS = [(r"(?<![\w/])mg/m2\b", "milligrams per square metre"), (r"(?<![\w/])mg/kg\b", "milligrams per kilogram"),
+              (r"(?<![\w/])mcg\b", "micrograms"), (r"(?<![\w/])mg\b", "milligrams"), (r"(?<![\w/])g\b", "grams"),
+              (r"(?<![\w/])mL\b", "millilitres")]
+_QDATE = re.compile(r"(?P<date>(?:%s) \d{1,2}, \d{4})" % "|".join(MONTHS))
+_EVENT = [(re.compile(r"^the start of (.+)$"), ("the start of {0}", "Start of {0}", "{0} initiated", "initiation of {0}",
+                                                "{0} was started.")),
+          (re.compile(r"^the onset of (.+)$"), ("the onset of {0}", "Onset of {0}", "{0} began", "first signs of {0}",
+                                                "The {0} began.")),
+          (re.compile(r"^the dose change of (.+)$"), ("the dose change of {0}", "Dose change of {0}", "{0} dose adjusted",
+                                                      "adjustment of the {0} dose", "The {0} dose was changed.")),
+          (re.compile(r"^the (.+)$"), ("the {0}", "{0}", "{0} performed", "the {0}", "The {0} was done."))]
+_TREND = re.compile(r"^(Increased|Decreased|Reduced) from (.+) to (.+)$")
+_STABLE = re.compile(r"^(?:Remained stable at about|Unchanged at) (.+)$")
+_STOPPED = re.compile(r"^Stopped after starting at (.+)$")
+
+
+def lead_cap(s: str) -> str:
+    """Capitalize a phrase that starts a sentence, leaving mixed-case abbreviations (eGFR, pCO2) alone."""
+    return cap(s) if s[:2].islower() else s
+
+
+def write_date(d: dt.date, style: int) -> str:
+    return qdate(d) if style == QUESTION_DATE_STYLE else fmt_date(d, style)
+
+
+def _abbreviate(text: str, pairs) -> str:
+    for long, short in sorted(pairs, key=lambda p: -len(p[0])):
+        text = re.sub(rf"(?<!\w){re.escape(long)}(?!\w)", short, text, flags=re.I)
+    return text
+
+
+def _spell_units(text: str) -> str:
+    for pat, word in UNIT_WORDS:
+        text = re.sub(pat, word, text)
+    return text
+
+
+def _number_word(n: int) -> str:
+    return NUM_WORDS[n] if 0 <= n < len(NUM_WORDS) else str(n)
+
+
+def _days(n: int, unit: str = "day") -> str:
+    return f"{n} {unit}{'' if n == 1 else 's'}"
+
+
+def _event(text: str, style: int) -> str:
+    for pat, forms in _EVENT:
+        m = pat.match(text)
+        if m:
+            return forms[style].format(m.group(1))
+    return text
+
+
+def option_formats(template: str) -> tuple[str, ...]:
+    """The formats a template's options may be drawn in (a lab maximum has no single date to restate)."""
+    return tuple(f for f in OPTION_FORMATS[OPTION_TYPE[template]] if not (template == "lab_max" and f == "value_and_date"))
+
+
+def format_option(template: str, text: str, fmt: str, ctx: dict[str, Any]) -> str:
+    """One option written in option format ``fmt``; the value it names (dose, date, count, drug, finding) is the same.
+
+    ``ctx`` holds the question's slots (drug, lab, regimen, frequency ...) and ``date_style``.
+    """
+    ds = ctx["date_style"]
+    kind = OPTION_TYPE[template]
+    if kind == "dose":
+        if fmt == "units_spelled":
+            return _spell_units(text)
+        if fmt == "with_frequency_abbreviated":
+            return f"{text} {_abbreviate(ctx['freq'], FREQUENCY_ABBREVIATIONS)}"
+        if fmt == "drug_dose_frequency":
+            return f"{lead_cap(ctx['drug'])} {text} {ctx['freq']}"
+        if fmt == "sentence":
+            return f"The starting dose was {text}."
+        return text
+    if kind == "drug":
+        if fmt == "capitalized":
+            return lead_cap(text)
+        if fmt == "treatment_with":
+            return f"treatment with {text}"
+        if fmt == "sentence":
+            return OPTION_SENTENCES[template].format(x=text, X=lead_cap(text), date=write_date(ctx["date"], ds)
+                                                     if "date" in ctx else "")
+        return text
+    if kind == "exam":
+        m = re.match(r"^(.*) on (%s)$" % _QDATE.pattern, text)
+        exam, date = m.group(1), write_date(dt.datetime.strptime(m.group("date"), "%B %d, %Y").date(), ds)
+        return {"date_first": f"{date}: {exam}", "date_in_brackets": f"{lead_cap(exam)} ({date})",
+                "sentence": f"The {exam} performed on {date}."}.get(fmt, f"{exam} on {date}")
+    if kind == "phrase":
+        if fmt == "capitalized":
+            return lead_cap(text)
+        if fmt == "abbreviated":
+            return _abbreviate(text, PHRASE_ABBREVIATIONS.items())
+        if fmt == "sentence":
+            return OPTION_SENTENCES[template].format(x=text, X=lead_cap(text), relative=ctx.get("relative", ""))
+        return text
+    if kind in ("days", "count"):
+        n = int(text.split()[0])
+        if kind == "days":
+            return {"number_only": str(n), "number_word": _days(n).replace(str(n), _number_word(n), 1),
+                    "abbreviated": f"{n} d", "sentence": f"{lead_cap(ctx['event'])} began {_days(n)} after {ctx['drug']} "
+                    "was started."}.get(fmt, text)
+        word = f"cycle{'' if n == 1 else 's'}"
+        return {"with_cycles": f"{n} {word}", "number_word": _number_word(n), "regimen_times": f"{ctx['regimen']} x {n}",
+                "sentence": f"{lead_cap(_number_word(n))} {word} of {ctx['regimen']}."}.get(fmt, text)
+    if kind == "event":
+        style = OPTION_FORMATS["event"].index(fmt)
+        return lead_cap(_event(text, style)) if style else text
+    if kind == "order":
+        parts = text.split(", then ")
+        parts = [parts[0][:1].lower() + parts[0][1:]] + parts[1:]
+        if fmt == "arrows":
+            return " -> ".join(_event(p, 1) for p in parts)
+        if fmt == "numbered":
+            return " ".join(f"{i + 1}) {_event(p, 3)};" for i, p in enumerate(parts)).rstrip(";")
+        if fmt == "first_then_finally":
+            a, *mid, z = [_event(p, 2) for p in parts]
+            return f"First {a}, then {', then '.join(mid)}, finally {z}"
+        if fmt == "before":
+            return lead_cap(" before ".join(parts))
+        return text
+    if kind == "lab":
+        value, unit = text.split(" ", 1)
+        if fmt == "value_only":
+            return value
+        if fmt == "abbreviation_value":
+            return f"{ctx['lab_abbr']} {text}"
+        if fmt == "sentence":
+            return f"The {ctx['lab']} was {text}."
+        if fmt == "value_and_date":
+            return f"{text} on {write_date(ctx['date'], ds)}"
+        return text
+    if kind in ("trend", "dose_path"):
+        if fmt == "units_spelled":
+            return _spell_units(text)
+        m, s, st = _TREND.match(text), _STABLE.match(text), _STOPPED.match(text)
+        up = bool(m) and m.group(1) == "Increased"
+        what = ctx.get("lab") or f"{ctx['drug']} dose"
+        if fmt == "rose_fell":
+            return (f"{'Rose' if up else 'Fell'} from {m.group(2)} to {m.group(3)}" if m else f"Stayed around {s.group(1)}")
+        if fmt == "arrow":
+            if m:
+                return f"{m.group(2)} -> {m.group(3)}"
+            return f"{s.group(1)} throughout" if s else f"{st.group(1)}, then discontinued"
+        if fmt == "sentence":
+            if m:
+                return f"The {what} went {'up' if up else 'down'} from {m.group(2)} to {m.group(3)}."
+            if s:
+                return f"The {what} stayed at roughly {s.group(1)}."
+            return f"{lead_cap(ctx['drug'])} was stopped after starting at {st.group(1)}."
+        if fmt == "abbreviated":
+            if m:
+                return f"{'up' if up else 'down'}: {m.group(2)} to {m.group(3)}"
+            return f"no change (~{s.group(1)})" if s else f"d/c after {st.group(1)}"
+        return text
+    raise ValueError(f"no option formatter for template {template!r}")
+
+
 # -- questions ---------------------------------------------------------------------------------------------------
 class QBuilder:
+    """Turns drawn questions into LongHealth-style dicts.
+
+    ``rng`` draws the content (distractors, the correct letter); ``wording_rng``, when given, draws each question's
+    wording, option format and date style on its own stream, so a set with varied wordings asks the same questions
+    with the same answers and evidence as the set without (``wording_rng=None``: wording 1, canonical options).
+    """
+
     def __init__(self, tl: dict, keys: list[str], texts: list[str], facts: dict[str, list[tuple[int, int, int, bool]]],
-                 rng: random.Random):
+                 rng: random.Random, wording_rng: random.Random | None = None):
         self.tl, self.keys, self.texts, self.facts, self.rng = tl, keys, texts, facts, rng
+        self.wording_rng = wording_rng
         self.questions: list[dict] = []
 
     def spans(self, fids: list[str]) -> list[dict] | None:
@@ -1192,7 +1558,7 @@ class QBuilder:
                 out.append(sp)
         return out
 
-    def add(self, kind: str, template: str, question: str, correct: str, distractors: list[str], fids: list[str],
+    def add(self, kind: str, template: str, slots: dict[str, Any], correct: str, distractors: list[str], fids: list[str],
             fallback: list[str] = ()) -> bool:
         seen = {correct.strip().lower()}
         opts = []
@@ -1210,10 +1576,23 @@ class QBuilder:
             return False
         pos = self.rng.randrange(5)
         options = opts[:pos] + [correct] + opts[pos:]
+        formats = option_formats(template)
+        if self.wording_rng is None:
+            wording, fmt, style = 1, formats[0], QUESTION_DATE_STYLE
+        else:
+            wording = self.wording_rng.randint(1, len(QUESTION_WORDINGS[template]))
+            fmt, style = self.wording_rng.choice(formats), self.wording_rng.randrange(DATE_STYLES)
+        ctx = {**slots, "date_style": style}
+        shown = [format_option(template, o, fmt, ctx) for o in options]
+        if len({o.strip().lower() for o in shown}) < len(shown):  # two values written alike: keep them apart
+            fmt = formats[0]
+            shown = [format_option(template, o, fmt, ctx) for o in options]
+        written = {k: write_date(v, style) if isinstance(v, dt.date) else v for k, v in slots.items()}
+        question = lead_cap(QUESTION_WORDINGS[template][wording - 1].format(**written))
         q: dict[str, Any] = {"No": len(self.questions) + 1, "question": question}
-        for letter, o in zip(LETTERS, options):
+        for letter, o in zip(LETTERS, shown):
             q[f"answer_{letter}"] = o
-        q["correct"] = correct
+        q["correct"] = shown[pos]
         loc: dict[str, dict[str, list[float]]] = {}
         for sp in spans:
             n = len(self.texts[self.keys.index(sp["text"])])
@@ -1224,6 +1603,9 @@ class QBuilder:
         q["answer_spans"] = spans
         q["kind"] = kind
         q["template"] = template
+        if self.wording_rng is not None:
+            q["wording"] = wording
+            q["option_format"] = fmt
         self.questions.append(q)
         return True
 
@@ -1241,6 +1623,7 @@ def build_questions(tl: dict, qb: QBuilder) -> None:
     given = [m["name"] for m in meds] + (tl["regimen"]["drugs"] if tl["regimen"] else [])
     never = [x for x in tl["never_given"] if x not in given]
     cands: dict[str, list] = {"extraction": [], "negation": [], "temporal": [], "numeric": [], "multi_document": []}
+    pron, poss = ("she", "her") if tl["sex"] == "f" else ("he", "his")
 
     def cand(kind):
         def deco(fn):
@@ -1256,14 +1639,14 @@ def build_questions(tl: dict, qb: QBuilder) -> None:
         pool = [c["dose"] for c in m["dose_changes"]] + _dose_variants(m["dose"], rng)
         word = "initial dose" if m["dose_changes"] else "dose"
         fid = "ae_action" if m["role"] == "replacement" else f"med_start:{m['name']}"
-        return ("extraction", "dose", f"What was the {word} of {m['name']} when it was started?", m["dose"], pool, [fid])
+        return ("extraction", "dose", {"word": word, "drug": m["name"], "freq": m["freq"]}, m["dose"], pool, [fid])
 
     @cand("extraction")
     def drug_for_q():
         m = rng.choice([m for m in started if m["role"] in ("inpatient", "ae_drug", "titrated")])
         others = [x["name"] for x in meds if x["indication"] != m["indication"] and x["name"] != m["name"]]
         pool = _shuffled(rng, others)[:3] + never[:2]
-        return ("extraction", "drug_for", f"Which medication was started on {qdate(m['start'])} for {m['indication']}?",
+        return ("extraction", "drug_for", {"date": m["start"], "indication": m["indication"]},
                 m["name"], _shuffled(rng, pool), [f"med_start:{m['name']}"])
 
     @cand("extraction")
@@ -1273,14 +1656,15 @@ def build_questions(tl: dict, qb: QBuilder) -> None:
         others.append(f"{im['modality']} on {qdate(im['date'] + dt.timedelta(days=rng.choice([-30, 14, 45])))}")
         extra = [f"{x} on {qdate(im['date'])}" for x in ["PET-CT", "MRI of the spine", "abdominal ultrasound", "chest X-ray",
                                                            "CT of the head"] if x.lower() not in im["modality"].lower()]
-        return ("extraction", "imaging", f"Which examination showed {im['finding_short']}?",
+        return ("extraction", "imaging", {"finding": im["finding_short"]},
                 f"{im['modality']} on {qdate(im['date'])}", _shuffled(rng, others) + _shuffled(rng, extra), [f"img:{im['short']}"])
 
     @cand("extraction")
     def ae_q():
         verb = "discontinuation of" if ae["action"] == "stopped" else "switch away from"
         pool = tl["denied"][:2] + [tl["presenting"][0]] + [a["ae_short"] for a in _all_ae() if a["ae_short"] != ae["event_short"]]
-        return ("extraction", "adverse_event", f"Which adverse effect led to the {verb} {ae['drug']}?", ae["event_short"],
+        done = "stopped" if ae["action"] == "stopped" else "switched to another drug"
+        return ("extraction", "adverse_event", {"verb": verb, "drug": ae["drug"], "done": done}, ae["event_short"],
                 _shuffled(rng, pool[:3]) + _shuffled(rng, pool[3:]), ["ae_onset", "ae_action"])
 
     @cand("extraction")
@@ -1289,7 +1673,7 @@ def build_questions(tl: dict, qb: QBuilder) -> None:
         fm = tl["family_history"][i]
         other = tl["family_history"][1 - i]
         pool = [other["diagnosis"]] + [c["name"] for c in tl["comorbidities"]] + [n["finding"] for n in tl["negated_findings"]]
-        return ("extraction", "family_history", f"Which condition was diagnosed in the patient's {fm['relative']}?",
+        return ("extraction", "family_history", {"relative": fm["relative"], "poss": poss},
                 fm["diagnosis"], pool, [f"fam:{i}"], [x[1] for x in FAMILY])
 
     @cand("negation")
@@ -1300,21 +1684,21 @@ def build_questions(tl: dict, qb: QBuilder) -> None:
         pool = [ae["drug"]] + _shuffled(rng, [p for p in pool if p != ae["drug"]])
         # the evidence for "X was NOT given" is the record of the drugs that were: all four distractors
         fids = [f"med_start:{ae['drug']}"] + [f"?med_start:{d}" for d in pool[1:4]]
-        return ("negation", "not_given", "Which of the following medications was NOT given to the patient?",
+        return ("negation", "not_given", {},
                 rng.choice(never), pool[:4], fids)
 
     @cand("negation")
     def ruled_out_q():
         n = rng.choice(tl["negated_findings"])
         pool = [tl["imaging"][0]["finding_short"], tl["diagnosis"]] + [c["name"] for c in tl["comorbidities"]] + [ae["event_short"]]
-        return ("negation", "ruled_out", "Which of the following was ruled out or documented as absent in the patient?",
+        return ("negation", "ruled_out", {},
                 n["finding"], _shuffled(rng, pool), [f"neg:{n['finding']}"])
 
     @cand("negation")
     def denied_q():
         sym = rng.choice(tl["denied"])
         pool = list(tl["presenting"]) + [ae["event_short"]]
-        return ("negation", "denied", "Which symptom did the patient explicitly deny at admission?", sym, pool,
+        return ("negation", "denied", {"pron": pron, "poss": poss}, sym, pool,
                 ["denied"])
 
     @cand("temporal")
@@ -1322,7 +1706,7 @@ def build_questions(tl: dict, qb: QBuilder) -> None:
         k = ae["days_after_start"]
         los = (tl["discharge"] - tl["admission"]).days
         pool = [f"{x} days" for x in _shuffled(rng, [k + 2, k - 2, k + 5, k - 4, k + 7, k * 2, los]) if x > 0 and x != k]
-        return ("temporal", "ae_interval", f"How many days after starting {ae['drug']} did the {ae['event_short']} begin?",
+        return ("temporal", "ae_interval", {"drug": ae["drug"], "event": ae["event_short"]},
                 f"{k} days", pool, [f"med_start:{ae['drug']}", "ae_onset"])
 
     events = _events(tl)
@@ -1333,7 +1717,7 @@ def build_questions(tl: dict, qb: QBuilder) -> None:
         if not evs:
             return None
         first = min(evs, key=lambda e: e[0])
-        return ("temporal", "first_event", "Which of the following happened first?", first[1],
+        return ("temporal", "first_event", {}, first[1],
                 [e[1] for e in evs if e is not first], [e[2] for e in sorted(evs)])
 
     @cand("temporal")
@@ -1342,7 +1726,7 @@ def build_questions(tl: dict, qb: QBuilder) -> None:
         if not evs:
             return None
         last = max(evs, key=lambda e: e[0])
-        return ("temporal", "last_event", "Which of the following happened last?", last[1],
+        return ("temporal", "last_event", {}, last[1],
                 [e[1] for e in evs if e is not last], [e[2] for e in sorted(evs)])
 
     @cand("temporal")
@@ -1353,7 +1737,7 @@ def build_questions(tl: dict, qb: QBuilder) -> None:
         evs = sorted(evs)
         perms = [(0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)]
         lab = lambda p: ", then ".join(cap(evs[i][1]) if j == 0 else evs[i][1] for j, i in enumerate(p))  # noqa: E731
-        return ("temporal", "order", "In which order did the following occur?", lab(perms[0]),
+        return ("temporal", "order", {}, lab(perms[0]),
                 [lab(p) for p in _shuffled(rng, perms[1:])], [e[2] for e in evs])
 
     @cand("numeric")
@@ -1362,7 +1746,7 @@ def build_questions(tl: dict, qb: QBuilder) -> None:
         s = rng.choice(lab["series"])
         u = lab["unit"]
         others = [f"{x['value']} {u}" for x in lab["series"] if x is not s]
-        return ("numeric", "lab_value", f"What was the patient's {lab['name']} on {qdate(s['date'])}?", f"{s['value']} {u}",
+        return ("numeric", "lab_value", {"lab": lab["name"], "lab_abbr": lab["abbr"], "date": s["date"]}, f"{s['value']} {u}",
                 _shuffled(rng, others), [f"lab:{lab['name']}:{s['date'].isoformat()}"], _num_variants(s["value"], lab["decimals"], u, rng))
 
     @cand("numeric")
@@ -1378,7 +1762,7 @@ def build_questions(tl: dict, qb: QBuilder) -> None:
         correct = f"{'Increased' if rise else 'Decreased'} from {va} to {vb}"
         pool = [f"{'Decreased' if rise else 'Increased'} from {vb} to {va}", f"Remained stable at about {va}", f"{'Increased' if rise else 'Decreased'} from {va} to {mid['value']} {u}",
                 f"Remained stable at about {vb}"]
-        return ("numeric", "lab_trend", f"How did the {lab['name']} change between {qdate(a['date'])} and {qdate(b['date'])}?",
+        return ("numeric", "lab_trend", {"lab": lab["name"], "d1": a["date"], "d2": b["date"]},
                 correct, pool, [f"lab:{lab['name']}:{a['date'].isoformat()}", f"lab:{lab['name']}:{b['date'].isoformat()}"])
 
     @cand("numeric")
@@ -1387,7 +1771,7 @@ def build_questions(tl: dict, qb: QBuilder) -> None:
         s = max(lab["series"], key=lambda x: x["value"])
         u = lab["unit"]
         others = [f"{x['value']} {u}" for x in lab["series"] if x is not s]
-        return ("numeric", "lab_max", f"What was the highest {lab['name']} value recorded?", f"{s['value']} {u}",
+        return ("numeric", "lab_max", {"lab": lab["name"], "lab_abbr": lab["abbr"]}, f"{s['value']} {u}",
                 _shuffled(rng, others), [f"lab:{lab['name']}:{x['date'].isoformat()}" for x in lab["series"]],
                 _num_variants(s["value"], lab["decimals"], u, rng))
 
@@ -1397,15 +1781,14 @@ def build_questions(tl: dict, qb: QBuilder) -> None:
             reg = tl["regimen"]
             n = len(reg["cycles"])
             pool = [str(x) for x in (n - 1, n + 1, n - 2, n + 2, n + 3) if x > 0]
-            return ("numeric", "cycle_count", f"How many cycles of {reg['name']} did the patient receive?", str(n), pool,
+            return ("numeric", "cycle_count", {"regimen": reg["name"]}, str(n), pool,
                     [f"cycle:{c['cycle']}" for c in reg["cycles"]])
 
     @cand("multi_document")
     def indication_q():
         m = next(x for x in meds if x["name"] == ae["drug"])
         others = [x["indication"] for x in meds if x["indication"] and x["indication"] != m["indication"]]
-        return ("multi_document", "ae_drug_indication",
-                f"The patient developed {ae['event_short']} after a new medication was started. What was that medication prescribed for?",
+        return ("multi_document", "ae_drug_indication", {"event": ae["event_short"]},
                 m["indication"], _shuffled(rng, others), [f"med_start:{ae['drug']}", "ae_onset"])
 
     tits = [m for m in meds if m["dose_changes"]]
@@ -1420,7 +1803,7 @@ def build_questions(tl: dict, qb: QBuilder) -> None:
             other = [x for x in _dose_variants(b, rng) if (num(x) > num(a) if up else num(x) < num(a))] or [b]
             pool = [f"{'Reduced' if up else 'Increased'} from {b} to {a}", f"Unchanged at {a}",
                     f"{cap(c['verb'])} from {a} to {other[0]}", f"Stopped after starting at {a}", f"Unchanged at {b}"]
-            return ("multi_document", "dose_path", f"How did the dose of {m['name']} change after it was started?",
+            return ("multi_document", "dose_path", {"drug": m["name"]},
                     f"{cap(c['verb'])} from {a} to {b}", pool,
                     [f"med_start:{m['name']}" if m["role"] != "regimen" else "reg_start", f"med_change:{m['name']}"])
 
@@ -1428,8 +1811,7 @@ def build_questions(tl: dict, qb: QBuilder) -> None:
         @cand("multi_document")
         def replacement_q():
             pool = [ae["drug"]] + [m["name"] for m in meds if m["name"] not in (ae["replacement"], ae["drug"])] + never
-            return ("multi_document", "replacement",
-                    f"Which drug replaced the medication that caused the {ae['event_short']}?", ae["replacement"],
+            return ("multi_document", "replacement", {"event": ae["event_short"]}, ae["replacement"],
                     [pool[0]] + _shuffled(rng, pool[1:]), ["ae_onset", "ae_action"])
 
     @cand("multi_document")
@@ -1439,7 +1821,7 @@ def build_questions(tl: dict, qb: QBuilder) -> None:
         pool = [first["finding_short"], tl["imaging"][1 - tl["fu_compare"]]["finding_short"], f"progression of {tl['diagnosis_short']}",
                 "new pleural effusion", "a new lesion suspicious for malignancy"]
         return ("multi_document", "followup_imaging",
-                f"The {first['short']} of {qdate(first['date'])} was followed by {an(fu['short'])} {fu['short']} on {qdate(fu['date'])}. What did the later study show?",
+                {"first": first["short"], "d1": first["date"], "an": an(fu["short"]), "fu": fu["short"], "d2": fu["date"]},
                 fu["finding_short"], pool, [f"img:{first['short']}", f"img:{fu['short']}"])
 
     plan = {"extraction": rng.choice([2, 3]), "negation": 2, "temporal": rng.choice([2, 3]), "numeric": 2,
@@ -1456,8 +1838,8 @@ def build_questions(tl: dict, qb: QBuilder) -> None:
                 spec = None
             if spec is None:
                 continue
-            k, template, question, correct, pool, fids, *fb = spec
-            if qb.add(k, template, question, correct, pool, fids, fb[0] if fb else ()):
+            k, template, slots, correct, pool, fids, *fb = spec
+            if qb.add(k, template, slots, correct, pool, fids, fb[0] if fb else ()):
                 made += 1
 
 
@@ -1530,7 +1912,7 @@ def _jsonable(x):
     return x
 
 
-def make_patient(seed: int, index: int, pid: str) -> dict:
+def make_patient(seed: int, index: int, pid: str, wordings: bool = False) -> dict:
     rng = random.Random(f"clinqa-synth:{seed}:{index}")
     tl = draw_timeline(rng, pid)
     verbosity = 1.5
@@ -1554,7 +1936,8 @@ def make_patient(seed: int, index: int, pid: str) -> dict:
     for di, doc in enumerate(docs):
         for fid, s, e, prim in doc.facts:
             facts.setdefault(fid, []).append((di, s, e, prim))
-    qb = QBuilder(tl, keys, texts, facts, random.Random(f"clinqa-synth-q:{seed}:{index}"))
+    qb = QBuilder(tl, keys, texts, facts, random.Random(f"clinqa-synth-q:{seed}:{index}"),
+                  random.Random(f"clinqa-synth-wording:{seed}:{index}") if wordings else None)
     build_questions(tl, qb)
     gt = {k: v for k, v in tl.items() if k not in ("params", "never_given", "name", "birthday")}
     gt["never_given"] = [x for x in tl["never_given"]]
@@ -1570,13 +1953,18 @@ def make_patient(seed: int, index: int, pid: str) -> dict:
     }
 
 
-def generate(n_patients: int, seed: int = 0) -> dict:
-    """A LongHealth-style set of ``n_patients`` synthetic patients, deterministic by ``seed``."""
+def generate(n_patients: int, seed: int = 0, wordings: bool = False) -> dict:
+    """A LongHealth-style set of ``n_patients`` synthetic patients, deterministic by ``seed``.
+
+    ``wordings=True``: each question is asked in one of its template's five wordings, with its options in one of
+    several formats (field ``wording`` 1-5, ``option_format``); patients, answers and evidence are those of the
+    set without it.
+    """
     width = max(2, len(str(n_patients)))
     out = {}
     for i in range(n_patients):
         pid = f"patient_{i + 1:0{width}d}"
-        out[pid] = make_patient(seed, i, pid)
+        out[pid] = make_patient(seed, i, pid, wordings)
     return out
 
 
@@ -1585,8 +1973,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--patients", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path("synth.json"))
+    ap.add_argument("--wordings", action="store_true",
+                    help="varied question wordings (1-3 for tuning, 4-5 held back) and option formats")
     args = ap.parse_args(argv)
-    data = generate(args.patients, args.seed)
+    data = generate(args.patients, args.seed, args.wordings)
     args.out.write_text(json.dumps(data, indent=1))
     n_q = sum(len(p["questions"]) for p in data.values())
     print(f"wrote {args.out}: {len(data)} patients, {n_q} questions", file=sys.stderr)

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from evals.synth import KINDS, generate, main
+from evals.synth import (FREQUENCY_ABBREVIATIONS, HELD_OUT_WORDINGS, KINDS, MONTHS, NUM_WORDS, PHRASE_ABBREVIATIONS,
+                         QUESTION_WORDINGS, TUNING_WORDINGS, UNIT_WORDS, generate, main, option_formats)
 from graph_store.readers import ReadItem, ReadProblem, read_path, read_text_note
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV = ROOT / "evals" / "data" / "dev.json"
+DEV_WORDINGS = ROOT / "evals" / "data" / "dev_wordings.json"
 SAMPLES = ROOT / "clinqa" / "samples"
 LETTERS = "abcde"
 
@@ -160,7 +162,217 @@ def test_fast_and_cli(tmp_path):
     out = tmp_path / "s.json"
     assert main(["--patients", "2", "--seed", "3", "--out", str(out)]) == 0
     assert json.loads(out.read_text()) == generate(2, 3)
+    assert main(["--patients", "2", "--seed", "3", "--out", str(out), "--wordings"]) == 0
+    assert json.loads(out.read_text()) == generate(2, 3, wordings=True)
     assert list(generate(100, 0))[:2] == ["patient_001", "patient_002"]
+
+
+# -- varied wordings (tune on 1-3, measure on the held-back 4-5) ------------------------------------------------
+@pytest.fixture(scope="module")
+def varied() -> dict:
+    return generate(10, 1, wordings=True)
+
+
+def _tokens(template: str) -> list[str]:
+    """Words of a wording template, each slot one token ('<drug>')."""
+    return re.findall(r"<\w+>|[a-z0-9'-]+", re.sub(r"\{(\w+)\}", r" <\1> ", template.lower()))
+
+
+def _trigrams(template: str) -> set[tuple[str, ...]]:
+    w = _tokens(template)
+    return {tuple(w[i:i + 3]) for i in range(len(w) - 2)}
+
+
+def test_every_template_has_five_distinct_wordings(dev):
+    made = {q["template"] for p in dev.values() for q in p["questions"]}
+    assert made <= set(QUESTION_WORDINGS)
+    assert len(made) >= 18  # the dev set draws (nearly) every template
+    for template, ws in QUESTION_WORDINGS.items():
+        assert len(ws) == 5 and len({_tokens(w) and " ".join(_tokens(w)) for w in ws}) == 5, template
+        option_formats(template)  # every template has an option formatter
+    assert TUNING_WORDINGS == (1, 2, 3) and HELD_OUT_WORDINGS == (4, 5)
+
+
+def test_held_back_wordings_differ_in_structure():
+    """Wordings 4-5 are a fair held-back test only if they are not 1-3 with synonyms swapped. Checked per template:
+    (a) no word 3-gram (slots counted as words) of 4 or 5 occurs in 1-3; (b) 4 and 5 open with a word none of 1-3
+    opens with; (c) 1-3 are questions ending in '?', while at least one of 4-5 is a fill-in stem or an instruction."""
+    for template, ws in QUESTION_WORDINGS.items():
+        tuning, held = [ws[i - 1] for i in TUNING_WORDINGS], [ws[i - 1] for i in HELD_OUT_WORDINGS]
+        seen = set().union(*(_trigrams(w) for w in tuning))
+        openers = {_tokens(w)[0] for w in tuning}
+        for w in held:
+            assert not _trigrams(w) & seen, (template, w, _trigrams(w) & seen)
+            assert _tokens(w)[0] not in openers, (template, w)
+        assert all(w.endswith("?") for w in tuning), template
+        assert any(not w.endswith("?") for w in held), template
+
+
+def test_dev_set_keeps_the_first_wording(dev):
+    """Without wordings=True the generator writes wording 1 and canonical options (what dev.json holds)."""
+    for p in dev.values():
+        for q in p["questions"]:
+            assert "wording" not in q and "option_format" not in q
+            assert re.fullmatch(_wording_regex(QUESTION_WORDINGS[q["template"]][0]), q["question"]), q["question"]
+
+
+def _wording_regex(template: str) -> str:
+    parts = re.split(r"\{\w+\}", template)
+    return "(?i)" + ".+?".join(re.escape(x) for x in parts)
+
+
+def _letter(q: dict) -> str:
+    return next(x for x in LETTERS if q[f"answer_{x}"] == q["correct"])
+
+
+def test_varied_set_asks_the_same_questions_with_the_same_answers_and_evidence(dev, varied):
+    assert list(varied) == list(dev)
+    for pid, p in varied.items():
+        base = dev[pid]
+        assert {k: v for k, v in p.items() if k != "questions"} == {k: v for k, v in base.items() if k != "questions"}
+        assert len(p["questions"]) == len(base["questions"])
+        for q, b in zip(p["questions"], base["questions"]):
+            _check_question(p, q)
+            for field in ("No", "kind", "template", "answer_spans", "answer_location"):
+                assert q[field] == b[field]
+            assert _letter(q) == _letter(b)  # same gold letter
+            assert q["wording"] in TUNING_WORDINGS + HELD_OUT_WORDINGS
+            assert q["option_format"] in option_formats(q["template"])
+            wording = QUESTION_WORDINGS[q["template"]][q["wording"] - 1]
+            assert re.fullmatch(_wording_regex(wording), q["question"]), (wording, q["question"])
+
+
+def test_varied_set_mixes_wordings_and_option_formats(varied):
+    qs = [q for p in varied.values() for q in p["questions"]]
+    assert {q["wording"] for q in qs} == {1, 2, 3, 4, 5}
+    held = sum(q["wording"] in HELD_OUT_WORDINGS for q in qs)
+    assert 0.25 * len(qs) <= held <= 0.55 * len(qs)  # both groups large enough to report an accuracy
+    assert len({q["option_format"] for q in qs}) >= 15
+    assert sum(q["option_format"] in option_formats(q["template"])[1:] for q in qs) >= 0.5 * len(qs)
+    formats = {q["question"][-1] for q in qs if q["wording"] in HELD_OUT_WORDINGS}
+    assert {"?", ":", "."} <= formats
+
+
+def test_gold_answer_still_located_at_its_spans(dev, varied):
+    """The option at the gold letter names the value that the evidence sentence states (checked on the templates whose
+    evidence repeats the answer verbatim) - in the canonical option and, in the varied set, in its rewritten form."""
+    verbatim = {"dose", "lab_value", "drug_for", "family_history", "replacement", "ae_drug_indication", "denied"}
+    checked = 0
+    for pid, p in varied.items():
+        for q, b in zip(p["questions"], dev[pid]["questions"]):
+            if q["template"] not in verbatim:
+                continue
+            evidence = " ".join(" ".join(p["texts"][s["text"]][s["start"]:s["end"]].split()) for s in q["answer_spans"])
+            gold = b[f"answer_{_letter(q)}"]
+            assert gold.lower() in evidence.lower(), (gold, evidence)  # lab tables: the value and unit in one row
+            assert _numbers(gold) <= _numbers(q["correct"]) and _names(gold) <= _names(_expand(q["correct"]))
+            checked += 1
+    assert checked >= 30
+
+
+_DATE_RES = [(r"\d{4}-\d{2}-\d{2}", "%Y-%m-%d"), (r"\d{2}/\d{2}/\d{4}", "%m/%d/%Y"),
+             (r"\d{1,2} (?:%s) \d{4}" % "|".join(MONTHS), "%d %B %Y"), (r"(?:%s) \d{1,2}, \d{4}" % "|".join(MONTHS), "%B %d, %Y"),
+             (r"(?:%s) \d{1,2}, \d{4}" % "|".join(m[:3] for m in MONTHS), "%b %d, %Y")]
+
+
+def _dates(text: str) -> tuple[set[dt.date], str]:
+    out = set()
+    for pat, fmt in _DATE_RES:
+        for m in re.finditer(pat, text):
+            out.add(dt.datetime.strptime(m.group(0), fmt).date())
+        text = re.sub(pat, " ", text)
+    return out, text
+
+
+def _numbers(text: str) -> list[str]:
+    text = _dates(text)[1].lower()
+    for i, w in enumerate(NUM_WORDS):
+        text = re.sub(rf"\b{w}\b", str(i), text)
+    return set(re.findall(r"\d+(?:\.\d+)?", text))
+
+
+def _expand(text: str) -> str:
+    """Option text with the generator's abbreviations and spelled-out units mapped back to the canonical words."""
+    for long, short in list(PHRASE_ABBREVIATIONS.items()) + FREQUENCY_ABBREVIATIONS:
+        text = re.sub(rf"(?<!\w){re.escape(short)}(?!\w)", long, text)
+    for pat, word in UNIT_WORDS:
+        text = text.replace(word, pat.replace(r"(?<![\w/])", "").replace(r"\b", ""))
+    return text
+
+
+_FORM_WORDS = {"increased", "decreased", "reduced", "remained", "stable", "about", "unchanged", "stopped", "after",
+               "starting", "then", "start", "onset", "dose", "change", "days", "from"}
+
+
+def _names(text: str) -> set[str]:
+    """Content words (drugs, findings, exams) of an option, without the words that only carry its form."""
+    return {w for w in re.findall(r"[a-z][a-z'-]{3,}", _dates(text)[1].lower()) if w not in _FORM_WORDS}
+
+
+def test_option_formats_keep_the_meaning(dev, varied):
+    """Each rewritten option names the same values as its canonical form: numbers, dates, drug / finding / exam names,
+    the direction of a change and the order of events."""
+    for pid, p in varied.items():
+        for q, b in zip(p["questions"], dev[pid]["questions"]):
+            for x in LETTERS:
+                new, old = q[f"answer_{x}"], b[f"answer_{x}"]
+                assert _numbers(old) <= _numbers(new), (old, new)
+                # same dates; an option may restate the question's date ('5.3 /nL on Jul 23, 2022'), no other
+                assert _dates(old)[0] <= _dates(new)[0] <= _dates(old)[0] | _dates(q["question"])[0], (old, new)
+                if q["template"] not in ("first_event", "last_event", "order"):  # events get other verbs
+                    assert _names(old) <= _names(_expand(new)), (old, new)
+                if q["template"] in ("lab_trend", "dose_path"):
+                    vals = re.findall(r"\d+(?:\.\d+)?", old)
+                    if len(vals) == 2:  # the values stay in their order, the direction stays
+                        assert new.index(vals[0]) < new.rindex(vals[1]), (old, new)
+                    rise = old.startswith("Increased")
+                    assert not re.search(r"\b(fell|down|reduced|decreased)\b" if rise else r"\b(rose|up|increased)\b",
+                                         new, re.I), (old, new)
+                if q["template"] == "order":
+                    heads = [re.sub(r"^the (start of |onset of |dose change of )?", "", e.lower())
+                             for e in old.split(", then ")]
+                    pos = [new.lower().index(h) for h in heads]
+                    assert pos == sorted(pos), (old, new)
+
+
+def test_wordings_deterministic_by_seed():
+    a, b = generate(3, 7, wordings=True), generate(3, 7, wordings=True)
+    assert a == b
+    drawn = lambda d: [(q["wording"], q["option_format"]) for p in d.values() for q in p["questions"]]  # noqa: E731
+    assert drawn(a) != drawn(generate(3, 8, wordings=True))
+    plain = generate(3, 7)
+    assert [[q["answer_spans"] for q in p["questions"]] for p in a.values()] == \
+        [[q["answer_spans"] for q in p["questions"]] for p in plain.values()]
+
+
+def test_shipped_wordings_set_equals_generator(varied):
+    assert DEV_WORDINGS.is_file(), "regenerate: python -m evals.synth --patients 10 --seed 1 --wordings " \
+                                   "--out evals/data/dev_wordings.json"
+    assert json.loads(DEV_WORDINGS.read_text()) == varied
+
+
+def test_report_splits_accuracy_by_wording_group(varied, tmp_path):
+    """The harness records each question's wording; the report adds accuracy per wording group only for such sets."""
+    from evals.harness import _record, build_tasks, load_set
+    from evals.report import compute_metrics, markdown
+
+    path = tmp_path / "v.json"
+    path.write_text(json.dumps({k: varied[k] for k in list(varied)[:2]}))
+    _, items = build_tasks(load_set(path), [1, 2], n_distractors=1)
+    recs = [_record(it, None, "not asked", 0.1, {}) for it in items]
+    assert all(r["wording"] in (1, 2, 3, 4, 5) for r in recs)
+    for r in recs:
+        r["correct"] = r["wording"] in TUNING_WORDINGS  # right on 1-3, wrong on 4-5
+    m = compute_metrics(recs)
+    n_tune = sum(r["wording"] in TUNING_WORDINGS for r in recs if r["task"] == 1)
+    assert m["by_wording"]["task1/wordings 1-3"] == {"n": n_tune, "accuracy": 1.0}
+    assert m["by_wording"]["task1/wordings 4-5"]["accuracy"] == 0.0
+    assert set(m["by_wording"]) == {f"task{t}/wordings {g}" for t in (1, 2) for g in ("1-3", "4-5")}
+    assert "| task1/wordings 4-5 |" in markdown({**m, "config": {}})
+    for r in recs:
+        del r["wording"]
+    plain = compute_metrics(recs)
+    assert "by_wording" not in plain and "wordings" not in markdown({**plain, "config": {}})
 
 
 # -- bundled samples ----------------------------------------------------------------------------------------------
