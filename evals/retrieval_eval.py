@@ -58,14 +58,14 @@ def _fraction_pairs(loc: Any) -> list[tuple[float, float]]:
 
 def gold_spans(question: Any, note_lengths: dict[str, int]) -> list[GoldSpan]:
     """Exact spans when the set has them; else fractions of the note length (values > 1 are taken as offsets)."""
-    from graph_store.readers import normalize_id
+    from graph_store.readers import checked_id
 
     exact = (getattr(question, "extra", {}) or {}).get("answer_spans") or []
-    spans = [GoldSpan(normalize_id(str(s.get("text") or s.get("note"))), int(s["start"]), int(s["end"])) for s in exact]
+    spans = [GoldSpan(checked_id(str(s.get("text") or s.get("note"))), int(s["start"]), int(s["end"])) for s in exact]
     if spans:
         return spans
     for key, loc in (question.answer_location or {}).items():
-        k = normalize_id(key)
+        k = checked_id(key)
         n = note_lengths.get(k)
         if n is None:
             continue

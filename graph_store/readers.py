@@ -9,9 +9,9 @@ shaped like MIMIC NOTEEVENTS (streamed row by row).
 Shapes are checked with pydantic models (``graph_store.schemas``) before a
 record is read, so a wrong-shape file is one clear problem, never a traceback.
 Identity: patient ids and note source keys are kept exactly as the source gives
-them (only Unicode-normalised and stripped, see ``normalize_id``); ids that a
-person or a filesystem could confuse (same text up to case or Unicode form) are
-refused with a problem that names both sources, never merged.
+them (``checked_id``); ids that a person or a filesystem could confuse (the same
+text up to case, white space or Unicode form, see ``id_fold``) are refused with
+a problem that names both sources, never merged.
 """
 from __future__ import annotations
 
@@ -59,13 +59,13 @@ class ReadProblem:
 
 
 # -- identity ---------------------------------------------------------------------------------
-def normalize_id(value: object) -> str:
-    """A source id as given: NFC-normalised and stripped, nothing else changed (never lossy).
+def checked_id(value: object) -> str:
+    """A source id exactly as given (never transformed, so two sources can never be made one).
 
     Raises ValueError for an empty id or one holding control characters (a line break in an id is a broken export).
     """
-    text = unicodedata.normalize("NFC", str(value)).strip()
-    if not text:
+    text = str(value)
+    if not text.strip():
         raise ValueError("empty id")
     if any(unicodedata.category(ch) == "Cc" for ch in text):
         raise ValueError(f"id {text!r} contains control characters")
@@ -73,8 +73,9 @@ def normalize_id(value: object) -> str:
 
 
 def id_fold(value: str) -> str:
-    """The form under which two ids could be taken for one another (case and Unicode compatibility folded)."""
-    return unicodedata.normalize("NFKC", value).casefold()
+    """The form under which two ids could be taken for one another: Unicode compatibility form, letter case
+    and surrounding or repeated white space folded (``Müller`` NFC/NFD, ``P1``/``p1``, ``p1 ``/``p1``)."""
+    return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
 
 
 def confusable_groups(ids: Iterable[tuple[str, str]]) -> dict[str, list[tuple[str, str]]]:
@@ -197,7 +198,7 @@ def read_text_note(path: Path, patient_id: str) -> Note:
         date = _date_in_text(text)
     return Note(
         patient_id=patient_id,
-        source_key=normalize_id(path.name),
+        source_key=checked_id(path.name),
         text=text,
         note_date=date,
         date_known=date is not None,
@@ -225,7 +226,7 @@ def _named(paths: list[Path], kind: str) -> Iterator[tuple[str, Path] | ReadProb
     named: list[tuple[str, Path]] = []
     for p in paths:
         try:
-            named.append((normalize_id(p.name), p))
+            named.append((checked_id(p.name), p))
         except ValueError as e:
             yield ReadProblem(str(p), f"unusable {kind}: {e}")
     clash = confusable_groups((i, str(p)) for i, p in named)
@@ -289,7 +290,7 @@ def read_longhealth(obj: dict, source: str) -> Iterator[ReadItem | ReadProblem]:
     keyed: list[tuple[str, str, object]] = []
     for key, p in obj.items():
         try:
-            keyed.append((normalize_id(key), key, p))
+            keyed.append((checked_id(key), key, p))
         except ValueError as e:
             yield ReadProblem(f"{source}#{key}", f"unusable patient id: {e}")
     clash = confusable_groups((pid, f"{source}#{key}") for pid, key, _ in keyed)
@@ -308,7 +309,7 @@ def read_longhealth(obj: dict, source: str) -> Iterator[ReadItem | ReadProblem]:
         tkeys: list[tuple[str, str]] = []
         for tkey in rec.texts:
             try:
-                tkeys.append((normalize_id(tkey), tkey))
+                tkeys.append((checked_id(tkey), tkey))
             except ValueError as e:
                 yield ReadProblem(f"{src}.{tkey}", f"unusable text key: {e}")
         tclash = confusable_groups((k, f"{src}.{raw}") for k, raw in tkeys)
@@ -428,8 +429,8 @@ def read_fhir_docref(obj: dict, source: str) -> Note:
     if res.type is not None:
         type_text = res.type.text or next((c.display for c in res.type.coding if c.display), None)
     # without an id the content is the identity (stable across runs, unlike Python's salted hash())
-    key = normalize_id(res.id) if res.id else "docref-" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-    return Note(normalize_id(subject), key, text, note_date=date, date_known=date is not None,
+    key = checked_id(res.id) if res.id else "docref-" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return Note(checked_id(subject), key, text, note_date=date, date_known=date is not None,
                 note_type=(type_text or "note"), title=res.description or type_text,
                 source=f"{source}#DocumentReference/{res.id or key}", flags=flags + _date_flags(date))
 
@@ -445,7 +446,7 @@ def _fhir_patient(obj: dict) -> Patient:
     if res.name:
         n = res.name[0]
         name = n.text or " ".join([*n.given, n.family or ""]).strip() or None
-    return Patient(normalize_id(res.id), name, res.birthDate)
+    return Patient(checked_id(res.id), name, res.birthDate)
 
 
 def read_fhir(obj: dict, source: str) -> Iterator[ReadItem | ReadProblem]:
@@ -548,7 +549,7 @@ def read_csv(path: Path) -> Iterator[ReadItem | ReadProblem]:
         yield ReadProblem(str(path), str(e))
         return
     with path.open("r", encoding=encoding, errors="replace", newline="") as fh:
-        reader = csv.DictReader(fh)
+        reader = csv.DictReader(fh, strict=True)  # a broken quote is an error, not the rest of the file as one note
         try:
             header = reader.fieldnames or []
         except csv.Error as e:
@@ -577,11 +578,13 @@ def read_csv(path: Path) -> Iterator[ReadItem | ReadProblem]:
             try:
                 rec = schemas.CsvRow.model_validate({k: (row.get(c) if c else None) for k, c in col.items()})
             except ValidationError as e:
-                bad_id = any(err["loc"] == ("patient_id",) for err in e.errors())
-                yield ReadProblem(src, "row without patient id" if bad_id else schemas.shape_problem(e))
+                yield ReadProblem(src, schemas.shape_problem(e))
+                continue
+            if not rec.patient_id.strip():
+                yield ReadProblem(src, "row without patient id")
                 continue
             try:
-                pid = normalize_id(rec.patient_id)
+                pid = checked_id(rec.patient_id)
                 _check_text(rec.text, src)
             except ValueError as e:
                 yield ReadProblem(src, str(e))
@@ -632,7 +635,7 @@ def _read_path(p: Path) -> Iterator[ReadItem | ReadProblem]:
         return
     if suffix in NOTE_SUFFIXES:
         try:
-            pid = normalize_id(p.resolve().parent.name)
+            pid = checked_id(p.resolve().parent.name)
             yield ReadItem(Patient(pid), [read_text_note(p, pid)], source=str(p.parent))
         except ValueError as e:
             yield ReadProblem(str(p), str(e))

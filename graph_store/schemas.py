@@ -121,22 +121,16 @@ class Bundle(_Lenient):
 
 # -- CSV rows -----------------------------------------------------------------------------------------
 class CsvRow(BaseModel):
-    """One row of a notes export, after the column mapping (``readers.CSV_COLUMNS``)."""
+    """One row of a notes export, after the column mapping (``readers.CSV_COLUMNS``); values as given."""
 
-    model_config = ConfigDict(str_strip_whitespace=False)
-    patient_id: str = Field(min_length=1)
+    patient_id: str
     text: str
     note_date: str | None = None
     note_type: str | None = None
     note_id: str | None = None
 
-    @field_validator("patient_id", mode="before")
-    @classmethod
-    def _strip_id(cls, v: Any) -> Any:
-        return v.strip() if isinstance(v, str) else v
 
-
-_KIND = {"dict_type": "an object", "list_type": "a list", "string_type": "text", "missing": "required",
+_KIND = {"dict_type": "an object", "model_type": "an object", "list_type": "a list", "string_type": "text", "missing": "required",
          "literal_error": "a different value", "too_short": "non-empty"}
 
 
