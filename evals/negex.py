@@ -212,6 +212,12 @@ def _errors(item: dict[str, Any], pred: dict[str, bool]) -> int:
     return sum(item["gold"][f] != pred[f] for f in FIELDS)
 
 
+def project_ids(rules: Any) -> list[str]:
+    """Ids of the project's own rules and concept priors (what --cv tunes), in file order."""
+    return [r.id for r in rules.rules if r.origin == "clinqa"] + [
+        p["id"] for p in rules.data.get("concept_priors", []) if p.get("origin", "clinqa") == "clinqa"]
+
+
 def tune(rules: Any, items: Sequence[dict[str, Any]], passes: int = 2) -> frozenset[str]:
     """Forward selection of the project rules on ``items``: returns the ids of the project rules left out.
 
@@ -220,7 +226,7 @@ def tune(rules: Any, items: Sequence[dict[str, Any]], passes: int = 2) -> frozen
     """
     from extractors.assertion import AssertionClassifier
 
-    candidates = [r.id for r in rules.rules if r.origin == "clinqa"]
+    candidates = project_ids(rules)
     pattern_of = {p.rule.id: p.rx for p in rules.patterns}
     off = set(candidates)
     clf = AssertionClassifier.from_rules(rules.without(off))
@@ -230,8 +236,8 @@ def tune(rules: Any, items: Sequence[dict[str, Any]], passes: int = 2) -> frozen
         for rid in candidates:
             if rid not in off:
                 continue
-            rx = pattern_of[rid]
-            touched = [k for k, it in enumerate(items) if rx.search(it["key"])]
+            rx = pattern_of.get(rid)  # None for a concept prior: every row may change
+            touched = [k for k, it in enumerate(items) if rx is None or rx.search(it["key"])]
             if not touched:
                 continue
             trial = AssertionClassifier.from_rules(rules.without(off - {rid}))
@@ -263,12 +269,12 @@ def cross_validate(path: str | Path, rules_path: str | Path | None = None,
         if not h:
             raise ValueError(f"{path}: no rows for reports {f}")
     in_sample = _figures(items, [_predict(clf, it["sentence"], it["span"]) for it in items])
-    general = AssertionClassifier.from_rules(rules.without({r.id for r in rules.rules if r.origin == "clinqa"}))
+    general = AssertionClassifier.from_rules(rules.without(set(project_ids(rules))))
     base = _figures(items, [_predict(general, it["sentence"], it["span"]) for it in items])
     test_items: list[dict[str, Any]] = []
     test_preds: list[dict[str, bool]] = []
     per_fold = []
-    n_project = sum(r.origin == "clinqa" for r in rules.rules)
+    n_project = len(project_ids(rules))
     for i, test in enumerate(halves):
         train = [it for j, h in enumerate(halves) if j != i for it in h]
         off = tune(rules, train)

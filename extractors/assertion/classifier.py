@@ -43,10 +43,9 @@ _MAYBE_MULTI = re.compile(r"[.!?][\"')\]]*\s+\S|\n")
 _HEADER_RE = re.compile(r"(?m)^[ \t]*([A-Za-z][A-Za-z /&]{1,40}?)[ \t]*:")
 # a header inside a passage ("...  PAST MEDICAL HISTORY:  Diabetes"): up to 6 words before a colon
 _INLINE_HEADER_RE = re.compile(r"([A-Za-z][A-Za-z/&'-]*(?:[ \t]+[A-Za-z/&'-]+){0,5})[ \t]*:(?![/\d])")
-# tokens that can start a date expression worth resolving (dates.py does the real parsing)
-_DATE_GATE = frozenset(
-    "ago earlier previously prior before last yesterday today tonight in since from during until of".split()
-)
+# tokens without which a sentence holds no date expression worth resolving (dates.py does the parsing)
+_DATE_GATE = frozenset("ago earlier previously prior before last yesterday today tonight".split())
+_YEAR_RE = re.compile(r"(?:19|20)\d\d")
 _DATES = DateExtractor()
 _REF_DATE = dt.date(2000, 1, 1)  # stand-in note date: only offsets ("3 years ago") are read against it
 _NOTE_RELATIVE = frozenset({"rel_ago", "rel_word"})
@@ -205,11 +204,13 @@ class AssertionClassifier:
         if cfg is None or hi <= lo:
             return []
         toks = tk.toks
-        if not any(t in _DATE_GATE or (t[:1].isdigit() and (len(t) == 4 or note_date is not None))
-                   for t in toks[lo:hi]):
+        window = toks[lo:hi]
+        if not any(t in _DATE_GATE or _YEAR_RE.fullmatch(t) or (note_date is not None and t[:1].isdigit())
+                   for t in window):
             return []
         s0, s1 = tk.starts[lo], tk.ends[hi - 1]
-        exprs = _DATES.find(text, s0, s1)
+        spans = [(tk.starts[k] - s0, tk.ends[k] - s0) for k in range(lo, hi)]
+        exprs = _DATES.find(text, s0, s1, tokens=(window, spans))
         if not exprs:
             return []
         _DATES.resolve(text, exprs, note_date or _REF_DATE, True)
@@ -351,6 +352,13 @@ class AssertionClassifier:
         elif section and section["historical"]:
             res.historical = True
             res.triggers.append(f"section:{section['id']}")
+        elif rules.priors and res.assertion is not Assertion.HYPOTHETICAL:
+            for prior in rules.priors:
+                hit = prior.applies(toks, ts, te, lo)
+                if hit is not None:
+                    res.historical = True
+                    res.triggers.append(f"{prior.id}:{text[tk.starts[hit[0]]:tk.ends[hit[1] - 1]]}")
+                    break
         if "experiencer" in best:
             _, m, cat = best["experiencer"]
             res.experiencer = _EXPERIENCER_OF[cat]
@@ -358,6 +366,8 @@ class AssertionClassifier:
         elif section and section["experiencer"]:
             res.experiencer = Experiencer(section["experiencer"])
             res.triggers.append(f"section:{section['id']}")
+        if res.experiencer is Experiencer.FAMILY and not res.historical:
+            res.historical = True  # a relative's condition is family history, which is history
         if len(res.triggers) > 1:
             res.triggers = list(dict.fromkeys(res.triggers))
         return res

@@ -76,6 +76,30 @@ class RuleError(ValueError):
     pass
 
 
+@dataclass(frozen=True)
+class Prior:
+    """A concept-level lean: a target whose own words name one of ``terms`` gets ``category`` unless a
+    ``blocked_by`` word is in the target or just before it (used only when no trigger or section decides)."""
+
+    id: str
+    category: str
+    terms: frozenset[tuple[str, ...]]
+    blocked_by: frozenset[str]
+    origin: str = "clinqa"
+    window: int = 4
+
+    def applies(self, toks: Sequence[str], ts: int, te: int, lo: int) -> tuple[int, int] | None:
+        """Token span of the term found in toks[ts:te], or None."""
+        for j in range(max(lo, ts - self.window), te):
+            if toks[j] in self.blocked_by:
+                return None
+        for i in range(ts, te):
+            for n in (4, 3, 2, 1):
+                if i + n <= te and tuple(toks[i:i + n]) in self.terms:
+                    return i, i + n
+        return None
+
+
 def _tokenize(s: str) -> list[str]:
     return TOKEN_RE.findall(s.lower())
 
@@ -218,6 +242,21 @@ class RuleSet:
             self.patterns.append(pat)
         disabled = set(data.get("disabled", []))
         self._index([p for p in self.patterns if p.rule.id not in disabled])
+        self.priors: list[Prior] = []
+        for raw in data.get("concept_priors", []):
+            cat = raw.get("category")
+            if cat not in TEMPORAL_CATEGORIES:
+                raise RuleError(f"prior {raw.get('id')}: category must be one of {TEMPORAL_CATEGORIES}, got {cat!r}")
+            terms = frozenset(tuple(_tokenize(t)) for t in raw.get("terms", []))
+            if not raw.get("id") or not terms or any(len(t) > 4 for t in terms):
+                raise RuleError(f"prior {raw.get('id')!r}: needs an id and terms of at most 4 tokens")
+            if raw["id"] in seen:
+                raise RuleError(f"duplicate rule id {raw['id']}")
+            seen.add(raw["id"])
+            if raw["id"] not in disabled:
+                self.priors.append(Prior(raw["id"], cat, terms, frozenset(raw.get("blocked_by", [])),
+                                         str(raw.get("origin", "clinqa"))))
+        self.prior_ids = [raw["id"] for raw in data.get("concept_priors", [])]
         tcfg = data.get("time_expressions")
         self.time: dict[str, Any] | None = None
         if tcfg is not None:
@@ -257,13 +296,14 @@ class RuleSet:
 
     def without(self, rule_ids: set[str] | frozenset[str]) -> "RuleSet":
         """A copy that ignores the given rules (compiled patterns are shared, nothing is recompiled)."""
-        unknown = set(rule_ids) - {r.id for r in self.rules}
+        unknown = set(rule_ids) - {r.id for r in self.rules} - set(self.prior_ids)
         if unknown:
             raise RuleError(f"unknown rule id(s) {sorted(unknown)}")
         twin = object.__new__(RuleSet)
         twin.__dict__.update(self.__dict__)
         twin.data = dict(self.data, disabled=sorted(set(self.data.get("disabled", [])) | set(rule_ids)))
         twin._index([p for p in self.patterns if p.rule.id not in rule_ids])
+        twin.priors = [p for p in self.priors if p.id not in rule_ids]
         return twin
 
     def _make_rule(self, raw: dict[str, Any], index: int) -> Rule:
