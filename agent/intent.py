@@ -1,0 +1,415 @@
+"""Question intent: what a question asks, as the typed slots of ``agent.records.Intent``.
+
+The router picks tools and the verifier picks the claim to check from these slots, so they must come
+from any wording a user types, not from the dev sets' templates. Two parsers, one record:
+
+* with an LLM: one chat call constrained to the Intent JSON schema. The fixed instructions come first and
+  the question last, so llama.cpp / vLLM prefix caching reuses the instructions across questions; the
+  options go along because they show which slot is asked (five dates -> a date question).
+* rules: cue patterns from the versioned resource ``agent/resources/intent_cues.json`` (asked slot, negation,
+  time roles, relatives), entity types from the extractors' dictionaries (DrugBank/MeSH drugs, MeSH and
+  ICD-10-CM problems, procedures, lab and vital names). They are the fallback: any LLM failure (timeout,
+  server error, output that is not a valid Intent) yields the rules' answer, never an exception.
+
+``Intent.source`` says which parser produced the record.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from pydantic import ValidationError
+
+from agent.records import Intent, IntentEntity
+from agent.resources import load
+from agent.understand import STOPWORDS, content_tokens, find_dates, find_numbers, validate_options
+from clinqa.errors import ClinqaError, InputError
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 2000
+MAX_OPTION_CHARS = 80  # options are hints for the slot; long ones are cut to keep the prompt short
+MAX_ENTITIES = 6
+
+# Dictionary entry types (extractors.vocab.Entry.type) -> entity types; AMBIG abbreviations stay untyped.
+VOCAB_TYPES = {"DRUG": "drug", "PROBLEM": "problem", "PROCEDURE": "procedure", "LABNAME": "test", "VITALNAME": "test"}
+
+SYSTEM_PROMPT = (
+    "You read a clinical question about one patient's records and fill a JSON form; you do not answer it.\n"
+    "asked: value (a named thing: which drug, finding, exam), dose, date (when), reason (why, what for), count, "
+    "order (which first/last), interval (time between events, how long), presence (yes/no), test_result (what a "
+    "lab, vital, exam or scan showed), trend (how a value changed), other.\n"
+    "entities: things the question names, copied as worded, typed drug, problem, test, procedure, relative or "
+    "other; not the patient's name.\n"
+    "time_role with anchor (the date or event as worded): initial (starting dose), current, on_date, before, "
+    "after, between, first, last, none.\n"
+    "experiencer: patient, family (a relative's fact; relative: the relative named) or other.\n"
+    "negated: true when the question asks for an exception or absence (NOT given, denied, ruled out)."
+)
+
+
+def intent_schema() -> dict[str, Any]:
+    """The JSON schema the LLM's output is constrained to: Intent's fields without ``source``, all required,
+    entity definitions inlined (llguidance and xgrammar both take it) and bounded so decoding ends."""
+    full = Intent.model_json_schema()
+    defs = full.get("$defs", {})
+    props: dict[str, Any] = {}
+    for name, spec in full["properties"].items():
+        if name == "source":
+            continue
+        spec = {k: v for k, v in spec.items() if k not in ("default", "title", "description")}
+        if name == "entities":
+            ref = spec["items"]["$ref"].rsplit("/", 1)[-1]
+            ent = defs[ref]
+            eprops = {k: {kk: vv for kk, vv in v.items() if kk not in ("default", "title")}
+                      for k, v in ent["properties"].items()}
+            eprops["text"]["maxLength"] = 80
+            spec = {"type": "array", "maxItems": MAX_ENTITIES,
+                    "items": {"type": "object", "properties": eprops, "required": list(eprops),
+                              "additionalProperties": False}}
+        elif name in ("anchor", "relative"):
+            spec = {"anyOf": [{"type": "string", "maxLength": 80}, {"type": "null"}]}
+        props[name] = spec
+    return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
+
+
+@dataclass
+class _Span:
+    start: int
+    end: int
+    type: str
+
+
+class IntentParser:
+    """``run(question, options) -> Intent``; ``llm``: any ``agent.llm.LLM`` (None: rules only)."""
+
+    def __init__(self, llm=None, max_tokens: int = 200) -> None:
+        self.llm = llm
+        self.max_tokens = max_tokens
+        self.cues = load("intent_cues")
+        self.stats = {"llm": 0, "rules": 0, "llm_failed": 0}
+        self._compile()
+
+    # -- component interface -------------------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Load the dictionaries (~1 s from the on-disk cache) so the first question does not pay for them."""
+        self._vocab  # noqa: B018 (cached property: the load is the point)
+
+    def run(self, question: str, options: dict[str, str] | None = None) -> Intent:
+        if not isinstance(question, str) or not question.strip():
+            raise InputError("empty question: type a question about the patient")
+        q = " ".join(question.split())
+        if len(q) > MAX_QUESTION_CHARS:
+            raise InputError(f"question too long ({len(q)} characters; at most {MAX_QUESTION_CHARS})")
+        opts = validate_options(options)
+        if self.llm is not None:
+            intent = self._from_llm(q, opts)
+            if intent is not None:
+                self.stats["llm"] += 1
+                return intent
+            self.stats["llm_failed"] += 1
+        self.stats["rules"] += 1
+        return self.rules(q, opts)
+
+    # -- LLM path --------------------------------------------------------------------------------------------
+    @cached_property
+    def schema(self) -> dict[str, Any]:
+        return intent_schema()
+
+    def messages(self, question: str, options: dict[str, str]) -> list[dict[str, str]]:
+        """System instructions (fixed, cached by the server) then the question and its options."""
+        user = f"Question: {question}"
+        if options:
+            user += "\nOptions:\n" + "\n".join(
+                f"{k}) {v if len(v) <= MAX_OPTION_CHARS else v[:MAX_OPTION_CHARS] + '...'}" for k, v in options.items())
+        return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+
+    def _from_llm(self, question: str, options: dict[str, str]) -> Intent | None:
+        """The LLM's Intent, or None (logged) when the call fails or the output is not a valid Intent."""
+        try:
+            r = self.llm.chat(self.messages(question, options), json_schema=self.schema, max_tokens=self.max_tokens,
+                              temperature=0.0, seed=0)
+        except (ClinqaError, OSError, ValueError) as e:  # server down, timeout, refused request
+            log.warning("intent LLM call failed (%s); using the rules", e)
+            return None
+        data = r.parsed
+        if not isinstance(data, dict) or getattr(r, "truncated", False):
+            log.warning("intent LLM output is not a complete JSON object (%r); using the rules", (r.text or "")[:200])
+            return None
+        try:
+            intent = Intent(**{k: v for k, v in data.items() if k != "source"}, source="llm")
+        except (ValidationError, TypeError) as e:
+            log.warning("intent LLM output does not fit the Intent schema (%s); using the rules", e)
+            return None
+        return self._ground(intent, question)
+
+    def _ground(self, intent: Intent, question: str) -> Intent:
+        """Keep the entities the question does name (a small model may invent some) and give each the
+        dictionary type when the dictionaries know the whole phrase."""
+        q_tokens = set(content_tokens(question))
+        kept = []
+        for e in intent.entities:
+            toks = set(content_tokens(e.text))
+            if not toks or not toks & q_tokens:
+                continue
+            spans = self._vocab_spans(e.text)
+            if len(spans) == 1 and spans[0].end - spans[0].start >= len(e.text.strip()) - 1:
+                e = IntentEntity(text=e.text, type=spans[0].type)
+            kept.append(e)
+        relative = intent.relative if intent.experiencer == "family" else None
+        return intent.model_copy(update={"entities": kept, "relative": relative})
+
+    # -- rules -------------------------------------------------------------------------------------------------
+    def _compile(self) -> None:
+        c = self.cues
+        flags = re.I
+        self._asked = [(r["asked"], bool(r.get("requires_no_options")), [re.compile(p, flags) for p in r["patterns"]])
+                       for r in c["asked"]]
+        neg = c["negation"]
+        self._neg = [re.compile(p, flags) for p in neg["patterns"]]
+        self._pseudo = [re.compile(p, flags) for p in neg["pseudo"]]
+        tr = c["time_roles"]
+        self._roles = [(r["role"], bool(r.get("date")), [re.compile(p, flags) for p in r.get("patterns", [])])
+                       for r in tr["order"]]
+        self._direction = {k: re.compile(v, flags) for k, v in tr["direction"].items()}
+        self._month_year = re.compile(tr["month_year"], flags)
+        self._anchor_stop = re.compile(tr["anchor_stop"], flags)
+        ex = c["experiencer"]
+        self._family_words = set(ex["family"])
+        self._other_words = set(ex["other"])
+        self._relative = re.compile(ex["relative_phrase"].format(words="|".join(
+            sorted((w for w in ex["family"] + ex["other"] if w not in ("maternal", "paternal")), key=len, reverse=True))),
+            flags)
+        self._family_phrases = [re.compile(p, flags) for p in ex["family_phrases"]]
+        ent = c["entities"]
+        self._class_nouns = {w: t for t, ws in ent["class_nouns"].items() for w in ws}
+        opt = c["options"]
+        self._drug_units = set(opt["drug_units"])
+        self._result_noun = re.compile(r"\s+(?:%s)\b" % "|".join(c["entity_type_asked"]["result_nouns"]), flags)
+        self._typed_contexts = [(t, re.compile(p + r"\s+(?:the\s+)?$", flags))
+                                for t, ps in ent["typed_contexts"].items() if t != "why" for p in ps]
+        self._verb_before = set(ent["verb_before"]["words"])
+        self._sequence = re.compile(opt["sequence_pattern"], flags)
+
+    @cached_property
+    def _vocab(self):
+        from extractors.vocab import vocabulary
+
+        return vocabulary()
+
+    def rules(self, question: str, options: dict[str, str] | None = None) -> Intent:
+        """The rule parser on its own (also what ``run`` falls back to)."""
+        q = " ".join(question.split())
+        opts = options or {}
+        entities = self.entities(q)
+        asked = self.asked(q, opts, entities)
+        role, anchor = self.time_role(q, asked)
+        experiencer, relative = self.experiencer(q)
+        return Intent(asked=asked, entities=entities, time_role=role, anchor=anchor, experiencer=experiencer,
+                      relative=relative, negated=self.negated(q), source="rules")
+
+    def asked(self, q: str, options: dict[str, str], entities: list[IntentEntity]) -> str:
+        """The first cue rule that matches; a bare what/which question is refined by its options and entities."""
+        found = "other"
+        for asked, needs_no_options, patterns in self._asked:
+            if needs_no_options and options:
+                continue
+            if any(p.search(q) for p in patterns):
+                found = asked
+                break
+        if found in ("value", "other") and options:
+            found = self._asked_from_options(options, entities) or found
+        if found in ("value", "other"):
+            types = {e.type for e in entities}
+            result_of = any(e.type in ("test", "procedure") and self._result_noun.match(q, q.find(e.text) + len(e.text))
+                            for e in entities)
+            if result_of or ("test" in types and not types & {"drug", "problem"}):
+                found = self.cues["entity_type_asked"]["test"]
+        return found
+
+    def _asked_from_options(self, options: dict[str, str], entities: list[IntentEntity]) -> str | None:
+        """date when most options are dates, order when most are sequences, dose / test_result when most are
+        bare quantities (dose when the question names a drug and the units are drug units); None otherwise."""
+        oc = self.cues["options"]
+        vals = list(options.values())
+        need = oc["share"] * len(vals)
+        dated = sum(sum(len(s) for _, s in find_dates(v)) + sum(len(m.group(0)) for m in self._month_year.finditer(v))
+                    >= oc["date_fraction"] * len(v) for v in vals)
+        if dated >= need:
+            return "date"
+        if sum(bool(self._sequence.search(v)) for v in vals) >= need:
+            return "order"
+        quantities = []
+        for v in vals:
+            nums = find_numbers(v)
+            numeric = {w for _, u, surface in nums for w in content_tokens(surface)}
+            others = [t for t in content_tokens(v) if t not in numeric]
+            if nums and len(others) <= oc["max_other_words"] and not any(s.type == "drug" for s in self._vocab_spans(v)):
+                quantities.append({u for _, u, _ in nums if u})
+        if len(quantities) < need:
+            return None
+        units = set().union(*quantities)
+        if any(e.type == "drug" for e in entities) and (units & self._drug_units or not units):
+            return "dose"
+        return "test_result"
+
+    def negated(self, q: str) -> bool:
+        masked = q
+        for p in self._pseudo:
+            masked = p.sub(" ", masked)
+        return any(p.search(masked) for p in self._neg)
+
+    def time_role(self, q: str, asked: str) -> tuple[str, str | None]:
+        """(role, anchor as worded) by the first role rule that matches, in the cue file's order."""
+        for role, by_date, patterns in self._roles:
+            if role == "order_direction":
+                if asked == "order":
+                    for direction, rx in self._direction.items():
+                        if rx.search(q):
+                            return direction, None
+                continue
+            if by_date:
+                dates = find_dates(q)
+                if dates:
+                    return role, dates[-1][1]
+                m = self._month_year.search(q)
+                if m:
+                    return role, m.group(0)
+            for p in patterns:
+                m = p.search(q)
+                if m:
+                    anchor = self._trim_anchor(m.group("anchor")) if "anchor" in p.groupindex else None
+                    if "anchor" in p.groupindex and not anchor:
+                        continue
+                    return role, anchor
+        return "none", None
+
+    def _trim_anchor(self, text: str) -> str | None:
+        if " and " in text and re.search(r"\band\b", text) and text.count(" and ") == 1 and not text.endswith("?"):
+            stop = re.search(r"\s*[?;]|$", text)  # a between-pair keeps its 'and'
+            text = text[: stop.start()]
+        else:
+            stop = self._anchor_stop.search(text)
+            text = text[: stop.start()] if stop else text
+        text = text.strip(" ?.,;:")
+        return text or None
+
+    def experiencer(self, q: str) -> tuple[str, str | None]:
+        """family when a relative or the family history is named (relative: the relative's words), other for
+        another named person, else patient."""
+        m = self._relative.search(q)
+        if m:
+            word = m.group(0).lower()
+            head = word.split()[-1]
+            if head in self._other_words:
+                return "other", None
+            return "family", word
+        if any(p.search(q) for p in self._family_phrases):
+            return "family", None
+        return "patient", None
+
+    # -- entities ------------------------------------------------------------------------------------------------
+    def _vocab_spans(self, text: str) -> list[_Span]:
+        """Dictionary matches in ``text`` (a plural form also tried: 'sugars' finds 'sugar'), typed."""
+        from extractors.vocab import tokenize
+
+        plural = re.compile(r"(?<=[a-z]{3})(?<![su])s\b")
+        variants = [text, plural.sub(" ", text)]  # same length: spans stay valid
+        spans: list[_Span] = []
+        for variant in variants:
+            for m in self._vocab.index.match(variant, tokenize(variant)):
+                typ = next((VOCAB_TYPES[e.type] for e in m.entries if e.type in VOCAB_TYPES), None)
+                if typ is None or any(s.start < m.end and m.start < s.end for s in spans):
+                    continue
+                end = m.end
+                while end < len(text) and text[end].isalpha():  # the plural's 's' belongs to the entity
+                    end += 1
+                spans.append(_Span(m.start, end, typ))
+        return sorted(spans, key=lambda s: s.start)
+
+    def entities(self, q: str) -> list[IntentEntity]:
+        """Dictionary terms, relatives, phrases ending in a class noun ('segment VI lesion', 'ankle exam'), an
+        abbreviation in brackets after an entity, and unknown names typed by their context ('cycles of CAPOX');
+        never the patient's name nor the noun a wh-word asks for ('which medication', 'which antibiotic')."""
+        from extractors.vocab import tokenize
+
+        toks, spans = tokenize(q)
+        found: list[tuple[int, int, str]] = []  # (start, end, type)
+
+        def add(start: int, end: int, typ: str) -> None:
+            if any(start < e and s < end for s, e, _ in found):
+                return
+            if typ != "test" and self._asks_for(q, start, end):  # 'what hemoglobin level' still names a lab
+                return
+            found.append((start, end, typ))
+
+        for s in self._vocab_spans(q):
+            add(s.start, s.end, s.type)
+        for m in self._relative.finditer(q):
+            if m.group(0).lower().split()[-1] in self._family_words:
+                add(m.start(), m.end(), "relative")
+        for m in re.finditer(r"\(([A-Za-z][A-Za-z0-9-]{1,9})\)", q):  # "hydroxychloroquine (HCQ)"
+            prev = next((f for f in found if f[1] <= m.start() and not q[f[1]: m.start()].strip()), None)
+            if prev is not None:
+                add(m.start(1), m.end(1), prev[2])
+        for run in self._runs(q, toks, spans):
+            start, end = spans[run[0]][0], spans[run[-1]][1]
+            context = next((t for t, rx in self._typed_contexts if rx.search(q[:start])), None)
+            if context is not None:
+                add(start, end, context)
+                continue
+            last_class = max((j for j, i in enumerate(run) if toks[i] in self._class_nouns), default=None)
+            if last_class is None:
+                continue
+            head = toks[run[last_class]]
+            kept = run[max(0, last_class - 3): last_class + 1]
+            first, last = spans[kept[0]][0], spans[kept[-1]][1]
+            prev_word = q[:first].split()[-1].lower() if q[:first].split() else ""
+            if len(kept) == 1 and (self._class_nouns[head] == "test" or prev_word in self._verb_before):
+                continue  # a bare 'level' names nothing; 'did not report' is a verb
+            add(first, last, self._class_nouns[head])
+        found.sort()
+        out, seen = [], set()
+        for s, e, t in found:
+            if q[s:e].lower() not in seen:
+                seen.add(q[s:e].lower())
+                out.append(IntentEntity(text=q[s:e], type=t))
+        return out[:MAX_ENTITIES]
+
+    def _runs(self, q: str, toks: list[str], spans: list[tuple[int, int]]) -> list[list[int]]:
+        """Token indexes of the runs of content words (stopwords, punctuation and names break a run)."""
+        runs: list[list[int]] = []
+        run: list[int] = []
+        for i, t in enumerate(toks):
+            if t.isalnum() and t not in STOPWORDS and not _is_name(q, spans[i]):
+                if run and q[spans[run[-1]][1]: spans[i][0]] not in (" ", "-", "/"):
+                    runs.append(run)  # "(IV)" or a comma between: a new run
+                    run = []
+                run.append(i)
+            else:
+                if run:
+                    runs.append(run)
+                run = []
+        if run:
+            runs.append(run)
+        return runs
+
+    @staticmethod
+    def _asks_for(q: str, start: int, end: int) -> bool:
+        """True for the phrase right after which/what ('which further imaging'): the kind of answer asked for."""
+        return bool(re.search(r"\b(?:which|what)\s+$", q[:start], re.I)) and not re.match(r"\s*(?:of|'s)\b", q[end:])
+
+
+def _is_name(q: str, span: tuple[int, int]) -> bool:
+    """A person's name: a capitalised word with a possessive ('Andrea's') or after a title ('Mr. Clark')."""
+    s, e = span
+    word = q[s:e]
+    if not word[:1].isupper() or word.isupper():
+        return False
+    if q[e: e + 2] in ("'s", "’s"):
+        return True
+    return bool(re.search(r"\b(?:mr|mrs|ms|miss|dr)\.?\s+$", q[:s], re.I))
+
