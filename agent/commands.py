@@ -35,7 +35,8 @@ def register(app: typer.Typer) -> None:
         base_url: Optional[str] = typer.Option(None, help="OpenAI-compatible server URL (openai backend)."),
         mode: str = typer.Option("stack", help="stack | collapsed (raw notes, for comparison)"),
         no_abstain: bool = typer.Option(False, "--no-abstain", help="Always pick an option."),
-        judge: bool = typer.Option(False, "--judge", help="Add a second LLM pass that judges support (LLM backends)."),
+        no_entail: bool = typer.Option(False, "--no-entail", help="LLM backends: skip the model's entailment check on "
+                                       "the cited clause (the answer is then verified by the typed checks alone)."),
         as_json: bool = typer.Option(False, "--json", help="Print the full Answer as JSON."),
     ) -> None:
         """Answer a question about a patient, with verified, cited evidence."""
@@ -46,7 +47,8 @@ def register(app: typer.Typer) -> None:
         opts = _parse_options(option)
         ws = Workspace()
         ws.store.require_patient(patient)
-        qa = ClinicalQA(ws, backend=backend, model=model, mode=mode, base_url=base_url, judge=judge)
+        qa = ClinicalQA(ws, backend=backend, model=model, mode=mode, base_url=base_url,
+                        entail=False if no_entail else None)
         try:
             ans = qa.ask(patient, question, options=opts, allow_abstain=not no_abstain)
         finally:

@@ -23,6 +23,7 @@ from typing import Annotated, Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 
 from agent.context import ContextBuilder
+from agent.intent import IntentParser
 from agent.records import Answer, Citation, FactUsed, Verification
 from agent.tools import Computed, FactRow, Passage, Toolbox
 from agent.understand import QuestionAnalyzer
@@ -46,6 +47,7 @@ class AgentState(TypedDict, total=False):
     options: dict[str, str] | None
     allow_abstain: bool
     analysis: Any
+    intent: Any  # agent.records.Intent: the typed slots (asked, entities, time role, experiencer, negated)
     resolved: dict[str, list[str]]
     plan: list[str]
     attempt: int
@@ -66,12 +68,14 @@ class AgentGraph:
     """Holds the components; ``compiled`` is the runnable LangGraph graph."""
 
     def __init__(self, tools: Toolbox, reasoner, verifier: Verifier, builder: ContextBuilder | None = None,
-                 mode: str = "stack", collapsed_chars: int = 12000, backend: str = "extractive", model: str | None = None):
+                 mode: str = "stack", collapsed_chars: int = 12000, backend: str = "extractive", model: str | None = None,
+                 intent_llm=None):
         self.tools = tools
         self.reasoner = reasoner
         self.verifier = verifier
         self.builder = builder or ContextBuilder()
         self.analyzer = QuestionAnalyzer()
+        self.intents = IntentParser(intent_llm)
         self.mode = mode
         self.collapsed_chars = collapsed_chars
         self.backend = backend
@@ -113,7 +117,10 @@ class AgentGraph:
     # -- nodes ------------------------------------------------------------------------------------
     def understand(self, s: AgentState) -> dict:
         a = self.analyzer.run(s["question"], s.get("options"), s.get("allow_abstain", True))
-        return {"analysis": a, "attempt": 0, "route": [f"understand:{a.kind}"]}
+        intent = self.intents.run(a.question, a.options or None)
+        return {"analysis": a, "intent": intent, "attempt": 0,
+                "route": [f"understand:{a.kind}", f"intent:{intent.source}:{intent.asked}"
+                          + (":negated" if intent.negated else "")]}
 
     def _resolve(self, pid: str, phrase: str) -> tuple[str, list[str]]:
         """The longest sub-phrase of ``phrase`` the graph resolves to concepts."""
@@ -446,7 +453,7 @@ class AgentGraph:
                 "tokens": {"prompt": d.prompt_tokens, "completion": d.completion_tokens}}
 
     def verify(self, s: AgentState) -> dict:
-        v = self.verifier.run(s["draft"], s["context"], s["analysis"])
+        v = self.verifier.run(s["draft"], s["context"], s["analysis"], s.get("intent"))
         out: dict = {"verification": v, "route": [f"verify:{v.status}"]}
         if v.status == "unsupported" and s.get("attempt", 0) == 0:
             out["first_failure"] = v.reason

@@ -23,11 +23,12 @@ class ClinicalQA:
 
     ``backend``: "extractive" (no model), "local" (embedded llama.cpp via agent.llm) or "openai"
     (any OpenAI-compatible server, e.g. vLLM). ``mode="collapsed"`` gives the LLM the raw notes
-    instead of the assembled context (for comparison only). ``llm`` injects a ready client.
+    instead of the assembled context (for comparison only). ``llm`` injects a ready client. With an LLM the
+    verifier's entailment check on the cited clause is on unless ``entail=False``.
     """
 
     def __init__(self, workspace=None, backend: str = "extractive", model: str | None = None, mode: str = "stack",
-                 base_url: str | None = None, *, llm: Any = None, judge: bool = False):
+                 base_url: str | None = None, *, llm: Any = None, entail: bool | None = None):
         if backend not in BACKENDS:
             raise InputError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
         if mode not in MODES:
@@ -55,7 +56,7 @@ class ClinicalQA:
         else:
             reasoner = LLMReasoner(self.llm, self.tools, self.assertions)
             self.model = getattr(self.llm, "model", None) or model
-        verifier = Verifier(self.llm, judge=judge)
+        verifier = Verifier(self.llm, entail=entail, tools=self.tools)
         verifier.assertions = self.assertions
         collapsed_chars = 12000
         if self.llm is not None:

@@ -147,9 +147,7 @@ class ExtractiveReasoner:
                 scores[k] = scores.get(k, 0.0) + {"supported": 0.25, "contradicted": -0.25}.get(v, -0.1)
         computed = self._computed_choice(a, ctx)
         if computed is not None:
-            letter, cid, eids = computed
-            return Draft(a.options[letter], letter, [cid, *eids], option_verdicts=verdicts, option_scores=scores,
-                         computed_answer=True)
+            return self.draft_for(a, ctx, judged, computed[0], verdicts, scores)
         opts = a.real_options
         if a.kind == "negation":
             # the option the record does NOT support (or explicitly negates) is the answer
@@ -158,13 +156,7 @@ class ExtractiveReasoner:
             others_supported = sum(1 for k in opts if k != letter and verdicts[k] == "supported")
             if others_supported == 0 and a.allow_abstain and verdicts[letter] != "contradicted":
                 return self._abstain(a, "no option is documented, so none can be singled out as the exception", verdicts, scores)
-            eid = judged[letter][2]
-            # cite the passages that document the other options (they show what WAS the case)
-            cites = [judged[k][2] for k in opts if k != letter and verdicts[k] == "supported" and judged[k][2]]
-            if verdicts[letter] == "contradicted" and eid:
-                cites.insert(0, eid)
-            return Draft(a.options[letter], letter, list(dict.fromkeys(cites))[:4], option_verdicts=verdicts,
-                         option_scores=scores, reason="negation: the option the evidence does not support")
+            return self.draft_for(a, ctx, judged, letter, verdicts, scores)
         if a.kind == "order" and a.direction:
             supported = [k for k in opts if verdicts[k] == "supported"]
             if len(supported) >= 2:
@@ -185,9 +177,31 @@ class ExtractiveReasoner:
         ranked = sorted(scores.values(), reverse=True)
         if ((ext < ABSTAIN_BELOW and not llm_ok) or judged[letter][1] == "contradicted") and a.allow_abstain:
             return self._abstain(a, f"no option is supported by the evidence (best {letter}: {best:.2f})", verdicts, scores)
-        reason = None if len(ranked) < 2 or ranked[0] - ranked[1] > 0.05 else "close call between options"
-        return Draft(a.options[letter], letter, [judged[letter][2]] if judged[letter][2] else [],
-                     option_verdicts=verdicts, option_scores=scores, reason=reason)
+        d = self.draft_for(a, ctx, judged, letter, verdicts, scores)
+        d.reason = None if len(ranked) < 2 or ranked[0] - ranked[1] > 0.05 else "close call between options"
+        return d
+
+    def draft_for(self, a: QuestionAnalysis, ctx: Context, judged: dict, letter: str, verdicts: dict | None = None,
+                  scores: dict | None = None) -> Draft:
+        """The answer ``letter`` with the citations the agent gives it: the computed result that picked it, the
+        passages documenting the other options for a negation question, else the option's best passage. Also
+        what ``evals.verifier`` forces for every option to attack the verifier."""
+        verdicts = verdicts if verdicts is not None else {k: v[1] for k, v in judged.items()}
+        scores = scores if scores is not None else {k: v[0] for k, v in judged.items()}
+        computed = self._computed_choice(a, ctx)
+        if computed is not None and computed[0] == letter:
+            _, cid, eids = computed
+            return Draft(a.options[letter], letter, [cid, *eids], option_verdicts=verdicts, option_scores=scores,
+                         computed_answer=True)
+        eid = judged[letter][2]
+        if a.kind == "negation":
+            # cite the passages that document the other options (they show what WAS the case)
+            cites = [judged[k][2] for k in a.real_options if k != letter and verdicts[k] == "supported" and judged[k][2]]
+            if verdicts[letter] == "contradicted" and eid:
+                cites.insert(0, eid)
+            return Draft(a.options[letter], letter, list(dict.fromkeys(cites))[:4], option_verdicts=verdicts,
+                         option_scores=scores, reason="negation: the option the evidence does not support")
+        return Draft(a.options[letter], letter, [eid] if eid else [], option_verdicts=verdicts, option_scores=scores)
 
     @staticmethod
     def _slot_distances(a: QuestionAnalysis, ctx: Context, judged: dict, scores: dict) -> dict[str, int]:

@@ -1,0 +1,247 @@
+"""Claims: what an answer asserts, bound to the entity the question is about, and where the evidence states it.
+
+A ``Claim`` is built from the question's ``Intent`` and the chosen option: the subject (the drug, problem,
+test or relative asked about), the value the answer adds (its words, numbers with units and count words,
+dates), the time role asked (initial / current dose, start / stop date), the experiencer and the polarity.
+``locate`` finds the clause of a cited passage that states the value; ``bind`` decides whether that
+value belongs to the subject there or to a competing entity of the same sentence ("Metformin 500 mg,
+amlodipine 5 mg": 500 mg is metformin's). Cue words come from ``agent/resources/verify_cues.json``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from agent.records import Intent
+from agent.resources import load
+from agent.tools import split_sentences
+from agent.understand import STOPWORDS, content_tokens, find_dates, find_numbers, stem
+
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9\-/+']*|\d+(?:[.,]\d+)?")
+CLAUSE_PENALTY = 200  # characters added to a distance that crosses a clause boundary
+
+
+@lru_cache(maxsize=1)
+def cues() -> dict:
+    return load("verify_cues")
+
+
+@lru_cache(maxsize=1)
+def _relative_index() -> dict[str, str]:
+    """surface word -> canonical relative ("mom" -> "mother")."""
+    return {w: canon for canon, ws in cues()["relatives"].items() for w in ws}
+
+
+@lru_cache(maxsize=1)
+def _generic() -> frozenset[str]:
+    return frozenset(stem(w) for w in cues()["generic_subjects"])
+
+
+def relatives_in(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, canonical relative) for each family member named in the text."""
+    idx = _relative_index()
+    return [(m.start(), m.end(), idx[m.group(0).lower()]) for m in re.finditer(r"[A-Za-z]+", text)
+            if m.group(0).lower() in idx]
+
+
+def _cue_rx(words: list[str]) -> re.Pattern:
+    alts = sorted((re.escape(w) for w in words), key=len, reverse=True)
+    return re.compile(r"(?<![A-Za-z])(?:" + "|".join(alts) + r")(?![A-Za-z])", re.I)
+
+
+@lru_cache(maxsize=None)
+def cue_rx(group: str, name: str) -> re.Pattern:
+    """A compiled alternation of one cue list (``cue_rx("event_roles", "start")``)."""
+    return _cue_rx(cues()[group][name])
+
+
+def clauses(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Clause spans inside ``text[start:end]``: split at the resource's boundaries (", and", "; ", " but ", ...)."""
+    end = len(text) if end is None else end
+    seg = text[start:end].lower()
+    cuts = sorted({m.start() for b in cues()["clause_boundaries"] for m in re.finditer(re.escape(b), seg)})
+    out, pos = [], 0
+    for c in cuts:
+        if c > pos:
+            out.append((start + pos, start + c))
+        pos = c + 1
+    out.append((start + pos, end))
+    return [(s, e) for s, e in out if e > s]
+
+
+@dataclass
+class Claim:
+    """What one answer asserts (see the module docstring)."""
+
+    question: str
+    answer: str
+    intent: Intent
+    subject: list[str] = field(default_factory=list)  # subject phrases as worded in the question
+    subject_terms: set[str] = field(default_factory=set)  # their content stems
+    value_terms: list[str] = field(default_factory=list)  # stems the answer adds to the question
+    numbers: list[tuple[float, str | None, str]] = field(default_factory=list)
+    dates: list = field(default_factory=list)
+    relative: str | None = None  # canonical family member the question asks about
+    negated: bool = False  # the answer asserts an absence / the exception
+    role: str | None = None  # "initial" | "current" (dose / value asked at a time)
+    event_role: str | None = None  # "start" | "stop" | "change" (which event a date belongs to)
+
+    @property
+    def checkable(self) -> bool:
+        return bool(self.value_terms or self.numbers or self.dates)
+
+
+def _subject_phrases(intent: Intent, question: str) -> list[str]:
+    """The entities the question is about, without generic words ("the patient's medication")."""
+    out = []
+    for e in intent.entities:
+        if e.type == "relative":
+            continue
+        terms = [t for t in content_tokens(e.text) if t not in _generic() and not t[0].isdigit()]
+        if terms:
+            out.append(e.text)
+    return out
+
+
+def _question_role(question: str, intent: Intent) -> tuple[str | None, str | None]:
+    q = question
+    role = None
+    if intent.time_role in ("initial", "first"):
+        role = "initial"
+    elif intent.time_role in ("current", "last"):
+        role = "current"
+    elif cue_rx("question_roles", "initial").search(q):
+        role = "initial"
+    elif cue_rx("question_roles", "current").search(q):
+        role = "current"
+    ev = None
+    if intent.asked == "date":
+        hits = [r for r in ("start", "stop", "change") if cue_rx("event_roles", r).search(q)]
+        ev = hits[0] if len(hits) == 1 else None
+    return role, ev
+
+
+def build_claim(question: str, answer: str, intent: Intent) -> Claim:
+    """The claim "the answer to ``question`` is ``answer``", typed by the question's intent."""
+    subject = _subject_phrases(intent, question)
+    subject_terms = {t for p in subject for t in content_tokens(p) if t not in _generic() and not t[0].isdigit()}
+    q_terms = set(content_tokens(question))
+    value_terms = [t for t in dict.fromkeys(content_tokens(answer))
+                   if t not in q_terms and not t[0].isdigit() and len(t) >= 2]
+    q_nums = find_numbers(question)
+    numbers = [n for n in find_numbers(answer)
+               if not any(abs(n[0] - q[0]) < 1e-9 and (n[1] == q[1]) for q in q_nums)]
+    rel = intent.relative
+    if rel is None and intent.experiencer == "family":
+        found = relatives_in(question)
+        rel = found[0][2] if found else None
+    elif rel is not None:
+        rel = _relative_index().get(rel.lower().split()[-1], rel.lower())
+    role, ev = _question_role(question, intent)
+    return Claim(question, answer, intent, subject, subject_terms, value_terms, numbers,
+                 [d for d, _ in find_dates(answer)], rel, intent.negated, role, ev)
+
+
+# -- where the evidence states the value --------------------------------------------------------------------
+@dataclass
+class Located:
+    """The value's mention inside one passage text: its clause, sentence and span (offsets into the text)."""
+
+    text: str
+    sentence: tuple[int, int]
+    clause: tuple[int, int]
+    span: tuple[int, int]  # from the first to the last matched value token
+    coverage: float  # share of the claim's value terms (and numbers) found in the clause
+
+
+def _tokens(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
+    out = []
+    for m in _TOKEN.finditer(text, start, end):
+        w = m.group(0).lower().strip("'")
+        if w in STOPWORDS:
+            continue
+        out.append((m.start(), m.end(), w if w[0].isdigit() else stem(w)))
+    return out
+
+
+def _number_spans(text: str, start: int, end: int, numbers) -> list[tuple[int, int]]:
+    """Spans in text[start:end] of numbers equal to the claim's (value and unit; count words included)."""
+    seg = text[start:end]
+    spans = []
+    for v, u, _ in numbers:
+        hit = None
+        for m in re.finditer(r"\d+(?:[.,]\d+)?\s*[A-Za-zµ°%/]*[A-Za-z0-9/]*|[A-Za-z]+", seg):
+            got = find_numbers(m.group(0))
+            if any(abs(g[0] - v) < 1e-6 and (u is None or g[1] is None or g[1] == u) for g in got):
+                hit = (start + m.start(), start + m.end())
+                break
+        if hit is None:
+            return []
+        spans.append(hit)
+    return spans
+
+
+def locate(claim: Claim, text: str) -> Located | None:
+    """The clause of ``text`` that best states the claim's value (all its numbers, most of its words)."""
+    best = None
+    want = set(claim.value_terms)
+    for s0, e0 in split_sentences(text):
+        for cs, ce in clauses(text, s0, e0):
+            toks = _tokens(text, cs, ce)
+            hits = [(a, b) for a, b, t in toks if t in want]
+            got = {t for _, _, t in toks if t in want}
+            nspans = _number_spans(text, cs, ce, claim.numbers) if claim.numbers else []
+            if claim.numbers and not nspans:
+                continue
+            dates_ok = all(any(d == x for x, _ in find_dates(text[cs:ce])) for d in claim.dates)
+            if claim.dates and not dates_ok:
+                continue
+            parts = len(want) + len(claim.numbers) + len(claim.dates)
+            cov = (len(got) + len(claim.numbers) + len(claim.dates)) / parts if parts else 0.0
+            spans = hits + nspans
+            if not spans:
+                if not claim.dates:
+                    continue
+                spans = [(cs, ce)]
+            span = (min(a for a, _ in spans), max(b for _, b in spans))
+            key = (cov, -(span[1] - span[0]))
+            if best is None or key > best[0]:
+                best = (key, Located(text, (s0, e0), (cs, ce), span, cov))
+    return best[1] if best else None
+
+
+def subject_spans(claim: Claim, text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Mentions of the claim's subject in text[start:end]: a run of tokens covering at least half of (and at
+    least one distinctive word of) a subject phrase; relatives by their cue words."""
+    out = []
+    if claim.relative:
+        out += [(a, b) for a, b, r in relatives_in(text[start:end]) for a, b in [(start + a, start + b)] if r == claim.relative]
+    for phrase in claim.subject:
+        terms = {t for t in content_tokens(phrase) if t not in _generic() and not t[0].isdigit()}
+        if not terms:
+            continue
+        toks = [(a, b, t) for a, b, t in _tokens(text, start, end)]
+        need = max(1, (len(terms) + 1) // 2)
+        for i, (a, _, t) in enumerate(toks):
+            if t not in terms:
+                continue
+            window = toks[i:i + len(terms) + 2]
+            got = {x[2] for x in window if x[2] in terms}
+            if len(got) >= need:
+                last = max(x[1] for x in window if x[2] in terms)
+                out.append((a, last))
+    return sorted(set(out))
+
+
+def distance(text: str, a: tuple[int, int], b: tuple[int, int], sentence: tuple[int, int]) -> int:
+    """Characters between two spans, plus ``CLAUSE_PENALTY`` for each clause boundary between them."""
+    if a[1] <= b[0]:
+        gap = (a[1], b[0])
+    elif b[1] <= a[0]:
+        gap = (b[1], a[0])
+    else:
+        return 0
+    cl = clauses(text, *sentence)
+    crossings = sum(1 for s, _ in cl if gap[0] < s <= gap[1])
+    return (gap[1] - gap[0]) + CLAUSE_PENALTY * crossings
