@@ -47,6 +47,7 @@ _INLINE_HEADER_RE = re.compile(r"([A-Za-z][A-Za-z/&'-]*(?:[ \t]+[A-Za-z/&'-]+){0
 _DATE_GATE = frozenset("ago earlier previously prior before last yesterday today tonight".split())
 _YEAR_RE = re.compile(r"(?:19|20)\d\d")
 _DATES = DateExtractor()
+_NO_TAGS: frozenset[str] = frozenset()
 _REF_DATE = dt.date(2000, 1, 1)  # stand-in note date: only offsets ("3 years ago") are read against it
 _NOTE_RELATIVE = frozenset({"rel_ago", "rel_word"})
 _COARSE_ABSOLUTE = frozenset({"year", "my", "num_my"})
@@ -172,9 +173,9 @@ class AssertionClassifier:
                     hi = max(bisect_left(tk.starts, s1), te)
                     lo = min(lo, ts)
                     break
-        matches = rules.match(tk.toks, lo, hi)
-        matches.extend(self._time_matches(rules, text, tk, lo, hi, note_date))
         entry = rules.section_entry(section) if section is not None else self._inline_section(rules, text, start)
+        matches = rules.match(tk.toks, lo, hi, entry["tags"] if entry else _NO_TAGS)
+        matches.extend(self._time_matches(rules, text, tk, lo, hi, note_date))
         return self._decide(rules, text, tk, matches, ts, te, lo, hi, entry)
 
     @staticmethod
@@ -221,8 +222,13 @@ class AssertionClassifier:
                 continue
             if e.pattern in _NOTE_RELATIVE:
                 days = (base - e.value).days
-            elif note_date is not None:
-                days = (note_date - e.value).days
+            elif note_date is not None:  # the latest day the expression can mean ("March 2021" -> 31 March)
+                last = e.value
+                if e.precision == "year":
+                    last = dt.date(last.year, 12, 31)
+                elif e.precision == "month":
+                    last = (dt.date(last.year + last.month // 12, last.month % 12 + 1, 1) - dt.timedelta(days=1))
+                days = (note_date - last).days
             elif e.pattern in _COARSE_ABSOLUTE:
                 days = cfg["historical_after_days"] + 1
             else:
@@ -263,29 +269,30 @@ class AssertionClassifier:
             for m in _HEADER_RE.finditer(text):
                 header_pos.append(m.start())
                 header_entry.append(rules.section_entry(m.group(1)))
-        cache: dict[int, tuple[int, int, list[Match]]] = {}
+        cache: dict[tuple[int, frozenset[str]], tuple[int, int, list[Match]]] = {}
         out: list[AssertionResult] = []
         for k, (start, end) in enumerate(targets):
-            si = bisect_right(sent_starts, start) - 1
-            if si >= 0 and start < sentences[si][1]:
-                sent = cache.get(si)
-                if sent is None:
-                    s0, s1 = sentences[si]
-                    lo = bisect_left(tk.starts, s0)
-                    hi = bisect_left(tk.starts, s1)
-                    found = rules.match(tk.toks, lo, hi)
-                    found.extend(self._time_matches(rules, text, tk, lo, hi, note_date))
-                    sent = cache[si] = (lo, hi, found)
-            else:  # target outside any given sentence: use the target alone
-                lo = bisect_left(tk.starts, start)
-                hi = bisect_left(tk.starts, end)
-                sent = (lo, hi, [])
-            lo, hi, matches = sent
             if sections is not None:
                 entry = rules.section_entry(sections[k])
             else:
                 h = bisect_right(header_pos, start) - 1
                 entry = header_entry[h] if h >= 0 else None
+            tags = entry["tags"] if entry else _NO_TAGS
+            si = bisect_right(sent_starts, start) - 1
+            if si >= 0 and start < sentences[si][1]:
+                sent = cache.get((si, tags))
+                if sent is None:
+                    s0, s1 = sentences[si]
+                    lo = bisect_left(tk.starts, s0)
+                    hi = bisect_left(tk.starts, s1)
+                    found = rules.match(tk.toks, lo, hi, tags)
+                    found.extend(self._time_matches(rules, text, tk, lo, hi, note_date))
+                    sent = cache[(si, tags)] = (lo, hi, found)
+            else:  # target outside any given sentence: use the target alone
+                lo = bisect_left(tk.starts, start)
+                hi = bisect_left(tk.starts, end)
+                sent = (lo, hi, [])
+            lo, hi, matches = sent
             ts, te = tk.span_to_tokens(start, end)
             out.append(self._decide(rules, text, tk, matches, ts, te, lo, hi, entry))
         return out
@@ -314,8 +321,6 @@ class AssertionClassifier:
                 if cat0 in SPECIAL_CATEGORIES:
                     continue
                 if m.end > ts and m.start < te:  # overlaps the target itself
-                    continue
-                if rule.section_tags and not (rule.section_tags & tags):
                     continue
                 if cat0 == "HISTORICAL" and m.end < len(toks) and toks[m.end] == ":":
                     continue  # a header title ("CLINICAL HISTORY:"): the section rules decide, not the word

@@ -346,8 +346,10 @@ class RuleSet:
         return self._section_index.get(_norm_title(title))
 
     # ------------------------------------------------------------------ matching
-    def match(self, toks: Sequence[str], lo: int, hi: int) -> list[Match]:
-        """Greedy, left to right, longest-first matches over toks[lo:hi]."""
+    def match(self, toks: Sequence[str], lo: int, hi: int, tags: frozenset[str] = frozenset()) -> list[Match]:
+        """Greedy, left to right, longest-first matches over toks[lo:hi]; a rule limited to some sections
+        takes part only when ``tags`` (the target section's) include one of them, so it never hides a general
+        rule elsewhere."""
         out: list[Match] = []
         if hi <= lo:
             return out
@@ -369,6 +371,9 @@ class RuleSet:
             best_end = -1
             best_rule: Rule | None = None
             for pat in cands:
+                st = pat.rule.section_tags
+                if st and not (st & tags):
+                    continue
                 m = pat.rx.match(joined, pos)
                 if m is None:
                     continue

@@ -1,0 +1,256 @@
+"""extractors.assertion: general lexicons, sections from headers, time expressions, conditionals, experiencer.
+
+Each rule is checked with several wordings written for these tests (not sentences of the dev kit).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from clinqa.records import Assertion, Experiencer
+from extractors.assertion import DEFAULT_RULES, AssertionClassifier, RuleError
+
+A, X = Assertion, Experiencer
+
+
+@pytest.fixture(scope="module")
+def clf() -> AssertionClassifier:
+    c = AssertionClassifier()
+    c.warm_up()
+    return c
+
+
+def run(clf, sentence: str, concept: str, **kw):
+    i = sentence.index(concept)
+    return clf.classify(sentence, i, i + len(concept), **kw)
+
+
+def ids(res) -> list[str]:
+    return [t.split(":", 1)[0] if not t.startswith(("medspacy:", "negex:")) else t.rsplit(":", 1)[0]
+            for t in res.triggers]
+
+
+# --------------------------------------------------------------------------- general lexicons as data
+def test_general_lexicons_are_imported_with_their_licences(clf):
+    data = json.loads(DEFAULT_RULES.read_text(encoding="utf-8"))
+    files = {imp["format"]: DEFAULT_RULES.parent / imp["file"] for imp in data["imports"]}
+    assert set(files) == {"medspacy", "negex"}
+    for fmt, path in files.items():
+        lex = json.loads(path.read_text(encoding="utf-8"))
+        assert lex["version"] and lex["licence"] and lex["source"]
+    origins = {r.origin for r in clf.rules.rules}
+    assert origins == {"clinqa", "medspacy", "negex"}
+    # every GenNegEx trigger and medspaCy rule became a rule
+    negex = json.loads(files["negex"].read_text(encoding="utf-8"))["triggers"]
+    assert sum(r.origin == "negex" for r in clf.rules.rules) == len(negex) == 272
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("The wound is free of purulence.", "purulence"),
+    ("Biopsy fails to reveal malignant cells.", "malignant cells"),
+    ("Findings suggest atelectasis rather than pneumonia.", "pneumonia"),
+    ("The infection has been ruled out.", "infection"),
+    ("I cannot see any mass on this film.", "mass"),
+])
+def test_negation_from_the_general_lexicons(clf, sentence, concept):
+    project = {r.id for r in clf.rules.rules if r.origin == "clinqa"}
+    general = AssertionClassifier.from_rules(clf.rules.without(project))  # the imports alone
+    res = run(general, sentence, concept)
+    assert res.assertion is A.ABSENT
+    assert res.triggers and all(t.startswith(("medspacy:", "negex:")) for t in res.triggers), res.triggers
+    assert run(clf, sentence, concept).assertion is A.ABSENT  # with the project rules on top
+
+
+def test_import_skip_and_bad_format(tmp_path):
+    lex = tmp_path / "neg.json"
+    lex.write_text(json.dumps({"version": "t", "triggers": [["nix", "PREN"], ["nada", "PREN"]]}))
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps({"version": "t", "rules": [], "imports": [
+        {"file": "neg.json", "format": "negex", "skip": {"nada": "reason it is left out"}}]}))
+    c = AssertionClassifier(rules)
+    assert run(c, "nix fever", "fever").assertion is A.ABSENT
+    assert run(c, "nada fever", "fever").assertion is A.PRESENT
+    rules.write_text(json.dumps({"version": "t", "rules": [], "imports": [{"file": "neg.json", "format": "xml"}]}))
+    with pytest.raises(RuleError, match="unknown format"):
+        AssertionClassifier(rules).warm_up()
+    lex.write_text(json.dumps({"version": "t", "triggers": [["nix", "WHAT"]]}))
+    rules.write_text(json.dumps({"version": "t", "rules": [], "imports": [{"file": "neg.json", "format": "negex"}]}))
+    with pytest.raises(RuleError, match="unknown tag"):
+        AssertionClassifier(rules).warm_up()
+
+
+def test_without_drops_rules_and_survives_pickling(clf):
+    import pickle
+
+    s = "Lungs: no wheezes."
+    assert run(clf, s, "wheezes").assertion is A.ABSENT
+    pruned = AssertionClassifier.from_rules(clf.rules.without({"neg_colon_no"}))
+    again = pickle.loads(pickle.dumps(pruned))
+    for c in (pruned, again):
+        assert "neg_colon_no" not in ids(run(c, s, "wheezes"))
+    with pytest.raises(RuleError, match="unknown rule"):
+        clf.rules.without({"no_such_rule"})
+
+
+# --------------------------------------------------------------------------- clause scoping
+@pytest.mark.parametrize("sentence,concept", [
+    ("Denies headache, still reports blurred vision.", "blurred vision"),
+    ("No edema in the legs; mild erythema over the shin.", "erythema"),
+    ("No pleural effusion, although a small nodule persists.", "nodule"),
+    ("Without fever, yet the lactate is elevated.", "lactate"),
+])
+def test_negation_ends_at_the_clause(clf, sentence, concept):
+    assert run(clf, sentence, concept).assertion is A.PRESENT
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("No history of seizures.", "seizures"),
+    ("She has no prior history of stroke.", "stroke"),
+    ("No known history of heart disease.", "heart disease"),
+])
+def test_no_history_of_is_negated_and_historical(clf, sentence, concept):
+    res = run(clf, sentence, concept)
+    assert res.assertion is A.ABSENT and res.historical
+
+
+# --------------------------------------------------------------------------- sections from headers
+@pytest.mark.parametrize("sentence,concept", [
+    ("PAST SURGICAL HISTORY:  Appendectomy and cholecystectomy.", "cholecystectomy"),
+    ("Past medical history: asthma, eczema.", "eczema"),
+    ("Vitals stable.  PMH:  Gout.", "Gout"),
+    ("SOCIAL HISTORY:  Works as a welder.", "welder"),
+])
+def test_history_headers_in_the_passage_mean_historical(clf, sentence, concept):
+    res = run(clf, sentence, concept)
+    assert res.historical, res.triggers
+    assert any(t.startswith("section:") for t in res.triggers)
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("CLINICAL HISTORY:  Cough and fever.", "fever"),
+    ("INDICATION:  Chest pain.", "Chest pain"),
+    ("PATIENT HISTORY:  Shortness of breath.", "Shortness of breath"),
+    ("REASON FOR EXAM: Abdominal pain.", "Abdominal pain"),
+])
+def test_indication_headers_are_not_history(clf, sentence, concept):
+    assert not run(clf, sentence, concept).historical
+
+
+def test_an_unknown_header_ends_the_history_section(clf):
+    s = "PAST MEDICAL HISTORY:  Asthma.  PHYSICAL EXAM:  Wheezing."
+    assert run(clf, s, "Asthma").historical
+    assert not run(clf, s, "Wheezing").historical
+    # an explicit section wins over headers in the text
+    assert not run(clf, "PAST MEDICAL HISTORY:  Asthma.", "Asthma", section="hospital course").historical
+
+
+def test_family_history_header_gives_family_and_historical(clf):
+    for s, c in (("FAMILY HISTORY:  Breast cancer.", "Breast cancer"), ("FH:  Diabetes.", "Diabetes"),
+                 ("Family history: colon cancer in a sibling.", "colon cancer")):
+        res = run(clf, s, c)
+        assert res.experiencer is X.FAMILY and res.historical, (s, res.triggers)
+
+
+# --------------------------------------------------------------------------- time expressions
+@pytest.mark.parametrize("sentence,concept", [
+    ("Cholecystectomy three years ago.", "Cholecystectomy"),
+    ("She fractured her wrist 6 months ago.", "fractured her wrist"),
+    ("Pneumonia last year, treated as an outpatient.", "Pneumonia"),
+    ("He had a stroke in 2011.", "stroke"),
+    ("Kidney stones ten years earlier.", "Kidney stones"),
+])
+def test_past_time_expressions_mean_historical(clf, sentence, concept):
+    res = run(clf, sentence, concept)
+    assert res.historical, res.triggers
+    assert "time_expression" in ids(res)
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("Vomiting since yesterday.", "Vomiting"),
+    ("Rash started 2 days ago.", "Rash"),
+    ("Fever today.", "Fever"),
+])
+def test_recent_time_expressions_are_not_historical(clf, sentence, concept):
+    assert not run(clf, sentence, concept).historical
+
+
+def test_recent_time_ends_a_historical_scope(clf):
+    res = run(clf, "Previous cough resolved, new cough began yesterday with sputum.", "sputum")
+    assert not res.historical
+
+
+def test_absolute_dates_are_read_against_the_note_date(clf):
+    s = "Colonoscopy on 03/02/2019 showed a polyp."
+    assert not run(clf, s, "polyp").historical  # a day-precise date needs the note date
+    assert run(clf, s, "polyp", note_date=dt.date(2020, 6, 1)).historical
+    assert not run(clf, s, "polyp", note_date=dt.date(2019, 3, 5)).historical
+    s = "Admitted with sepsis in March 2021."
+    assert run(clf, s, "sepsis", note_date=dt.date(2023, 1, 10)).historical
+    assert not run(clf, s, "sepsis", note_date=dt.date(2021, 3, 20)).historical
+    assert run(clf, s, "sepsis").historical  # a month or year alone, note date unknown: past
+
+
+def test_classify_targets_passes_the_note_date(clf):
+    text = "Biopsy on 2020-01-10 showed lymphoma. Fever on 2020-05-02."
+    spans = [(text.index(w), text.index(w) + len(w)) for w in ("lymphoma", "Fever")]
+    res = clf.classify_targets(text, spans, note_date=dt.date(2020, 5, 3))
+    assert [r.historical for r in res] == [True, False]
+
+
+# --------------------------------------------------------------------------- conditionals / instructions
+@pytest.mark.parametrize("sentence,concept", [
+    ("Call the clinic if you notice bleeding.", "bleeding"),
+    ("Should the swelling increase, come back to the clinic.", "swelling"),
+    ("In the event of chest pain, dial 911.", "chest pain"),
+    ("Return to the emergency room for worsening headache.", "worsening headache"),
+    ("Take ibuprofen as needed for pain.", "pain"),
+    ("Come back for fever above 38.5.", "fever"),
+])
+def test_conditionals_and_instructions_are_hypothetical(clf, sentence, concept):
+    res = run(clf, sentence, concept)
+    assert res.assertion is A.HYPOTHETICAL, res.triggers
+
+
+def test_a_condition_does_not_reach_past_its_sentence(clf):
+    text = "Return if vomiting recurs. Abdominal pain improved."
+    i = text.index("Abdominal pain")
+    assert clf.classify(text, i, i + len("Abdominal pain")).assertion is A.PRESENT
+
+
+# --------------------------------------------------------------------------- experiencer
+@pytest.mark.parametrize("sentence,concept,who", [
+    ("His mother died of ovarian cancer.", "ovarian cancer", X.FAMILY),
+    ("Paternal grandfather had a myocardial infarction.", "myocardial infarction", X.FAMILY),
+    ("Her brother has type 1 diabetes.", "type 1 diabetes", X.FAMILY),
+    ("The donor was CMV positive.", "CMV", X.OTHER),
+    ("Her husband has influenza.", "influenza", X.OTHER),
+    ("His roommate tested positive for tuberculosis.", "tuberculosis", X.OTHER),
+])
+def test_experiencer_other_than_the_patient(clf, sentence, concept, who):
+    res = run(clf, sentence, concept)
+    assert res.experiencer is who, res.triggers
+
+
+def test_family_condition_is_historical_but_the_patients_is_not(clf):
+    assert run(clf, "Sister with lupus.", "lupus").historical
+    assert not run(clf, "Patient with lupus flare.", "lupus flare").historical
+
+
+# --------------------------------------------------------------------------- social-history topics
+@pytest.mark.parametrize("sentence,concept,absent", [
+    ("Denies tobacco.", "tobacco", True),
+    ("He smokes half a pack of cigarettes a day.", "cigarettes", False),
+    ("Drinks alcohol socially.", "alcohol", False),
+    ("No illicit drug use.", "illicit drug use", True),
+])
+def test_social_history_topics_lean_historical(clf, sentence, concept, absent):
+    res = run(clf, sentence, concept)
+    assert res.historical, res.triggers
+    assert (res.assertion is A.ABSENT) is absent
+
+
+def test_social_topic_lean_is_blocked_by_an_acute_word(clf):
+    assert not run(clf, "Admitted for alcohol withdrawal.", "alcohol withdrawal").historical
+    assert not run(clf, "Return if you resume smoking.", "smoking").historical  # hypothetical, not history
