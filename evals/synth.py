@@ -1184,7 +1184,7 @@ QUESTION_WORDINGS: dict[str, tuple[str, str, str, str, str]] = {
         "What dose of {drug} was the patient started on?",
         "At the start of {drug} therapy, how much was prescribed per dose?",
         "When {drug} was first prescribed, the dose was:",
-        "{drug} got initiated at which strength?",
+        "{drug} was initiated at what strength?",
     ),
     "drug_for": (
         "Which medication was started on {date} for {indication}?",
@@ -1405,8 +1405,19 @@ def _spell_units(text: str) -> str:
     return text
 
 
+TEENS = ["thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+
+
 def _number_word(n: int) -> str:
-    return NUM_WORDS[n] if 0 <= n < len(NUM_WORDS) else str(n)
+    """0-99 in words ('twenty-one'), so every option of a question is spelled alike."""
+    if 0 <= n < len(NUM_WORDS):
+        return NUM_WORDS[n]
+    if n < 20:
+        return TEENS[n - 13]
+    if n < 100:
+        return TENS[n // 10 - 2] + (f"-{NUM_WORDS[n % 10]}" if n % 10 else "")
+    return str(n)
 
 
 def _days(n: int, unit: str = "day") -> str:
