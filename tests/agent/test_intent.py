@@ -1,0 +1,299 @@
+"""agent.intent: the rule parser on wordings of our own (not the dev sets'), the LLM path and its fallback.
+
+The fast tests use the rules and a fake LLM object; one slow test runs the packaged qwen2.5-0.5b.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agent.intent import SYSTEM_PROMPT, IntentParser, intent_schema
+from agent.llm.client import LLMResult
+from agent.records import Intent
+from clinqa.errors import InputError, LLMUnavailableError
+
+
+@pytest.fixture(scope="module")
+def parser():
+    p = IntentParser()
+    p.warm_up()
+    return p
+
+
+ASKED = {
+    "dose": [
+        "What dose of metoprolol was she discharged on?",
+        "How much insulin glargine does he inject at night?",
+        "What strength of the fentanyl patch was applied?",
+        "Warfarin was reduced to what dosage?",
+    ],
+    "date": [
+        "When was the colonoscopy performed?",
+        "On what date did the rash first appear?",
+        "In which year was the hip replaced?",
+        "How long ago was the last hospital admission?",
+    ],
+    "reason": [
+        "Why was methotrexate discontinued?",
+        "For what reason was the CT repeated?",
+        "What was amoxicillin prescribed for?",
+        "What prompted the switch from enalapril to losartan?",
+    ],
+    "count": [
+        "How many units of packed red cells were transfused?",
+        "How often did the seizures recur in the spring?",
+        "What number of chemotherapy cycles were completed?",
+    ],
+    "order": [
+        "Which came first, the stroke or the atrial fibrillation diagnosis?",
+        "In what sequence were the antibiotics given?",
+        "Which of these procedures was done last?",
+    ],
+    "interval": [
+        "How many weeks passed between the biopsy and the mastectomy?",
+        "How long did the fever last?",
+        "What was the delay between symptom onset and admission?",
+    ],
+    "trend": [
+        "How did the creatinine change over the admission?",
+        "How has her weight evolved since starting semaglutide?",
+        "What was the trend of the platelet count?",
+    ],
+    "test_result": [
+        "What did the chest x-ray reveal?",
+        "What was the potassium level on admission?",
+        "How high was the troponin?",
+        "What did the knee MRI show?",
+    ],
+    "presence": [
+        "Was the patient ever treated with rituximab?",
+        "Does the record mention a penicillin allergy?",
+        "Has he had a colonoscopy?",
+    ],
+    "value": [
+        "Which antihypertensive was added at discharge?",
+        "What diagnosis was made in the emergency department?",
+        "Who performed the bronchoscopy?",
+        "Where was the fracture located?",
+    ],
+}
+
+
+@pytest.mark.parametrize("asked,question", [(a, q) for a, qs in ASKED.items() for q in qs])
+def test_asked_slot_from_independent_wordings(parser, asked, question):
+    intent = parser.run(question)
+    assert intent.asked == asked, intent
+    assert intent.source == "rules"
+
+
+@pytest.mark.parametrize("question", [
+    "Which drug was never given to the patient?",
+    "Which symptom did she deny at the visit?",
+    "What diagnosis was ruled out by the angiogram?",
+    "Which of these medications was not prescribed?",
+    "Which finding was absent on the echocardiogram?",
+    "All of these were started except which one?",
+    "Which complication didn't occur after surgery?",
+])
+def test_negated_questions(parser, question):
+    assert parser.run(question).negated is True
+
+
+@pytest.mark.parametrize("question", [
+    "Which drug was given for the pain?",
+    "Not only the cough but what else did he report at the visit?",
+    "What was checked whether or not she fasted?",
+])
+def test_affirmed_questions_are_not_negated(parser, question):
+    assert parser.run(question).negated is False
+
+
+@pytest.mark.parametrize("question,role,anchor", [
+    ("What was the starting dose of sertraline?", "initial", None),
+    ("What inhaler is she using currently?", "current", None),
+    ("What was the sodium on 2021-06-03?", "on_date", "2021-06-03"),
+    ("Which drug was stopped in March 2019?", "on_date", "March 2019"),
+    ("What antibiotic was given prior to the hip surgery?", "before", "the hip surgery"),
+    ("Which symptom began after the chemotherapy started?", "after", "the chemotherapy started"),
+    ("How did the hemoglobin change between the first and second admission?", "between",
+     "the first and second admission"),
+    ("What was the final diagnosis?", "last", None),
+    ("Which event happened first?", "first", None),
+    ("Which drug was given for the pain?", "none", None),
+])
+def test_time_role_and_anchor(parser, question, role, anchor):
+    intent = parser.run(question)
+    assert (intent.time_role, intent.anchor) == (role, anchor), intent
+
+
+def test_order_question_keeps_its_direction_when_a_date_is_named(parser):
+    intent = parser.run("Of the symptoms reported in May 2020, which one appeared last?")
+    assert (intent.asked, intent.time_role) == ("order", "last")
+
+
+@pytest.mark.parametrize("question,experiencer,relative", [
+    ("What cancer did his father have?", "family", "father"),
+    ("Which condition runs in her maternal aunt?", "family", "maternal aunt"),
+    ("What is recorded in the family history?", "family", None),
+    ("Which medication does her husband take?", "other", None),
+    ("Which medication does she take for migraine?", "patient", None),
+])
+def test_experiencer(parser, question, experiencer, relative):
+    intent = parser.run(question)
+    assert (intent.experiencer, intent.relative) == (experiencer, relative), intent
+
+
+def test_entities_are_typed_by_the_dictionaries(parser):
+    intent = parser.run("Was metformin stopped because of lactic acidosis before the CT scan, and what was the HbA1c?")
+    types = {e.text.lower(): e.type for e in intent.entities}
+    assert types.get("metformin") == "drug"
+    assert types.get("lactic acidosis") == "problem"
+    assert types.get("ct scan") == "procedure"
+    assert types.get("hba1c") == "test"
+
+
+def test_entities_leave_out_names_and_the_asked_category(parser):
+    intent = parser.run("Which medication did Gerald's cardiologist add for the atrial fibrillation?")
+    texts = [e.text.lower() for e in intent.entities]
+    assert "atrial fibrillation" in texts
+    assert not any("gerald" in t for t in texts)
+    assert "medication" not in texts  # what the question asks for, not something it names
+
+
+def test_entities_from_class_nouns_brackets_and_context(parser):
+    intent = parser.run("How many cycles of FOLFIRINOX did he get after the pancreatic head lesion was found?")
+    by_text = {e.text: e.type for e in intent.entities}
+    assert by_text.get("FOLFIRINOX") == "drug"  # unknown to the dictionaries, typed by 'cycles of'
+    assert by_text.get("pancreatic head lesion") == "problem"
+    intent = parser.run("Why was the tacrolimus (TAC) dose held?")
+    assert {e.text: e.type for e in intent.entities}.get("TAC") == "drug"
+
+
+def test_relatives_are_entities(parser):
+    intent = parser.run("Which disease did her grandmother die of?")
+    assert {"text": "grandmother", "type": "relative"} in [e.model_dump() for e in intent.entities]
+
+
+def test_options_decide_a_bare_what_question(parser):
+    dates = {"A": "March 3, 2020", "B": "April 9, 2020", "C": "June 1, 2021", "D": "July 2021"}
+    assert parser.run("What about the second infusion?", dates).asked == "date"
+    doses = {"A": "5 mg", "B": "10 mg", "C": "20 mg", "D": "40 mg"}
+    assert parser.run("Which amount of rosuvastatin?", doses).asked == "dose"
+    labs = {"A": "4.1 mmol/L", "B": "5.2 mmol/L", "C": "3.3 mmol/L"}
+    assert parser.run("What about the value at discharge?", labs).asked == "test_result"
+    drugs = {"A": "Rosuvastatin 10 mg", "B": "Atorvastatin 40 mg", "C": "Pravastatin 20 mg"}
+    assert parser.run("Which statin was chosen?", drugs).asked == "value"  # options name drugs: which one
+
+
+def test_bad_input_is_a_clear_error(parser):
+    with pytest.raises(InputError, match="empty question"):
+        parser.run("   ")
+    with pytest.raises(InputError, match="too long"):
+        parser.run("why " * 600)
+    with pytest.raises(InputError, match="at least two options"):
+        parser.run("Which drug?", {"A": "aspirin"})
+
+
+def test_cue_resource_is_versioned():
+    from agent.resources import load
+
+    cues = load("intent_cues")
+    assert cues["version"] and cues["sources"]
+
+
+# -- the LLM path ------------------------------------------------------------------------------------------------
+class FakeLLM:
+    """Stands in for agent.llm.LLM: returns ``reply`` (a dict, a raw string, or an exception to raise)."""
+
+    name = "fake"
+    model = "fake"
+    context_tokens = 4096
+
+    def __init__(self, reply, finish_reason="stop"):
+        self.reply = reply
+        self.finish_reason = finish_reason
+        self.calls = []
+
+    def chat(self, messages, json_schema=None, max_tokens=512, temperature=0.0, seed=0):
+        self.calls.append({"messages": messages, "json_schema": json_schema, "max_tokens": max_tokens})
+        if isinstance(self.reply, Exception):
+            raise self.reply
+        text = self.reply if isinstance(self.reply, str) else json.dumps(self.reply)
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        return LLMResult(text=text, parsed=parsed if isinstance(parsed, dict) else None, prompt_tokens=10,
+                         completion_tokens=10, latency_s=0.01, model="fake", finish_reason=self.finish_reason)
+
+
+QUESTION = "What was the initial dose of lisinopril?"
+GOOD = {"asked": "dose", "entities": [{"text": "lisinopril", "type": "drug"}, {"text": "aspirin", "type": "drug"}],
+        "time_role": "initial", "anchor": None, "experiencer": "patient", "relative": None, "negated": False}
+
+
+def test_llm_output_becomes_the_intent_with_source_llm(parser):
+    llm = FakeLLM(GOOD)
+    p = IntentParser(llm=llm)
+    opts = {"A": "5 mg", "B": "10 mg"}
+    intent = p.run(QUESTION, opts)
+    assert intent.source == "llm" and intent.asked == "dose" and intent.time_role == "initial"
+    assert [e.text for e in intent.entities] == ["lisinopril"]  # 'aspirin' is not in the question: dropped
+    call = llm.calls[0]
+    assert call["json_schema"] == intent_schema()
+    assert call["messages"][0]["content"] == SYSTEM_PROMPT  # fixed instructions first (prefix cache)
+    assert QUESTION in call["messages"][-1]["content"] and "B) 10 mg" in call["messages"][-1]["content"]
+    assert p.stats == {"llm": 1, "rules": 0, "llm_failed": 0}
+
+
+@pytest.mark.parametrize("reply,finish", [
+    (LLMUnavailableError("LLM server at http://x timed out after 300s"), "stop"),
+    (TimeoutError("read timed out"), "stop"),
+    ("{not json", "stop"),
+    ('{"asked": "dose", "entities": [', "length"),  # cut off by max_tokens
+    ({**GOOD, "asked": "banana"}, "stop"),  # schema mismatch
+    ({**GOOD, "entities": "lisinopril"}, "stop"),
+    (["dose"], "stop"),  # JSON, but not an object
+])
+def test_any_llm_failure_falls_back_to_the_rules(parser, reply, finish):
+    p = IntentParser(llm=FakeLLM(reply, finish))
+    intent = p.run(QUESTION)
+    assert intent.source == "rules"
+    assert intent == parser.rules(QUESTION)
+    assert p.stats["llm_failed"] == 1 and p.stats["rules"] == 1
+
+
+def test_schema_is_the_intent_without_source():
+    schema = intent_schema()
+    assert set(schema["required"]) == set(Intent.model_fields) - {"source"}
+    assert schema["properties"]["asked"]["enum"] == list(Intent.model_fields["asked"].annotation.__args__)
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate(GOOD, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**GOOD, "source": "llm"}, schema)
+
+
+@pytest.mark.slow
+def test_packaged_small_model_returns_valid_intents():
+    from agent.llm import make_llm
+
+    llm = make_llm("local", "qwen2.5-0.5b")
+    try:
+        p = IntentParser(llm=llm)
+        questions = [
+            ("Which drug was NOT given to the patient?", {"A": "aspirin", "B": "heparin", "C": "clopidogrel"}),
+            ("When was the knee MRI done?", None),
+            ("What was the highest creatinine after surgery?", None),
+        ]
+        for q, opts in questions:
+            intent = p.run(q, opts)
+            assert isinstance(intent, Intent)
+            assert intent.source == "llm", f"the model's output fell back to the rules for {q!r}"
+            qtoks = q.lower()
+            assert all(any(w in qtoks for w in e.text.lower().split()) for e in intent.entities)
+        assert p.stats["llm"] == 3
+        n = llm.count_tokens(SYSTEM_PROMPT + questions[0][0])
+        assert n < 350, f"prompt grew to {n} tokens"
+    finally:
+        llm.close()
