@@ -72,14 +72,6 @@ def ingest(
 
 
 @app.command()
-def reindex(quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars.")) -> None:
-    """Rebuild every search index (FAISS, BM25) from the patient store."""
-    ws = _workspace(extract=False)
-    stats = ws.retriever.rebuild(progress=not quiet)
-    typer.echo(f"reindexed {stats['patients_updated']} patient(s), {stats['chunks_added']} chunk(s)")
-
-
-@app.command()
 def check() -> None:
     """Check the store and the search indexes; exit code 1 when anything is wrong (each problem one line)."""
     from clinqa.workspace import Workspace

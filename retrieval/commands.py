@@ -69,12 +69,14 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def reindex(
         rechunk: bool = typer.Option(False, "--rechunk", help="Also chunk notes stored without chunks (--no-extract ingests)."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     ) -> None:
-        """Bring the retrieval indexes in line with the store (normally automatic after ingest/delete)."""
+        """Rebuild every search index (FAISS, BM25) from the patient store (repairs damaged or stale indexes)."""
         from clinqa.workspace import Workspace
 
-        retriever = Workspace(extract=False).retriever
+        ws = Workspace(extract=False)
         if rechunk:
-            typer.echo(f"chunked {retriever.chunk_missing()} note(s) that had no chunks")
-        stats = retriever.sync(progress=True)
-        typer.echo(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in stats.items()))
+            with ws.lock.hold():
+                typer.echo(f"chunked {ws.retriever.chunk_missing()} note(s) that had no chunks")
+        stats = ws.retriever.rebuild(progress=not quiet)
+        typer.echo(f"reindexed {stats['patients_updated']} patient(s), {stats['chunks_added']} chunk(s)")
