@@ -211,9 +211,10 @@ class Workspace:
                         (summary.skipped if item.skipped else summary.failed).append(str(item))
                         continue
                     self._ingest_item(item, run_id, summary, bar)
-            except StorageError:
+            except StorageError as e:
                 failing = True
-                raise
+                done = summary.added + summary.versioned
+                raise StorageError(f"{e}; {done} note(s) of this batch were stored before it, each complete") from None
             finally:
                 bar.close()
                 try:

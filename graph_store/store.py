@@ -148,7 +148,8 @@ class PatientStore:
 
         if not self.path.exists() or (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)):
             return False
-        self._local.con = self._connect(f"file:{self.path}?mode=ro", uri=True)
+        # immutable: a WAL database cannot otherwise be opened where its -shm file cannot be created
+        self._local.con = self._connect(f"file:{self.path}?mode=ro&immutable=1", uri=True)
         return True
 
     # -- connection handling -------------------------------------------------

@@ -429,7 +429,8 @@ class Retriever:
         emb = self.dir / "embeddings.sqlite"
         if emb.exists():
             try:
-                con = sqlite3.connect(f"file:{emb}?mode=ro", uri=True)
+                frozen = "" if os.access(emb.parent, os.W_OK) else "&immutable=1"  # read-only workspace: no -shm
+                con = sqlite3.connect(f"file:{emb}?mode=ro{frozen}", uri=True)
                 try:
                     res = con.execute("PRAGMA integrity_check").fetchone()[0]
                 finally:
