@@ -571,11 +571,15 @@ def build_app(workspace=None, backend: str = "extractive", model: str | None = N
 
 def launch(workspace=None, host: str = "127.0.0.1", port: int = 7860, backend: str = "extractive",
            model: str | None = None, base_url: str | None = None, *, prevent_thread_lock: bool = False,
-           quiet: bool = False) -> gr.Blocks:
-    """Build and serve the app (blocking unless ``prevent_thread_lock``); returns the Blocks."""
+           quiet: bool = False, auth: list[tuple[str, str]] | None = None) -> gr.Blocks:
+    """Build and serve the app (blocking unless ``prevent_thread_lock``); returns the Blocks.
+
+    ``auth``: (user, password) pairs; when given, Gradio's login page guards every page and API call.
+    """
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     app = build_app(workspace, backend=backend, model=model, base_url=base_url)
     app.queue(default_concurrency_limit=4)
     app.launch(server_name=host, server_port=port, prevent_thread_lock=prevent_thread_lock, quiet=quiet,
-               theme=make_theme(), css=CSS, footer_links=[], share=False, inbrowser=False, show_error=True)
+               theme=make_theme(), css=CSS, footer_links=[], share=False, inbrowser=False, show_error=True,
+               auth=auth or None)
     return app
