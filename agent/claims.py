@@ -127,11 +127,15 @@ def build_claim(question: str, answer: str, intent: Intent) -> Claim:
     subject = _subject_phrases(intent, question)
     subject_terms = {t for p in subject for t in content_tokens(p) if t not in _generic() and not t[0].isdigit()}
     q_terms = set(content_tokens(question))
-    value_terms = [t for t in dict.fromkeys(content_tokens(answer))
-                   if t not in q_terms and not t[0].isdigit() and len(t) >= 2]
     q_nums = find_numbers(question)
     numbers = [n for n in find_numbers(answer)
                if not any(abs(n[0] - q[0]) < 1e-9 and (n[1] == q[1]) for q in q_nums)]
+    words = answer
+    for _, unit, surface in find_numbers(answer):
+        if unit:  # "5 mg": the unit belongs to the number, it is not a word to find on its own
+            words = words.replace(surface, " ")
+    value_terms = [t for t in dict.fromkeys(content_tokens(words))
+                   if t not in q_terms and not t[0].isdigit() and len(t) >= 2]
     rel = intent.relative
     if rel is None and intent.experiencer == "family":
         found = relatives_in(question)

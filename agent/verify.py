@@ -313,25 +313,43 @@ class Verifier:
             return [Finding(check="binding", claim=who, status="unsupported",
                             detail=f"the clause that states the answer does not name {who}: "
                                    f"'{_quote(text, loc.clause)}'")]
-        # candidates for the value slot of this subject: the other options, same-type facts, numbers
-        rivals: list[tuple[int, int, str]] = []
-        from agent.claims import build_claim
+        # (b) a value attaches to its nearest head: another relative, or (for a number) another drug or test
+        heads = self._subject_type_mentions(claim, p, sent, pid) if (claim.relative or claim.numbers) else []
+        heads = [h for h in heads if not any(h[0] < s[1] and s[0] < h[1] for s in subj)
+                 and not (h[0] < v[1] and v[0] < h[1])]
+        mine = min(distance(text, s, v, sent) for s in subj)
+        for h in heads:
+            if distance(text, h[:2], v, sent) < mine:
+                return [Finding(check="binding", claim=who, status="contradicted",
+                                detail=f"the answer belongs to '{h[2]}' here, not to {who}: '{_quote(text, sent)}'")]
+        # (a) the subject's own value slot: no other option (or same-unit number) sits nearer to it than the
+        # answer. A subject written as a heading ("Chest x-ray: ...") distributes over its list: no rivalry.
+        inline = [s for s in subj if not re.match(r"\s*(?::|-\s|\n|$)", text[s[1]:s[1] + 3])]
+        if not inline:
+            return [Finding(check="binding", claim=who, status="supported",
+                            detail=f"{who} heads the list that states the answer: '{_quote(text, sent)}'")]
+        from agent.claims import build_claim, cue_rx
 
+        rivals: list[tuple[int, int, str]] = []
+        # in "from 50 mg to 100 mg" both values are the subject's: the time role check decides between them
+        change = cue_rx("change", "verbs").search(text[loc.clause[0]:loc.clause[1]])
         for k, t in analysis.real_options.items():
             if t.strip().lower() == claim.answer.strip().lower():
                 continue
             other = build_claim(claim.question, t, claim.intent)
-            if not other.checkable:
+            if not other.checkable or (change and other.numbers and claim.numbers):
                 continue
             ol = locate(other, text[sent[0]:sent[1]])
             if ol is not None and ol.coverage >= 0.99:
                 a, b = ol.span[0] + sent[0], ol.span[1] + sent[0]
                 if not (a < v[1] and v[0] < b) and not any(a < s[1] and s[0] < b for s in subj):
                     rivals.append((a, b, t))
-        if claim.numbers:
-            for m in re.finditer(r"\d+(?:[.,]\d+)?\s*(?:mg|mcg|µg|g|ml|units?|iu|%|mmol/l|mg/dl)\b", text[sent[0]:sent[1]], re.I):
+        units = {u for _, u, _ in claim.numbers if u}
+        if units and not change:
+            for m in re.finditer(r"\d+(?:[.,]\d+)?\s*[A-Za-zµ/%]+", text[sent[0]:sent[1]]):
+                got = find_numbers(m.group(0))
                 a, b = m.start() + sent[0], m.end() + sent[0]
-                if not (a < v[1] and v[0] < b):
+                if got and got[0][1] in units and not (a < v[1] and v[0] < b):
                     rivals.append((a, b, m.group(0)))
 
         def cost(span, s):
@@ -340,19 +358,10 @@ class Verifier:
                 d = d * 1.5 + 1  # a dose is written after its drug: a number before the subject is a weaker bind
             return d
 
-        mine = min(cost(v, s) for s in subj)
-        beat = [(cost(r[:2], s), r) for r in rivals for s in subj]
-        beat = [x for x in beat if x[0] < mine]
-        if claim.relative:
-            # another family member nearer to the value than the one asked about owns it
-            for a, b, r in relatives_in(text[sent[0]:sent[1]]):
-                if r != claim.relative:
-                    span = (a + sent[0], b + sent[0])
-                    if distance(text, span, v, sent) < min(distance(text, s, v, sent) for s in subj):
-                        return [Finding(check="binding", claim=who, status="contradicted",
-                                        detail=f"the value belongs to the {r} in '{_quote(text, sent)}'")]
+        mine = min(cost(v, s) for s in inline)
+        beat = sorted((cost(r[:2], s), r) for r in rivals for s in inline if cost(r[:2], s) < mine)
         if beat:
-            r = min(beat)[1]
+            r = beat[0][1]
             return [Finding(check="binding", claim=who, status="contradicted",
                             detail=f"nearest to {who} in the clause is '{r[2]}', not the answer: '{_quote(text, sent)}'")]
         return [Finding(check="binding", claim=who, status="supported",
@@ -362,9 +371,12 @@ class Verifier:
         from agent.claims import relatives_in
 
         if claim.relative:
-            return relatives_in(p.text[sent[0]:sent[1]])
+            return [(a + sent[0], b + sent[0], r) for a, b, r in relatives_in(p.text[sent[0]:sent[1]])]
         types = next((_FACT_TYPES[e.type] for e in claim.intent.entities if e.type in _FACT_TYPES), ())
-        return self._facts_in(pid, p.note_id, p.start + sent[0], p.start + sent[1], types) if types else []
+        if claim.numbers and not types:
+            types = ("DRUG", "LAB", "VITAL")
+        found = self._facts_in(pid, p.note_id, p.start + sent[0], p.start + sent[1], types) if types else []
+        return [(a - p.start, b - p.start, n) for a, b, n in found]
 
     def _preceding(self, pid: str, p, sent) -> str | None:
         """The sentence (or heading line) before ``sent`` in the passage's note."""

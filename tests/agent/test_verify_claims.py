@@ -1,0 +1,200 @@
+"""The verifier's claim checks: each wrong answer of issue 15 is rejected, the right one verified, in several
+independent wordings. Contexts are built by hand (no workspace), intents given explicitly so each check is
+tested on its own; the last tests run the real rule intent parser end to end."""
+from __future__ import annotations
+
+import pytest
+
+from agent.context import Context
+from agent.records import Intent, IntentEntity
+from agent.tools import Passage
+from agent.understand import QuestionAnalyzer
+from agent.verify import Draft, Verifier
+
+
+def _ctx(*texts: str) -> tuple[Context, list[str]]:
+    ctx = Context("p1")
+    ids = [ctx.add_passage(Passage("p1", f"p1/n{i}", 0, len(t), t, None)) for i, t in enumerate(texts)]
+    return ctx, ids
+
+
+def _verify(text: str, question: str, options: dict, answer: str, intent: Intent, verifier: Verifier | None = None):
+    ctx, ids = _ctx(text)
+    a = QuestionAnalyzer().run(question, options)
+    letter = next(k for k, v in options.items() if v == answer)
+    return (verifier or Verifier()).run(Draft(answer, letter, ids), ctx, a, intent)
+
+
+def _failed(v) -> set[str]:
+    return {f.check for f in v.findings if f.status in ("unsupported", "contradicted")}
+
+
+MOTHER = Intent(asked="value", experiencer="family", relative="mother", entities=[IntentEntity(text="mother", type="relative")])
+FAMILY_OPTS = {"A": "colon cancer", "B": "Alzheimer's disease", "C": "type 2 diabetes mellitus"}
+
+
+@pytest.mark.parametrize("text", [
+    "Family history: Mother with Alzheimer's disease; Sister with colon cancer.",
+    "His mother had Alzheimer's disease, and his sister was treated for colon cancer.",
+    "FH: sister - colon cancer; mother - Alzheimer's disease.",
+])
+def test_relative_binding(text):
+    q = "Which condition was diagnosed in the patient's mother?"
+    wrong = _verify(text, q, FAMILY_OPTS, "colon cancer", MOTHER)
+    assert wrong.status == "unsupported" and "binding" in _failed(wrong)
+    right = _verify(text, q, FAMILY_OPTS, "Alzheimer's disease", MOTHER)
+    assert right.status == "verified", right.reason
+
+
+DOSE = Intent(asked="dose", entities=[IntentEntity(text="amlodipine", type="drug")])
+DOSE_OPTS = {"A": "500 mg", "B": "5 mg", "C": "10 mg"}
+
+
+@pytest.mark.parametrize("text", [
+    "Medications: metformin 500 mg twice daily, amlodipine 5 mg once daily.",
+    "Current meds include amlodipine 5 mg daily and metformin 500 mg BID.",
+    "Home medications\nMetformin 500 mg PO BID\nAmlodipine 5 mg PO daily",
+])
+def test_dose_bound_to_its_drug(text):
+    q = "What dose of amlodipine does the patient take?"
+    wrong = _verify(text, q, DOSE_OPTS, "500 mg", DOSE)
+    assert wrong.status == "unsupported" and _failed(wrong) & {"binding", "value"}
+    right = _verify(text, q, DOSE_OPTS, "5 mg", DOSE)
+    assert right.status == "verified", right.reason
+
+
+REPLACED = Intent(asked="value", entities=[IntentEntity(text="lisinopril", type="drug")])
+REPL_OPTS = {"A": "lisinopril", "B": "losartan", "C": "amlodipine"}
+
+
+@pytest.mark.parametrize("text", [
+    "Lisinopril was switched to losartan because of a dry cough.",
+    "Because of cough, losartan was started in place of lisinopril.",
+])
+def test_replacement_is_not_the_replaced_drug(text):
+    q = "Which drug replaced lisinopril?"
+    wrong = _verify(text, q, REPL_OPTS, "lisinopril", REPLACED)
+    assert wrong.status == "unsupported"
+    right = _verify(text, q, REPL_OPTS, "losartan", REPLACED)
+    assert right.status == "verified", right.reason
+
+
+INHALER = Intent(asked="dose", time_role="initial", entities=[IntentEntity(text="budesonide/formoterol", type="drug")])
+
+
+@pytest.mark.parametrize("text,right_answer,wrong_answer", [
+    ("Budesonide/formoterol 160/4.5 mcg, one inhalation twice daily, was started.",
+     "one inhalation twice daily", "two inhalations twice daily"),
+    ("Started budesonide/formoterol 160/4.5 mcg 2 puffs BID.", "2 puffs BID", "1 puff BID"),
+    ("She began budesonide/formoterol at two inhalations in the morning.", "two inhalations", "three inhalations"),
+])
+def test_count_words_must_match(text, right_answer, wrong_answer):
+    q = "How was budesonide/formoterol dosed when it was started?"
+    opts = {"A": right_answer, "B": wrong_answer}
+    wrong = _verify(text, q, opts, wrong_answer, INHALER)
+    assert wrong.status == "unsupported" and _failed(wrong) & {"count", "value"}
+    right = _verify(text, q, opts, right_answer, INHALER)
+    assert right.status == "verified", right.reason
+
+
+@pytest.mark.parametrize("text,drug,role,right,wrong", [
+    ("Venlafaxine was increased from 37.5 mg to 75 mg daily.", "venlafaxine", "initial", "37.5 mg", "75 mg"),
+    ("Sertraline dose changed from 50 mg to 100 mg at this visit.", "sertraline", "current", "100 mg", "50 mg"),
+    ("We reduced prednisone from 40 mg to 20 mg.", "prednisone", "initial", "40 mg", "20 mg"),
+])
+def test_time_role_of_a_changed_dose(text, drug, role, right, wrong):
+    intent = Intent(asked="dose", time_role=role, entities=[IntentEntity(text=drug, type="drug")])
+    q = f"What was the {'initial' if role == 'initial' else 'current'} dose of {drug}?"
+    opts = {"A": right, "B": wrong}
+    bad = _verify(text, q, opts, wrong, intent)
+    assert bad.status == "unsupported" and "time_role" in _failed(bad)
+    good = _verify(text, q, opts, right, intent)
+    assert good.status == "verified", good.reason
+
+
+STOPPED = Intent(asked="value", entities=[IntentEntity(text="insomnia", type="problem")])
+STOP_OPTS = {"A": "montelukast", "B": "budesonide/formoterol", "C": "albuterol"}
+
+
+@pytest.mark.parametrize("text", [
+    "Montelukast was discontinued because of insomnia, and budesonide/formoterol was continued.",
+    "Budesonide/formoterol continued; montelukast stopped due to new insomnia.",
+])
+def test_stop_reason_bound_to_the_stopped_drug(text):
+    q = "Which medication was stopped because of insomnia?"
+    wrong = _verify(text, q, STOP_OPTS, "budesonide/formoterol", STOPPED)
+    assert wrong.status == "unsupported" and "binding" in _failed(wrong)
+    right = _verify(text, q, STOP_OPTS, "montelukast", STOPPED)
+    assert right.status == "verified", right.reason
+
+
+def test_negated_or_family_finding_is_not_the_patients():
+    intent = Intent(asked="value", entities=[IntentEntity(text="chest x-ray", type="test")])
+    opts = {"A": "pneumonia", "B": "pleural effusion"}
+    q = "What did the chest x-ray show?"
+    v = _verify("Chest x-ray: no pneumonia; small left pleural effusion.", q, opts, "pneumonia", intent)
+    assert v.status == "unsupported" and "assertion" in _failed(v)
+    ok = _verify("Chest x-ray: no pneumonia; small left pleural effusion.", q, opts, "pleural effusion", intent)
+    assert ok.status == "verified", ok.reason
+    patient = Intent(asked="value", entities=[])
+    fam = _verify("Her father was diagnosed with colon cancer at 60.", "What cancer has been diagnosed?",
+                  {"A": "colon cancer", "B": "lung cancer"}, "colon cancer", patient)
+    assert fam.status == "unsupported" and "experiencer" in _failed(fam)
+
+
+def test_answer_that_only_repeats_the_question_cannot_be_verified():
+    v = _verify("Losartan 50 mg daily.", "Is losartan documented?", {"A": "losartan", "B": "valsartan"}, "losartan",
+                Intent(asked="presence", entities=[IntentEntity(text="losartan", type="drug")]))
+    assert v.status == "unsupported" and "could not check" in v.reason
+
+
+class _Judge:
+    """An LLM stand-in returning a fixed parsed object or raising (the transport's failure modes)."""
+
+    def __init__(self, parsed=None, exc=None):
+        self.parsed, self.exc, self.calls = parsed, exc, []
+
+    def chat(self, messages, **kw):
+        self.calls.append(messages)
+        if self.exc:
+            raise self.exc
+        return type("R", (), {"parsed": self.parsed, "text": ""})()
+
+
+def test_entailment_on_the_clause_decides_with_an_llm():
+    text = "Plan: losartan 50 mg daily was started. Unrelated: the weather was fine."
+    args = ("Which drug was started?", {"A": "losartan", "B": "valsartan"}, "losartan",
+            Intent(asked="value", entities=[]))
+    yes = _Judge({"verdict": "entailed"})
+    assert _verify(text, *args, verifier=Verifier(yes)).status == "verified"
+    prompt = yes.calls[0][-1]["content"]
+    assert "losartan 50 mg daily was started" in prompt and "weather" not in prompt  # only the sentence goes
+    no = _verify(text, *args, verifier=Verifier(_Judge({"verdict": "contradicted"})))
+    assert no.status == "unsupported" and "entailment" in _failed(no)
+    broken = _verify(text, *args, verifier=Verifier(_Judge({"verdict": "maybe"})))
+    assert broken.status == "unsupported" and "no valid verdict" in broken.reason
+    timeout = _verify(text, *args, verifier=Verifier(_Judge(exc=TimeoutError("read timed out"))))
+    assert timeout.status == "unsupported" and "TimeoutError" in timeout.reason
+    off = _verify(text, *args, verifier=Verifier(_Judge(exc=AssertionError("must not be called")), entail=False))
+    assert off.status == "verified"
+    assert any(f.check == "entailment" and f.status == "skipped" for f in off.findings)
+
+
+def test_absence_claims_look_at_every_option():
+    ctx, ids = _ctx("Letrozole 2.5 mg daily was started.", "Zoledronic acid was given in March.",
+                    "She did not receive denosumab.")
+    a = QuestionAnalyzer().run("Which medication was NOT given?",
+                               {"A": "letrozole", "B": "zoledronic acid", "C": "denosumab"})
+    intent = Intent(asked="value", negated=True)
+    assert Verifier().run(Draft("denosumab", "C", ids), ctx, a, intent).status == "verified"
+    wrong = Verifier().run(Draft("letrozole", "A", ids), ctx, a, intent)
+    assert wrong.status == "unsupported" and "absence" in _failed(wrong)
+
+
+def test_rule_intent_end_to_end_rejects_the_sisters_diagnosis():
+    """No intent given: the verifier parses the question itself (rules) and still binds to the mother."""
+    ctx, ids = _ctx("Family history: Sister with systemic lupus erythematosus; Mother with breast cancer.")
+    opts = {"A": "systemic lupus erythematosus", "B": "breast cancer", "C": "asthma"}
+    a = QuestionAnalyzer().run("What was the patient's mother diagnosed with?", opts)
+    assert Verifier().run(Draft(opts["A"], "A", ids), ctx, a).status == "unsupported"
+    assert Verifier().run(Draft(opts["B"], "B", ids), ctx, a).status == "verified"
