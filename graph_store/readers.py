@@ -55,7 +55,12 @@ class ReadProblem:
     skipped: bool = False  # True: deliberately ignored (e.g. unsupported file), not an error
 
     def __str__(self) -> str:
-        return f"{self.source}: {self.problem}"
+        """One line, whatever the file name holds (control characters are shown escaped)."""
+        return f"{_one_line(self.source)}: {_one_line(self.problem)}"
+
+
+def _one_line(text: str) -> str:
+    return "".join(ch if unicodedata.category(ch) != "Cc" else ascii(ch)[1:-1] for ch in text)
 
 
 # -- identity ---------------------------------------------------------------------------------
@@ -106,6 +111,11 @@ def decode_bytes(data: bytes, source: str) -> tuple[str, list[str]]:
     readings count, and among equally plausible ones Windows-1252 (the superset of Latin-1 that Western
     exports use) wins; a text no single-byte code page explains falls back to Windows-1252 / Latin-1.
     """
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with its byte-order mark (Windows "Unicode" exports)
+        try:
+            return data.decode("utf-16"), ["encoding:utf-16"]
+        except UnicodeDecodeError:
+            raise ValueError("starts with a UTF-16 byte-order mark but is not valid UTF-16") from None
     if b"\x00" in data[:8192]:
         raise ValueError("binary content (NUL bytes), not a text note")
     try:
@@ -610,12 +620,22 @@ def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
 
 
 def read_path(path: str | Path) -> Iterator[ReadItem | ReadProblem]:
-    """Read any supported input; never raises for bad input, yields ReadProblem instead."""
+    """Read any supported input; never raises for bad input, yields ReadProblem instead.
+
+    An input that yields no record and no error (a CSV with a header only, a Bundle without documents, a
+    folder of images) is a problem too: the user asked for notes and got none.
+    """
     p = Path(path)
+    found = False
     try:
-        yield from _read_path(p)
+        for got in _read_path(p):
+            found = found or isinstance(got, ReadItem) or not got.skipped
+            yield got
     except OSError as e:  # unreadable file or folder (permissions, I/O error): one problem, the batch goes on
+        found = True
         yield ReadProblem(str(p), f"cannot read: {e.strerror or e}")
+    if not found:
+        yield ReadProblem(str(p), "no notes found (nothing in it is a note clinqa reads)")
 
 
 def _read_path(p: Path) -> Iterator[ReadItem | ReadProblem]:

@@ -112,3 +112,39 @@ def test_shape_problem_names_field_and_kind():
         DocumentReference.model_validate(_set(_docref(), ["subject"], "Patient/p9"))
     msg = shape_problem(e.value)
     assert msg == "wrong shape: subject: expected an object, got text"
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("header_only.csv", b"patient_id,text\n"),
+        ("empty_bundle.json", json.dumps({"resourceType": "Bundle", "entry": []}).encode()),
+        ("only_observations.json", json.dumps({"resourceType": "Bundle", "entry": [
+            {"resource": {"resourceType": "Observation", "id": "o1"}}]}).encode()),
+    ],
+)
+def test_input_without_any_note_is_a_problem(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    ws = Workspace(tmp_path / "ws", extract=False, chunk=False)
+    s = ws.ingest([path], progress=False)
+    assert s.exit_code == 1 and any(name in f and "no notes found" in f for f in s.failed)
+
+
+def test_utf16_with_bom_is_decoded(tmp_path):
+    path = tmp_path / "p1" / "n.txt"
+    path.parent.mkdir()
+    path.write_bytes("Patient klagt über Schmerzen.".encode("utf-16"))
+    ws = Workspace(tmp_path / "ws", extract=False, chunk=False)
+    assert ws.ingest([path], progress=False).added == 1
+    (note,) = ws.store.notes("p1")
+    assert note.text == "Patient klagt über Schmerzen." and "encoding:utf-16" in note.flags
+
+
+def test_problem_lines_stay_one_line_whatever_the_file_name(tmp_path):
+    d = tmp_path / "in" / "p1"
+    d.mkdir(parents=True)
+    (d / "bad\nname.txt").write_text("")
+    ws = Workspace(tmp_path / "ws", extract=False, chunk=False)
+    s = ws.ingest([tmp_path / "in"], progress=False)
+    assert s.failed and all("\n" not in f for f in s.failed) and "bad\\nname.txt" in s.failed[0]
