@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from agent.records import Intent, IntentEntity
 from agent.resources import load
 from agent.understand import STOPWORDS, content_tokens, find_dates, find_numbers, validate_options
-from clinqa.errors import ClinqaError, InputError
+from clinqa.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -132,8 +132,9 @@ class IntentParser:
         try:
             r = self.llm.chat(self.messages(question, options), json_schema=self.schema, max_tokens=self.max_tokens,
                               temperature=0.0, seed=0)
-        except (ClinqaError, OSError, ValueError) as e:  # server down, timeout, refused request
-            log.warning("intent LLM call failed (%s); using the rules", e)
+        except Exception as e:  # noqa: BLE001 (server down, timeout, refused request, a broken backend: the
+            # question must still be understood, so every failure means the rules)
+            log.warning("intent LLM call failed (%s: %s); using the rules", type(e).__name__, e)
             return None
         data = r.parsed
         if not isinstance(data, dict) or getattr(r, "truncated", False):
@@ -172,17 +173,16 @@ class IntentParser:
         self._neg = [re.compile(p, flags) for p in neg["patterns"]]
         self._pseudo = [re.compile(p, flags) for p in neg["pseudo"]]
         tr = c["time_roles"]
-        self._roles = [(r["role"], bool(r.get("date")), [re.compile(p, flags) for p in r.get("patterns", [])])
-                       for r in tr["order"]]
+        self._roles = [(r["role"], bool(r.get("date")), r.get("cut_anchor", True),
+                        [re.compile(p, flags) for p in r.get("patterns", [])]) for r in tr["order"]]
         self._direction = {k: re.compile(v, flags) for k, v in tr["direction"].items()}
         self._month_year = re.compile(tr["month_year"], flags)
         self._anchor_stop = re.compile(tr["anchor_stop"], flags)
         ex = c["experiencer"]
         self._family_words = set(ex["family"])
         self._other_words = set(ex["other"])
-        self._relative = re.compile(ex["relative_phrase"].format(words="|".join(
-            sorted((w for w in ex["family"] + ex["other"] if w not in ("maternal", "paternal")), key=len, reverse=True))),
-            flags)
+        self._relative = re.compile(ex["relative_phrase"].format(
+            words="|".join(sorted(ex["family"] + ex["other"], key=len, reverse=True))), flags)
         self._family_phrases = [re.compile(p, flags) for p in ex["family_phrases"]]
         ent = c["entities"]
         self._class_nouns = {w: t for t, ws in ent["class_nouns"].items() for w in ws}
@@ -264,7 +264,7 @@ class IntentParser:
 
     def time_role(self, q: str, asked: str) -> tuple[str, str | None]:
         """(role, anchor as worded) by the first role rule that matches, in the cue file's order."""
-        for role, by_date, patterns in self._roles:
+        for role, by_date, cut, patterns in self._roles:
             if role == "order_direction":
                 if asked == "order":
                     for direction, rx in self._direction.items():
@@ -280,22 +280,16 @@ class IntentParser:
                     return role, m.group(0)
             for p in patterns:
                 m = p.search(q)
-                if m:
-                    anchor = self._trim_anchor(m.group("anchor")) if "anchor" in p.groupindex else None
-                    if "anchor" in p.groupindex and not anchor:
-                        continue
+                if m is None:
+                    continue
+                if "anchor" not in p.groupindex:
+                    return role, None
+                anchor = m.group("anchor")
+                stop = self._anchor_stop.search(anchor) if cut else None
+                anchor = (anchor[: stop.start()] if stop else anchor).strip(" ?.,;:")
+                if anchor:  # "after what" names no anchor: try the next rule
                     return role, anchor
         return "none", None
-
-    def _trim_anchor(self, text: str) -> str | None:
-        if " and " in text and re.search(r"\band\b", text) and text.count(" and ") == 1 and not text.endswith("?"):
-            stop = re.search(r"\s*[?;]|$", text)  # a between-pair keeps its 'and'
-            text = text[: stop.start()]
-        else:
-            stop = self._anchor_stop.search(text)
-            text = text[: stop.start()] if stop else text
-        text = text.strip(" ?.,;:")
-        return text or None
 
     def experiencer(self, q: str) -> tuple[str, str | None]:
         """family when a relative or the family history is named (relative: the relative's words), other for

@@ -136,6 +136,7 @@ def test_order_question_keeps_its_direction_when_a_date_is_named(parser):
     ("What cancer did his father have?", "family", "father"),
     ("Which condition runs in her maternal aunt?", "family", "maternal aunt"),
     ("What is recorded in the family history?", "family", None),
+    ("Which cancers occurred on the paternal side?", "family", None),
     ("Which medication does her husband take?", "other", None),
     ("Which medication does she take for migraine?", "patient", None),
 ])
