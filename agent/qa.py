@@ -62,7 +62,7 @@ class ClinicalQA:
         if self.llm is not None:
             ctx_tokens = int(getattr(self.llm, "context_tokens", 4096) or 4096)
             collapsed_chars = max(2000, (ctx_tokens - 700) * 3)  # ~3 chars/token for clinical text, room for the answer
-        self.agent = AgentGraph(self.tools, reasoner, verifier, ContextBuilder(), mode=mode,
+        self.agent = AgentGraph(self.tools, reasoner, verifier, ContextBuilder(notes=self.tools.notes), mode=mode,
                                 collapsed_chars=collapsed_chars, backend=backend, model=self.model)
 
     # -- API ----------------------------------------------------------------------------------------
