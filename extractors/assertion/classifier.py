@@ -43,9 +43,11 @@ _MAYBE_MULTI = re.compile(r"[.!?][\"')\]]*\s+\S|\n")
 _HEADER_RE = re.compile(r"(?m)^[ \t]*([A-Za-z][A-Za-z /&]{1,40}?)[ \t]*:")
 # a header inside a passage ("...  PAST MEDICAL HISTORY:  Diabetes"): up to 6 words before a colon
 _INLINE_HEADER_RE = re.compile(r"([A-Za-z][A-Za-z/&'-]*(?:[ \t]+[A-Za-z/&'-]+){0,5})[ \t]*:(?![/\d])")
-# tokens without which a sentence holds no date expression worth resolving (dates.py does the parsing)
-_DATE_GATE = frozenset("ago earlier previously prior before last yesterday today tonight".split())
-_YEAR_RE = re.compile(r"(?:19|20)\d\d")
+# a sentence holds a date expression that temporality can use only with one of these words (an offset from
+# the note date), a year (usable without a note date) or, when the note date is known, any number
+_DATE_WORDS = frozenset("ago earlier previously last yesterday today tonight".split())
+_NUMBER_RE = re.compile(r"\d+")
+_YEAR_RE = re.compile(r"\b(?:19|20)\d\d\b")
 _DATES = DateExtractor()
 _NO_TAGS: frozenset[str] = frozenset()
 _REF_DATE = dt.date(2000, 1, 1)  # stand-in note date: only offsets ("3 years ago") are read against it
@@ -175,7 +177,7 @@ class AssertionClassifier:
                     break
         entry = rules.section_entry(section) if section is not None else self._inline_section(rules, text, start)
         matches = rules.match(tk.toks, lo, hi, entry["tags"] if entry else _NO_TAGS)
-        matches.extend(self._time_matches(rules, text, tk, lo, hi, note_date))
+        matches.extend(self._time_matches(rules, text, tk, lo, hi, note_date, self._date_cues(text, tk, note_date)))
         return self._decide(rules, text, tk, matches, ts, te, lo, hi, entry)
 
     @staticmethod
@@ -196,20 +198,41 @@ class AssertionClassifier:
         return entry
 
     @staticmethod
+    def _date_cues(text: str, tk: _Tokens, note_date: dt.date | None) -> list[int]:
+        """Token indices that can belong to a usable date: any number when the note date is known, else a
+        year that is not part of a day-precise numeric date ("in 2009", "5/2010"; not "2010-05-03")."""
+        starts = tk.starts
+        if note_date is not None:
+            return [bisect_left(starts, m.start()) for m in _NUMBER_RE.finditer(text)]
+        toks = tk.toks
+        out = []
+        for m in _YEAR_RE.finditer(text):
+            i = bisect_left(starts, m.start())
+            prev = toks[i - 1] if i else ""
+            if prev in ("-", ".") or (i + 1 < len(toks) and toks[i + 1] == "-"):
+                continue
+            if prev == "/" and i >= 3 and toks[i - 3] == "/":
+                continue
+            out.append(i)
+        return out
+
+    @staticmethod
     def _time_matches(rules: RuleSet, text: str, tk: _Tokens, lo: int, hi: int,
-                      note_date: dt.date | None) -> list[Match]:
+                      note_date: dt.date | None, cue_pos: list[int]) -> list[Match]:
         """Date expressions of the sentence as triggers: older than the cut-off -> HISTORICAL, recent ones end
         a historical scope. Offsets ("3 years ago", "last year") need no note date; absolute dates do, except
-        a bare year or month ("in 2009", "May 2010"), which is taken as past when the note date is unknown."""
+        a bare year or month ("in 2009", "May 2010"), which is taken as past when the note date is unknown.
+        ``cue_pos``: the note's token indices from ``_date_cues``."""
         cfg = rules.time
         if cfg is None or hi <= lo:
             return []
         toks = tk.toks
-        window = toks[lo:hi]
-        if not any(t in _DATE_GATE or _YEAR_RE.fullmatch(t) or (note_date is not None and t[:1].isdigit())
-                   for t in window):
-            return []
         s0, s1 = tk.starts[lo], tk.ends[hi - 1]
+        window = toks[lo:hi]
+        if _DATE_WORDS.isdisjoint(window):
+            k = bisect_left(cue_pos, lo)
+            if k == len(cue_pos) or cue_pos[k] >= hi:
+                return []
         spans = [(tk.starts[k] - s0, tk.ends[k] - s0) for k in range(lo, hi)]
         exprs = _DATES.find(text, s0, s1, tokens=(window, spans))
         if not exprs:
@@ -269,6 +292,7 @@ class AssertionClassifier:
             for m in _HEADER_RE.finditer(text):
                 header_pos.append(m.start())
                 header_entry.append(rules.section_entry(m.group(1)))
+        cue_pos = self._date_cues(text, tk, note_date)
         cache: dict[tuple[int, frozenset[str]], tuple[int, int, list[Match]]] = {}
         out: list[AssertionResult] = []
         for k, (start, end) in enumerate(targets):
@@ -286,7 +310,7 @@ class AssertionClassifier:
                     lo = bisect_left(tk.starts, s0)
                     hi = bisect_left(tk.starts, s1)
                     found = rules.match(tk.toks, lo, hi, tags)
-                    found.extend(self._time_matches(rules, text, tk, lo, hi, note_date))
+                    found.extend(self._time_matches(rules, text, tk, lo, hi, note_date, cue_pos))
                     sent = cache[(si, tags)] = (lo, hi, found)
             else:  # target outside any given sentence: use the target alone
                 lo = bisect_left(tk.starts, start)

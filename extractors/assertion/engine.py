@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left
 from itertools import accumulate
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,14 +89,20 @@ class Prior:
     origin: str = "clinqa"
     window: int = 4
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "firsts", frozenset(t[0] for t in self.terms))
+
     def applies(self, toks: Sequence[str], ts: int, te: int, lo: int) -> tuple[int, int] | None:
         """Token span of the term found in toks[ts:te], or None."""
-        for j in range(max(lo, ts - self.window), te):
-            if toks[j] in self.blocked_by:
-                return None
+        firsts = self.firsts  # type: ignore[attr-defined]
         for i in range(ts, te):
+            if toks[i] not in firsts:
+                continue
             for n in (4, 3, 2, 1):
                 if i + n <= te and tuple(toks[i:i + n]) in self.terms:
+                    for j in range(max(lo, ts - self.window), te):
+                        if toks[j] in self.blocked_by:
+                            return None
                     return i, i + n
         return None
 
@@ -196,6 +203,19 @@ class _Pattern:
                 return firsts
         return firsts
 
+    def first_pairs(self) -> list[tuple[str, str]] | None:
+        """The (first, second) token pairs a match must start with, when both elements are plain required words
+        (lets the matcher index the long literal lists by two tokens); None otherwise."""
+        if len(self.elems) < 2:
+            return None
+        a, b = self.elems[0], self.elems[1]
+        for e in (a, b):
+            if e.optional or e.regexes or e.seqs:
+                return None
+        if len(a.singles) * len(b.singles) > 400:
+            return None
+        return [(x, y) for x in a.singles for y in b.singles]
+
     def longest(self, toks: Sequence[str], i: int, hi: int) -> int:
         """End of the longest match starting at i, or -1."""
         positions = {i}
@@ -268,6 +288,7 @@ class RuleSet:
                                          applies_to=frozenset({"HISTORICAL"}))
         self.sections: list[dict[str, Any]] = []
         self._section_index: dict[str, dict[str, Any]] = {}
+        self._section_cache: dict[str, dict[str, Any] | None] = {}
         for sec in data.get("sections", []):
             entry = {
                 "id": sec["id"],
@@ -282,14 +303,21 @@ class RuleSet:
 
     def _index(self, patterns: list[_Pattern]) -> None:
         self._by_first = {}
+        self._by_two: dict[tuple[str, str], list[_Pattern]] = {}
         self._any_first = []
         for pat in patterns:
+            pairs = pat.first_pairs()
+            if pairs is not None:
+                for pair in pairs:
+                    self._by_two.setdefault(pair, []).append(pat)
+                continue
             firsts = pat.first_tokens()
             if firsts is None:
                 self._any_first.append(pat)
             else:
                 for t in firsts:
                     self._by_first.setdefault(t, []).append(pat)
+        self._two_firsts = frozenset(a for a, _ in self._by_two)
         if self._any_first:  # regex-first patterns are candidates at every token
             for lst in self._by_first.values():
                 lst.extend(self._any_first)
@@ -343,7 +371,11 @@ class RuleSet:
     def section_entry(self, title: str | None) -> dict[str, Any] | None:
         if not title:
             return None
-        return self._section_index.get(_norm_title(title))
+        try:
+            return self._section_cache[title]
+        except KeyError:
+            entry = self._section_cache[title] = self._section_index.get(_norm_title(title))
+            return entry
 
     # ------------------------------------------------------------------ matching
     def match(self, toks: Sequence[str], lo: int, hi: int, tags: frozenset[str] = frozenset()) -> list[Match]:
@@ -354,16 +386,21 @@ class RuleSet:
         if hi <= lo:
             return out
         by_first = self._by_first
+        by_two = self._by_two
+        two_firsts = self._two_firsts
         any_first = self._any_first
         seg = toks[lo:hi]
         joined = " ".join(seg) + " "
         offs = [0]
         offs.extend(accumulate(len(t) + 1 for t in seg))  # offs[k] = char start of token lo+k
-        index_of = {o: k for k, o in enumerate(offs)}
         k = 0
         n = hi - lo
         while k < n:
             cands = by_first.get(seg[k], any_first)
+            if k + 1 < n and seg[k] in two_firsts:
+                two = by_two.get((seg[k], seg[k + 1]))
+                if two:
+                    cands = cands + two if cands else two
             if not cands:
                 k += 1
                 continue
@@ -371,17 +408,18 @@ class RuleSet:
             best_end = -1
             best_rule: Rule | None = None
             for pat in cands:
-                st = pat.rule.section_tags
+                rule = pat.rule
+                st = rule.section_tags
                 if st and not (st & tags):
                     continue
                 m = pat.rx.match(joined, pos)
                 if m is None:
                     continue
                 e = m.end()
-                if e > best_end or (e == best_end and _priority(pat.rule) > _priority(best_rule)):
-                    best_end, best_rule = e, pat.rule
+                if e > best_end or (e == best_end and _better(rule, best_rule)):
+                    best_end, best_rule = e, rule
             if best_rule is not None and best_end > pos:
-                ke = index_of[best_end]
+                ke = bisect_left(offs, best_end, k)
                 out.append(Match(best_rule, lo + k, lo + ke, " ".join(seg[k:ke])))
                 k = ke
             else:
@@ -389,9 +427,16 @@ class RuleSet:
         return out
 
 
-def _priority(rule: Rule) -> int:
-    # when two rules compile to the same token sequence: PSEUDO > TERMINATE > modifiers
-    return {"PSEUDO": 3, "TERMINATE": 2}.get(rule.category, 1)
+_PRIORITY = {"PSEUDO": 3, "TERMINATE": 2}
+
+
+def _better(rule: Rule, best: Rule | None) -> bool:
+    """Two rules matching the same tokens: PSEUDO > TERMINATE > modifiers, then the earlier rule (project
+    rules come before the imported lexicons)."""
+    if best is None:
+        return True
+    a, b = _PRIORITY.get(rule.category, 1), _PRIORITY.get(best.category, 1)
+    return a > b or (a == b and rule.index < best.index)
 
 
 def _norm_title(t: str) -> str:
