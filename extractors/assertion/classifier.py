@@ -15,10 +15,8 @@ from extractors.text import trim_spans
 
 from .engine import (
     FIELD_OF,
-    SPECIAL_CATEGORIES,
     TOKEN_RE,
     Match,
-    Rule,
     RuleSet,
     load_rules,
 )
@@ -44,9 +42,14 @@ _HEADER_RE = re.compile(r"(?m)^[ \t]*([A-Za-z][A-Za-z /&]{1,40}?)[ \t]*:")
 # a header inside a passage ("...  PAST MEDICAL HISTORY:  Diabetes"): up to 6 words before a colon
 _INLINE_HEADER_RE = re.compile(r"([A-Za-z][A-Za-z/&'-]*(?:[ \t]+[A-Za-z/&'-]+){0,5})[ \t]*:(?![/\d])")
 # a sentence holds a date expression that temporality can use only with one of these words (an offset from
-# the note date), a year (usable without a note date) or, when the note date is known, any number
+# the note date) or a date cue found by ``_date_cues``
 _DATE_WORDS = frozenset("ago earlier previously last yesterday today tonight".split())
-_NUMBER_RE = re.compile(r"\d+")
+# with a note date: a year, a numeric date with a short year, or a day next to a month name ("May 3")
+_DATE_NUMBER_RE = re.compile(
+    r"\b(?:19|20)\d\d\b|\b\d{1,2}[/.]\d{1,2}[/.]\d\d\b"
+    r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b",
+    re.I,
+)
 _YEAR_RE = re.compile(r"\b(?:19|20)\d\d\b")
 _DATES = DateExtractor()
 _NO_TAGS: frozenset[str] = frozenset()
@@ -199,11 +202,11 @@ class AssertionClassifier:
 
     @staticmethod
     def _date_cues(text: str, tk: _Tokens, note_date: dt.date | None) -> list[int]:
-        """Token indices that can belong to a usable date: any number when the note date is known, else a
-        year that is not part of a day-precise numeric date ("in 2009", "5/2010"; not "2010-05-03")."""
+        """Token indices that can belong to a usable date: with a note date any date-like number, without one
+        a year that is not part of a day-precise numeric date ("in 2009", "5/2010"; not "2010-05-03")."""
         starts = tk.starts
         if note_date is not None:
-            return [bisect_left(starts, m.start()) for m in _NUMBER_RE.finditer(text)]
+            return [bisect_left(starts, m.start()) for m in _DATE_NUMBER_RE.finditer(text)]
         toks = tk.toks
         out = []
         for m in _YEAR_RE.finditer(text):
@@ -342,9 +345,11 @@ class AssertionClassifier:
             for m in matches:
                 rule = m.rule
                 cat0 = rule.category
-                if cat0 in SPECIAL_CATEGORIES:
+                if cat0 == "PSEUDO" or (cat0 == "TERMINATE" and not rule.also):
                     continue
                 if m.end > ts and m.start < te:  # overlaps the target itself
+                    continue
+                if rule.sentence_initial and m.start != lo:
                     continue
                 if cat0 == "HISTORICAL" and m.end < len(toks) and toks[m.end] == ":":
                     continue  # a header title ("CLINICAL HISTORY:"): the section rules decide, not the word

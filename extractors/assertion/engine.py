@@ -27,7 +27,7 @@ import json
 import re
 from bisect import bisect_left
 from itertools import accumulate
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -59,10 +59,12 @@ class Rule:
     index: int = 0
     also: tuple[str, ...] = ()  # further modifier categories the same trigger carries ("quit" -> negated + historical)
     origin: str = "clinqa"  # which lexicon the rule comes from ("clinqa", "medspacy", "negex")
+    sentence_initial: bool = False  # only a trigger when it opens the sentence ("Should pain recur, ...")
 
     @property
     def categories(self) -> tuple[str, ...]:
-        return (self.category,) + self.also
+        """The modifier categories the trigger sets (a TERMINATE rule: only its ``also``)."""
+        return self.also if self.category == "TERMINATE" else (self.category,) + self.also
 
 
 @dataclass
@@ -341,18 +343,18 @@ class RuleSet:
         cat = raw.get("category")
         if cat not in CATEGORIES:
             raise RuleError(f"rule {rid}: unknown category {cat!r}")
+        also = tuple(raw.get("also", []))
+        for a in also:  # a TERMINATE rule may also open a modifier scope ("personal history of")
+            if a not in MODIFIER_CATEGORIES or cat == "PSEUDO":
+                raise RuleError(f"rule {rid}: bad 'also' category {a!r}")
         direction = raw.get("direction", "BIDIRECTIONAL")
-        if cat in SPECIAL_CATEGORIES:
+        if cat == "PSEUDO" or (cat == "TERMINATE" and not also):
             direction = cat
-        if direction not in DIRECTIONS:
+        if direction not in DIRECTIONS or (also and direction in SPECIAL_CATEGORIES):
             raise RuleError(f"rule {rid}: unknown direction {direction!r}")
         if "literal" not in raw and "pattern" not in raw:
             raise RuleError(f"rule {rid}: needs a literal or a pattern")
         ms = raw.get("max_scope", self.default_max_scope)
-        also = tuple(raw.get("also", []))
-        for a in also:
-            if a not in MODIFIER_CATEGORIES or cat in SPECIAL_CATEGORIES:
-                raise RuleError(f"rule {rid}: bad 'also' category {a!r}")
         return Rule(
             id=rid,
             category=cat,
@@ -366,6 +368,7 @@ class RuleSet:
             index=index,
             also=also,
             origin=str(raw.get("origin", "clinqa")),
+            sentence_initial=bool(raw.get("sentence_initial", False)),
         )
 
     def section_entry(self, title: str | None) -> dict[str, Any] | None:

@@ -254,3 +254,55 @@ def test_social_history_topics_lean_historical(clf, sentence, concept, absent):
 def test_social_topic_lean_is_blocked_by_an_acute_word(clf):
     assert not run(clf, "Admitted for alcohol withdrawal.", "alcohol withdrawal").historical
     assert not run(clf, "Return if you resume smoking.", "smoking").historical  # hypothetical, not history
+
+
+# --------------------------------------------------------------------------- inverted "should", early life, last stay
+@pytest.mark.parametrize("sentence,concept", [
+    ("Should the rash spread, stop the cream.", "rash"),
+    ("Should fever recur, she will come in.", "fever"),
+    ("He will call, and should you notice swelling, elevate the leg.", "swelling"),
+    ("Should symptoms of infection appear, start the antibiotic.", "infection"),
+])
+def test_inverted_should_is_a_condition(clf, sentence, concept):
+    assert run(clf, sentence, concept).assertion is A.HYPOTHETICAL
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("She should continue metformin for diabetes.", "diabetes"),
+    ("He should follow up with cardiology about the murmur.", "murmur"),
+    ("Patients should avoid NSAIDs with renal failure.", "renal failure"),
+])
+def test_should_before_a_verb_is_not_a_condition(clf, sentence, concept):
+    assert run(clf, sentence, concept).assertion is A.PRESENT
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("Asthma as a child, none since.", "Asthma"),
+    ("She had rheumatic fever in childhood.", "rheumatic fever"),
+    ("Appendectomy when a teenager.", "Appendectomy"),
+    ("Pneumonia during her last admission.", "Pneumonia"),
+    ("At the previous visit the ulcer was larger.", "ulcer"),
+])
+def test_early_life_and_earlier_stays_are_historical(clf, sentence, concept):
+    assert run(clf, sentence, concept).historical
+
+
+def test_a_previous_hospital_is_a_place_not_a_time(clf):
+    assert not run(clf, "Transferred from the previous hospital with sepsis.", "sepsis").historical
+
+
+def test_personal_history_ends_the_family_scope(clf):
+    s = "Family history of glaucoma and a personal history of migraine."
+    fam, own = run(clf, s, "glaucoma"), run(clf, s, "migraine")
+    assert fam.experiencer is X.FAMILY
+    assert own.experiencer is X.PATIENT and own.historical
+    s = "His father had gout; the patient's own history includes psoriasis."
+    assert run(clf, s, "psoriasis").experiencer is X.PATIENT
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("There are no detected fractures.", "fractures"),
+    ("No seen abnormality in the liver.", "abnormality"),
+])
+def test_no_before_a_participle_still_negates_forward(clf, sentence, concept):
+    assert run(clf, sentence, concept).assertion is A.ABSENT
