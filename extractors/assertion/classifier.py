@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from clinqa.records import Assertion, Experiencer
-from extractors.dates import DateExtractor
+from extractors.dates import DateExpr, DateExtractor
 from extractors.text import trim_spans
 
 from .engine import (
@@ -241,30 +241,7 @@ class AssertionClassifier:
         if not exprs:
             return []
         _DATES.resolve(text, exprs, note_date or _REF_DATE, True)
-        base = note_date or _REF_DATE
-        out = []
-        for e in exprs:
-            if e.kind == "duration" or e.value is None:
-                continue
-            if e.pattern in _NOTE_RELATIVE:
-                days = (base - e.value).days
-            elif note_date is not None:  # the latest day the expression can mean ("March 2021" -> 31 March)
-                last = e.value
-                if e.precision == "year":
-                    last = dt.date(last.year, 12, 31)
-                elif e.precision == "month":
-                    last = (dt.date(last.year + last.month // 12, last.month % 12 + 1, 1) - dt.timedelta(days=1))
-                days = (note_date - last).days
-            elif e.pattern in _COARSE_ABSOLUTE:
-                days = cfg["historical_after_days"] + 1
-            else:
-                continue
-            a, b = tk.span_to_tokens(e.start, e.end)
-            if days > cfg["historical_after_days"]:
-                out.append(Match(rules.time_rule, a, b, e.text))
-            elif days >= 0:
-                out.append(Match(rules.time_recent_rule, a, b, e.text))
-        return out
+        return _date_triggers(rules, tk, exprs, note_date, note_date or _REF_DATE)
 
     def classify_targets(
         self,
@@ -273,12 +250,15 @@ class AssertionClassifier:
         sentences: Sequence[tuple[int, int]] | None = None,
         sections: Sequence[str | None] | None = None,
         note_date: dt.date | None = None,
+        dates: Sequence[DateExpr] | None = None,
     ) -> list[AssertionResult]:
         """Whole-note form: many targets in one note.
 
         ``sentences`` are char spans of the note's sentences (split here when None); ``sections`` gives
         each target's canonical section title or None (detected from "TITLE:" line headers when None);
-        ``note_date`` resolves absolute dates for temporality.
+        ``note_date`` resolves absolute dates for temporality; ``dates`` are the note's date expressions
+        already found and resolved by ``extractors.dates`` (offsets into ``text``): given, they are used as
+        they are instead of searching the sentences again.
         """
         if not targets:
             return []
@@ -295,7 +275,9 @@ class AssertionClassifier:
             for m in _HEADER_RE.finditer(text):
                 header_pos.append(m.start())
                 header_entry.append(rules.section_entry(m.group(1)))
-        cue_pos = self._date_cues(text, tk, note_date)
+        cue_pos = self._date_cues(text, tk, note_date) if dates is None else []
+        dated = sorted(dates or (), key=lambda d: d.start)
+        date_starts = [d.start for d in dated]
         cache: dict[tuple[int, frozenset[str]], tuple[int, int, list[Match]]] = {}
         out: list[AssertionResult] = []
         for k, (start, end) in enumerate(targets):
@@ -313,7 +295,12 @@ class AssertionClassifier:
                     lo = bisect_left(tk.starts, s0)
                     hi = bisect_left(tk.starts, s1)
                     found = rules.match(tk.toks, lo, hi, tags)
-                    found.extend(self._time_matches(rules, text, tk, lo, hi, note_date, cue_pos))
+                    if dates is None:
+                        found.extend(self._time_matches(rules, text, tk, lo, hi, note_date, cue_pos))
+                    elif rules.time is not None:
+                        d0, d1 = bisect_left(date_starts, s0), bisect_left(date_starts, s1)
+                        if d1 > d0:
+                            found.extend(_date_triggers(rules, tk, dated[d0:d1], note_date, note_date))
                     sent = cache[(si, tags)] = (lo, hi, found)
             else:  # target outside any given sentence: use the target alone
                 lo = bisect_left(tk.starts, start)
@@ -448,3 +435,53 @@ class AssertionClassifier:
                 if words > limit:
                     return False
         return nsep > 0
+
+
+_UNIT_DAYS = {"day": 1, "week": 7, "wk": 7, "month": 30, "year": 365, "yr": 365}
+
+
+def _offset_days(offset: str) -> int | None:
+    """'-3 years' -> 1095 (days back); None when it is not a backward offset in days or more."""
+    m = re.fullmatch(r"-(\d+) ([a-z]+?)s?", offset or "")
+    if not m or m.group(2) not in _UNIT_DAYS:
+        return None
+    return int(m.group(1)) * _UNIT_DAYS[m.group(2)]
+
+
+def _date_triggers(rules: RuleSet, tk: _Tokens, exprs: Sequence[Any], note_date: dt.date | None,
+                   base: dt.date | None) -> list[Match]:
+    """Resolved date expressions -> HISTORICAL triggers (older than the cut-off) or recent stops.
+
+    ``base`` is the date the note-relative expressions ("3 years ago") were resolved against (None: not
+    resolved, then their offset is read)."""
+    cfg = rules.time
+    out = []
+    for e in exprs:
+        if e.kind == "duration" or e.attrs.get("role") == "birth_date":
+            continue
+        if e.pattern in _NOTE_RELATIVE:
+            if e.value is not None and base is not None:
+                days = (base - e.value).days
+            elif e.pattern == "rel_ago" and _offset_days(e.attrs.get("offset", "")) is not None:
+                days = _offset_days(e.attrs["offset"])
+            else:
+                continue
+        elif e.value is None:
+            continue
+        elif note_date is not None:  # the latest day the expression can mean ("March 2021" -> 31 March)
+            last = e.value
+            if e.precision == "year":
+                last = dt.date(last.year, 12, 31)
+            elif e.precision == "month":
+                last = dt.date(last.year + last.month // 12, last.month % 12 + 1, 1) - dt.timedelta(days=1)
+            days = (note_date - last).days
+        elif e.pattern in _COARSE_ABSOLUTE:
+            days = cfg["historical_after_days"] + 1
+        else:
+            continue
+        a, b = tk.span_to_tokens(e.start, e.end)
+        if days > cfg["historical_after_days"]:
+            out.append(Match(rules.time_rule, a, b, e.text))
+        elif days >= 0:
+            out.append(Match(rules.time_recent_rule, a, b, e.text))
+    return out

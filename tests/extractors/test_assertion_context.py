@@ -306,3 +306,20 @@ def test_personal_history_ends_the_family_scope(clf):
 ])
 def test_no_before_a_participle_still_negates_forward(clf, sentence, concept):
     assert run(clf, sentence, concept).assertion is A.ABSENT
+
+
+def test_classify_targets_uses_dates_already_resolved(clf):
+    from extractors.dates import DateExtractor
+
+    text = "Biopsy on 2020-01-10 showed lymphoma. Fever on 2020-05-02. Gout 3 years ago."
+    spans = [(text.index(w), text.index(w) + len(w)) for w in ("lymphoma", "Fever", "Gout")]
+    de = DateExtractor()
+    exprs = de.find(text)
+    de.resolve(text, exprs, dt.date(2020, 5, 3), True)
+    res = clf.classify_targets(text, spans, note_date=dt.date(2020, 5, 3), dates=exprs)
+    assert [r.historical for r in res] == [True, False, True]
+    assert res == clf.classify_targets(text, spans, note_date=dt.date(2020, 5, 3))  # same as searching
+    # note date unknown: day-precise dates say nothing, the offset of "3 years ago" still counts
+    exprs = de.find(text)
+    de.resolve(text, exprs, None, False)
+    assert [r.historical for r in clf.classify_targets(text, spans, dates=exprs)] == [False, False, True]
