@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 from clinqa.records import Assertion, Experiencer
 from extractors.dates import DateExpr, DateExtractor
-from extractors.text import trim_spans
+from extractors.text import split_sentences  # the project's one sentence splitter
 
 from .engine import (
     FIELD_OF,
@@ -30,12 +30,6 @@ _ASSERTION_OF = {
 }
 _EXPERIENCER_OF = {"FAMILY": Experiencer.FAMILY, "OTHER_EXPERIENCER": Experiencer.OTHER}
 
-# sentence boundaries: end punctuation + space, blank lines, or a new line that opens a header / bullet
-_SENT_RE = re.compile(
-    r"(?<=[.!?])[\"')\]]*\s+(?=[^\s])"
-    r"|\n[ \t]*\n\s*"
-    r"|\n(?=[ \t]*(?:[-*\u2022]|\d+[.)]\s|[A-Z][A-Za-z /&]{2,40}:))"
-)
 _MAYBE_MULTI = re.compile(r"[.!?][\"')\]]*\s+\S|\n")
 # a header that opens a line: "FAMILY HISTORY:", "Plan:"
 _HEADER_RE = re.compile(r"(?m)^[ \t]*([A-Za-z][A-Za-z /&]{1,40}?)[ \t]*:")
@@ -64,38 +58,6 @@ class AssertionResult:
     historical: bool = False
     experiencer: Experiencer = Experiencer.PATIENT
     triggers: list[str] = field(default_factory=list)  # "rule_id:trigger text" that decided each field
-
-
-# a period after these does not end a sentence ("Dr. Smith", "vs. pneumonia", "p.o.")
-_ABBREV = frozenset(
-    "dr mr mrs ms prof st vs v no approx appt apt e.g i.e eg ie etc fig hr hrs min mins pt pts sr jr inc dept "
-    "mg mcg ml cc q b.i.d t.i.d q.i.d p.o p.r.n q.d h.s a.m p.m b.i.d. t.i.d. approx. cf al".split()
-)
-
-
-def _ends_in_abbrev(text: str, end: int) -> bool:
-    """text[end-1] is '.', is the word before it a known abbreviation or a single letter?"""
-    i = end - 1
-    j = i
-    while j > 0 and not text[j - 1].isspace() and text[j - 1] not in "([{":
-        j -= 1
-    word = text[j:i].lower()
-    return len(word) == 1 and word.isalpha() or word in _ABBREV
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Cheap clinical sentence splitter: char spans, whitespace-trimmed, covering all non-space text."""
-    spans: list[tuple[int, int]] = []
-    pos = 0
-    for m in _SENT_RE.finditer(text):
-        if text[m.start() - 1:m.start()] == "." and _ends_in_abbrev(text, m.start()):
-            continue
-        if m.start() > pos:
-            spans.append((pos, m.start()))
-        pos = m.end()
-    if pos < len(text):
-        spans.append((pos, len(text)))
-    return trim_spans(text, spans)
 
 
 _WS_TOKEN_RE = re.compile(r"(\s*)(" + TOKEN_RE.pattern + ")")
