@@ -323,3 +323,11 @@ def test_classify_targets_uses_dates_already_resolved(clf):
     exprs = de.find(text)
     de.resolve(text, exprs, None, False)
     assert [r.historical for r in clf.classify_targets(text, spans, dates=exprs)] == [False, False, True]
+
+
+def test_prn_makes_the_condition_hypothetical_not_the_drug(clf):
+    for s, drug, cond in (("Oxycodone 5 mg PRN pain.", "Oxycodone", "pain"),
+                          ("Ondansetron prn for nausea.", "Ondansetron", "nausea"),
+                          ("Lorazepam 1 mg q6h p.r.n. anxiety.", "Lorazepam", "anxiety")):
+        assert run(clf, s, drug).assertion is A.PRESENT, s
+        assert run(clf, s, cond).assertion is A.HYPOTHETICAL, s
