@@ -222,7 +222,7 @@ class Workspace:
                 except StorageError:
                     if not failing:
                         raise
-            if (summary.added or summary.versioned) and self._chunk:
+            if self._chunk:  # also when nothing changed: finishes an index sync a killed run left undone
                 self.sync_indexes(progress=progress)
         return summary
 

@@ -165,6 +165,8 @@ def parse_date(value: str | None) -> dt.date | None:
 def _check_text(text: str, source: str) -> None:
     if not text.strip():
         raise ValueError("empty note (no text)")
+    if "\x00" in text:
+        raise ValueError("note text contains NUL characters (binary data, not a note)")
     if len(text.encode("utf-8", "replace")) > MAX_NOTE_BYTES:
         raise ValueError(f"note is larger than {MAX_NOTE_BYTES // (1024 * 1024)} MB")
 

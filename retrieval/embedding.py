@@ -123,10 +123,21 @@ class EmbeddingCache:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._con().execute(
+        con = self._con()
+        con.execute(
             "CREATE TABLE IF NOT EXISTS emb (model TEXT NOT NULL, sha TEXT NOT NULL, dim INTEGER NOT NULL, "
             "vec BLOB NOT NULL, PRIMARY KEY (model, sha))"
         )
+        wal = self.path.with_name(self.path.name + "-wal")
+        if not (wal.exists() and wal.stat().st_size):  # a cut-off file: its header promises more pages than it has
+            pages = con.execute("PRAGMA page_count").fetchone()[0] * con.execute("PRAGMA page_size").fetchone()[0]
+            if pages > self.path.stat().st_size:
+                raise sqlite3.DatabaseError(f"database file is truncated ({self.path.stat().st_size} of {pages} bytes)")
+
+    def integrity(self) -> str:
+        """'' when SQLite's integrity check passes, else its first complaint."""
+        res = self._con().execute("PRAGMA integrity_check").fetchone()[0]
+        return "" if res == "ok" else res
 
     def _con(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)

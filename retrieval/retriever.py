@@ -171,28 +171,47 @@ class Retriever:
         return self.dir / "manifest.json"
 
     def manifest(self) -> dict[str, Any]:
+        """The index manifest; an empty one (marked ``damaged``) when the file exists but cannot be read."""
+        empty = {"format": FORMAT, "embedder": None, "dim": None, "patients": {}}
         try:
             m = json.loads(self.manifest_path.read_text())
-            if m.get("format") == FORMAT:
-                return m
+        except FileNotFoundError:
+            return empty
         except (OSError, ValueError):
-            pass
-        return {"format": FORMAT, "embedder": None, "dim": None, "patients": {}}
+            return {**empty, "damaged": True}
+        if isinstance(m, dict) and m.get("format") == FORMAT and isinstance(m.get("patients"), dict):
+            return m
+        return {**empty, "damaged": True}
 
     @property
     def emb_cache(self) -> EmbeddingCache:
         if self._emb_cache is None:
-            path = self.dir / "embeddings.sqlite"
             try:
-                self._emb_cache = EmbeddingCache(path)
+                self._emb_cache = EmbeddingCache(self.dir / "embeddings.sqlite")
             except sqlite3.DatabaseError as e:
-                if "readonly" in str(e).lower() or "disk is full" in str(e).lower():
-                    raise
-                print(f"clinqa: the embedding cache {path} is damaged ({e}); starting a new one", file=sys.stderr)
-                for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-                    p.unlink(missing_ok=True)
-                self._emb_cache = EmbeddingCache(path)
+                self._reset_emb_cache(e)
         return self._emb_cache
+
+    def _reset_emb_cache(self, e: sqlite3.DatabaseError) -> None:
+        """Replace a damaged embedding cache with an empty one (it is only a cache: vectors are re-encoded)."""
+        msg = str(e).lower()
+        if "readonly" in msg or "read-only" in msg or "disk is full" in msg:
+            raise e
+        path = self.dir / "embeddings.sqlite"
+        print(f"clinqa: the embedding cache {path} is damaged ({e}); starting a new one", file=sys.stderr)
+        if self._emb_cache is not None:
+            self._emb_cache.close()
+        for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            p.unlink(missing_ok=True)
+        self._emb_cache = EmbeddingCache(path)
+
+    def _embed(self, texts: list[str], progress: bool | None = False) -> np.ndarray:
+        """Vectors through the cache; a cache found damaged mid-use is replaced once and the call repeated."""
+        try:
+            return self.emb_cache.embed(self.embedder, texts, progress=progress)
+        except sqlite3.DatabaseError as e:
+            self._reset_emb_cache(e)
+            return self.emb_cache.embed(self.embedder, texts, progress=progress)
 
     def forget_texts(self, texts: list[str]) -> int:
         """Remove the cached vectors of these chunk texts (after a deletion); returns how many went."""
@@ -216,6 +235,10 @@ class Retriever:
             self.dir.mkdir(parents=True, exist_ok=True)
             self._drop_stale_temps()
             man = self.manifest()
+            if man.pop("damaged", False):
+                print(f"clinqa: the index manifest {self.manifest_path} is damaged; re-indexing every patient from the "
+                      "store", file=sys.stderr)
+                patient_id = None
             rebuild_all = man.get("embedder") != self.embedder.name
             if rebuild_all and man["patients"]:
                 shutil.rmtree(self.dir / "patients", ignore_errors=True)
@@ -235,7 +258,7 @@ class Retriever:
                 dim = self.embedder.dim
                 plans = [self._plan(pid, ids) for pid, ids in changed.items()]
                 texts = [c.text for p in plans for c in p["to_embed"]]
-                vecs = self.emb_cache.embed(self.embedder, texts, progress=progress if progress is not None else len(texts) > 256)
+                vecs = self._embed(texts, progress=progress if progress is not None else len(texts) > 256)
                 pos = 0
                 show = progress if progress is not None else len(plans) > 50
                 for p in tqdm(plans, desc="index", unit="patient", disable=not show, leave=False):
@@ -286,11 +309,11 @@ class Retriever:
             except DamagedIndexError as e:  # rebuilt below from the full chunk set
                 print(f"clinqa: {e}; rebuilding it from the store", file=sys.stderr)
                 p["removed"], p["to_embed"] = [], list(chunks)
-                vecs = self.emb_cache.embed(self.embedder, [c.text for c in chunks], progress=False)
+                vecs = self._embed([c.text for c in chunks])
         dense.remove(np.array([chunk_int_id(c) for c in p["removed"]], dtype=np.int64))
         dense.add(np.array([int_ids[c.chunk_id] for c in p["to_embed"]], dtype=np.int64), vecs)
         if dense.needs_rebuild() or dense.ntotal != len(chunks):
-            all_vecs = self.emb_cache.embed(self.embedder, [c.text for c in chunks], progress=False)
+            all_vecs = self._embed([c.text for c in chunks])
             dense.build(np.array([int_ids[c.chunk_id] for c in chunks], dtype=np.int64), all_vecs)
         LexicalIndex.build([c.chunk_id for c in chunks], [c.text for c in chunks]).save(pdir / "bm25")
         dense.save(pdir / "dense.faiss")
@@ -357,7 +380,7 @@ class Retriever:
         dense = DenseIndex(self.embedder.dim, ivf_min=self.ivf_min, nprobe=self.nprobe)
         texts = [c.text for c in chunks.values()]
         dense.build(np.array([chunk_int_id(c) for c in chunks], dtype=np.int64),
-                    self.emb_cache.embed(self.embedder, texts, progress=False) if texts else np.zeros((0, dense.dim)))
+                    self._embed(texts) if texts else np.zeros((0, dense.dim)))
         lexical = LexicalIndex.build(list(chunks), texts)
         return _Bundle(digest, dense, {chunk_int_id(c): c for c in chunks}, lexical, chunks)
 
@@ -375,6 +398,14 @@ class Retriever:
         with self._lock, self._writing(wait):
             man = self.manifest()
             if patient_id is None:
+                emb = self.dir / "embeddings.sqlite"
+                if emb.exists():
+                    try:
+                        bad = self.emb_cache.integrity()
+                    except sqlite3.DatabaseError as e:
+                        bad = str(e)
+                    if bad:
+                        self._reset_emb_cache(sqlite3.DatabaseError(bad))
                 shutil.rmtree(self.dir / "patients", ignore_errors=True)
                 self.manifest_path.unlink(missing_ok=True)
                 self._cache.clear()
