@@ -331,3 +331,22 @@ def test_prn_makes_the_condition_hypothetical_not_the_drug(clf):
                           ("Lorazepam 1 mg q6h p.r.n. anxiety.", "Lorazepam", "anxiety")):
         assert run(clf, s, drug).assertion is A.PRESENT, s
         assert run(clf, s, cond).assertion is A.HYPOTHETICAL, s
+
+
+@pytest.mark.parametrize("sentence,concept,historical", [
+    ("The left renal cyst is again seen.", "left renal cyst", True),
+    ("Again noted is a small calcified granuloma.", "calcified granuloma", True),
+    ("She has a fever again today.", "fever", False),
+    ("He is vomiting again.", "vomiting", False),
+])
+def test_again_seen_is_a_known_finding_but_again_alone_is_not(clf, sentence, concept, historical):
+    assert run(clf, sentence, concept).historical is historical
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("Borderline personality disorder.", "personality disorder"),
+    ("She is in no apparent distress.", "distress"),
+    ("Blood pressure is borderline high with hypertension.", "hypertension"),
+])
+def test_borderline_and_apparent_are_not_uncertainty(clf, sentence, concept):
+    assert run(clf, sentence, concept).assertion is not A.POSSIBLE
