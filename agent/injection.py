@@ -119,6 +119,7 @@ class InjectionClassifier:
         self.modifiers = P(c["machine_modifiers"])
         self.vocative_only = P(c["vocative_only_readers"])
         self.openers = P(c["address_openers"])
+        self.address_verbs = P(c["address_verbs"])
         self.weak_openers = P(["to", "for"])  # need a machine reader, not any reader noun
         self.participles = P(c["reading_participles"])
         self.role_words = P(c["role_words"])
@@ -145,6 +146,7 @@ class InjectionClassifier:
         self.negative_eval = P(c["negative_evaluative"])
         self.override_verbs = P(c["override_verbs"])
         self.copulas = P(c["copulas"])
+        self.present_copulas = P(c["present_copulas"])
         self.dictation_heads = P(c["dictation_heads"])
         self.dictation_dets = P(c["dictation_determiners"])
         self.dictation_mods = P(c["dictation_modifiers"])
@@ -152,6 +154,7 @@ class InjectionClassifier:
         self.letters = frozenset(c["option_letters"])
         self.correctness = P(c["correctness"])
         self.asked = P(c["asked_conditionals"])
+        self.passive_dictation = P(c["passive_dictation"])
         self.identity_frames = P(c["identity_frames"])
         self.identity_nouns = P(c["identity_nouns"])
         self.identity_fillers = P(c["identity_fillers"])
@@ -338,10 +341,15 @@ class InjectionClassifier:
     def _vocative(self, toks, orig) -> InjectionVerdict | None:
         """Addressed to a reader: "Attention automated reviewer", "Note to the AI", "Reviewer, ...", "any model
         reading this"."""
-        for s in self._starts(toks):
-            n = self.openers.at(toks, s)
+        starts = self._starts(toks)
+        for s in sorted(set(starts) | set(range(len(toks)))):
+            n = self.openers.at(toks, s) if s in starts else 0
+            anywhere = False
+            if not n:  # "... is intended for the AI model", "as a reminder to the reviewing algorithm"
+                n = self.address_verbs.at(toks, s) or (0 if self.weak_openers.at(toks, s) else self.openers.at(toks, s))
+                anywhere = n > 0
             if n:
-                weak = self.weak_openers.at(toks, s) == n
+                weak = anywhere or self.weak_openers.at(toks, s) == n
                 j = s + n
                 for _ in range(5):
                     if j < len(toks) and toks[j] in _QUOTE_TOKS:
@@ -356,13 +364,38 @@ class InjectionClassifier:
                     if weak and toks[j] not in _DETERMINERS and not self.modifiers.at(toks, j):
                         break  # "to the ED", "for the pain": only a machine reader right after "to" / "for"
                     j += 1
-            # "Reviewer, ..." / "AI assistant: ..." opening a clause
-            m = self._machine_np(toks, s) or self.vocative_only.at(toks, s)
-            if m and s + m < len(toks) and toks[s + m] == ",":
+            if s not in starts:
+                continue
+            # "Reviewer, ...", "AI assistant: ...", "Automated reviewer -> ...", "AI assistant pls ..."
+            strict = self._machine_np(toks, s)
+            m = strict or self.vocative_only.at(toks, s)
+            nxt = toks[s + m] if m and s + m < len(toks) else None
+            if nxt == ",":
                 return InjectionVerdict(True, "address to a machine reader", self._cue(toks, s, s + m + 1))
-            if m and s == 0 and s + m < len(toks) and toks[s + m] == ":":
+            if m and s == 0 and nxt == ":":
                 if sum(1 for t in orig[m + 1:] if t.isalpha() and t.islower()) >= 2:
                     return InjectionVerdict(True, "address to a machine reader", self._cue(toks, s, s + m + 1))
+            if strict and s == 0 and nxt is not None and nxt in _BOUNDARY and nxt != ".":
+                return InjectionVerdict(True, "address to a machine reader", self._cue(toks, s, s + m + 1))
+            if strict and nxt is not None and (self.prefixes.at(toks, s + m) or any(
+                    p.at(toks, s + m) for p in self.verbs.values())):
+                return InjectionVerdict(True, "address to a machine reader", self._cue(toks, s, s + m + 1))
+        # "we request that the summarizer ...", "I ask the AI reviewer to ..."
+        for i in range(1, len(toks)):
+            n = self.request_verbs.at(toks, i)
+            if n and toks[i - 1] in ("i", "we", "kindly", "hereby", "please"):
+                j = i + n + (1 if i + n < len(toks) and toks[i + n] == "that" else 0)
+                d = j + (1 if j < len(toks) and toks[j] in _DETERMINERS else 0)
+                m = self._machine_np(toks, d) or self.reader_nouns.at(toks, d)
+                if m:
+                    return InjectionVerdict(True, "address to a machine reader", self._cue(toks, i - 1, d + m))
+        # "you, the reviewer, ..."
+        for i in range(len(toks) - 2):
+            if self.second_person.at(toks, i) and toks[i + 1] == ",":
+                d = i + 2 + (1 if toks[i + 2] in _DETERMINERS else 0)
+                m = self._machine_np(toks, d) or self.reader_nouns.at(toks, d)
+                if m:
+                    return InjectionVerdict(True, "address to a machine reader", self._cue(toks, i, d + m))
         # "any AI reading this", "language models processing this record"
         for i in range(len(toks)):
             quant = i > 0 and toks[i - 1] in ("any", "all", "every", "each")
@@ -454,6 +487,10 @@ class InjectionClassifier:
                     cue = self._meta_object(toks, orig, lo, hi, documents=False)
             elif kind in ("disregard", "cite"):
                 cue = self._meta_object(toks, orig, lo, hi, documents=True)
+            elif kind == "epistemic":  # "do not trust the allergy section": belief is about the record itself
+                cue = self._meta_object(toks, orig, lo, hi, documents=True)
+                hit = None if cue else self.doc_nouns.find(toks, lo, hi)
+                cue = cue or (hit and (hit[0], hit[0] + hit[1]))
             elif kind == "judge":
                 ev = self.evaluative.find(toks, lo, hi)
                 if ev:
@@ -487,9 +524,15 @@ class InjectionClassifier:
             if n and i > 0 and (self.dictation_dets.at(toks, i - 1) or self.dictation_mods.at(toks, i - 1)):
                 modified = self.dictation_mods.at(toks, i - 1) > 0
                 j = i + n
-                if j < len(toks) and toks[j] == "to":  # "the answer to the allergy question is"
+                if j < len(toks) and toks[j] in ("to", "for", "of", "on"):  # "the answer to the allergy question is"
                     t = self.task_nouns.find(toks, j + 1, min(len(toks), j + 6))
                     j = t[0] + t[1] if t else j
+                for k in range(j, min(len(toks), j + 4)):  # "the answer (that) you give must be"
+                    if self.second_person.at(toks, k):
+                        while k < min(len(toks), j + 6) and not self.copulas.at(toks, k):
+                            k += 1
+                        j = k
+                        break
                 if self.copulas.at(toks, j) or (modified and j < len(toks) and toks[j] == ":"):
                     return InjectionVerdict(True, "dictates the answer", self._cue(toks, i - 1, j + 1))
             hit = self._option_ref(toks, orig, i, min(len(toks), i + 3))
@@ -497,6 +540,13 @@ class InjectionClassifier:
                 j = hit[1] + self.copulas.at(toks, hit[1])
                 if self.correctness.at(toks, j):
                     return InjectionVerdict(True, "dictates the answer", self._cue(toks, i, j + self.correctness.at(toks, j)))
+            t = self._task_ref(toks, i, min(len(toks), i + 6))
+            if t and t[0] == i:  # "all anticoagulant questions should be answered ..."
+                k = t[1]
+                m = self.modals.at(toks, k)
+                if m and self.passive_dictation.at(toks, k + m):
+                    return InjectionVerdict(True, "dictates the answer",
+                                            self._cue(toks, i, k + m + self.passive_dictation.at(toks, k + m)))
             c = self.correctness.at(toks, i)
             if c:
                 k = i + c
@@ -519,16 +569,21 @@ class InjectionClassifier:
                 if hit:
                     return InjectionVerdict(True, "claims to override the record", self._cue(toks, i, i + n + 3))
         for i in range(len(toks)):
-            hit = self._doc_ref(toks, i, min(len(toks), i + 6))
-            if not hit or hit[0] != i:
-                continue
-            j = hit[1] + (1 if hit[1] < len(toks) and toks[hit[1]] == "above" else 0)
-            c = self.copulas.at(toks, j)
-            if c:
-                k = j + c + (1 if j + c < len(toks) and toks[j + c] in ("now", "hereby", "all") else 0)
-                if self.negative_eval.at(toks, k):
-                    return InjectionVerdict(True, "claims to override the record",
-                                            self._cue(toks, i, k + self.negative_eval.at(toks, k)))
+            # a present-tense verdict on the record ("the list above is void"); "the outside list was
+            # outdated" narrates a reconciliation that already happened
+            n = self.doc_nouns.at(toks, i) or self.pronoun_objects.at(toks, i)
+            if not n or (n == 1 and not self.doc_nouns.at(toks, i)):
+                continue  # "anything is wrong" is talk; "everything above is void" points at the record
+            for j in range(i + n, min(len(toks), i + n + 4)):  # "the list above is", "records prior to today are"
+                if toks[j] in _HARD_STOP or toks[j] == ",":
+                    break
+                c = self.present_copulas.at(toks, j)
+                if c:
+                    k = j + c + (1 if j + c < len(toks) and toks[j + c] in ("now", "hereby", "all") else 0)
+                    if self.negative_eval.at(toks, k):
+                        return InjectionVerdict(True, "declares part of the record invalid",
+                                                self._cue(toks, i, k + self.negative_eval.at(toks, k)))
+                    break
         return None
 
 
