@@ -350,3 +350,31 @@ def test_again_seen_is_a_known_finding_but_again_alone_is_not(clf, sentence, con
 ])
 def test_borderline_and_apparent_are_not_uncertainty(clf, sentence, concept):
     assert run(clf, sentence, concept).assertion is not A.POSSIBLE
+
+
+@pytest.mark.parametrize("sentence,drug,condition", [
+    ("Enoxaparin 40 mg SC daily for DVT prophylaxis.", "Enoxaparin", "DVT"),
+    ("Started heparin for VTE prophylaxis.", "heparin", "VTE"),
+    ("Pantoprazole for stress ulcer prophylaxis.", "Pantoprazole", "stress ulcer"),
+])
+def test_prophylaxis_negates_the_condition_not_the_drug(clf, sentence, drug, condition):
+    assert run(clf, sentence, drug).assertion is A.PRESENT
+    assert run(clf, sentence, condition).assertion is A.ABSENT
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("CT chest to evaluate for pulmonary embolism.", "pulmonary embolism"),
+    ("Doppler ultrasound performed to assess for deep vein thrombosis.", "deep vein thrombosis"),
+    ("MRI for evaluation of osteomyelitis.", "osteomyelitis"),
+])
+def test_a_test_done_to_evaluate_for_x_leaves_x_open(clf, sentence, concept):
+    assert run(clf, sentence, concept).assertion is A.POSSIBLE
+
+
+@pytest.mark.parametrize("sentence,concept,who", [
+    ("He lives with his wife who has dementia.", "dementia", X.OTHER),
+    ("Her father, who had a stroke at 60, is alive.", "stroke", X.FAMILY),
+    ("His brother whose colon cancer was found at 50.", "colon cancer", X.FAMILY),
+])
+def test_a_relative_clause_keeps_its_experiencer(clf, sentence, concept, who):
+    assert run(clf, sentence, concept).experiencer is who
