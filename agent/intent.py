@@ -167,8 +167,8 @@ class IntentParser:
     def _compile(self) -> None:
         c = self.cues
         flags = re.I
-        self._asked = [(r["asked"], bool(r.get("requires_no_options")), [re.compile(p, flags) for p in r["patterns"]])
-                       for r in c["asked"]]
+        self._asked = [(r["asked"], bool(r.get("requires_no_options")), bool(r.get("generic")),
+                        [re.compile(p, flags) for p in r["patterns"]]) for r in c["asked"]]
         neg = c["negation"]
         self._neg = [re.compile(p, flags) for p in neg["patterns"]]
         self._pseudo = [re.compile(p, flags) for p in neg["pseudo"]]
@@ -212,15 +212,18 @@ class IntentParser:
                       relative=relative, negated=self.negated(q), source="rules")
 
     def asked(self, q: str, options: dict[str, str], entities: list[IntentEntity]) -> str:
-        """The first cue rule that matches; a bare what/which question is refined by its options and entities."""
-        found = "other"
-        for asked, needs_no_options, patterns in self._asked:
+        """The first cue rule that matches; a bare what/which question (a ``generic`` rule, or none matched) is
+        refined by what its options look like and by the entities it names."""
+        found, generic = "other", True
+        for asked, needs_no_options, is_generic, patterns in self._asked:
             if needs_no_options and options:
                 continue
             if any(p.search(q) for p in patterns):
-                found = asked
+                found, generic = asked, is_generic
                 break
-        if found in ("value", "other") and options:
+        if not generic:
+            return found
+        if options:
             found = self._asked_from_options(options, entities) or found
         if found in ("value", "other"):
             types = {e.type for e in entities}

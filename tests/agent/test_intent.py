@@ -187,6 +187,12 @@ def test_options_decide_a_bare_what_question(parser):
     assert parser.run("Which statin was chosen?", drugs).asked == "value"  # options name drugs: which one
 
 
+def test_an_explicit_question_cue_beats_the_options(parser):
+    stages = {"A": "Stage 1 (T1 N0)", "B": "Stage 2 (T2 N0)", "C": "Stage 3 (T3 N1)"}
+    assert parser.run("How was the tumour staged after surgery?", stages).asked == "value"
+    assert parser.run("Why was the dose lowered?", {"A": "5 mg", "B": "10 mg"}).asked == "reason"
+
+
 def test_bad_input_is_a_clear_error(parser):
     with pytest.raises(InputError, match="empty question"):
         parser.run("   ")
