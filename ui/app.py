@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 import tempfile
 import threading
@@ -133,11 +132,6 @@ def make_theme() -> gr.themes.Base:
         font=["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"],
         font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "DejaVu Sans Mono", "monospace"],
     )
-
-
-def _safe_patient_id(value: str) -> str:
-    s = re.sub(r"[^A-Za-z0-9._-]+", "_", (value or "").strip()).strip("._")
-    return s[:80]
 
 
 class _Backend:
@@ -287,7 +281,8 @@ def build_app(workspace=None, backend: str = "extractive", model: str | None = N
                 [], R.answer_html(None), [], {})
 
     def on_ingest(files, pid_text: str, current: str | None, progress=gr.Progress()):
-        from graph_store.readers import ReadProblem, read_path
+        from clinqa.records import Patient
+        from graph_store.readers import ReadItem, ReadProblem, read_path, read_text_note
 
         paths = [Path(f if isinstance(f, str) else getattr(f, "name", f)) for f in (files or [])]
         if not paths:
@@ -298,7 +293,8 @@ def build_app(workspace=None, backend: str = "extractive", model: str | None = N
         rename: dict[str, str] = {}
         inputs: list[Path] = []
         problems: list[ReadProblem] = []
-        text_pid = _safe_patient_id(pid_text) or (current or "")
+        text_pid = (pid_text or "").strip() or (current or "")  # the id as typed: never made "filesystem safe"
+        text_notes: dict[str, str] = {}
         for p in paths:
             name = p.name
             if p.suffix.lower() in (".txt", ".md"):
@@ -306,10 +302,11 @@ def build_app(workspace=None, backend: str = "extractive", model: str | None = N
                     problems.append(ReadProblem(name, "a .txt/.md note needs a patient id: type one in "
                                                       "'Patient id for .txt/.md notes' (or pick a patient)"))
                     continue
-                dest = staging / text_pid / name
+                dest = staging / f"{len(text_notes)}" / name
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(p, dest)
                 rename[str(dest)] = name
+                text_notes[str(dest)] = text_pid
                 inputs.append(dest)
             else:
                 rename[str(p)] = name
@@ -319,6 +316,13 @@ def build_app(workspace=None, backend: str = "extractive", model: str | None = N
             yield from problems
             for i, p in enumerate(inputs):
                 progress((i, len(inputs)), desc=f"Reading {rename.get(str(p), p.name)}", unit="files")
+                if str(p) in text_notes:  # a typed patient id: the note is read under that id exactly
+                    try:
+                        pid = text_notes[str(p)]
+                        yield ReadItem(Patient(pid), [read_text_note(p, pid)], source=p.name)
+                    except (ValueError, OSError) as e:
+                        yield ReadProblem(p.name, str(e))
+                    continue
                 for j, item in enumerate(read_path(p)):
                     if not isinstance(item, ReadProblem):
                         progress((i, len(inputs)), desc=f"Ingesting {rename.get(str(p), p.name)}: "
