@@ -38,11 +38,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-os.environ.setdefault("CLINQA_EMBEDDER", "hashing")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from clinqa.errors import ClinqaError  # noqa: E402
-from clinqa.workspace import Workspace  # noqa: E402
+from clinqa.errors import ClinqaError
+from clinqa.workspace import Workspace
 
 NOTE = "Clinic letter.\n\nHistory:\nHypertension. On ramipril 5 mg daily.\n\nPlan:\nReview in three months.\n"
 EXCEPTION_NAME = re.compile(r"\b[A-Z][A-Za-z]*(?:Error|Exception)\b|Traceback")
@@ -425,16 +422,6 @@ def _clean(*outs: str) -> str | None:
     return "traceback" if "Traceback" in text else None
 
 
-def _ws_with_base(d: Path) -> Path:
-    home = d / "ws"
-    ws = Workspace(home, extract=False)
-    ws.ingest([_lh_file(d / "base.json", "base", 1, 5).parent / "base.json"], progress=False)
-    ws.store.close()
-    ws.retriever.close()
-    # rename the single patient to "base" for the query process
-    return home
-
-
 def fault_kill(d: Path, when: str) -> str | None:
     src = _lh_file(d / "big.json", "k", 40, 15)
     home = d / "ws"
@@ -693,6 +680,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", choices=("inputs", "faults"), help="run one half")
     ap.add_argument("--keep", type=Path, help="keep the generated files and workspaces here")
     args = ap.parse_args(argv)
+    os.environ.setdefault("CLINQA_EMBEDDER", "hashing")  # inherited by the processes the faults start
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     root = Path(tempfile.mkdtemp(prefix="clinqa-reliability-", dir=args.keep))
     out: list[str] = []
     try:
