@@ -44,12 +44,10 @@ _DATE_NUMBER_RE = re.compile(
     r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b",
     re.I,
 )
-_YEAR_RE = re.compile(r"\b(?:19|20)\d\d\b")
 _DATES = DateExtractor()
 _NO_TAGS: frozenset[str] = frozenset()
 _REF_DATE = dt.date(2000, 1, 1)  # stand-in note date: only offsets ("3 years ago") are read against it
 _NOTE_RELATIVE = frozenset({"rel_ago", "rel_word"})
-_COARSE_ABSOLUTE = frozenset({"year", "my", "num_my"})
 
 
 @dataclass
@@ -164,30 +162,18 @@ class AssertionClassifier:
 
     @staticmethod
     def _date_cues(text: str, tk: _Tokens, note_date: dt.date | None) -> list[int]:
-        """Token indices that can belong to a usable date: with a note date any date-like number, without one
-        a year that is not part of a day-precise numeric date ("in 2009", "5/2010"; not "2010-05-03")."""
+        """Token indices where an absolute date may start; none without a note date to read it against."""
+        if note_date is None:
+            return []
         starts = tk.starts
-        if note_date is not None:
-            return [bisect_left(starts, m.start()) for m in _DATE_NUMBER_RE.finditer(text)]
-        toks = tk.toks
-        out = []
-        for m in _YEAR_RE.finditer(text):
-            i = bisect_left(starts, m.start())
-            prev = toks[i - 1] if i else ""
-            if prev in ("-", ".") or (i + 1 < len(toks) and toks[i + 1] == "-"):
-                continue
-            if prev == "/" and i >= 3 and toks[i - 3] == "/":
-                continue
-            out.append(i)
-        return out
+        return [bisect_left(starts, m.start()) for m in _DATE_NUMBER_RE.finditer(text)]
 
     @staticmethod
     def _time_matches(rules: RuleSet, text: str, tk: _Tokens, lo: int, hi: int,
                       note_date: dt.date | None, cue_pos: list[int]) -> list[Match]:
         """Date expressions of the sentence as triggers: older than the cut-off -> HISTORICAL, recent ones end
-        a historical scope. Offsets ("3 years ago", "last year") need no note date; absolute dates do, except
-        a bare year or month ("in 2009", "May 2010"), which is taken as past when the note date is unknown.
-        ``cue_pos``: the note's token indices from ``_date_cues``."""
+        a historical scope. Offsets ("3 years ago", "last year") need no note date; absolute dates ("in 2009")
+        are read against the note date and ignored without one. ``cue_pos``: token indices from ``_date_cues``."""
         cfg = rules.time
         if cfg is None or hi <= lo:
             return []
@@ -437,9 +423,7 @@ def _date_triggers(rules: RuleSet, tk: _Tokens, exprs: Sequence[Any], note_date:
             elif e.precision == "month":
                 last = dt.date(last.year + last.month // 12, last.month % 12 + 1, 1) - dt.timedelta(days=1)
             days = (note_date - last).days
-        elif e.pattern in _COARSE_ABSOLUTE:
-            days = cfg["historical_after_days"] + 1
-        else:
+        else:  # an absolute date with no note date to read it against
             continue
         a, b = tk.span_to_tokens(e.start, e.end)
         if days > cfg["historical_after_days"]:

@@ -196,7 +196,7 @@ def test_plan_section_leans_hypothetical_only_with_a_trigger(clf):
     ("He has had a previous diagnosis of anxiety.", "anxiety", "hist_previously"),
     ("PAST MEDICAL HISTORY: Atrial fibrillation, hypertension, arthritis, GERD, and cataracts.", "cataracts",
      "section"),
-    ("She had a myocardial infarction in 2019.", "myocardial infarction", "time_expression"),
+    ("She had a myocardial infarction two years ago.", "myocardial infarction", "time_expression"),
     ("Appendectomy 10 years ago.", "Appendectomy", "time_expression"),
 ])
 def test_historical(clf, sentence, concept, rule):
