@@ -13,6 +13,7 @@ import datetime as dt
 import errno
 import hashlib
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -123,6 +124,9 @@ class PatientStore:
         try:
             self._open_schema()
         except sqlite3.DatabaseError as e:
+            if not os.access(self.path.parent, os.W_OK) and not self.path.exists():
+                raise StorageError(f"the workspace {self.path.parent} is read-only (check its permissions or mount); "
+                                   "nothing was written") from None
             raise storage_error(e, self.path) or StorageError(
                 f"the patient store {self.path} is damaged ({e}); restore it from a backup "
                 "(`clinqa check` reports what is wrong)") from None
@@ -144,8 +148,6 @@ class PatientStore:
 
     def _read_only_existing(self) -> bool:
         """An existing store in a workspace we cannot write: open it for reading only (queries still work)."""
-        import os
-
         if not self.path.exists() or (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)):
             return False
         # immutable: a WAL database cannot otherwise be opened where its -shm file cannot be created
