@@ -62,7 +62,7 @@ _WS_TOKEN_RE = re.compile(r"(\s*)(" + TOKEN_RE.pattern + ")")
 
 
 class _Tokens:
-    __slots__ = ("toks", "starts", "ends", "is_word")
+    __slots__ = ("toks", "starts", "ends")
 
     def __init__(self, text: str):
         pairs = _WS_TOKEN_RE.findall(text.lower())  # (leading whitespace, token)
@@ -273,7 +273,6 @@ class AssertionClassifier:
         section: dict[str, Any] | None,
     ) -> AssertionResult:
         toks = tk.toks
-        tags = section["tags"] if section else frozenset()
         best: dict[str, tuple[int, Match, str]] = {}
         if matches:
             stops = [m for m in matches if m.rule.category == "TERMINATE"]

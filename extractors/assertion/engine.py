@@ -4,9 +4,10 @@ Design (Chapman et al. ConText / medspaCy ConText, re-implemented for speed):
 
 * text is lower-cased and split into tokens ``\\w+`` / single punctuation;
 * rule literals and medspaCy-style token patterns (``LOWER``, ``IN``, ``REGEX``,
-  ``OP: "?"``) are compiled into one token trie; matching is greedy, left to
-  right, longest match first, so a PSEUDO rule ("no increase", "gram negative")
-  swallows the trigger it contains;
+  ``OP: "?"``) are compiled to regexes over the space-joined tokens, indexed by
+  their first token (or first two, for the long literal lists); matching is
+  greedy, left to right, longest match first, so a PSEUDO rule ("no increase",
+  "gram negative") swallows the trigger it contains;
 * each trigger has a direction (FORWARD / BACKWARD / BIDIRECTIONAL), a
   max_scope (in word tokens, list separators not counted), and a scope that
   ends at the sentence edge, at a TERMINATE match that applies to its category,
@@ -154,22 +155,6 @@ class _Elem:
             return None
         return set(self.singles) | {q[0] for q in self.seqs}
 
-    def ends(self, toks: Sequence[str], j: int, hi: int) -> list[int]:
-        out = []
-        if j < hi:
-            t = toks[j]
-            if t in self.singles:
-                out.append(j + 1)
-            for rx in self.regexes:
-                if rx.fullmatch(t):
-                    out.append(j + 1)
-                    break
-            for q in self.seqs:
-                n = len(q)
-                if j + n <= hi and tuple(toks[j:j + n]) == q:
-                    out.append(j + n)
-        return out
-
 
 def _elem_regex(e: _Elem) -> str:
     alts = [" ".join(q) for q in e.seqs] + sorted(e.singles)
@@ -217,21 +202,6 @@ class _Pattern:
         if len(a.singles) * len(b.singles) > 400:
             return None
         return [(x, y) for x in a.singles for y in b.singles]
-
-    def longest(self, toks: Sequence[str], i: int, hi: int) -> int:
-        """End of the longest match starting at i, or -1."""
-        positions = {i}
-        for e in self.elems:
-            new: set[int] = set()
-            for p in positions:
-                new.update(e.ends(toks, p, hi))
-            if e.optional:
-                new |= positions
-            if not new:
-                return -1
-            positions = new
-        best = max(positions)
-        return best if best > i else -1
 
 
 class RuleSet:

@@ -118,7 +118,9 @@ def test_dev_file_targets():
     res = negex.cross_validate(DEV)
     assert res["n_scored"] >= 1400
     cv, ins = res["cross_validated"], res["in_sample"]
+    # figures of the committed rules (2-fold CV by report, project rules tuned on the other half)
     assert cv["negation"]["f1"] >= 0.96, cv["negation"]
-    assert cv["historical"]["f1"] >= 0.75, cv["historical"]
-    assert cv["hypothetical"]["f1"] >= 0.93, cv["hypothetical"]
-    assert ins["negation"]["f1"] >= cv["negation"]["f1"]
+    assert cv["historical"]["f1"] >= 0.82, cv["historical"]
+    assert cv["hypothetical"]["f1"] >= 0.94, cv["hypothetical"]
+    for f in ("negation", "historical", "hypothetical"):
+        assert ins[f]["f1"] - cv[f]["f1"] <= 0.06, (f, ins[f], cv[f])
