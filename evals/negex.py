@@ -146,12 +146,7 @@ def evaluate(
             not_found.append({"line": row["_line"], "report": row.get("report", ""), "concept": row["concept"]})
             continue
         res = clf.classify(sentence, span[0], span[1])
-        p = {
-            "negation": res.assertion == Assertion.ABSENT,
-            "historical": bool(res.historical),
-            "hypothetical": res.assertion == Assertion.HYPOTHETICAL,
-            "experiencer": res.experiencer != Experiencer.PATIENT,
-        }
+        p = _labels(res)
         g = gold_labels(row)
         for f in FIELDS:
             gold[f].append(g[f])
@@ -182,7 +177,11 @@ def evaluate(
 
 
 def _predict(clf: Any, sentence: str, span: tuple[int, int]) -> dict[str, bool]:
-    res = clf.classify(sentence, span[0], span[1])
+    return _labels(clf.classify(sentence, span[0], span[1]))
+
+
+def _labels(res: Any) -> dict[str, bool]:
+    """An AssertionResult as the four scored yes/no labels."""
     return {
         "negation": res.assertion == Assertion.ABSENT,
         "historical": bool(res.historical),
@@ -192,16 +191,16 @@ def _predict(clf: Any, sentence: str, span: tuple[int, int]) -> dict[str, bool]:
 
 
 def _scored_rows(path: str | Path) -> list[dict[str, Any]]:
+    """Rows whose concept is found, with the token string the rule patterns are searched in (``key``)."""
+    from extractors.assertion.engine import TOKEN_RE
+
     out = []
     for row in read_rows(path):
         span = find_concept(row["sentence"], row["concept"])
         if span is not None:
             out.append({"report": row.get("report", "").strip(), "sentence": row["sentence"], "span": span,
-                        "gold": gold_labels(row), "key": " ".join(TOKENS.findall(row["sentence"].lower())) + " "})
+                        "gold": gold_labels(row), "key": " ".join(TOKEN_RE.findall(row["sentence"].lower())) + " "})
     return out
-
-
-TOKENS = re.compile(r"\w+|[^\w\s]")
 
 
 def _figures(items: Sequence[dict[str, Any]], preds: Sequence[dict[str, bool]]) -> dict[str, dict[str, Any]]:
@@ -293,16 +292,18 @@ def cross_validate(path: str | Path, rules_path: str | Path | None = None,
 
 
 def format_cv(res: dict[str, Any]) -> str:
+    folds = res["folds"]
+    kept = ", ".join(f"{f['project_rules_kept']} for test {f['test_reports']}" for f in folds)
+    heads = [f"test {f['test_reports']}" for f in folds]
     lines = [f"{res['file']}: {res['n_scored']} rows, rules {res['rules_version']}, "
-             f"{res['project_rules']} project rules tuned per fold "
-             f"(kept: {', '.join(str(f['project_rules_kept']) + ' on ' + f['test_reports'] for f in res['folds'])}"
-             " as test half)",
-             f"{'F1':<13}{'in-sample':>10}{'2-fold CV':>11}{'CV 1-30':>9}{'CV 31-60':>10}{'general only':>14}"
-             f"{'support':>9}"]
+             f"{res['project_rules']} project rules/priors, kept by tuning on the other half: {kept}",
+             "in-sample: the shipped rules on all reports; 2-fold CV: general lexicons + the project rules tuned on "
+             "one half, scored on the other (counts pooled); general only: no project rules",
+             f"{'F1':<13}{'in-sample':>10}{'2-fold CV':>11}" + "".join(f"{h:>12}" for h in heads)
+             + f"{'general only':>14}{'support':>9}"]
     for f in FIELDS:
-        fold_f1 = [fo["figures"][f]["f1"] for fo in res["folds"]]
         lines.append(f"{f:<13}{res['in_sample'][f]['f1']:>10.3f}{res['cross_validated'][f]['f1']:>11.3f}"
-                     + "".join(f"{x:>{w}.3f}" for x, w in zip(fold_f1, (9, 10)))
+                     + "".join(f"{fo['figures'][f]['f1']:>12.3f}" for fo in folds)
                      + f"{res['general_lexicons_only'][f]['f1']:>14.3f}{res['in_sample'][f]['support']:>9}")
     return "\n".join(lines)
 

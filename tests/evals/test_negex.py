@@ -107,6 +107,10 @@ def test_cv_drops_a_rule_only_one_half_needs(tmp_path, capsys):
     assert res["cross_validated"]["negation"]["fn"] == 1 and res["cross_validated"]["negation"]["tp"] == 4
     # the general rule is never tuned away
     assert res["general_lexicons_only"]["negation"]["tp"] == 2
+    table = negex.format_cv(res).splitlines()
+    row = next(line for line in table if line.startswith("negation")).split()
+    assert row[1:3] == [f"{res['in_sample']['negation']['f1']:.3f}", f"{res['cross_validated']['negation']['f1']:.3f}"]
+    assert "test 1" in table[2] and "test 2" in table[2]
     assert negex.main([str(tsv), "--cv", "--rules", str(rules)]) == 2  # default folds 1-30/31-60: no rows
     out = capsys.readouterr()
     assert "no rows" in out.err
