@@ -283,6 +283,7 @@ class Verifier:
             fs += self._polarity(claim, p, loc)
             fs += self._counts(claim, p, loc)
             fs += self._roles(claim, p, loc)
+            fs += self._anchor(claim, p, loc, analysis)
             if self._ok(fs):
                 return fs, (p, loc)
             first_fail = first_fail or fs
@@ -459,6 +460,26 @@ class Verifier:
                                    detail=f"the question asks a {claim.event_role} date; the clause dates a "
                                           f"{'/'.join(sorted(roles))}: '{_quote(text, loc.sentence)}'"))
         return out
+
+    def _anchor(self, claim, p, loc, analysis: QuestionAnalysis) -> list[Finding]:
+        """A question asked about one date ("creatinine on 2021-03-04") needs a clause of that date: a date
+        written in its sentence, else the note's own date."""
+        asked_on = claim.intent.time_role == "on_date" or (
+            len(analysis.dates) == 1 and claim.intent.time_role == "none" and claim.intent.asked in ("value", "dose", "test_result"))
+        if not asked_on or not analysis.dates or claim.dates:
+            return []
+        sentence = p.text[loc.sentence[0]:loc.sentence[1]]
+        said = {d for d, _ in find_dates(sentence)}
+        when = said or ({p.note_date} if p.note_date else set())
+        if not when:
+            return [Finding(check="time_anchor", claim=claim.answer[:80], status="unsupported",
+                            detail=f"the clause is undated; the question asks about {analysis.dates[0].isoformat()}")]
+        if when & set(analysis.dates):
+            return [Finding(check="time_anchor", claim=claim.answer[:80], status="supported",
+                            detail=f"dated {sorted(when & set(analysis.dates))[0].isoformat()}")]
+        return [Finding(check="time_anchor", claim=claim.answer[:80], status="contradicted",
+                        detail=f"the clause is dated {', '.join(sorted(d.isoformat() for d in when))}; the question "
+                               f"asks about {', '.join(d.isoformat() for d in analysis.dates)}: '{_quote(p.text, loc.sentence)}'")]
 
     # -- "which was NOT ...": absences are checked against the whole record ---------------------------------------
     def _absence(self, claim, ctx: Context, analysis: QuestionAnalysis, draft: Draft) -> list[Finding]:

@@ -23,6 +23,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Sequence
 
+from clinqa.errors import ClinqaError
 from evals.harness import build_tasks, load_set, select_items
 
 DEFAULT_SETS = ["evals/data/dev.json", "../shared/data/aci_dev/aci_dev.json",
@@ -53,7 +54,9 @@ def attack(set_path: str | Path, work: Path, limit: int | None = None, backend: 
         items = select_items(items, limit)
     ws = Workspace(work / Path(set_path).stem)
     needed = {it.patient_id for it in items}
-    ws.ingest_items((ReadItem(p, notes) for p, notes in corpus if p.patient_id in needed), progress=progress)
+    summary = ws.ingest_items((ReadItem(p, notes) for p, notes in corpus if p.patient_id in needed), progress=progress)
+    if summary.failed:
+        raise ClinqaError(f"{set_path}: ingest failed: " + "; ".join(map(str, summary.failed[:3])))
     qa = ClinicalQA(ws, backend=backend, model=model, llm=llm)
     g = qa.agent
     extractive = getattr(g.reasoner, "extractive", g.reasoner)
@@ -72,6 +75,7 @@ def attack(set_path: str | Path, work: Path, limit: int | None = None, backend: 
                 v = g.verifier.run(d, ctx, a, s.get("intent"))
                 failed = [f for f in v.findings if f.status in ("unsupported", "contradicted")]
                 records.append({"set": Path(set_path).stem, "key": it.key, "kind": it.question.kind or a.kind,
+                                "question": it.question.text, "option": a.real_options[letter],
                                 "letter": letter, "gold": letter == it.gold, "verified": v.status == "verified",
                                 "cited": bool(d.evidence_ids), "failed": [f.check for f in failed],
                                 "reason": v.reason})

@@ -198,3 +198,22 @@ def test_rule_intent_end_to_end_rejects_the_sisters_diagnosis():
     a = QuestionAnalyzer().run("What was the patient's mother diagnosed with?", opts)
     assert Verifier().run(Draft(opts["A"], "A", ids), ctx, a).status == "unsupported"
     assert Verifier().run(Draft(opts["B"], "B", ids), ctx, a).status == "verified"
+
+
+@pytest.mark.parametrize("wrong_text,right_text", [
+    ("Creatinine 2.1 mg/dL.", "Creatinine 1.4 mg/dL."),  # dated by the note
+    ("On 2021-05-01 the creatinine was 2.1 mg/dL.", "Creatinine measured 2021-03-04: 1.4 mg/dL."),  # dated in text
+])
+def test_a_value_asked_on_a_date_comes_from_a_clause_of_that_date(wrong_text, right_text):
+    import datetime as dt
+
+    ctx = Context("p1")
+    e_wrong = ctx.add_passage(Passage("p1", "p1/late", 0, len(wrong_text), wrong_text, dt.date(2021, 5, 1)))
+    e_right = ctx.add_passage(Passage("p1", "p1/early", 0, len(right_text), right_text, dt.date(2021, 3, 4)))
+    opts = {"A": "2.1 mg/dL", "B": "1.4 mg/dL"}
+    a = QuestionAnalyzer().run("What was the creatinine on 2021-03-04?", opts)
+    intent = Intent(asked="test_result", time_role="on_date", anchor="2021-03-04",
+                    entities=[IntentEntity(text="creatinine", type="test")])
+    bad = Verifier().run(Draft("2.1 mg/dL", "A", [e_wrong]), ctx, a, intent)
+    assert bad.status == "unsupported" and "time_anchor" in _failed(bad)
+    assert Verifier().run(Draft("1.4 mg/dL", "B", [e_right]), ctx, a, intent).status == "verified"
