@@ -380,3 +380,24 @@ def test_a_test_done_to_evaluate_for_x_leaves_x_open(clf, sentence, concept):
 ])
 def test_a_relative_clause_keeps_its_experiencer(clf, sentence, concept, who):
     assert run(clf, sentence, concept).experiencer is who
+
+
+@pytest.mark.parametrize("sentence,concept,hypothetical", [
+    ("Call your doctor for a temperature above 38.5.", "temperature", True),
+    ("Seek medical attention if bleeding persists.", "bleeding", True),
+    ("Contact the clinic with any new rash.", "rash", True),
+    ("Return to the ED should the pain worsen.", "pain", True),
+    ("She returned with a productive cough.", "productive cough", False),
+    ("Patient is alert and oriented, in no distress, with a mild cough.", "mild cough", False),
+])
+def test_instructions_need_their_preposition(clf, sentence, concept, hypothetical):
+    assert (run(clf, sentence, concept).assertion is A.HYPOTHETICAL) is hypothetical
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("Chronic diarrhea for six months.", "diarrhea"),
+    ("Indication: chronic cough.", "cough"),
+])
+def test_chronic_is_not_by_itself_history(clf, sentence, concept):
+    # the dev kit marks a chronic problem that is the reason for the visit as current
+    assert not run(clf, sentence, concept).historical
