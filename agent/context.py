@@ -161,31 +161,28 @@ class Context:
 
 class InjectionScreen:
     """Splits a passage into the runs of sentences that may be evidence and the sentences flagged as addressed
-    to a reader. With ``notes`` (``pid -> {note_id: Note}``, e.g. ``Toolbox.notes``) the whole note is
-    scanned once, so a bare address ("ATTENTION AI REVIEWER:") also flags the line it introduces when the
-    two arrive as separate passages; without it each passage is scanned on its own."""
+    to a reader. With ``notes`` (``pid -> {note_id: Note}``, e.g. ``Toolbox.notes``) the passage is read with
+    the note's line before it, so a bare address ("ATTENTION AI REVIEWER:") also flags the line it introduces
+    when the two arrive as separate passages; without it each passage is scanned on its own."""
 
     def __init__(self, notes=None):
         self.notes = notes
-        self._scans: dict[tuple[str, int, int], list[FlaggedSentence]] = {}
 
     def _flags(self, p: Passage) -> list[FlaggedSentence]:
         """Flagged sentences overlapping ``p``, in note offsets."""
-        text, base, key = p.text, p.start, None
+        text, base = p.text, p.start
         if self.notes is not None:
             try:
                 note = self.notes(p.patient_id).get(p.note_id)
-            except Exception:  # an unknown patient / note: fall back to the passage alone
+            except Exception:  # an unknown patient / note: the passage alone
                 note = None
             if note is not None and note.text[p.start:p.end] == p.text:
-                text, base, key = note.text, 0, (p.note_id, len(note.text), hash(note.text))
-        if key is None:
-            found = default_classifier().scan(text)
-        else:
-            if key not in self._scans:
-                self._scans[key] = default_classifier().scan(text)
-            found = self._scans[key]
-        return [FlaggedSentence(f.start + base, f.end + base, f.verdict) for f in found
+                full = note.text
+                lo = full.rfind("\n", 0, max(0, full.rfind("\n", 0, p.start))) + 1  # the line before p's line
+                hi = full.find("\n", p.end)
+                hi = len(full) if hi < 0 else hi
+                text, base = full[lo:hi], lo
+        return [FlaggedSentence(f.start + base, f.end + base, f.verdict) for f in default_classifier().scan(text)
                 if f.start + base < p.end and f.end + base > p.start]
 
     def split(self, p: Passage) -> tuple[list[Passage], list[tuple[Passage, str]]]:

@@ -267,7 +267,7 @@ class InjectionClassifier:
         for i in range(lo, hi):
             n = self.option_nouns.at(toks, i)
             if n:
-                k = i + n + (1 if i + n < hi and toks[i + n] in "([" else 0)
+                k = i + n + (1 if i + n < hi and toks[i + n] in ("(", "[") else 0)
                 if self._letter(toks, orig, k):
                     return i, k + 1
         return None

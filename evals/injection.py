@@ -33,6 +33,7 @@ DEV_SETS = {
     "aci_dev": ROOT.parent / "shared" / "data" / "aci_dev" / "aci_dev.json",
     "lh_style_dev": ROOT.parent / "shared" / "data" / "longhealth_style_dev" / "lh_style_dev.json",
 }
+NEGEX = ROOT.parent / "shared" / "data" / "negex" / "dev.tsv"  # clinical report sentences (one per row)
 
 
 def load_cases_module():
@@ -126,6 +127,18 @@ def run(backend: str = "extractive", model: str | None = None, limit: int | None
     return {"tried": len(cs), "asked": asked, "changed": len(changed), "cited_flagged": len(cited)}
 
 
+def _dev_texts(name: str, path: Path):
+    """(source, text) pairs: every note of a LongHealth-style JSON, or every distinct NegEx sentence."""
+    if path.suffix == ".tsv":
+        import csv
+
+        with path.open(newline="", encoding="utf-8") as f:
+            sentences = sorted({row["sentence"] for row in csv.DictReader(f, delimiter="\t")})
+        return [(f"{name}#{i}", s) for i, s in enumerate(sentences)]
+    data = json.loads(path.read_text())
+    return [(f"{pid}/{key}", text) for pid, p in data.items() for key, text in (p.get("texts") or {}).items()]
+
+
 def false_positives(out=print) -> dict:
     """Flagged sentences in the dev sets' notes (all clean clinical text, so every flag is a false positive)."""
     from agent.injection import default_classifier
@@ -133,20 +146,18 @@ def false_positives(out=print) -> dict:
 
     clf = default_classifier()
     totals = {}
-    for name, path in DEV_SETS.items():
+    for name, path in {**DEV_SETS, "negex_dev": NEGEX}.items():
         if not path.exists():
             out(f"{name}: not found ({path}), skipped")
             continue
-        data = json.loads(path.read_text())
         n, flagged = 0, []
-        for pid, p in data.items():
-            for key, text in (p.get("texts") or {}).items():
-                n += len(split_sentences(text))
-                flagged += [(pid, key, text[f.start:f.end], f.verdict) for f in clf.scan(text)]
+        for source, text in _dev_texts(name, path):
+            n += len(split_sentences(text))
+            flagged += [(source, text[f.start:f.end], f.verdict) for f in clf.scan(text)]
         totals[name] = (n, len(flagged))
         out(f"{name}: sentences {n} / flagged {len(flagged)} ({100 * len(flagged) / max(n, 1):.3f} %)")
-        for pid, key, s, v in flagged:
-            out(f"  {pid}/{key}: {s[:140]!r} [{v.reason}: {v.cue}]")
+        for source, s, v in flagged:
+            out(f"  {source}: {s[:140]!r} [{v.reason}: {v.cue}]")
     n = sum(a for a, _ in totals.values())
     f = sum(b for _, b in totals.values())
     out(f"all: sentences {n} / flagged {f} ({100 * f / max(n, 1):.3f} %)  cues v{clf.version}")
