@@ -401,3 +401,13 @@ def test_instructions_need_their_preposition(clf, sentence, concept, hypothetica
 def test_chronic_is_not_by_itself_history(clf, sentence, concept):
     # the dev kit marks a chronic problem that is the reason for the visit as current
     assert not run(clf, sentence, concept).historical
+
+
+@pytest.mark.parametrize("sentence,concept,historical", [
+    ("He has no drug allergies.", "drug allergies", True),
+    ("Penicillin allergy.", "Penicillin allergy", True),
+    ("NKDA.", "NKDA", True),
+    ("She developed a new allergy to sulfa today.", "allergy", False),
+])
+def test_a_documented_allergy_is_history(clf, sentence, concept, historical):
+    assert run(clf, sentence, concept).historical is historical
