@@ -82,9 +82,22 @@ class IngestSummary:
         return "\n".join(lines)
 
 
-def _same_text(a: str, b: str) -> bool:
-    norm = lambda t: " ".join(unicodedata.normalize("NFKC", t).casefold().split())  # noqa: E731
-    return norm(a) == norm(b)
+def _same_person_field(attr: str, a: str, b: str) -> bool:
+    """Whether two registered names / birthdays can be the same person's, with the identity checker's folding:
+    names compare as accent- and case-folded words (one may add a middle name), birthdays as the dates they
+    can mean (02/05/1955 is 5 February or 2 May); text that is neither compares case-folded."""
+    from graph_store.resolution import _birth_dates, _name_tokens
+
+    if attr == "name":
+        ta, tb = set(_name_tokens(a)), set(_name_tokens(b))
+        if ta and tb:
+            return ta <= tb or tb <= ta
+    else:
+        da, db = _birth_dates(a), _birth_dates(b)
+        if da and db:
+            return bool(da & db)
+    return " ".join(unicodedata.normalize("NFKC", a).casefold().split()) == \
+        " ".join(unicodedata.normalize("NFKC", b).casefold().split())
 
 
 class WorkspaceLock:
@@ -241,7 +254,7 @@ class Workspace:
         stored = self.store.patient(pid)
         for attr in ("name", "birthday"):
             old, new = getattr(stored, attr), getattr(item.patient, attr)
-            if old and new and not _same_text(str(old), str(new)):
+            if old and new and not _same_person_field(attr, str(old), str(new)):
                 return (f"patient {pid!r} is stored with {attr} {old!r} (from {self.store.patient_source(pid)}) but "
                         f"{item.source or 'this input'} gives {new!r}; refused rather than merging two people's records")
         return None

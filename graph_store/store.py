@@ -241,8 +241,9 @@ class PatientStore:
         c.execute(
             "INSERT INTO patients(patient_id, name, birthday, diagnosis, metadata, created_at, id_fold) "
             "VALUES (?,?,?,?,?,?,?) "
-            "ON CONFLICT(patient_id) DO UPDATE SET name=COALESCE(excluded.name, name), "
-            "birthday=COALESCE(excluded.birthday, birthday), diagnosis=COALESCE(excluded.diagnosis, diagnosis), "
+            # the registered identity is kept: a later source fills blanks, never overwrites (see identity_problem)
+            "ON CONFLICT(patient_id) DO UPDATE SET name=COALESCE(name, excluded.name), "
+            "birthday=COALESCE(birthday, excluded.birthday), diagnosis=COALESCE(excluded.diagnosis, diagnosis), "
             "metadata=excluded.metadata",
             (patient.patient_id, patient.name, patient.birthday, patient.diagnosis, json.dumps(patient.metadata), _now(),
              id_fold(patient.patient_id)),

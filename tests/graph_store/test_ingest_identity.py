@@ -150,9 +150,15 @@ def test_same_id_with_another_name_is_refused_not_overwritten(tmp_path):
     assert "Anna Berger" in s.failed[0] and "Rosa Petrov" in s.failed[0]
     assert "a.json" in s.failed[0] and "b.json" in s.failed[0]
     assert ws.store.patient("p1").name == "Anna Berger" and set(_texts(ws, "p1")) == {"t"}
-    # the same person written differently (case, spacing) is the same name
-    c = _lh(tmp_path, {"p1": {"name": "ANNA  berger", "texts": {"u": "third " + NOTE}}}, "c.json")
-    assert ws.ingest([c], progress=False).added == 1
+    # the same person written differently (case, spacing, accents, a middle name, another date format) is no conflict
+    for i, (name, birthday) in enumerate([("ANNA  berger", None), ("Anna Maria Berger", "01/02/1950"),
+                                           ("Änna Berger", "1950-01-02")]):
+        c = _lh(tmp_path, {"p1": {"name": name, "birthday": birthday, "texts": {f"u{i}": f"{i} " + NOTE}}}, f"c{i}.json")
+        assert ws.ingest([c], progress=False).added == 1, name
+    assert ws.store.patient("p1").name == "Anna Berger"  # the registered name is kept, never overwritten
+    d = _lh(tmp_path, {"p1": {"name": "Anna Berger", "birthday": "1951-01-02", "texts": {"v": "x " + NOTE}}}, "d.json")
+    s = ws.ingest([d], progress=False)
+    assert s.added == 0 and "birthday '1950-01-02'" in s.failed[0] and "'1951-01-02'" in s.failed[0]
 
 
 def test_duplicate_json_keys_are_refused(tmp_path):
