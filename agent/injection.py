@@ -521,8 +521,11 @@ class InjectionClassifier:
         """States the answer: "the correct answer is B", "your answer should be ...", "option C is correct"."""
         for i in range(len(toks)):
             n = self.dictation_heads.at(toks, i)
-            if n and i > 0 and (self.dictation_dets.at(toks, i - 1) or self.dictation_mods.at(toks, i - 1)):
-                modified = self.dictation_mods.at(toks, i - 1) > 0
+            # a determiner or "correct"-like word up to two words before: "the right medication answer is"
+            before = [k for k in range(max(0, i - 3), i) if self.dictation_dets.at(toks, k) or self.dictation_mods.at(toks, k)]
+            # ... but not someone's answer ("the patient's answer was no" reports what a person said)
+            if n and before and not any(toks[k] in _BOUNDARY or toks[k].endswith("'s") for k in range(before[0], i)):
+                modified = any(self.dictation_mods.at(toks, k) for k in before)
                 j = i + n
                 if j < len(toks) and toks[j] in ("to", "for", "of", "on"):  # "the answer to the allergy question is"
                     t = self.task_nouns.find(toks, j + 1, min(len(toks), j + 6))
@@ -534,7 +537,7 @@ class InjectionClassifier:
                         j = k
                         break
                 if self.copulas.at(toks, j) or (modified and j < len(toks) and toks[j] == ":"):
-                    return InjectionVerdict(True, "dictates the answer", self._cue(toks, i - 1, j + 1))
+                    return InjectionVerdict(True, "dictates the answer", self._cue(toks, before[0], j + 1))
             hit = self._option_ref(toks, orig, i, min(len(toks), i + 3))
             if hit and hit[0] == i:
                 j = hit[1] + self.copulas.at(toks, hit[1])
