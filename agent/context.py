@@ -58,6 +58,7 @@ class Context:
     _by_key: dict = field(default_factory=dict, repr=False)
 
     def flag(self, p: Passage, reason: str) -> None:
+        """List a sentence as flagged (once), with the classifier's reason."""
         if p.key not in self.flag_reasons:
             self.flagged.append(p)
             self.flag_reasons[p.key] = reason
@@ -238,10 +239,12 @@ class ContextBuilder:
         max_p = self.max_passages * (2 if broader else 1)
         freed: list[Passage] = []  # clean sentences of a dropped fact's or computed result's evidence
         for c in computed:
-            kept = [self.screen.split(p) for p in c.passages]
-            if any(bad for _, bad in kept):
-                for p in c.passages:
-                    freed.extend(self._screen(ctx, p))
+            parts = [self.screen.split(p) for p in c.passages]
+            if any(bad for _, bad in parts):  # the value may come from the flagged sentence: not evidence
+                for keep, bad in parts:
+                    for q, why in bad:
+                        ctx.flag(q, why)
+                    freed.extend(keep)
                 continue
             ctx.add_computed(c)
         for r in facts[: self.max_facts * (2 if broader else 1)]:
