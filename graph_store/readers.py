@@ -98,8 +98,8 @@ def confusable_groups(ids: Iterable[tuple[str, str]]) -> dict[str, list[tuple[st
 
 def confusable_problem(kind: str, ident: str, others: list[tuple[str, str]]) -> str:
     names = ", ".join(f"{o!r} ({s})" for o, s in others)
-    return (f"{kind} {ident!r} differs from {names} only in letter case or Unicode form; refused rather than "
-            f"guessing whether they are the same {kind.split()[0]} (rename one)")
+    return (f"{kind} {ident!r} differs from {names} only in letter case, white space or Unicode form; "
+            f"refused rather than guessing whether they are the same {kind.split()[0]} (rename one)")
 
 
 # -- helpers ----------------------------------------------------------------------------
@@ -314,7 +314,7 @@ def read_longhealth(obj: dict, source: str) -> Iterator[ReadItem | ReadProblem]:
         try:
             rec = schemas.LongHealthPatient.model_validate(p)
         except ValidationError as e:
-            yield ReadProblem(src, schemas.shape_problem(e))
+            yield ReadProblem(src, schemas.shape_problem(e, root="patient record"))
             continue
         extra = {k: v for k, v in (rec.model_extra or {}).items() if isinstance(v, (str, int, float, bool))}
         item = ReadItem(Patient(pid, rec.name, rec.birthday, rec.diagnosis, extra), source=src)
@@ -348,7 +348,7 @@ def read_longhealth(obj: dict, source: str) -> Iterator[ReadItem | ReadProblem]:
             try:
                 qrec = schemas.LongHealthQuestion.model_validate(q)
             except ValidationError as e:
-                yield ReadProblem(f"{src}.questions[{i}]", schemas.shape_problem(e))
+                yield ReadProblem(f"{src}.questions[{i}]", schemas.shape_problem(e, root="question"))
                 continue
             extra_q = dict(qrec.model_extra or {})
             options = {k[-1].upper(): str(v) for k, v in extra_q.items() if re.fullmatch(r"answer_[a-f]", k) and v is not None}
@@ -372,13 +372,18 @@ _DATE_PATTERNS = [
 ]
 
 
+_BIRTH_CUE = re.compile(r"\b(?:born|b\.|dob|d\.o\.b\.?|date of birth|birth ?date|birthday)\W*(?:on\W*)?$", re.I)
+
+
 def _date_in_text(text: str) -> dt.date | None:
-    """The note's own date: a 'Date:' header, else the first date in the opening lines."""
+    """The note's own date: a 'Date:' header, else the first date in the opening lines that is not a birth date
+    ("born 19.06.1957", "DOB: ...")."""
     head = text[:600]
     m = re.search(r"(?im)^\s*(?:date(?: of (?:service|report|discharge|admission))?|dated?)\s*[:\-]\s*(.+)$", head)
     candidates = [m.group(1)[:40]] if m else []
-    for pat in _DATE_PATTERNS:
-        candidates += [x.group(1) for x in pat.finditer(head)]
+    found = sorted((x.start(1), x.group(1)) for pat in _DATE_PATTERNS for x in pat.finditer(head)
+                   if not _BIRTH_CUE.search(head[max(0, x.start(1) - 20):x.start(1)]))
+    candidates += [c for _, c in found]
     for c in candidates:
         for pat in _DATE_PATTERNS:
             mm = pat.search(c)
@@ -476,7 +481,7 @@ def read_fhir(obj: dict, source: str) -> Iterator[ReadItem | ReadProblem]:
             try:
                 res = schemas.BundleEntry.model_validate(entry).resource
             except ValidationError as e:
-                yield ReadProblem(src, schemas.shape_problem(e))
+                yield ReadProblem(src, schemas.shape_problem(e, root="entry"))
                 continue
             t = res.get("resourceType")
             if t == "Patient":
