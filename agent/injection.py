@@ -329,9 +329,9 @@ class InjectionClassifier:
             if k < len(toks) and toks[k] in _CLOSE:
                 return InjectionVerdict(True, "chat-role marker", self._cue(toks, i, k + 1))
             return None
-        if suffix and (k >= len(toks) or toks[k] in ":-,|>]"):
+        if suffix and (k >= len(toks) or toks[k] in (":", "-", ",", "|", ">", "]")):
             return InjectionVerdict(True, "chat-role marker", self._cue(toks, i, k))
-        if k < len(toks) and toks[k] in ":>|":
+        if k < len(toks) and toks[k] in (":", ">", "|"):
             # "Assistant: Dr. Jones" (an operative note's staff line) is a header; a role turn is prose
             prose = sum(1 for t in orig[k + 1:] if t.isalpha() and t.islower())
             if prose >= 2:
@@ -423,7 +423,7 @@ class InjectionClassifier:
                 j += f
             lo, hi = self._window(toks, i + n)
             hit = self._meta_object(toks, orig, lo, hi, documents=False)
-            if hit and toks[i] in ("your",):
+            if hit and toks[i] == "your":  # "your task is to answer ..."
                 return InjectionVerdict(True, "tells the reader what it is", self._cue(toks, i, hit[1]))
         return None
 
@@ -436,7 +436,7 @@ class InjectionClassifier:
 
     def _verb_positions(self, toks) -> list[tuple[int, str]]:
         """Where an imperative or requested verb stands: clause starts, after "you must", "could you",
-        "we ask the AI reviewer to", "the language model should"."""
+        "we ask you to", "the language model should"."""
         out = [(self._skip(toks, s), "imperative") for s in self._starts(toks)]
         for i in range(len(toks)):
             n = self.second_person.at(toks, i)
@@ -450,17 +450,12 @@ class InjectionClassifier:
             m = self.modals.at(toks, i + n) if n else 0
             if m:
                 out.append((self._skip(toks, i + n + m), "reader must"))
-            n = self.request_verbs.at(toks, i)
+            n = self.request_verbs.at(toks, i)  # "we ask (that) you (to) ..."; a reader noun there is an address
             if n and i > 0 and toks[i - 1] in ("i", "we", "kindly", "hereby", "please"):
                 j = i + n + (1 if i + n < len(toks) and toks[i + n] == "that" else 0)
                 k = self.second_person.at(toks, j)
-                if not k:
-                    d = j + (1 if j < len(toks) and toks[j] in _DETERMINERS else 0)
-                    r = self._machine_np(toks, d) or self.reader_nouns.at(toks, d)
-                    k = d - j + r if r else 0
                 if k:
-                    j += k
-                    j += 1 if j < len(toks) and toks[j] == "to" else 0
+                    j += k + (1 if j + k < len(toks) and toks[j + k] == "to" else 0)
                     out.append((self._skip(toks, j), "request"))
         return out
 
