@@ -278,6 +278,12 @@ def bad_inputs() -> list[tuple[str, Callable[[Path], Bad]]]:
         return Bad([_w(d / "lat.csv", f"patient_id,text\ncp1,\"{text}\"\n".encode("latin-1"))], [("cp1", "lat.csv", text)],
                    must_fail=False)
 
+    @add("notes without a searchable word")
+    def _(d):
+        texts = {"t0": "a", "t1": "No.", "t2": "?"}
+        return Bad([_json(d / "sw.json", {"sw1": {"texts": texts}})], [("sw1", k, t) for k, t in texts.items()],
+                   must_fail=False)
+
     # identity: distinct sources must stay distinct; confusable ones are refused naming both
     for a, b in (("pt/001", "pt_001"), ("Müller", "Möller"), ("患者一", "患者二"), ("p 1", "p_1")):
         cases.append((f"identity {a!r} vs {b!r} in LongHealth", lambda d, a=a, b=b: Bad(

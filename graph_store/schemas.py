@@ -134,7 +134,7 @@ _KIND = {"dict_type": "an object", "model_type": "an object", "list_type": "a li
          "literal_error": "a different value", "too_short": "non-empty"}
 
 
-def shape_problem(err: ValidationError, limit: int = 3) -> str:
+def shape_problem(err: ValidationError, limit: int = 3, root: str = "record") -> str:
     """One line for a validation error: ``wrong shape: entry[2].subject: expected an object, got text; ...``."""
     parts = []
     for e in err.errors()[:limit]:
@@ -145,10 +145,10 @@ def shape_problem(err: ValidationError, limit: int = 3) -> str:
         got = {"str": "text", "dict": "an object", "list": "a list", "NoneType": "null", "int": "a number",
                "float": "a number", "bool": "true/false"}.get(got, got)
         if e["type"] == "missing":
-            parts.append(f"{loc or 'record'}: required field missing")
+            parts.append(f"{loc or root}: required field missing")
         elif e["type"] in _KIND:
-            parts.append(f"{loc or 'record'}: expected {_KIND[e['type']]}, got {got}")
+            parts.append(f"{loc or root}: expected {_KIND[e['type']]}, got {got}")
         else:
-            parts.append(f"{loc or 'record'}: {e['msg']}")
+            parts.append(f"{loc or root}: {e['msg']}")
     more = len(err.errors()) - limit
     return "wrong shape: " + "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")

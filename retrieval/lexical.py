@@ -21,6 +21,8 @@ import numpy as np
 
 from clinqa.errors import DamagedIndexError
 
+NO_TERMS = "no_terms"  # marker file: the chunks hold no searchable term, so there is no BM25 model
+
 # Keep single characters and decimals ("2.5", "K") that clinical queries use; lower-case.
 TOKEN_PATTERN = r"(?u)\b\w[\w.]*\w\b|\b\w\b"
 
@@ -59,10 +61,12 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, chunk_ids: list[str], texts: list[str]) -> "LexicalIndex":
-        if not chunk_ids:
-            return cls([], None)
+        """Index the texts; chunks with no searchable term at all ("No.", "a") get no BM25 model (bm25s needs one term)."""
+        tokens = tokenize(texts) if chunk_ids else []
+        if not any(tokens):
+            return cls(chunk_ids, None)
         model = bm25s.BM25()
-        model.index(tokenize(texts), show_progress=False)
+        model.index(tokens, show_progress=False)
         return cls(chunk_ids, model)
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
@@ -86,6 +90,8 @@ class LexicalIndex:
             tmp.mkdir(parents=True)
             if self.model is not None:
                 self.model.save(str(tmp), show_progress=False)
+            elif self.chunk_ids:
+                (tmp / NO_TERMS).write_text("")  # tells load() the missing model is expected, not damage
             (tmp / "chunk_ids.json").write_text(json.dumps(self.chunk_ids))
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -103,7 +109,7 @@ class LexicalIndex:
             ids = json.loads((folder / "chunk_ids.json").read_text())
             if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
                 raise ValueError("chunk_ids.json is not a list of chunk ids")
-            model = bm25s.BM25.load(str(folder), show_progress=False) if ids else None
+            model = bm25s.BM25.load(str(folder), show_progress=False) if ids and not (folder / NO_TERMS).exists() else None
         except Exception as e:  # bm25s surfaces a damaged file as whatever numpy/json/scipy raise
             raise DamagedIndexError(f"the BM25 index {folder} is damaged ({type(e).__name__}: {str(e)[:160]})") from None
         return cls(ids, model)

@@ -297,3 +297,13 @@ def test_per_option_retrieval_gives_every_option_its_evidence(tmp_path, mode):
     assert [h.chunk.chunk_id for h in w.retriever.retrieve("D", question, k=3, mode=mode, options=["", " "])] == \
         [h.chunk.chunk_id for h in plain]
     w.store.close()
+
+
+def test_notes_without_a_searchable_word_are_indexed(tmp_path):
+    w = _ws(tmp_path / "ws")
+    w.ingest_items([_item("S", {"a": ("a", dt.date(2020, 1, 1)), "b": ("No.", dt.date(2020, 1, 2))})], progress=False)
+    assert w.retriever.retrieve("S", "no", k=2, mode="bm25") == []  # nothing to match, and no error
+    assert [h.note_id for h in w.retriever.retrieve("S", "a", k=1, mode="dense")]
+    w2 = _ws(w.home)  # reloads the persisted BM25 folder without a model
+    assert w2.retriever.check() == []
+    assert w2.retriever.retrieve("S", "anything", k=2, mode="hybrid") is not None
