@@ -95,9 +95,10 @@ class Claim:
 def _subject_phrases(intent: Intent, question: str) -> list[str]:
     """The entities the question is about, without generic words ("the patient's medication")."""
     out = []
+    anchor = (intent.anchor or "").lower()
     for e in intent.entities:
-        if e.type == "relative":
-            continue
+        if e.type == "relative" or (anchor and e.text.lower() in anchor):
+            continue  # the time anchor ("at her second banding session") is not what the answer is about
         terms = [t for t in content_tokens(e.text) if t not in _generic() and not t[0].isdigit()]
         if terms:
             out.append(e.text)

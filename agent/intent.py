@@ -327,6 +327,10 @@ class IntentParser:
                 spans.append(_Span(m.start, end, typ))
         return sorted(spans, key=lambda s: s.start)
 
+    def typed_mentions(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, entity type) of every dictionary term in ``text``: the verifier's competing entities."""
+        return [(s.start, s.end, s.type) for s in self._vocab_spans(text)]
+
     def entities(self, q: str) -> list[IntentEntity]:
         """Dictionary terms, relatives, phrases ending in a class noun ('segment VI lesion', 'ankle exam'), an
         abbreviation in brackets after an entity, and unknown names typed by their context ('cycles of CAPOX');

@@ -305,15 +305,19 @@ class Verifier:
             if overlap and not claim.numbers and not claim.dates and not claim.relative:
                 return [Finding(check="binding", claim=claim.answer[:80], status="unsupported",
                                 detail=f"the answer is the question's own entity ({who})")]
-            # the subject may head the list or paragraph the value sits in: the sentence before it in the note
+            # the subject may head the list or paragraph the value sits in, or be named in other words ("EGD" for
+            # a gastroscopy): binding fails only on evidence that the value belongs to another entity
+            competing = [c for c in self._subject_type_mentions(claim, p, sent, pid)
+                         if not (c[0] < v[1] and v[0] < c[1])]
+            if competing:
+                return [Finding(check="binding", claim=who, status="contradicted",
+                                detail=f"the clause names '{competing[0][2]}', not {who}: '{_quote(text, loc.clause)}'")]
             prev = self._preceding(pid, p, sent)
-            competing = self._subject_type_mentions(claim, p, sent, pid)
-            if prev and subject_spans(claim, prev, 0, len(prev)) and not competing:
+            if prev and subject_spans(claim, prev, 0, len(prev)):
                 return [Finding(check="binding", claim=who, status="supported",
                                 detail=f"'{who}' is named just before the clause: '{_quote(prev, (0, len(prev)))}'")]
-            return [Finding(check="binding", claim=who, status="unsupported",
-                            detail=f"the clause that states the answer does not name {who}: "
-                                   f"'{_quote(text, loc.clause)}'")]
+            return [Finding(check="binding", claim=who, status="skipped",
+                            detail=f"{who} is not named in the clause and no other entity competes for the answer")]
         # (b) a value attaches to its nearest head: another relative, or (for a number) another drug or test
         heads = self._subject_type_mentions(claim, p, sent, pid) if (claim.relative or claim.numbers) else []
         heads = [h for h in heads if not any(h[0] < s[1] and s[0] < h[1] for s in subj)
@@ -373,11 +377,21 @@ class Verifier:
 
         if claim.relative:
             return [(a + sent[0], b + sent[0], r) for a, b, r in relatives_in(p.text[sent[0]:sent[1]])]
-        types = next((_FACT_TYPES[e.type] for e in claim.intent.entities if e.type in _FACT_TYPES), ())
-        if claim.numbers and not types:
-            types = ("DRUG", "LAB", "VITAL")
+        kinds = [e.type for e in claim.intent.entities if e.type in _FACT_TYPES][:1] or (
+            ["drug", "test"] if claim.numbers else [])
+        types = tuple(t for k in kinds for t in _FACT_TYPES[k])
         found = self._facts_in(pid, p.note_id, p.start + sent[0], p.start + sent[1], types) if types else []
-        return [(a - p.start, b - p.start, n) for a, b, n in found]
+        out = [(a - p.start, b - p.start, n) for a, b, n in found]
+        # the dictionaries also type mentions the store has no fact for (a workspace ingested without extraction)
+        if self._parser is None:
+            from agent.intent import IntentParser
+
+            self._parser = IntentParser()
+        for a, b, t in self._parser.typed_mentions(p.text[sent[0]:sent[1]]):
+            a, b = a + sent[0], b + sent[0]
+            if t in kinds and not any(a < y and x < b for x, y, _ in out):
+                out.append((a, b, p.text[a:b]))
+        return out
 
     def _preceding(self, pid: str, p, sent) -> str | None:
         """The sentence (or heading line) before ``sent`` in the passage's note."""
@@ -498,10 +512,17 @@ class Verifier:
                     out.append((p, loc, c))
             return out
 
+        from agent.claims import cue_rx
+
         def positive(p, loc, c) -> bool:
+            """Asserted for the patient, and not undone later in its clause ("X was considered but not given",
+            "X?")."""
             res = self.assertions.classify(p.text[loc.sentence[0]:loc.sentence[1]], loc.span[0] - loc.sentence[0],
                                            loc.span[1] - loc.sentence[0])
-            return res is not None and res[0] == "present" and res[1] == "patient"
+            if res is None or res[0] != "present" or res[1] != "patient":
+                return False
+            after = p.text[loc.span[1]:loc.clause[1]]
+            return not (after.lstrip().startswith("?") or cue_rx("absence", "post").search(after))
 
         mine = mentions(claim.answer)
         pos = [(p, loc) for p, loc, c in mine if positive(p, loc, c)]
