@@ -22,7 +22,7 @@ from pathlib import Path
 import filelock
 from tqdm.auto import tqdm
 
-from clinqa.errors import ClinqaError, StorageError, WorkspaceBusyError
+from clinqa.errors import ClinqaError, InputError, StorageError, WorkspaceBusyError
 from clinqa.records import Chunk, Fact, Note
 from graph_store.readers import ReadItem, ReadProblem, confusable_problem, read_path
 from graph_store.store import PatientStore, storage_error
@@ -100,6 +100,14 @@ def _same_person_field(attr: str, a: str, b: str) -> bool:
         " ".join(unicodedata.normalize("NFKC", b).casefold().split())
 
 
+def _lock_timeout() -> float:
+    raw = os.environ.get("CLINQA_LOCK_TIMEOUT", "3600")
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        raise InputError(f"CLINQA_LOCK_TIMEOUT must be a number of seconds, got {raw!r}") from None
+
+
 class WorkspaceLock:
     """Advisory file lock serialising writers across processes (re-entrant within a thread)."""
 
@@ -116,7 +124,7 @@ class WorkspaceLock:
             except filelock.Timeout:
                 if not wait:
                     raise WorkspaceBusyError(f"another clinqa process is writing to {self.path.parent}") from None
-                limit = float(os.environ.get("CLINQA_LOCK_TIMEOUT", "3600"))
+                limit = _lock_timeout()
                 print(f"waiting for another clinqa process writing to {self.path.parent} (lock {self.path})",
                       file=sys.stderr)
                 try:
