@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import json
 import re
-from bisect import bisect_left
-from itertools import accumulate
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -363,21 +361,17 @@ class RuleSet:
         two_firsts = self._two_firsts
         any_first = self._any_first
         seg = toks[lo:hi]
-        joined = " ".join(seg) + " "
-        offs = [0]
-        offs.extend(accumulate(len(t) + 1 for t in seg))  # offs[k] = char start of token lo+k
+        joined = " ".join(seg) + " "  # every token is followed by exactly one space
         k = 0
+        pos = 0  # char start of token lo+k in joined
         n = hi - lo
         while k < n:
-            cands = by_first.get(seg[k], any_first)
-            if k + 1 < n and seg[k] in two_firsts:
-                two = by_two.get((seg[k], seg[k + 1]))
+            t = seg[k]
+            cands = by_first.get(t, any_first)
+            if k + 1 < n and t in two_firsts:
+                two = by_two.get((t, seg[k + 1]))
                 if two:
                     cands = cands + two if cands else two
-            if not cands:
-                k += 1
-                continue
-            pos = offs[k]
             best_end = -1
             best_rule: Rule | None = None
             for pat in cands:
@@ -391,12 +385,13 @@ class RuleSet:
                 e = m.end()
                 if e > best_end or (e == best_end and _better(rule, best_rule)):
                     best_end, best_rule = e, rule
-            if best_rule is not None and best_end > pos:
-                ke = bisect_left(offs, best_end, k)
-                out.append(Match(best_rule, lo + k, lo + ke, " ".join(seg[k:ke])))
-                k = ke
+            if best_rule is not None:
+                ke = k + joined.count(" ", pos, best_end)
+                out.append(Match(best_rule, lo + k, lo + ke, joined[pos:best_end - 1]))
+                k, pos = ke, best_end
             else:
                 k += 1
+                pos += len(t) + 1
         return out
 
 
