@@ -15,6 +15,7 @@ from any wording a user types, not from the dev sets' templates. Two parsers, on
 """
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -31,25 +32,32 @@ from clinqa.errors import InputError
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
-MAX_OPTION_CHARS = 80  # options are hints for the slot; long ones are cut to keep the prompt short
+MAX_OPTION_CHARS = 60  # options are hints for the slot; long ones are cut to keep the prompt short
 MAX_ENTITIES = 6
 
 # Dictionary entry types (extractors.vocab.Entry.type) -> entity types; AMBIG abbreviations stay untyped.
 VOCAB_TYPES = {"DRUG": "drug", "PROBLEM": "problem", "PROCEDURE": "procedure", "LABNAME": "test", "VITALNAME": "test"}
 
 SYSTEM_PROMPT = (
-    "You read a clinical question about one patient's records and fill a JSON form; you do not answer it.\n"
-    "asked: value (a named thing: which drug, finding, exam), dose, date (when), reason (why, what for), count, "
-    "order (which first/last), interval (time between events, how long), presence (yes/no), test_result (what a "
-    "lab, vital, exam or scan showed), trend (how a value changed), other.\n"
-    "entities: things the question names, copied as worded, typed drug, problem, test, procedure, relative or "
-    "other; not the patient's name.\n"
-    "time_role with anchor (the date or event as worded): initial (starting dose), current, on_date, before, "
-    "after, between, first, last, none.\n"
-    "experiencer: patient, family (a relative's fact; relative: the relative named) or other.\n"
-    "negated: true when the question asks for an exception or absence (NOT given, denied, ruled out)."
+    "Describe what a clinical question asks as JSON; do not answer it.\n"
+    "asked: value (which drug, finding...), dose, date (when), reason (why), count, order (first/last), "
+    "interval (how long), presence (yes/no), test_result (lab value, what a test showed), trend, other.\n"
+    "entities: drugs, problems, tests, procedures, relatives the question names, word for word.\n"
+    "time_role: initial (starting dose), current, on_date, before, after, between, first, last, none; "
+    "anchor: its date or event.\n"
+    "experiencer: family if about a relative.\n"
+    "negated: true if it asks what was NOT done or present, denied, ruled out."
 )
-
+# Two worked examples (fixed, so the server's prefix cache keeps them): small models copy a shown form far more
+# reliably than they follow a described one.
+EXAMPLES = (
+    ("What was the potassium after dialysis started?",
+     {"asked": "test_result", "entities": [{"text": "potassium", "type": "test"}, {"text": "dialysis", "type": "procedure"}],
+      "time_role": "after", "anchor": "dialysis started", "experiencer": "patient", "relative": None, "negated": False}),
+    ("Which drug was NOT given for her mother's anemia on 2021-04-02?",
+     {"asked": "value", "entities": [{"text": "mother", "type": "relative"}, {"text": "anemia", "type": "problem"}],
+      "time_role": "on_date", "anchor": "2021-04-02", "experiencer": "family", "relative": "mother", "negated": True}),
+)
 
 def intent_schema() -> dict[str, Any]:
     """The JSON schema the LLM's output is constrained to: Intent's fields without ``source``, all required,
@@ -125,7 +133,11 @@ class IntentParser:
         if options:
             user += "\nOptions:\n" + "\n".join(
                 f"{k}) {v if len(v) <= MAX_OPTION_CHARS else v[:MAX_OPTION_CHARS] + '...'}" for k, v in options.items())
-        return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+        shots: list[dict[str, str]] = []
+        for example, answer in EXAMPLES:
+            shots += [{"role": "user", "content": f"Question: {example}"},
+                      {"role": "assistant", "content": json.dumps(answer, separators=(",", ":"))}]
+        return [{"role": "system", "content": SYSTEM_PROMPT}, *shots, {"role": "user", "content": user}]
 
     def _from_llm(self, question: str, options: dict[str, str]) -> Intent | None:
         """The LLM's Intent, or None (logged) when the call fails or the output is not a valid Intent."""
@@ -148,14 +160,17 @@ class IntentParser:
         return self._ground(intent, question)
 
     def _ground(self, intent: Intent, question: str) -> Intent:
-        """Keep the entities the question does name (a small model may invent some) and give each the
-        dictionary type when the dictionaries know the whole phrase."""
+        """Keep the entities the question does name (a small model may invent some or copy them from the options),
+        drop 'relatives' that are no relative words, and give each the dictionary type when the dictionaries know
+        the whole phrase."""
         q_tokens = set(content_tokens(question))
         kept = []
         for e in intent.entities:
             toks = set(content_tokens(e.text))
             if not toks or not toks & q_tokens:
                 continue
+            if e.type == "relative" and not self._relative.search(e.text):
+                continue  # a person's name ('Andrea') is not a relative
             spans = self._vocab_spans(e.text)
             if len(spans) == 1 and spans[0].end - spans[0].start >= len(e.text.strip()) - 1:
                 e = IntentEntity(text=e.text, type=spans[0].type)

@@ -254,6 +254,23 @@ def test_llm_output_becomes_the_intent_with_source_llm(parser):
     assert p.stats == {"llm": 1, "rules": 0, "llm_failed": 0}
 
 
+def test_llm_person_names_are_not_relatives():
+    reply = {**GOOD, "entities": [{"text": "Andrea", "type": "relative"}, {"text": "mother", "type": "relative"}],
+             "experiencer": "family", "relative": "mother"}
+    intent = IntentParser(llm=FakeLLM(reply)).run("Which drug did Andrea's mother take?")
+    assert [e.text for e in intent.entities] == ["mother"]
+    assert (intent.experiencer, intent.relative) == ("family", "mother")
+
+
+def test_worked_examples_in_the_prompt_are_valid_intents():
+    from agent.intent import EXAMPLES
+
+    jsonschema = pytest.importorskip("jsonschema")
+    for question, answer in EXAMPLES:
+        jsonschema.validate(answer, intent_schema())
+        assert Intent(**answer).asked != "other" and question.endswith("?")
+
+
 @pytest.mark.parametrize("reply,finish", [
     (LLMUnavailableError("LLM server at http://x timed out after 300s"), "stop"),
     (TimeoutError("read timed out"), "stop"),
