@@ -56,6 +56,12 @@ def cue_rx(group: str, name: str) -> re.Pattern:
     return _cue_rx(cues()[group][name])
 
 
+@lru_cache(maxsize=None)
+def cue_rx_words(name: str) -> re.Pattern:
+    """A compiled alternation of a top-level cue list (``cue_rx_words("polarity_words")``)."""
+    return _cue_rx(cues()[name])
+
+
 def clauses(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """Clause spans inside ``text[start:end]``: split at the resource's boundaries (", and", "; ", " but ", ...)."""
     end = len(text) if end is None else end
@@ -131,7 +137,8 @@ def build_claim(question: str, answer: str, intent: Intent) -> Claim:
     q_nums = find_numbers(question)
     numbers = [n for n in find_numbers(answer)
                if not any(abs(n[0] - q[0]) < 1e-9 and (n[1] == q[1]) for q in q_nums)]
-    words = answer
+    # the answer's polarity words ("ruled out") are its assertion, checked on their own, not words to find
+    words = cue_rx_words("polarity_words").sub(" ", answer)
     for _, unit, surface in find_numbers(answer):
         if unit:  # "5 mg": the unit belongs to the number, it is not a word to find on its own
             words = words.replace(surface, " ")
@@ -204,6 +211,7 @@ def locate(claim: Claim, text: str) -> Located | None:
                 continue
             parts = len(want) + len(claim.numbers) + len(claim.dates)
             cov = (len(got) + len(claim.numbers) + len(claim.dates)) / parts if parts else 0.0
+            hits = _densest(hits, [t for _, _, t in toks if t in want], toks)
             spans = hits + nspans
             if not spans:
                 if not claim.dates:
@@ -214,6 +222,23 @@ def locate(claim: Claim, text: str) -> Located | None:
             if best is None or key > best[0]:
                 best = (key, Located(text, (s0, e0), (cs, ce), span, cov))
     return best[1] if best else None
+
+
+def _densest(hits: list[tuple[int, int]], _terms, toks) -> list[tuple[int, int]]:
+    """The shortest run of matched tokens that still covers every distinct value term found ("the left lung ...,
+    ruling out a lung abscess": the second "lung", next to "abscess")."""
+    seq = [(a, b, t) for a, b, t in toks if (a, b) in set(hits)]
+    need = {t for _, _, t in seq}
+    best = None
+    for i in range(len(seq)):
+        got = set()
+        for j in range(i, len(seq)):
+            got.add(seq[j][2])
+            if got == need:
+                if best is None or seq[j][1] - seq[i][0] < best[1] - best[0]:
+                    best = (seq[i][0], seq[j][1], i, j)
+                break
+    return [(a, b) for a, b, _ in seq[best[2]:best[3] + 1]] if best else hits
 
 
 def subject_spans(claim: Claim, text: str, start: int, end: int) -> list[tuple[int, int]]:

@@ -517,15 +517,37 @@ class AgentGraph:
                                      assertion=r.assertion, date=r.date.isoformat() if r.date else None,
                                      codes=r.codes, evidence_ids=[eid]))
         tokens = {"prompt": 0, "completion": 0, **dict(s.get("tokens") or {})}
+        checks = self._option_checks(s, v) if a.multiple_choice and self.mode == "stack" else {}
         ans = Answer(
             patient_id=s["patient_id"], question=a.question, text=d.text, choice=d.choice, abstained=d.abstained,
             citations=cites, facts_used=used, verification=v, route=list(s.get("route", [])) + ["finalize"],
             timings=dict(s.get("timings", {})), tokens=tokens, kind=a.kind, backend=self.backend, model=self.model,
-            mode=self.mode, option_verdicts=d.option_verdicts, attempts=s.get("attempt", 0) + 1,
+            mode=self.mode, option_verdicts=d.option_verdicts, option_checks=checks, attempts=s.get("attempt", 0) + 1,
             context_tokens=self._context_tokens(ctx),
             excluded_notes=sorted(self.tools.foreign_notes(s["patient_id"])) if self.mode != "collapsed" else [],
         )
         return {"answer": ans, "route": ["finalize"]}
+
+    def _option_checks(self, s: AgentState, v: Verification) -> dict[str, str]:
+        """The verifier's verdict for every option as if it were the answer, with the citations the agent gives it
+        (typed checks only for the options not chosen: no model call per option)."""
+        a, ctx = s["analysis"], s["context"]
+        extractive = getattr(self.reasoner, "extractive", self.reasoner)
+        if not hasattr(extractive, "draft_for"):
+            return {}
+        judged = extractive.judge_options(a, ctx)
+        entail, self.verifier.entail = self.verifier.entail, False
+        out = {}
+        try:
+            for letter in a.real_options:
+                got = v if letter == s["draft"].choice and v.status != "abstained" else self.verifier.run(
+                    extractive.draft_for(a, ctx, judged, letter), ctx, a, s.get("intent"))
+                bad = next((f for f in got.findings if f.status in ("unsupported", "contradicted")), None)
+                out[letter] = "verified" if got.status == "verified" else (
+                    f"failed {bad.check}: {bad.detail}" if bad else f"not verified: {got.reason or got.status}")
+        finally:
+            self.verifier.entail = entail
+        return out
 
 
 def _plain(v):

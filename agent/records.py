@@ -81,6 +81,8 @@ class Answer(BaseModel):
     model: str | None = None
     mode: str = "stack"
     option_verdicts: dict[str, str] = Field(default_factory=dict)  # letter -> supported|contradicted|not_documented
+    # letter -> the verifier's verdict had that option been the answer: "verified" or "failed <check>: <detail>"
+    option_checks: dict[str, str] = Field(default_factory=dict)
     attempts: int = 1
     context_tokens: int = 0  # size of the assembled (or, collapsed, raw-notes) context the reasoner saw, in tokens
     # notes of this chart left out because they name another patient (wrong-patient documents): never silent

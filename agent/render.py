@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from agent.records import Answer
 
-BADGES = {"verified": "[VERIFIED]", "partial": "[PARTIAL]", "unsupported": "[UNSUPPORTED]", "abstained": "[NOT DOCUMENTED]"}
+BADGES = {"verified": "[VERIFIED]", "partial": "[PARTIAL]", "unsupported": "[NOT VERIFIED]", "abstained": "[NOT DOCUMENTED]"}
 
 
 def render_answer(ans: Answer, width: int = 100) -> str:
@@ -12,6 +12,9 @@ def render_answer(ans: Answer, width: int = 100) -> str:
     lines.append(f"{BADGES.get(ans.verification.status, ans.verification.status)} {choice}{ans.text}")
     if ans.verification.reason:
         lines.append(f"   why: {ans.verification.reason}")
+    for letter, check in sorted(ans.option_checks.items()):
+        mark = "*" if letter == ans.choice else " "
+        lines.append(f"  {mark}option {letter}: {check if len(check) <= width else check[: width - 3] + '...'}")
     for i, c in enumerate(ans.citations, 1):
         quote = " ".join(c.quote.split())
         if len(quote) > width:

@@ -198,12 +198,16 @@ class Verifier:
         intent = intent if intent is not None else self._intent(analysis)
         claim = build_claim(analysis.question, draft.text, intent)
         negated = claim.negated or analysis.kind == "negation"
-        if draft.computed_answer:
-            findings += self._recompute(draft, ctx, analysis, claim, valid)
-        elif negated and analysis.multiple_choice:
+        if negated and analysis.multiple_choice:
             findings += self._absence(claim, ctx, analysis, draft)
+        elif draft.computed_answer:
+            findings += self._recompute(draft, ctx, analysis, claim, valid)
+        elif not analysis.multiple_choice and re.match(r"\s*(yes|no)\b", draft.text, re.I):
+            got = self._presence(claim, passages, draft, analysis)
+            findings += got[0]
+            if got[1] is not None and self._ok(findings):
+                findings.append(self._entailment(claim, got[1]))
         else:
-            located_sentence = None
             got = self._value(claim, passages, ctx.patient_id, analysis)
             findings += got[0]
             located_sentence = got[1]
@@ -288,6 +292,51 @@ class Verifier:
                 return fs, (p, loc)
             first_fail = first_fail or fs
         return first_fail, None
+
+    def _presence(self, claim, passages, draft: Draft, analysis: QuestionAnalysis):
+        """A yes/no answer about the question's own entity: the cited clause must name it with the answer's
+        polarity ("No." needs it negated there)."""
+        from agent.claims import build_claim, locate
+
+        says_no = draft.text.strip().lower().startswith("no")
+        subject = " ".join(claim.subject) or " ".join(analysis.concepts)
+        probe = build_claim("", subject, claim.intent)
+        for p in passages:
+            loc = locate(probe, p.text) if probe.checkable else None
+            if loc is None or loc.coverage < 0.6:
+                continue
+            res = self._stance(p, loc)
+            if res is None:
+                continue
+            negated = res[0] == "absent"
+            status = "supported" if negated == says_no and res[1] == "patient" else "contradicted"
+            return [Finding(check="value", claim=subject, status="supported", detail=f"named in {p.note_id}"),
+                    Finding(check="assertion", claim=draft.text[:80], status=status,
+                            detail=f"the clause states it as {res[0]} ({res[1]}): '{_quote(p.text, loc.sentence)}'")], \
+                (p, loc) if status == "supported" else None
+        return [Finding(check="value", claim=subject, status="unsupported",
+                        detail=f"no cited clause names {subject or 'the entity asked about'}")], None
+
+    def _stance(self, p, loc) -> tuple[str, str] | None:
+        """(assertion, experiencer) of the located mention: the extractors' classifier, then the clause's own cues
+        for what it can miss: a negation trigger earlier in the same clause ("..., ruling out a lung abscess"), a
+        negation after the mention ("X was considered but not given") or a question mark ("Pulmonary embolism?")."""
+        from agent.claims import cue_rx
+
+        s0, s1 = loc.sentence
+        res = self.assertions.classify(p.text[s0:s1], loc.span[0] - s0, loc.span[1] - s0)
+        if res is None:
+            return None
+        assertion, experiencer = res
+        if assertion == "present":
+            before = p.text[loc.clause[0]:loc.span[0]]
+            before = re.split(r"[,;:\n]|\.\s|\bbut\b|\bhowever\b|\band\b", before)[-1]
+            after = p.text[loc.span[1]:loc.clause[1]]
+            if _PRE_NEG.search(before) or cue_rx("absence", "post").search(after):
+                assertion = "absent"
+            elif after.lstrip().startswith("?"):
+                assertion = "possible"
+        return assertion, experiencer
 
     def _binding(self, claim, p, loc, pid: str, analysis: QuestionAnalysis) -> list[Finding]:
         from agent.claims import distance, locate, relatives_in, subject_spans
@@ -411,8 +460,7 @@ class Verifier:
         answer's own negation ("X was ruled out") must agree with the clause's."""
         if not claim.value_terms:
             return []
-        res = self.assertions.classify(p.text[loc.sentence[0]:loc.sentence[1]], loc.span[0] - loc.sentence[0],
-                                       loc.span[1] - loc.sentence[0])
+        res = self._stance(p, loc)
         if res is None:
             return []
         assertion, experiencer = res
@@ -469,7 +517,8 @@ class Verifier:
         if claim.event_role and claim.dates:
             sentence = text[loc.sentence[0]:loc.sentence[1]]
             roles = {r for r in ("start", "stop", "change") if cue_rx("event_roles", r).search(sentence)}
-            if roles and claim.event_role not in roles:
+            # a change ("switched X to Y") stops one thing and starts another: only start against stop conflicts
+            if roles and claim.event_role in ("start", "stop") and not roles & {claim.event_role, "change"}:
                 out.append(Finding(check="time_role", claim=claim.answer[:80], status="contradicted",
                                    detail=f"the question asks a {claim.event_role} date; the clause dates a "
                                           f"{'/'.join(sorted(roles))}: '{_quote(text, loc.sentence)}'"))
@@ -512,17 +561,9 @@ class Verifier:
                     out.append((p, loc, c))
             return out
 
-        from agent.claims import cue_rx
-
         def positive(p, loc, c) -> bool:
-            """Asserted for the patient, and not undone later in its clause ("X was considered but not given",
-            "X?")."""
-            res = self.assertions.classify(p.text[loc.sentence[0]:loc.sentence[1]], loc.span[0] - loc.sentence[0],
-                                           loc.span[1] - loc.sentence[0])
-            if res is None or res[0] != "present" or res[1] != "patient":
-                return False
-            after = p.text[loc.span[1]:loc.clause[1]]
-            return not (after.lstrip().startswith("?") or cue_rx("absence", "post").search(after))
+            res = self._stance(p, loc)
+            return res is not None and res == ("present", "patient")
 
         mine = mentions(claim.answer)
         pos = [(p, loc) for p, loc, c in mine if positive(p, loc, c)]
@@ -532,12 +573,18 @@ class Verifier:
                             detail=f"the record states it for the patient: {p.note_id} '{_quote(p.text, loc.sentence)}'")]
         negated = [(p, loc) for p, loc, c in mine if not positive(p, loc, c)]
         others = [t for k, t in analysis.real_options.items() if t.strip() != claim.answer.strip()]
-        documented = sum(1 for t in others if any(positive(p, loc, c) for p, loc, c in mentions(t)))
+        seen = [mentions(t) for t in others]
+        documented = sum(1 for ms in seen if any(positive(p, loc, c) for p, loc, c in ms))
         if negated:
             p, loc = negated[0]
             return [Finding(check="absence", claim=claim.answer[:80], status="supported",
                             detail=f"stated as negated or not the patient's: {p.note_id} '{_quote(p.text, loc.sentence)}'"
                                    f"; {documented} of {len(others)} other options documented")]
+        if any(ms and not any(positive(p, loc, c) for p, loc, c in ms) for ms in seen):
+            # another option is explicitly negated in the record: the question is about what was denied or ruled
+            # out, and an option the record never mentions is not that
+            return [Finding(check="absence", claim=claim.answer[:80], status="unsupported",
+                            detail="not mentioned in the record, while another option is explicitly negated there")]
         if others and documented * 2 >= len(others):
             return [Finding(check="absence", claim=claim.answer[:80], status="supported",
                             detail=f"no mention in the record; {documented} of {len(others)} other options documented")]
@@ -547,8 +594,6 @@ class Verifier:
 
     # -- computed results are re-derived from their evidence --------------------------------------------------------
     def _recompute(self, draft: Draft, ctx: Context, analysis: QuestionAnalysis, claim, refs: list[str]) -> list[Finding]:
-        from agent.chain import CHAIN_KINDS
-
         computed = {cid: (c, eids) for cid, c, eids in ctx.computed}
         cited = [(cid, *computed[cid]) for cid in refs if cid in computed]
         if not cited:
@@ -556,18 +601,14 @@ class Verifier:
                             detail="a computed answer that cites no computed result")]
         cid, c, eids = cited[0]
         passages = [ctx.passages[e] for e in eids]
-        if c.kind in CHAIN_KINDS or c.kind in ("first", "last"):
-            # a resolver's choice is checked like any answer, against the passages it was built from
-            got, sent = self._value(claim, passages, ctx.patient_id, analysis)
-            return got
         val = c.value if isinstance(c.value, dict) else {}
         dates = _dated(val)
-        missing = [d for d in dates if not any(d in {x for x, _ in find_dates(p.text)} or d == p.note_date for p in passages)]
+        missing = [d for d in dates if not any(d in _dates_stated(p) for p in passages)]
         if missing:
             return [Finding(check="recompute", claim=claim.answer[:80], status="unsupported",
                             detail=f"{c.kind}: {', '.join(d.isoformat() for d in missing[:3])} not stated in its evidence")]
-        if c.kind == "interval":
-            a, b = val.get("a_date"), val.get("b_date")
+        if "days" in val:
+            a, b = val.get("a_date") or val.get("start"), val.get("b_date") or val.get("onset")
             if a is None or b is None:
                 return [Finding(check="recompute", claim=claim.answer[:80], status="unsupported", detail="interval without dates")]
             days = abs((b - a).days)
@@ -643,11 +684,24 @@ def _counted(text: str) -> list[tuple[float, str]]:
     return out
 
 
+def _dates_stated(p) -> set:
+    """Dates a passage states: written out, relative to its note's date ("for the past 5 days"), or the note date."""
+    from agent.tools import relative_onset
+
+    out = {d for d, _ in find_dates(p.text)}
+    if p.note_date:
+        out.add(p.note_date)
+        rel = relative_onset(p.text, p.note_date)
+        if rel:
+            out.add(rel)
+    return out
+
+
 def _dated(val: dict) -> list:
     import datetime as dt
 
     out = []
-    for k in ("a_date", "b_date"):
+    for k in ("a_date", "b_date", "start", "onset"):
         if isinstance(val.get(k), dt.date):
             out.append(val[k])
     for it in val.get("items", []) or []:

@@ -101,8 +101,24 @@ def answer_html(answer: Any, options: dict[str, str] | None = None, active: int 
     if excluded:
         parts.append(f'<p class="cq-why"><b>Left out:</b> {len(excluded)} note(s) of this chart name another patient: '
                      f'{html.escape(", ".join(excluded[:5]))}{" …" if len(excluded) > 5 else ""}</p>')
+    checks = _get(answer, "option_checks") or {}
     verdicts = _get(answer, "option_verdicts") or {}
-    if verdicts:
+    if checks:
+        rows = []
+        for letter, verdict in sorted(checks.items()):
+            mark = " cq-opt-chosen" if letter == choice else ""
+            ok = verdict == "verified"
+            rows.append(f'<tr class="cq-opt{mark}"><td class="cq-opt-letter">{html.escape(letter)}</td>'
+                        f'<td>{html.escape(one_line(opts.get(letter, ""), 120))}</td>'
+                        f'<td class="cq-verdict cq-verdict-{"supported" if ok else "not_documented"}" '
+                        f'title="{html.escape(str(verdict))}">{html.escape("verified" if ok else one_line(str(verdict), 90))}'
+                        '</td></tr>')
+        parts.append('<table class="cq-opts" style="border:none"><thead><tr><th></th><th>Option</th>'
+                     '<th>Verifier, as the answer</th></tr></thead>'
+                     f'<tbody>{"".join(rows)}</tbody></table>'
+                     '<p class="cq-muted cq-opts-note">The verifier\'s verdict had each option been the answer, with '
+                     'the check that failed; options not chosen get the typed checks only.</p>')
+    elif verdicts:
         rows = []
         for letter, verdict in sorted(verdicts.items()):
             mark = " cq-opt-chosen" if letter == choice else ""

@@ -212,8 +212,8 @@ def test_fabricated_number_is_caught_and_abstains(qa):
     q = ClinicalQA(qa.ws, backend="local", llm=fake)
     ans = q.ask("patient_01", "What was the HbA1c on admission?")
     assert ans.abstained and ans.verification.status == "abstained"
-    bad = [f for f in ans.verification.findings if f.check == "number" and f.status == "unsupported"]
-    assert bad and "7.9" in bad[0].claim
+    bad = [f for f in ans.verification.findings if f.check == "value" and f.status == "unsupported"]
+    assert bad and "7.9" in bad[0].claim  # the fabricated 7.9 % is in no cited clause
     assert ans.attempts == 2 and fake.calls == 2  # one retry with broader retrieval, then abstain
     assert any(r.startswith("retry") for r in ans.route)
     assert ans.tokens["prompt"] == 200

@@ -22,15 +22,22 @@ class ScriptedLLM:
     model = "scripted"
     context_tokens = 4096
 
-    def __init__(self, verdict_for=None, choice="A"):
+    def __init__(self, verdict_for=None, choice="A", entailed="entailed"):
         self.verdict_for = verdict_for or (lambda cand: "supported")
         self.choice = choice
-        self.prompts: list[list[dict]] = []
+        self.entailed = entailed
+        self.prompts: list[list[dict]] = []  # the reasoner's prompts
+        self.entail_prompts: list[list[dict]] = []  # the verifier's entailment checks on the cited clause
 
     def chat(self, messages, json_schema=None, max_tokens=256, temperature=0, seed=0):
+        props = (json_schema or {}).get("properties", {})
+        if "entailed" in props.get("verdict", {}).get("enum", []):
+            self.entail_prompts.append(messages)
+            parsed = {"verdict": self.entailed}
+            return SimpleNamespace(text=json.dumps(parsed), parsed=parsed, prompt_tokens=50, completion_tokens=5,
+                                   latency_s=0.0, model=self.model)
         self.prompts.append(messages)
         last = messages[-1]["content"]
-        props = (json_schema or {}).get("properties", {})
         if "verdict" in props:
             cand = _candidate(last)
             parsed = {"verdict": self.verdict_for(cand), "evidence_ids": []}
@@ -120,6 +127,7 @@ def test_collapsed_mode_sends_raw_notes_in_one_call(ws):
     qa = ClinicalQA(ws, backend="local", llm=llm, mode="collapsed")
     ans = qa.ask("patient_01", "Which antibiotic was started on admission?", ANTIBIOTIC)
     assert len(llm.prompts) == 1 and ans.mode == "collapsed"
+    assert len(llm.entail_prompts) == 1  # the verifier's check of the chosen answer on its cited clause
     assert "Community-acquired pneumonia" in llm.prompts[0][1]["content"]
     assert ans.choice == "A" and ans.citations[0].start == 0
     assert ans.context_tokens > 0
@@ -133,3 +141,19 @@ def test_collapsed_needs_an_llm(ws):
         ClinicalQA(ws, backend="extractive", mode="collapsed")
     with pytest.raises(InputError):
         ClinicalQA(ws, backend="gpt")
+
+
+def test_entailment_judge_sees_only_the_cited_clause_and_can_refuse(ws):
+    """The verifier's model call carries the clause that states the answer, not the context; a 'contradicted'
+    verdict leaves the answer unverified, and the failed check is named."""
+    from agent import ClinicalQA
+
+    llm = ScriptedLLM(entailed="contradicted")
+    ans = ClinicalQA(ws, backend="local", llm=llm).ask("patient_01", "Which antibiotic was started on admission?",
+                                                       ANTIBIOTIC, allow_abstain=False)
+    assert llm.entail_prompts and all("<<<EVIDENCE" not in p[-1]["content"] for p in llm.entail_prompts)
+    assert all(len(p[-1]["content"]) < 1200 for p in llm.entail_prompts)
+    assert ans.verification.status == "unsupported" and "entailment" in (ans.verification.reason or "")
+    ok = ClinicalQA(ws, backend="local", llm=ScriptedLLM()).ask("patient_01", "Which antibiotic was started on admission?",
+                                                                ANTIBIOTIC, allow_abstain=False)
+    assert ok.verification.status == "verified"
