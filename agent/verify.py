@@ -200,6 +200,8 @@ class Verifier:
         negated = claim.negated or analysis.kind == "negation"
         if negated and analysis.multiple_choice:
             findings += self._absence(claim, ctx, analysis, draft)
+        elif analysis.multiple_choice and not draft.computed_answer and self._ordinal(claim, analysis):
+            findings += self._order(claim, ctx, analysis, draft)
         elif draft.computed_answer:
             findings += self._recompute(draft, ctx, analysis, claim, valid)
         elif not analysis.multiple_choice and re.match(r"\s*(yes|no)\b", draft.text, re.I):
@@ -544,6 +546,51 @@ class Verifier:
                         detail=f"the clause is dated {', '.join(sorted(d.isoformat() for d in when))}; the question "
                                f"asks about {', '.join(d.isoformat() for d in analysis.dates)}: '{_quote(p.text, loc.sentence)}'")]
 
+    @staticmethod
+    def _ordinal(claim, analysis: QuestionAnalysis) -> str | None:
+        """"first" / "last" when the question asks which option came first or last (the options are events)."""
+        if claim.intent.asked == "order" or (analysis.kind == "order" and claim.intent.time_role in ("first", "last")):
+            return "last" if (claim.intent.time_role == "last" or analysis.direction == "last") else "first"
+        return None
+
+    def _order(self, claim, ctx: Context, analysis: QuestionAnalysis, draft: Draft) -> list[Finding]:
+        """"Which happened first?": every option's event dated from the record (``Toolbox.event_date``), the
+        answer must be the earliest (latest) of them. A sequence answer ("X, then Y") must be in date order."""
+        if self.tools is None:
+            return [Finding(check="recompute", claim=claim.answer[:80], status="unsupported",
+                            detail="could not check: an order needs the record's dates (no tools)")]
+        which = self._ordinal(claim, analysis)
+        parts = [x.strip(" .") for x in re.split(r",?\s+then\s+|\s*->\s*|\s*→\s*|;\s*", claim.answer) if x.strip(" .")]
+        when = {}
+        for t in {*parts, *analysis.real_options.values()}:
+            got = self.tools.event_date(ctx.patient_id, t)
+            if got is not None:
+                when[t] = got[0]
+        if len(parts) >= 2:
+            ds = [when.get(x) for x in parts]
+            if any(d is None for d in ds):
+                return [Finding(check="recompute", claim=claim.answer[:80], status="unsupported",
+                                detail=f"could not check: no dated mention of {parts[ds.index(None)]}")]
+            ok = all(x <= y for x, y in zip(ds, ds[1:]))
+            return [Finding(check="recompute", claim=claim.answer[:80], status="supported" if ok else "contradicted",
+                            detail="dated from the record: " + ", ".join(f"{x} {d.isoformat()}" for x, d in zip(parts, ds)))]
+        mine = when.get(claim.answer) or (when.get(parts[0]) if parts else None)
+        if mine is None:
+            return [Finding(check="recompute", claim=claim.answer[:80], status="unsupported",
+                            detail="could not check: the answer's event has no dated mention in the record")]
+        others = {t: d for t, d in when.items() if t not in (claim.answer, *parts)}
+        beat = [t for t, d in others.items() if (d < mine if which == "first" else d > mine)]
+        undated = [t for t in analysis.real_options.values() if t not in when and t != claim.answer]
+        if beat:
+            return [Finding(check="recompute", claim=claim.answer[:80], status="contradicted",
+                            detail=f"{beat[0]} is dated {others[beat[0]].isoformat()}, {'before' if which == 'first' else 'after'} "
+                                   f"the answer ({mine.isoformat()})")]
+        if undated:
+            return [Finding(check="recompute", claim=claim.answer[:80], status="unsupported",
+                            detail=f"could not check: {undated[0]} has no dated mention")]
+        return [Finding(check="recompute", claim=claim.answer[:80], status="supported",
+                        detail=f"{which}: {mine.isoformat()}, re-derived from the dates of all {len(when)} options")]
+
     # -- "which was NOT ...": absences are checked against the whole record ---------------------------------------
     def _absence(self, claim, ctx: Context, analysis: QuestionAnalysis, draft: Draft) -> list[Finding]:
         from agent.claims import build_claim, locate
@@ -557,7 +604,7 @@ class Verifier:
             pool = self.tools.lexical(ctx.patient_id, text, k=12) if self.tools is not None else list(ctx.passages.values())
             for p in pool:
                 loc = locate(c, p.text)
-                if loc is not None and loc.coverage >= 0.99:
+                if loc is not None and loc.coverage >= 0.75:
                     out.append((p, loc, c))
             return out
 

@@ -61,6 +61,10 @@ def test_first_last_and_sequence_computed_from_option_dates(qa):
     first = qa.ask("p1", "Which of the following happened first?", options=opts)
     last = qa.ask("p1", "Which of the following happened last?", options=opts)
     assert first.choice == "B" and last.choice == "C"  # 2020-02-03 < 02-10 < 02-15 (5 days before 02-20)
+    # the verifier re-derives the order for every option forced as the answer: only the right one passes
+    assert first.verification.status == "verified" and last.verification.status == "verified"
+    assert [k for k, v in first.option_checks.items() if v == "verified"] == ["B"]
+    assert [k for k, v in last.option_checks.items() if v == "verified"] == ["C"]
     assert any(f.kind == "order" for f in first.facts_used)
     seq = {"A": "The start of metformin, then the colonoscopy, then the onset of nausea",
            "B": "The colonoscopy, then the start of metformin, then the onset of nausea",
