@@ -292,7 +292,11 @@ def report_from_log(out_dir: str | Path) -> dict[str, Any]:
     done = read_log(out / "log.jsonl")
     if not done:
         raise ClinqaError(f"{out}: the run's log has no answered question yet")
-    return _write(out, cfg, set_path, items, done, None)
+    try:  # the ingest time is not in the log: keep the one the run measured
+        ingest_s = json.loads((out / "report.json").read_text()).get("ingest_s")
+    except (OSError, ValueError):
+        ingest_s = None
+    return _write(out, cfg, set_path, items, done, ingest_s)
 
 
 def _record(it: TaskItem, ans, err: str | None, latency: float, note_text: dict[str, str]) -> dict:
@@ -322,5 +326,6 @@ def _record(it: TaskItem, ans, err: str | None, latency: float, note_text: dict[
         prompt_tokens=int((ans.tokens or {}).get("prompt", 0)),
         completion_tokens=int((ans.tokens or {}).get("completion", 0)),
         route=list(ans.route),
+        options_verified=sum(1 for v in (ans.option_checks or {}).values() if v == "verified"),
     )
     return rec

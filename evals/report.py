@@ -77,6 +77,10 @@ def compute_metrics(records: list[dict]) -> dict[str, Any]:
         "caught_wrong_answers": len(caught),
         "rejected_right_answers": len(overturned_right),
         "verified_accuracy": _acc([r for r in answered if r["verification"] == "verified"])["accuracy"],
+        # the failure clinqa exists to prevent: a wrong answer shown as verified, as a share of all answers
+        "wrong_verified_share": round(sum(1 for r in answered if r["verification"] == "verified" and not r["correct"])
+                                      / len(answered), 4) if answered else None,
+        "risk_coverage": risk_coverage(records),
     }
     lat = [r["latency_s"] for r in records if r.get("latency_s") is not None]
     m["latency_s"] = {"p50": _pct(lat, 50), "p95": _pct(lat, 95), "mean": round(float(np.mean(lat)), 3) if lat else None}
@@ -110,7 +114,9 @@ def markdown(metrics: dict[str, Any]) -> str:
         f"- abstention: precision {ab['precision']}, recall {ab['recall']} (predicted {ab['predicted']}, gold {ab['gold']})",
         f"- citations: {ci['total']} total, valid {ci['valid_rate']}, answers citing gold evidence {ci['answers_citing_gold_evidence']}",
         f"- verification: pass rate {ve['pass_rate']}, {dict(ve['status_counts'])}, caught wrong answers {ve['caught_wrong_answers']}, "
-        f"rejected right answers {ve['rejected_right_answers']}, accuracy of verified answers {ve['verified_accuracy']}",
+        f"rejected right answers {ve['rejected_right_answers']}, accuracy of verified answers {ve['verified_accuracy']}, "
+        f"wrong answers shown as verified {ve.get('wrong_verified_share')} of all answers; risk-coverage (coverage, risk) "
+        f"{ve.get('risk_coverage')}",
         f"- latency: p50 {la['p50']} s, p95 {la['p95']} s; prompt tokens mean {pt['mean']}, p95 {pt['p95']}",
         f"- errors: {metrics['errors']}",
     ]
@@ -155,7 +161,42 @@ def plot_run(metrics: dict[str, Any], records: list[dict], out: Path) -> list[Pa
     fig.savefig(p, dpi=100)
     plt.close(fig)
     paths.append(p)
+    curve = risk_coverage(records)
+    if curve:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ax.plot([c for c, _ in curve], [r for _, r in curve], marker="o", color="#7b3bd8")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, max(0.05, max(r for _, r in curve) * 1.1))
+        ax.set_xlabel("coverage (share of questions answered)")
+        ax.set_ylabel("risk (share of those answers wrong)")
+        ax.set_title("risk-coverage: verified first, then the rest")
+        fig.tight_layout()
+        p = out / "risk_coverage.png"
+        fig.savefig(p, dpi=100)
+        plt.close(fig)
+        paths.append(p)
     return paths
+
+
+_TRUST = {"verified": 2, "partial": 1, "unsupported": 1}
+
+
+def risk_coverage(records: list[dict]) -> list[list[float]]:
+    """(coverage, risk) when answering only down to each trust level: verified answers whose option alone passed
+    the verifier, other verified answers, then unverified ones; abstentions are never answers."""
+    def trust(r: dict) -> tuple[int, int]:
+        n_ok = r.get("options_verified")
+        return _TRUST.get(r.get("verification"), 0), 1 if n_ok == 1 else 0
+
+    answered = [r for r in records if r.get("verification") not in (None, "error", "abstained")]
+    if not records or not answered:
+        return []
+    levels = sorted({trust(r) for r in answered}, reverse=True)
+    out = []
+    for lv in levels:
+        kept = [r for r in answered if trust(r) >= lv]
+        out.append([round(len(kept) / len(records), 4), round(sum(not r["correct"] for r in kept) / len(kept), 4)])
+    return out
 
 
 def load_run(path: str | Path) -> dict[str, Any]:

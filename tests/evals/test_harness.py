@@ -189,3 +189,19 @@ def test_run_resume_and_compare(tmp_path):
         run_eval(path, out, EvalConfig(backend="extractive", tasks=[1]), progress=False)
     text = compare(out, out)
     assert "overall" in text and "+0.000" in text
+
+
+def test_risk_coverage_orders_answers_by_trust():
+    """Unique-verified answers first, then other verified ones, then unverified; abstentions never count."""
+    from evals.report import compute_metrics, risk_coverage
+
+    recs = ([{"verification": "verified", "options_verified": 1, "correct": True}] * 3
+            + [{"verification": "verified", "options_verified": 2, "correct": False}]
+            + [{"verification": "unsupported", "options_verified": 0, "correct": False}] * 2
+            + [{"verification": "abstained", "options_verified": 0, "correct": False}] * 2)
+    assert risk_coverage(recs) == [[0.375, 0.0], [0.5, 0.25], [0.75, 0.5]]
+    for r in recs:
+        r.update(task=1, kind="x", gold="A")
+    m = compute_metrics(recs)
+    assert m["verification"]["wrong_verified_share"] == round(1 / 8, 4)
+    assert m["verification"]["risk_coverage"] == risk_coverage(recs)
