@@ -323,7 +323,7 @@ class Verifier:
         """(assertion, experiencer) of the located mention: the extractors' classifier, then the clause's own cues
         for what it can miss: a negation trigger earlier in the same clause ("..., ruling out a lung abscess"), a
         negation after the mention ("X was considered but not given") or a question mark ("Pulmonary embolism?")."""
-        from agent.claims import cue_rx
+        from agent.claims import cue_rx, cues
 
         s0, s1 = loc.sentence
         res = self.assertions.classify(p.text[s0:s1], loc.span[0] - s0, loc.span[1] - s0)
@@ -333,11 +333,13 @@ class Verifier:
         if assertion == "present":
             before = p.text[loc.clause[0]:loc.span[0]]
             before = re.split(r"[,;:\n]|\.\s|\bbut\b|\bhowever\b|\band\b", before)[-1]
-            after = p.text[loc.span[1]:loc.clause[1]]
+            after = p.text[loc.span[1]:s1]
+            ends = [i for i in (after.find(e) for e in cues()["absence"]["post_window_ends"]) if i >= 0]
+            after = after[:min(ends)] if ends else after
             if _PRE_NEG.search(before) or cue_rx("absence", "post").search(after):
                 assertion = "absent"
-            elif after.lstrip().startswith("?"):
-                assertion = "possible"
+            elif after.lstrip().startswith("?") or _interrogative(p.text[s0:s1]):
+                assertion = "possible"  # a question ("any chest pain?") asserts nothing
         return assertion, experiencer
 
     def _binding(self, claim, p, loc, pid: str, analysis: QuestionAnalysis) -> list[Finding]:
@@ -717,6 +719,22 @@ class Verifier:
         status = {"entailed": "supported", "contradicted": "contradicted", "not_stated": "unsupported"}[verdict]
         return Finding(check="entailment", claim=claim.answer[:80], status=status,
                        detail=f"{verdict.replace('_', ' ')} by '{_quote(sentence, (0, len(sentence)))}'")
+
+
+def _interrogative(sentence: str) -> bool:
+    """A question, with or without its question mark (speech transcripts drop them): "[doctor] any fever chills"."""
+    from agent.claims import cue_rx, cues
+
+    tagged = re.match(cues()["interrogative"]["speaker_tags"], sentence, flags=re.I)
+    body = sentence[tagged.end():] if tagged else sentence
+    body = body.strip().lower()
+    if body.endswith("?"):
+        return True
+    for _ in range(3):  # spoken fillers before the question: "okay so have you noticed ..."
+        if cue_rx("interrogative", "starts").match(body) or (tagged and cue_rx("interrogative", "dialogue_starts").match(body)):
+            return True
+        body = re.sub(r"^(?:okay|ok|alright|all right|and|so|now|um|uh|well|right)\b[\s,.]*", "", body)
+    return False
 
 
 def _counted(text: str) -> list[tuple[float, str]]:

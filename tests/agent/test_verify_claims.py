@@ -217,3 +217,27 @@ def test_a_value_asked_on_a_date_comes_from_a_clause_of_that_date(wrong_text, ri
     bad = Verifier().run(Draft("2.1 mg/dL", "A", [e_wrong]), ctx, a, intent)
     assert bad.status == "unsupported" and "time_anchor" in _failed(bad)
     assert Verifier().run(Draft("1.4 mg/dL", "B", [e_right]), ctx, a, intent).status == "verified"
+
+
+@pytest.mark.parametrize("texts,question,options,right,wrong", [
+    (("[doctor] any chest pain or fever ?", "[patient] no chest pain. I did have a fever last week."),
+     "Which symptom did the patient deny?", {"A": "chest pain", "B": "fever"}, "chest pain", "fever"),
+    (("[doctor] okay so have you noticed any nausea or vomiting", "[patient] some nausea but no vomiting"),
+     "Which of the following did the patient deny?", {"A": "nausea", "B": "vomiting"}, "vomiting", "nausea"),
+    (("Radiation was completed in May.", "Endocrine therapy was offered but the patient declined."),
+     "Which treatment has she NOT received?", {"A": "radiation", "B": "endocrine therapy"}, "endocrine therapy", "radiation"),
+    (("Ulceration: not identified.", "Mitotic figures: present."),
+     "Which feature was NOT identified on pathology?", {"A": "ulceration", "B": "mitotic figures"}, "ulceration",
+     "mitotic figures"),
+])
+def test_absence_reads_questions_and_late_negations(texts, question, options, right, wrong):
+    """A clinician's question ("any chest pain?") asserts nothing; a negation after the mention ("offered but
+    declined", "X: not identified") undoes it."""
+    ctx, ids = _ctx(*texts)
+    a = QuestionAnalyzer().run(question, options)
+    intent = Intent(asked="value", negated=True)
+    letter = {v: k for k, v in options.items()}
+    ok = Verifier().run(Draft(right, letter[right], ids), ctx, a, intent)
+    assert ok.status == "verified", ok.reason
+    bad = Verifier().run(Draft(wrong, letter[wrong], ids), ctx, a, intent)
+    assert bad.status == "unsupported" and "absence" in _failed(bad)
