@@ -291,6 +291,8 @@ class Verifier:
             fs += self._roles(claim, p, loc)
             fs += self._anchor(claim, p, loc, analysis)
             if self._ok(fs):
+                fs += self._series(claim, pid, analysis)
+            if self._ok(fs):
                 return fs, (p, loc)
             first_fail = first_fail or fs
         return first_fail, None
@@ -365,12 +367,14 @@ class Verifier:
             if competing:
                 return [Finding(check="binding", claim=who, status="contradicted",
                                 detail=f"the clause names '{competing[0][2]}', not {who}: '{_quote(text, loc.clause)}'")]
-            prev = self._preceding(pid, p, sent)
-            if prev and subject_spans(claim, prev, 0, len(prev)):
+            near = self._nearby(pid, p, sent)
+            hit = next((t for t in near if subject_spans(claim, t, 0, len(t))), None)
+            if hit is not None:
                 return [Finding(check="binding", claim=who, status="supported",
-                                detail=f"'{who}' is named just before the clause: '{_quote(prev, (0, len(prev)))}'")]
-            return [Finding(check="binding", claim=who, status="skipped",
-                            detail=f"{who} is not named in the clause and no other entity competes for the answer")]
+                                detail=f"{who} is named next to the clause: '{_quote(hit, (0, len(hit)))}'")]
+            return [Finding(check="binding", claim=who, status="unsupported",
+                            detail=f"could not bind: neither the clause that states the answer nor the sentences around "
+                                   f"it name {who}: '{_quote(text, loc.clause)}'")]
         # (b) a value attaches to its nearest head: another relative, or (for a number) another drug or test
         heads = self._subject_type_mentions(claim, p, sent, pid) if (claim.relative or claim.numbers) else []
         heads = [h for h in heads if not any(h[0] < s[1] and s[0] < h[1] for s in subj)
@@ -446,18 +450,22 @@ class Verifier:
                 out.append((a, b, p.text[a:b]))
         return out
 
-    def _preceding(self, pid: str, p, sent) -> str | None:
-        """The sentence (or heading line) before ``sent`` in the passage's note."""
+    def _nearby(self, pid: str, p, sent, n: int = 2) -> list[str]:
+        """Up to ``n`` sentences before and after ``sent`` in the passage's note (a list's heading, a report's
+        conclusion): where a subject named once governs the lines around it."""
         if self.tools is None:
-            return None
+            return []
         note = self.tools.notes(pid).get(p.note_id)
         if note is None:
-            return None
+            return []
         from agent.tools import split_sentences
 
+        spans = split_sentences(note.text)
         at = p.start + sent[0]
-        before = [(s, e) for s, e in split_sentences(note.text) if e <= at]
-        return note.text[before[-1][0]:before[-1][1]] if before else None
+        i = next((k for k, (s0, s1) in enumerate(spans) if s0 <= at < s1), None)
+        if i is None:
+            return []
+        return [note.text[s0:s1] for k, (s0, s1) in enumerate(spans) if k != i and abs(k - i) <= n]
 
     def _polarity(self, claim, p, loc) -> list[Finding]:
         """The value's mention must be asserted for the patient unless the question asks about a relative; the
@@ -526,6 +534,40 @@ class Verifier:
                 out.append(Finding(check="time_role", claim=claim.answer[:80], status="contradicted",
                                    detail=f"the question asks a {claim.event_role} date; the clause dates a "
                                           f"{'/'.join(sorted(roles))}: '{_quote(text, loc.sentence)}'"))
+        return out
+
+    def _series(self, claim, pid: str, analysis: QuestionAnalysis) -> list[Finding]:
+        """Values that only make sense against the whole record: the highest / lowest of a series, and a count,
+        which is at least the highest numbered occurrence ("cycle 6") of what it counts."""
+        from agent.claims import cue_rx, cues
+
+        if self.tools is None or not claim.numbers:
+            return []
+        q = claim.question
+        subject = " ".join(claim.subject)
+        out = []
+        ext = next((k for k in ("max", "min") if cue_rx("extremes", k).search(q)), None)
+        if ext and subject:
+            series = self.tools.lab_series_from_notes(pid, subject)
+            vals = [pt["value"] for pt in (series.value["points"] if series else [])]
+            if len(vals) >= 2:
+                want = max(vals) if ext == "max" else min(vals)
+                ok = any(abs(v - want) < 1e-6 for v, _, _ in claim.numbers)
+                out.append(Finding(check="recompute", claim=claim.answer[:80], status="supported" if ok else "contradicted",
+                                   detail=f"the {'highest' if ext == 'max' else 'lowest'} {subject} of {len(vals)} "
+                                          f"values in the notes is {want:g}"))
+        m = re.search(r"(?:" + "|".join(map(re.escape, cues()["count_question"])) + r")\s+([a-z]+)", q, re.I)
+        if m and subject:
+            noun = stem(m.group(1).lower())
+            seen = []
+            for p in self.tools.lexical(pid, f"{subject} {m.group(1)}", k=30):
+                for mm in re.finditer(r"\b([A-Za-z]+)\s*#?\s*(\d{1,2})\b|\b(\d{1,2})(?:st|nd|rd|th)\s+([A-Za-z]+)", p.text):
+                    word, num = (mm.group(1), mm.group(2)) if mm.group(1) else (mm.group(4), mm.group(3))
+                    if stem(word.lower()) == noun and subject_spans_in(claim, p.text):
+                        seen.append(int(num))
+            if seen and all(max(seen) > v for v, _, _ in claim.numbers):
+                out.append(Finding(check="recompute", claim=claim.answer[:80], status="contradicted",
+                                   detail=f"{m.group(1)} {max(seen)} of {subject} is documented"))
         return out
 
     def _anchor(self, claim, p, loc, analysis: QuestionAnalysis) -> list[Finding]:
@@ -719,6 +761,12 @@ class Verifier:
         status = {"entailed": "supported", "contradicted": "contradicted", "not_stated": "unsupported"}[verdict]
         return Finding(check="entailment", claim=claim.answer[:80], status=status,
                        detail=f"{verdict.replace('_', ' ')} by '{_quote(sentence, (0, len(sentence)))}'")
+
+
+def subject_spans_in(claim, text: str) -> bool:
+    from agent.claims import subject_spans
+
+    return bool(subject_spans(claim, text, 0, len(text)))
 
 
 def _interrogative(sentence: str) -> bool:
