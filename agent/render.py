@@ -12,6 +12,11 @@ def render_answer(ans: Answer, width: int = 100) -> str:
     lines.append(f"{BADGES.get(ans.verification.status, ans.verification.status)} {choice}{ans.text}")
     if ans.verification.reason:
         lines.append(f"   why: {ans.verification.reason}")
+    passed = [f.check for f in ans.verification.findings if f.status == "supported" and f.check != "citation"]
+    typed_only = any(f.check == "entailment" and f.status == "skipped" for f in ans.verification.findings)
+    if passed or typed_only:
+        lines.append(f"   checks passed: {', '.join(dict.fromkeys(passed)) or 'none'}"
+                     + (" (typed checks only: no LLM entailment)" if typed_only else ""))
     for letter, check in sorted(ans.option_checks.items()):
         mark = "*" if letter == ans.choice else " "
         lines.append(f"  {mark}option {letter}: {check if len(check) <= width else check[: width - 3] + '...'}")
