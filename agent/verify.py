@@ -369,6 +369,11 @@ class Verifier:
                                 detail=f"the clause names '{competing[0][2]}', not {who}: '{_quote(text, loc.clause)}'")]
             near = self._nearby(pid, p, sent)
             hit = next((t for t in near if subject_spans(claim, t, 0, len(t))), None)
+            rival = self._rival_in(claim, hit, analysis) if hit is not None else None
+            if rival is not None:
+                return [Finding(check="binding", claim=who, status="contradicted",
+                                detail=f"the sentence that names {who} gives '{rival}', not the answer: "
+                                       f"'{_quote(hit, (0, len(hit)))}'")]
             if hit is not None:
                 return [Finding(check="binding", claim=who, status="supported",
                                 detail=f"{who} is named next to the clause: '{_quote(hit, (0, len(hit)))}'")]
@@ -449,6 +454,20 @@ class Verifier:
             if t in kinds and not any(a < y and x < b for x, y, _ in out):
                 out.append((a, b, p.text[a:b]))
         return out
+
+    @staticmethod
+    def _rival_in(claim, text: str, analysis: QuestionAnalysis) -> str | None:
+        """Another option stated in full in ``text`` (the sentence that names the subject)."""
+        from agent.claims import build_claim, locate
+
+        for t in analysis.real_options.values():
+            if t.strip().lower() == claim.answer.strip().lower():
+                continue
+            other = build_claim(claim.question, t, claim.intent)
+            got = locate(other, text) if other.checkable else None
+            if got is not None and got.coverage >= 0.99:
+                return t
+        return None
 
     def _nearby(self, pid: str, p, sent, n: int = 2) -> list[str]:
         """Up to ``n`` sentences before and after ``sent`` in the passage's note (a list's heading, a report's

@@ -102,3 +102,17 @@ def test_a_count_is_at_least_the_highest_numbered_occurrence(notes_qa, noun, lin
     ans = qa.ask("p9", f"How many {noun} of {subject} did the patient receive?", options={"A": "1", "B": "2", "C": "3"})
     assert ans.option_checks["A"] != "verified" and ans.option_checks["B"] != "verified"
     assert "3 of" in ans.option_checks["A"] or "recompute" in ans.option_checks["A"]
+
+
+def test_stop_reason_in_the_next_sentence_binds_to_the_drug_it_names(notes_qa):
+    """'Montelukast was stopped because of the insomnia. Continue budesonide/formoterol ...': the sentence that
+    names the insomnia names montelukast, so budesonide/formoterol cannot be verified as the drug stopped."""
+    text = ("Assessment and plan:\nThe new insomnia began nine days after the start of montelukast. Montelukast was "
+            "stopped on 21 February 2023 because of the insomnia. Continue budesonide/formoterol 2 inhalations "
+            "twice daily and salbutamol as needed.\n")
+    qa = notes_qa(Patient("p8", "Eva Lind", "1980-01-01"), {"n0": ("2023-02-21", text)})
+    opts = {"A": "Budesonide/formoterol", "B": "Montelukast", "C": "Salbutamol"}
+    for q in ("Which medication was stopped because of insomnia?", "Insomnia led to discontinuation of which drug?"):
+        ans = qa.ask("p8", q, options=opts)
+        assert ans.option_checks["A"] != "verified" and ans.option_checks["C"] != "verified", ans.option_checks
+        assert ans.option_checks["B"] == "verified", ans.option_checks
