@@ -185,7 +185,8 @@ def _number_spans(text: str, start: int, end: int, numbers) -> list[tuple[int, i
         hit = None
         for m in re.finditer(r"\d+(?:[.,]\d+)?\s*[A-Za-zµ°%/]*[A-Za-z0-9/]*|[A-Za-z]+", seg):
             got = find_numbers(m.group(0))
-            if any(abs(g[0] - v) < 1e-6 and (u is None or g[1] is None or g[1] == u) for g in got):
+            # a unit the answer states must be the text's too ("10 days" is not "three times a day")
+            if any(abs(g[0] - v) < 1e-6 and (u is None or g[1] == u) for g in got):
                 hit = (start + m.start(), start + m.end())
                 break
         if hit is None:

@@ -109,7 +109,7 @@ def content_tokens(text: str) -> list[str]:
 
 
 _NUM_UNIT = re.compile(
-    r"(?<![\w.])(\d+(?:[.,]\d+)?)\s*(%|mg/dl|mg/m2|mg/kg|mmol/l|g/dl|µg|mcg|ug|mg|kg|g|ml|l|mm|cm|m|u/l|iu|units?|"
+    r"(?<![\w.])(\d+(?:[.,]\d+)?)\s*(%|percent|milligrams?|micrograms?|milliliters?|millilitres?|grams?|kilograms?|mg/dl|mg/m2|mg/kg|mmol/l|g/dl|µg|mcg|ug|mg|kg|g|ml|l|mm|cm|m|u/l|iu|units?|"
     r"mmhg|bpm|°c|degrees?(?: celsius)?|days?|weeks?|months?|years?|hours?|cycles?|times?|x)?(?![\w])",
     re.I,
 )
@@ -117,7 +117,9 @@ _UNIT_CANON = {
     "day": "d", "days": "d", "week": "wk", "weeks": "wk", "month": "mo", "months": "mo", "year": "y", "years": "y",
     "hour": "h", "hours": "h", "unit": "u", "units": "u", "iu": "u", "cycle": "cycle", "cycles": "cycle",
     "time": "x", "times": "x", "degree": "°c", "degrees": "°c", "degree celsius": "°c", "degrees celsius": "°c",
-    "mcg": "µg", "ug": "µg",
+    "mcg": "µg", "ug": "µg", "percent": "%", "milligram": "mg", "milligrams": "mg", "microgram": "µg",
+    "micrograms": "µg", "milliliter": "ml", "milliliters": "ml", "millilitre": "ml", "millilitres": "ml", "gram": "g",
+    "grams": "g", "kilogram": "kg", "kilograms": "kg",
 }
 _NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,

@@ -362,8 +362,9 @@ class Verifier:
                                 detail=f"the answer is the question's own entity ({who})")]
             # the subject may head the list or paragraph the value sits in, or be named in other words ("EGD" for
             # a gastroscopy): binding fails only on evidence that the value belongs to another entity
-            competing = [c for c in self._subject_type_mentions(claim, p, sent, pid)
-                         if not (c[0] < v[1] and v[0] < c[1])]
+            competing = [c for c in (self._subject_type_mentions(claim, p, sent, pid)
+                                     if (claim.relative or claim.numbers) else [])
+                         if not (c[0] < v[1] and v[0] < c[1]) and not _same_entity(c[2], claim.subject)]
             if competing:
                 return [Finding(check="binding", claim=who, status="contradicted",
                                 detail=f"the clause names '{competing[0][2]}', not {who}: '{_quote(text, loc.clause)}'")]
@@ -383,7 +384,7 @@ class Verifier:
         # (b) a value attaches to its nearest head: another relative, or (for a number) another drug or test
         heads = self._subject_type_mentions(claim, p, sent, pid) if (claim.relative or claim.numbers) else []
         heads = [h for h in heads if not any(h[0] < s[1] and s[0] < h[1] for s in subj)
-                 and not (h[0] < v[1] and v[0] < h[1])]
+                 and not (h[0] < v[1] and v[0] < h[1]) and not _same_entity(h[2], claim.subject)]
         mine = min(distance(text, s, v, sent) for s in subj)
         for h in heads:
             if distance(text, h[:2], v, sent) < mine:
@@ -598,6 +599,13 @@ class Verifier:
             return []
         sentence = p.text[loc.sentence[0]:loc.sentence[1]]
         said = {d for d, _ in find_dates(sentence)}
+        if not said and self.tools is not None:
+            # undated sentence: its note's date, unless the note itself tells of the asked date ("her lumpectomy on
+            # 01/20/2020" in a later letter)
+            note = self.tools.notes(claim_pid(p)).get(p.note_id)
+            if note is not None and set(analysis.dates) & {d for d, _ in find_dates(note.text)}:
+                return [Finding(check="time_anchor", claim=claim.answer[:80], status="skipped",
+                                detail="the note tells of the asked date; the sentence itself is undated")]
         when = said or ({p.note_date} if p.note_date else set())
         if not when:
             return [Finding(check="time_anchor", claim=claim.answer[:80], status="unsupported",
@@ -612,6 +620,8 @@ class Verifier:
     @staticmethod
     def _ordinal(claim, analysis: QuestionAnalysis) -> str | None:
         """"first" / "last" when the question asks which option came first or last (the options are events)."""
+        if any(find_numbers(t) or find_dates(t) for t in analysis.real_options.values()):
+            return None  # options that are values ("the most recent HbA1c") are not events to order
         if claim.intent.asked == "order" or (analysis.kind == "order" and claim.intent.time_role in ("first", "last")):
             return "last" if (claim.intent.time_role == "last" or analysis.direction == "last") else "first"
         return None
@@ -665,9 +675,10 @@ class Verifier:
                 return []
             out = []
             pool = self.tools.lexical(ctx.patient_id, text, k=12) if self.tools is not None else list(ctx.passages.values())
+            need = 0.99 if len(c.value_terms) + len(c.numbers) <= 4 else 0.75  # "lateral" is not "medial"
             for p in pool:
                 loc = locate(c, p.text)
-                if loc is not None and loc.coverage >= 0.75:
+                if loc is not None and loc.coverage >= need:
                     out.append((p, loc, c))
             return out
 
@@ -780,6 +791,20 @@ class Verifier:
         status = {"entailed": "supported", "contradicted": "contradicted", "not_stated": "unsupported"}[verdict]
         return Finding(check="entailment", claim=claim.answer[:80], status=status,
                        detail=f"{verdict.replace('_', ' ')} by '{_quote(sentence, (0, len(sentence)))}'")
+
+
+def claim_pid(p) -> str:
+    return p.patient_id
+
+
+def _same_entity(name: str, subject: list[str]) -> bool:
+    """A head that is the subject in other letters: "echocardiogram" for "echo", "MMF" inside "MMF dose"."""
+    n = name.lower().strip()
+    for s in subject:
+        s = s.lower().strip()
+        if len(min(n, s, key=len)) >= 3 and (n.startswith(s) or s.startswith(n) or n in s or s in n):
+            return True
+    return False
 
 
 def subject_spans_in(claim, text: str) -> bool:
