@@ -321,3 +321,34 @@ def test_packaged_small_model_returns_valid_intents():
         assert n < 350, f"prompt grew to {n} tokens"
     finally:
         llm.close()
+
+
+# -- the evaluation script's scoring (evals.intent) ---------------------------------------------------------------
+def test_wilson_interval_matches_known_values():
+    from evals.intent import wilson
+
+    lo, hi = wilson(5, 10)
+    assert (round(lo, 3), round(hi, 3)) == (0.237, 0.763)
+    lo, hi = wilson(10, 10)
+    assert hi == 1.0 and round(lo, 3) == 0.722
+    assert wilson(0, 0) == (0.0, 1.0)
+
+
+def test_entity_match_is_lenient_on_content_words_and_one_to_one():
+    from evals.intent import match_entities
+
+    assert match_entities(["systolic murmur"], ["systolic ejection murmur"]) == 1
+    assert match_entities(["the CT scan", "CT"], ["CT scan"]) == 1  # each gold entity matches once
+    assert match_entities(["aspirin"], ["warfarin"]) == 0
+
+
+def test_labels_are_valid_intents_and_reproduce_the_seeded_draw():
+    from evals.intent import DEV_SETS, LABELS, draw_sample, load_labels
+
+    items = load_labels(LABELS)
+    assert {(i["set"], i["split"]) for i in items} == {(s, sp) for s in DEV_SETS for sp in ("tune", "test")}
+    if not all(p.is_file() for p in DEV_SETS.values()):
+        pytest.skip("a dev set is missing (../shared/data): the draw cannot be redone")
+    drawn = draw_sample()
+    assert [(d["set"], d["id"], d["split"], d["question"]) for d in drawn] == [
+        (i["set"], i["id"], i["split"], i["question"]) for i in items]
