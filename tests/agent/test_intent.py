@@ -317,8 +317,9 @@ def test_packaged_small_model_returns_valid_intents():
             qtoks = q.lower()
             assert all(any(w in qtoks for w in e.text.lower().split()) for e in intent.entities)
         assert p.stats["llm"] == 3
-        n = llm.count_tokens(SYSTEM_PROMPT + questions[0][0])
-        assert n < 350, f"prompt grew to {n} tokens"
+        q, opts = questions[0]
+        n = llm.count_tokens("\n".join(m["content"] for m in p.messages(q, opts)))
+        assert n < 350, f"prompt (instructions, worked examples, question, options) grew to {n} tokens"
     finally:
         llm.close()
 
