@@ -357,14 +357,15 @@ class Verifier:
         overlap = [s for s in subj if s[0] < v[1] and v[0] < s[1]]
         subj = [s for s in subj if s not in overlap]
         if not subj:
-            if overlap and not claim.numbers and not claim.dates and not claim.relative:
+            if (overlap and not claim.numbers and not claim.dates and not claim.relative
+                    and set(claim.value_terms) <= claim.subject_terms):
                 return [Finding(check="binding", claim=claim.answer[:80], status="unsupported",
                                 detail=f"the answer is the question's own entity ({who})")]
             # the subject may head the list or paragraph the value sits in, or be named in other words ("EGD" for
             # a gastroscopy): binding fails only on evidence that the value belongs to another entity
             competing = [c for c in (self._subject_type_mentions(claim, p, sent, pid)
                                      if (claim.relative or claim.numbers) else [])
-                         if not (c[0] < v[1] and v[0] < c[1]) and not _same_entity(c[2], claim.subject)]
+                         if not (c[0] < v[1] and v[0] < c[1]) and not self._same(pid, c[2], claim.subject)]
             if competing:
                 return [Finding(check="binding", claim=who, status="contradicted",
                                 detail=f"the clause names '{competing[0][2]}', not {who}: '{_quote(text, loc.clause)}'")]
@@ -378,13 +379,18 @@ class Verifier:
             if hit is not None:
                 return [Finding(check="binding", claim=who, status="supported",
                                 detail=f"{who} is named next to the clause: '{_quote(hit, (0, len(hit)))}'")]
-            return [Finding(check="binding", claim=who, status="unsupported",
-                            detail=f"could not bind: neither the clause that states the answer nor the sentences around "
-                                   f"it name {who}: '{_quote(text, loc.clause)}'")]
+            note = self.tools.notes(pid).get(p.note_id) if self.tools is not None else None
+            if note is not None and not subject_spans(claim, note.text, 0, len(note.text)):
+                return [Finding(check="binding", claim=who, status="unsupported",
+                                detail=f"could not bind: the note that states the answer never names {who}: "
+                                       f"'{_quote(text, loc.clause)}'")]
+            return [Finding(check="binding", claim=who, status="skipped",
+                            detail=f"{who} is named elsewhere in the note, not next to the clause; no other entity "
+                                   "competes for the answer")]
         # (b) a value attaches to its nearest head: another relative, or (for a number) another drug or test
         heads = self._subject_type_mentions(claim, p, sent, pid) if (claim.relative or claim.numbers) else []
         heads = [h for h in heads if not any(h[0] < s[1] and s[0] < h[1] for s in subj)
-                 and not (h[0] < v[1] and v[0] < h[1]) and not _same_entity(h[2], claim.subject)]
+                 and not (h[0] < v[1] and v[0] < h[1]) and not self._same(pid, h[2], claim.subject)]
         mine = min(distance(text, s, v, sent) for s in subj)
         for h in heads:
             if distance(text, h[:2], v, sent) < mine:
@@ -440,8 +446,12 @@ class Verifier:
 
         if claim.relative:
             return [(a + sent[0], b + sent[0], r) for a, b, r in relatives_in(p.text[sent[0]:sent[1]])]
+        if claim.numbers and all(u in _DAYS_PER and u is not None for _, u, _ in claim.numbers):
+            return []  # a duration ("for 4 days") distributes over everything listed before it
         kinds = [e.type for e in claim.intent.entities if e.type in _FACT_TYPES][:1] or (
             ["drug", "test"] if claim.numbers else [])
+        if claim.numbers:
+            kinds = [k for k in kinds if k in ("drug", "test")]  # a value's head is a drug or a test
         types = tuple(t for k in kinds for t in _FACT_TYPES[k])
         found = self._facts_in(pid, p.note_id, p.start + sent[0], p.start + sent[1], types) if types else []
         out = [(a - p.start, b - p.start, n) for a, b, n in found]
@@ -455,6 +465,16 @@ class Verifier:
             if t in kinds and not any(a < y and x < b for x, y, _ in out):
                 out.append((a, b, p.text[a:b]))
         return out
+
+    def _same(self, pid: str, name: str, subject: list[str]) -> bool:
+        """Is a competing head the subject in other words? Spelling ("echocardiogram" / "echo"), or the same
+        concept for the patient's graph ("HbA1c" / "hemoglobin A1c", "BP" / "blood pressure")."""
+        if _same_entity(name, subject):
+            return True
+        if self.tools is None:
+            return False
+        mine = set(self.tools.resolve(pid, name))
+        return bool(mine) and any(mine & set(self.tools.resolve(pid, s)) for s in subject)
 
     @staticmethod
     def _rival_in(claim, text: str, analysis: QuestionAnalysis) -> str | None:
