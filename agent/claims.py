@@ -155,6 +155,16 @@ def build_claim(question: str, answer: str, intent: Intent) -> Claim:
                  [d for d, _ in find_dates(answer)], rel, intent.negated, role, ev)
 
 
+_PARTS = re.compile(r";\s*|,?\s+then\s+|\s*→\s*|\s*->\s*", re.I)
+
+
+def answer_parts(answer: str) -> list[str]:
+    """The parts of a composite answer ("15 mg daily at admission; 2.5 mg daily in March", "A, then B → C"),
+    each a claim of its own; a plain answer is one part."""
+    parts = [x.strip(" .,") for x in _PARTS.split(answer) if x and x.strip(" .,")]
+    return parts if len(parts) >= 2 else [answer]
+
+
 # -- where the evidence states the value --------------------------------------------------------------------
 @dataclass
 class Located:

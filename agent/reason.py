@@ -201,7 +201,18 @@ class ExtractiveReasoner:
                 cites.insert(0, eid)
             return Draft(a.options[letter], letter, list(dict.fromkeys(cites))[:4], option_verdicts=verdicts,
                          option_scores=scores, reason="negation: the option the evidence does not support")
-        return Draft(a.options[letter], letter, [eid] if eid else [], option_verdicts=verdicts, option_scores=scores)
+        cites = [eid] if eid else []
+        from agent.claims import answer_parts
+
+        parts = answer_parts(a.options[letter])
+        if len(parts) >= 2:  # a composite answer cites the best passage of each part
+            qt = set(a.keywords)
+            for part in parts:
+                got = max(((self.scorer.score(ctx.patient_id, part, p, qt)[0], e) for e, p in ctx.passages.items()),
+                          default=(0.0, None))
+                if got[1] and got[0] >= SUPPORT_MIN and got[1] not in cites:
+                    cites.append(got[1])
+        return Draft(a.options[letter], letter, cites[:5], option_verdicts=verdicts, option_scores=scores)
 
     @staticmethod
     def _slot_distances(a: QuestionAnalysis, ctx: Context, judged: dict, scores: dict) -> dict[str, int]:

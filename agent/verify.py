@@ -269,6 +269,22 @@ class Verifier:
             return [Finding(check="claim", claim=claim.answer[:80], status="unsupported",
                             detail="could not check: the answer adds no value to the question's own words "
                                    "(it repeats the entity asked about)")], None
+        from agent.claims import answer_parts, build_claim
+
+        parts = answer_parts(claim.answer)
+        if len(parts) >= 2:
+            # a composite answer holds only when every part does; the first part carries the subject's binding
+            out, where = [], None
+            for i, part in enumerate(parts):
+                sub = build_claim(claim.question, part, claim.intent)
+                if not sub.checkable:
+                    continue
+                got, w = self._value(sub, passages, pid, analysis) if i == 0 else self._part(sub, passages)
+                out += got
+                where = where or w
+                if not self._ok(got):
+                    return out, None
+            return out, where
         cands = []
         for p in passages:
             loc = locate(claim, p.text)
@@ -343,6 +359,22 @@ class Verifier:
             elif after.lstrip().startswith("?") or _interrogative(p.text[s0:s1]):
                 assertion = "possible"  # a question ("any chest pain?") asserts nothing
         return assertion, experiencer
+
+    def _part(self, claim, passages):
+        """A later part of a composite answer: stated in a cited clause, with the polarity it is given."""
+        from agent.claims import locate
+
+        best = None
+        for p in passages:
+            loc = locate(claim, p.text)
+            if loc is not None and (best is None or loc.coverage > best[1].coverage):
+                best = (p, loc)
+        if best is None or best[1].coverage < 0.6:
+            return [Finding(check="value", claim=claim.answer[:80], status="unsupported",
+                            detail=f"this part of the answer is not stated in any cited clause: '{claim.answer[:80]}'")], None
+        p, loc = best
+        return [Finding(check="value", claim=claim.answer[:80], status="supported",
+                        detail=f"stated in {p.note_id}: '{_quote(p.text, loc.clause)}'")] + self._polarity(claim, p, loc), (p, loc)
 
     def _binding(self, claim, p, loc, pid: str, analysis: QuestionAnalysis) -> list[Finding]:
         from agent.claims import distance, locate, relatives_in, subject_spans

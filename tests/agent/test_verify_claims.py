@@ -241,3 +241,14 @@ def test_absence_reads_questions_and_late_negations(texts, question, options, ri
     assert ok.status == "verified", ok.reason
     bad = Verifier().run(Draft(wrong, letter[wrong], ids), ctx, a, intent)
     assert bad.status == "unsupported" and "absence" in _failed(bad)
+
+
+def test_composite_answer_holds_only_when_every_part_does():
+    ctx, ids = _ctx("Prednisolone 15 mg daily was continued on admission.", "In March the prednisolone dose was 2.5 mg daily.")
+    q = "What prednisolone dose was she on at admission, and what dose is listed in March?"
+    opts = {"A": "15 mg daily at admission; 2.5 mg daily in March", "B": "15 mg daily at admission; 5 mg daily in March"}
+    a = QuestionAnalyzer().run(q, opts)
+    intent = Intent(asked="dose", entities=[IntentEntity(text="prednisolone", type="drug")])
+    assert Verifier().run(Draft(opts["A"], "A", ids), ctx, a, intent).status == "verified"
+    bad = Verifier().run(Draft(opts["B"], "B", ids), ctx, a, intent)
+    assert bad.status == "unsupported" and "5 mg daily in March" in bad.reason
