@@ -162,7 +162,7 @@ class IntentParser:
     def _ground(self, intent: Intent, question: str) -> Intent:
         """Keep the entities the question does name (a small model may invent some or copy them from the options),
         drop 'relatives' that are no relative words, and give each the dictionary type when the dictionaries know
-        the whole phrase."""
+        the whole phrase; an anchor only goes with a time role."""
         q_tokens = set(content_tokens(question))
         kept = []
         for e in intent.entities:
@@ -176,7 +176,10 @@ class IntentParser:
                 e = IntentEntity(text=e.text, type=spans[0].type)
             kept.append(e)
         relative = intent.relative if intent.experiencer == "family" else None
-        return intent.model_copy(update={"entities": kept, "relative": relative})
+        anchor = intent.anchor
+        if intent.time_role == "none" or (anchor or "").strip().lower() in ("", "none", "null", "n/a"):
+            anchor = None  # small models write the string "none" where the form wants null
+        return intent.model_copy(update={"entities": kept, "relative": relative, "anchor": anchor})
 
     # -- rules -------------------------------------------------------------------------------------------------
     def _compile(self) -> None:

@@ -262,6 +262,13 @@ def test_llm_person_names_are_not_relatives():
     assert (intent.experiencer, intent.relative) == ("family", "mother")
 
 
+@pytest.mark.parametrize("role,anchor,expected", [("none", "none", None), ("after", "null", None),
+                                                   ("none", "the surgery", None), ("after", "the surgery", "the surgery")])
+def test_llm_anchor_goes_with_a_time_role(role, anchor, expected):
+    intent = IntentParser(llm=FakeLLM({**GOOD, "time_role": role, "anchor": anchor})).run(QUESTION)
+    assert intent.source == "llm" and intent.anchor == expected
+
+
 def test_worked_examples_in_the_prompt_are_valid_intents():
     from agent.intent import EXAMPLES
 
