@@ -171,6 +171,13 @@ def test_entities_from_class_nouns_brackets_and_context(parser):
     assert {e.text: e.type for e in intent.entities}.get("TAC") == "drug"
 
 
+def test_typed_mentions_give_spans_and_types(parser):
+    text = "Started metformin for type 2 diabetes; creatinine pending."
+    got = {text[a:b].lower(): t for a, b, t in parser.typed_mentions(text)}
+    assert got.get("metformin") == "drug" and got.get("creatinine") == "test"
+    assert any(t == "problem" and "diabetes" in k for k, t in got.items())
+
+
 def test_relatives_are_entities(parser):
     intent = parser.run("Which disease did her grandmother die of?")
     assert {"text": "grandmother", "type": "relative"} in [e.model_dump() for e in intent.entities]
