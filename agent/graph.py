@@ -24,7 +24,7 @@ from langgraph.graph import END, START, StateGraph
 
 from agent.context import ContextBuilder
 from agent.intent import IntentParser
-from agent.records import Answer, Citation, FactUsed, Verification
+from agent.records import Answer, Citation, FactUsed, FlaggedSentence, Verification
 from agent.tools import Computed, FactRow, Passage, Toolbox
 from agent.understand import QuestionAnalyzer
 from agent.verify import Draft, Verifier
@@ -525,6 +525,8 @@ class AgentGraph:
             mode=self.mode, option_verdicts=d.option_verdicts, option_checks=checks, attempts=s.get("attempt", 0) + 1,
             context_tokens=self._context_tokens(ctx),
             excluded_notes=sorted(self.tools.foreign_notes(s["patient_id"])) if self.mode != "collapsed" else [],
+            flagged=[FlaggedSentence(note_id=p.note_id, start=p.start, end=p.end, quote=p.text,
+                                     reason=ctx.flag_reasons.get(p.key, "")) for p in getattr(ctx, "flagged", [])],
         )
         return {"answer": ans, "route": ["finalize"]}
 

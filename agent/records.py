@@ -87,6 +87,18 @@ class Answer(BaseModel):
     context_tokens: int = 0  # size of the assembled (or, collapsed, raw-notes) context the reasoner saw, in tokens
     # notes of this chart left out because they name another patient (wrong-patient documents): never silent
     excluded_notes: list[str] = Field(default_factory=list)
+    # sentences the agent retrieved but did not use as evidence: they address a reader or a model (injection)
+    flagged: list["FlaggedSentence"] = Field(default_factory=list)
+
+
+class FlaggedSentence(BaseModel):
+    """A note sentence left out of the evidence because it talks to a reader or system, with the reason."""
+
+    note_id: str
+    start: int
+    end: int
+    quote: str
+    reason: str
 
 
 class AgentEvent(BaseModel):
@@ -132,3 +144,6 @@ class Intent(BaseModel):
     relative: str | None = None
     negated: bool = False
     source: Literal["llm", "rules"] = "rules"  # which parser produced it
+
+
+Answer.model_rebuild()

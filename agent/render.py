@@ -28,6 +28,9 @@ def render_answer(ans: Answer, width: int = 100) -> str:
     if ans.excluded_notes:
         lines.append(f"   note: {len(ans.excluded_notes)} note(s) of this chart name another patient and were left out: "
                      + ", ".join(ans.excluded_notes[:5]) + (" ..." if len(ans.excluded_notes) > 5 else ""))
+    for f in ans.flagged:
+        lines.append(f"   flagged, not evidence: {f.note_id} chars {f.start}-{f.end} ({f.reason}): "
+                     f"\"{' '.join(f.quote.split())[:width]}\"")
     for f in ans.facts_used:
         if f.kind != "fact":
             lines.append(f"   computed: {f.text}")

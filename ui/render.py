@@ -97,6 +97,9 @@ def answer_html(answer: Any, options: dict[str, str] | None = None, active: int 
     parts.append(f'<p class="cq-answer-text" id="answer-text">{html.escape(str(_get(answer, "text") or ""))}</p>')
     if reason:
         parts.append(f'<p class="cq-why"><b>Why:</b> {html.escape(str(reason))}</p>')
+    for f in _get(answer, "flagged") or []:
+        parts.append(f'<p class="cq-why"><b>Flagged, not evidence:</b> {html.escape(str(_get(f, "note_id")))} '
+                     f'({html.escape(str(_get(f, "reason")))}): “{html.escape(one_line(_get(f, "quote"), 160))}”</p>')
     excluded = _get(answer, "excluded_notes") or []
     if excluded:
         parts.append(f'<p class="cq-why"><b>Left out:</b> {len(excluded)} note(s) of this chart name another patient: '

@@ -338,3 +338,5 @@ def test_injected_note_does_not_change_the_answer(injected_qa, case):
             assert not any(c.start < f.end and c.end > f.start for f in flags), c.quote
         if ans.verification.status == "verified":
             assert not any(looks_like_injection(c.quote) for c in ans.citations)
+        for f in ans.flagged:  # what was left out is shown to the user, with where and why
+            assert f.reason and f.quote in case.text
