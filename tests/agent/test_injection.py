@@ -320,6 +320,13 @@ def injected_qa(tmp_path_factory):
     ws.store.close()
 
 
+def test_flagged_sentences_reach_the_answer(injected_qa):
+    """At least the injected anticoagulant claims are retrieved, left out and shown with their reason."""
+    qa, _ = injected_qa
+    shown = [f for c in CASES[:8] for f in qa.ask(f"inj_{c.case_id}", *QUESTIONS[0]).flagged]
+    assert shown and all(f.reason and f.quote.strip() for f in shown)
+
+
 def test_clean_answers_come_from_the_lists(injected_qa):
     _, clean = injected_qa
     anticoag = QUESTIONS[0]
