@@ -178,12 +178,19 @@ class Located:
 
 
 def _tokens(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
+    """(start, end, stem) of content words; a slash compound ("sofosbuvir/velpatasvir") also yields its parts."""
     out = []
     for m in _TOKEN.finditer(text, start, end):
         w = m.group(0).lower().strip("'")
         if w in STOPWORDS:
             continue
         out.append((m.start(), m.end(), w if w[0].isdigit() else stem(w)))
+        if "/" in w and not w[0].isdigit():
+            pos = m.start()
+            for part in m.group(0).split("/"):
+                if len(part) >= 3:
+                    out.append((pos, pos + len(part), stem(part.lower())))
+                pos += len(part) + 1
     return out
 
 

@@ -412,7 +412,8 @@ class Verifier:
                 return [Finding(check="binding", claim=who, status="supported",
                                 detail=f"{who} is named next to the clause: '{_quote(hit, (0, len(hit)))}'")]
             note = self.tools.notes(pid).get(p.note_id) if self.tools is not None else None
-            if note is not None and not subject_spans(claim, note.text, 0, len(note.text)):
+            if note is not None and not subject_spans(claim, note.text, 0, len(note.text)) and not any(
+                    r.passage.note_id == p.note_id for s_ in claim.subject for r in self.tools.facts(pid, s_, limit=40)):
                 return [Finding(check="binding", claim=who, status="unsupported",
                                 detail=f"could not bind: the note that states the answer never names {who}: "
                                        f"'{_quote(text, loc.clause)}'")]
