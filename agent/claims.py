@@ -212,8 +212,9 @@ def _number_spans(text: str, start: int, end: int, numbers) -> list[tuple[int, i
     return spans
 
 
-def locate(claim: Claim, text: str) -> Located | None:
-    """The clause of ``text`` that best states the claim's value (all its numbers, most of its words)."""
+def locate(claim: Claim, text: str, note_date=None) -> Located | None:
+    """The clause of ``text`` that best states the claim's value (all its numbers, most of its words; a date
+    either written in the clause or the date of the note it is in)."""
     best = None
     want = set(claim.value_terms)
     for s0, e0 in split_sentences(text):
@@ -224,7 +225,7 @@ def locate(claim: Claim, text: str) -> Located | None:
             nspans = _number_spans(text, cs, ce, claim.numbers) if claim.numbers else []
             if claim.numbers and not nspans:
                 continue
-            dates_ok = all(any(d == x for x, _ in find_dates(text[cs:ce])) for d in claim.dates)
+            dates_ok = all(d == note_date or any(d == x for x, _ in find_dates(text[cs:ce])) for d in claim.dates)
             if claim.dates and not dates_ok:
                 continue
             parts = len(want) + len(claim.numbers) + len(claim.dates)

@@ -287,7 +287,7 @@ class Verifier:
             return out, where
         cands = []
         for p in passages:
-            loc = locate(claim, p.text)
+            loc = locate(claim, p.text, p.note_date)
             if loc is not None:
                 cands.append((loc.coverage, p, loc))
         cands.sort(key=lambda x: -x[0])
@@ -301,7 +301,7 @@ class Verifier:
                 break
             fs = [Finding(check="value", claim=claim.answer[:80], status="supported",
                           detail=f"stated in {p.note_id}: '{_quote(p.text, loc.clause)}'")]
-            fs += self._binding(claim, p, loc, pid, analysis)
+            fs += self._binding(claim, p, loc, pid, analysis, passages)
             fs += self._polarity(claim, p, loc)
             fs += self._counts(claim, p, loc)
             fs += self._roles(claim, p, loc)
@@ -366,7 +366,7 @@ class Verifier:
 
         best = None
         for p in passages:
-            loc = locate(claim, p.text)
+            loc = locate(claim, p.text, p.note_date)
             if loc is not None and (best is None or loc.coverage > best[1].coverage):
                 best = (p, loc)
         if best is None or best[1].coverage < 0.6:
@@ -376,7 +376,7 @@ class Verifier:
         return [Finding(check="value", claim=claim.answer[:80], status="supported",
                         detail=f"stated in {p.note_id}: '{_quote(p.text, loc.clause)}'")] + self._polarity(claim, p, loc), (p, loc)
 
-    def _binding(self, claim, p, loc, pid: str, analysis: QuestionAnalysis) -> list[Finding]:
+    def _binding(self, claim, p, loc, pid: str, analysis: QuestionAnalysis, passages=None) -> list[Finding]:
         from agent.claims import distance, locate, relatives_in, subject_spans
 
         if not claim.subject and not claim.relative:
@@ -412,10 +412,14 @@ class Verifier:
                 return [Finding(check="binding", claim=who, status="supported",
                                 detail=f"{who} is named next to the clause: '{_quote(hit, (0, len(hit)))}'")]
             note = self.tools.notes(pid).get(p.note_id) if self.tools is not None else None
+            cited_notes = {q.note_id for q in (passages or [])}
             if note is not None and not subject_spans(claim, note.text, 0, len(note.text)) and not any(
-                    r.passage.note_id == p.note_id for s_ in claim.subject for r in self.tools.facts(pid, s_, limit=40)):
+                    r.passage.note_id in cited_notes | {p.note_id}
+                    for s_ in claim.subject for r in self.tools.facts(pid, s_, limit=40)) and not any(
+                    subject_spans(claim, q.text, 0, len(q.text)) for q in (passages or [])):
                 return [Finding(check="binding", claim=who, status="unsupported",
-                                detail=f"could not bind: the note that states the answer never names {who}: "
+                                detail=f"could not bind: neither the note that states the answer nor any cited passage "
+                                       f"names {who}: "
                                        f"'{_quote(text, loc.clause)}'")]
             return [Finding(check="binding", claim=who, status="skipped",
                             detail=f"{who} is named elsewhere in the note, not next to the clause; no other entity "
