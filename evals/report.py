@@ -137,6 +137,13 @@ def plot_run(metrics: dict[str, Any], records: list[dict], out: Path) -> list[Pa
     import matplotlib.pyplot as plt
 
     paths = []
+
+    def save(fig, name: str) -> None:
+        fig.tight_layout()
+        fig.savefig(out / name, dpi=100)
+        plt.close(fig)
+        paths.append(out / name)
+
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
     tasks = list(metrics["by_task"])
     axes[0].bar(tasks, [metrics["by_task"][t]["accuracy"] or 0 for t in tasks], color="#3b7dd8")
@@ -146,21 +153,13 @@ def plot_run(metrics: dict[str, Any], records: list[dict], out: Path) -> list[Pa
     axes[1].barh(kinds, [metrics["by_kind"][k]["accuracy"] or 0 for k in kinds], color="#4caf50")
     axes[1].set_xlim(0, 1)
     axes[1].set_title("accuracy by task/kind")
-    fig.tight_layout()
-    p = out / "accuracy.png"
-    fig.savefig(p, dpi=100)
-    plt.close(fig)
-    paths.append(p)
+    save(fig, "accuracy.png")
     lat = [r["latency_s"] for r in records if r.get("latency_s") is not None]
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.hist(lat, bins=30, color="#d8783b")
     ax.set_xlabel("seconds per question")
     ax.set_title("latency distribution")
-    fig.tight_layout()
-    p = out / "latency.png"
-    fig.savefig(p, dpi=100)
-    plt.close(fig)
-    paths.append(p)
+    save(fig, "latency.png")
     curve = risk_coverage(records)
     if curve:
         fig, ax = plt.subplots(figsize=(6, 4))
@@ -170,11 +169,7 @@ def plot_run(metrics: dict[str, Any], records: list[dict], out: Path) -> list[Pa
         ax.set_xlabel("coverage (share of questions answered)")
         ax.set_ylabel("risk (share of those answers wrong)")
         ax.set_title("risk-coverage: verified first, then the rest")
-        fig.tight_layout()
-        p = out / "risk_coverage.png"
-        fig.savefig(p, dpi=100)
-        plt.close(fig)
-        paths.append(p)
+        save(fig, "risk_coverage.png")
     return paths
 
 
