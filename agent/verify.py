@@ -18,7 +18,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from agent.context import SYSTEM_PROMPT, Context
+from agent.context import Context
 from agent.records import Finding, Verification
 from agent.understand import QuestionAnalysis, content_tokens, find_dates, find_numbers, stem
 
@@ -31,7 +31,6 @@ _PRE_NEG = re.compile(
     re.I,
 )
 _POST_NEG = re.compile(r"^\W*(?:[A-Za-z0-9\-/]+\s+){0,3}?(?:was|were|is|are|has been|have been)?\s*(ruled out|excluded|negative|absent|not (?:seen|found|detected|present|given|administered|performed|started))\b", re.I)
-_ANSWER_NEG = re.compile(r"\b(no|not|never|without|denies|absent|negative|ruled out)\b", re.I)
 
 
 @dataclass
@@ -377,7 +376,7 @@ class Verifier:
                         detail=f"stated in {p.note_id}: '{_quote(p.text, loc.clause)}'")] + self._polarity(claim, p, loc), (p, loc)
 
     def _binding(self, claim, p, loc, pid: str, analysis: QuestionAnalysis, passages=None) -> list[Finding]:
-        from agent.claims import distance, locate, relatives_in, subject_spans
+        from agent.claims import distance, locate, subject_spans
 
         if not claim.subject and not claim.relative:
             return [Finding(check="binding", claim=claim.answer[:80], status="skipped",
