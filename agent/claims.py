@@ -98,7 +98,7 @@ class Claim:
         return bool(self.value_terms or self.numbers or self.dates)
 
 
-def _subject_phrases(intent: Intent, question: str) -> list[str]:
+def _subject_phrases(intent: Intent) -> list[str]:
     """The entities the question is about, without generic words ("the patient's medication")."""
     out = []
     anchor = (intent.anchor or "").lower()
@@ -131,7 +131,7 @@ def _question_role(question: str, intent: Intent) -> tuple[str | None, str | Non
 
 def build_claim(question: str, answer: str, intent: Intent) -> Claim:
     """The claim "the answer to ``question`` is ``answer``", typed by the question's intent."""
-    subject = _subject_phrases(intent, question)
+    subject = _subject_phrases(intent)
     subject_terms = {t for p in subject for t in content_tokens(p) if t not in _generic() and not t[0].isdigit()}
     q_terms = set(content_tokens(question))
     q_nums = find_numbers(question)
@@ -230,7 +230,7 @@ def locate(claim: Claim, text: str, note_date=None) -> Located | None:
                 continue
             parts = len(want) + len(claim.numbers) + len(claim.dates)
             cov = (len(got) + len(claim.numbers) + len(claim.dates)) / parts if parts else 0.0
-            hits = _densest(hits, [t for _, _, t in toks if t in want], toks)
+            hits = _densest(hits, toks)
             spans = hits + nspans
             if not spans:
                 if not claim.dates:
@@ -243,7 +243,7 @@ def locate(claim: Claim, text: str, note_date=None) -> Located | None:
     return best[1] if best else None
 
 
-def _densest(hits: list[tuple[int, int]], _terms, toks) -> list[tuple[int, int]]:
+def _densest(hits: list[tuple[int, int]], toks) -> list[tuple[int, int]]:
     """The shortest run of matched tokens that still covers every distinct value term found ("the left lung ...,
     ruling out a lung abscess": the second "lung", next to "abscess")."""
     seq = [(a, b, t) for a, b, t in toks if (a, b) in set(hits)]

@@ -118,7 +118,7 @@ class AssertionChecker:
             return True
         # explicit triggers in the phrase's own clause ("..., ruling out a lung abscess") that a statistical
         # classifier may miss
-        clause = re.split(r"[,;:\n]|\.\s|\bbut\b|\bhowever\b|\band\b", sentence[max(0, best[1] - 60):best[1]])[-1]
+        clause = _clause_tail(sentence[max(0, best[1] - 60):best[1]])
         return bool(_PRE_NEG.search(clause))
 
     def term_negated(self, sentence: str, token_stems: set[str]) -> bool | None:
@@ -155,10 +155,9 @@ class Verifier:
     the whole-record search an absence claim needs; without it those checks are skipped and say so.
     """
 
-    def __init__(self, llm=None, entail: bool | None = None, tools=None, judge: bool | None = None):
+    def __init__(self, llm=None, entail: bool | None = None, tools=None):
         self.llm = llm
-        flag = entail if entail is not None else judge
-        self.entail = (llm is not None) if flag is None else (bool(flag) and llm is not None)
+        self.entail = (llm is not None) if entail is None else (bool(entail) and llm is not None)
         self.tools = tools
         self.assertions = AssertionChecker()
         self._parser = None
@@ -349,7 +348,7 @@ class Verifier:
         assertion, experiencer = res
         if assertion == "present":
             before = p.text[loc.clause[0]:loc.span[0]]
-            before = re.split(r"[,;:\n]|\.\s|\bbut\b|\bhowever\b|\band\b", before)[-1]
+            before = _clause_tail(before)
             after = p.text[loc.span[1]:s1]
             ends = [i for i in (after.find(e) for e in cues()["absence"]["post_window_ends"]) if i >= 0]
             after = after[:min(ends)] if ends else after
@@ -615,7 +614,7 @@ class Verifier:
     def _series(self, claim, pid: str, analysis: QuestionAnalysis) -> list[Finding]:
         """Values that only make sense against the whole record: the highest / lowest of a series, and a count,
         which is at least the highest numbered occurrence ("cycle 6") of what it counts."""
-        from agent.claims import cue_rx, cues
+        from agent.claims import cue_rx, cues, subject_spans
 
         if self.tools is None or not claim.numbers:
             return []
@@ -639,7 +638,7 @@ class Verifier:
             for p in self.tools.lexical(pid, f"{subject} {m.group(1)}", k=30):
                 for mm in re.finditer(r"\b([A-Za-z]+)\s*#?\s*(\d{1,2})\b|\b(\d{1,2})(?:st|nd|rd|th)\s+([A-Za-z]+)", p.text):
                     word, num = (mm.group(1), mm.group(2)) if mm.group(1) else (mm.group(4), mm.group(3))
-                    if stem(word.lower()) == noun and subject_spans_in(claim, p.text):
+                    if stem(word.lower()) == noun and subject_spans(claim, p.text, 0, len(p.text)):
                         seen.append(int(num))
             if seen and all(max(seen) > v for v, _, _ in claim.numbers):
                 out.append(Finding(check="recompute", claim=claim.answer[:80], status="contradicted",
@@ -658,7 +657,7 @@ class Verifier:
         if not said and self.tools is not None:
             # undated sentence: its note's date, unless the note itself tells of the asked date ("her lumpectomy on
             # 01/20/2020" in a later letter)
-            note = self.tools.notes(claim_pid(p)).get(p.note_id)
+            note = self.tools.notes(p.patient_id).get(p.note_id)
             if note is not None and set(analysis.dates) & {d for d, _ in find_dates(note.text)}:
                 return [Finding(check="time_anchor", claim=claim.answer[:80], status="skipped",
                                 detail="the note tells of the asked date; the sentence itself is undated")]
@@ -849,8 +848,9 @@ class Verifier:
                        detail=f"{verdict.replace('_', ' ')} by '{_quote(sentence, (0, len(sentence)))}'")
 
 
-def claim_pid(p) -> str:
-    return p.patient_id
+def _clause_tail(before: str) -> str:
+    """The part of the text before a mention that lies in the mention's own clause."""
+    return re.split(r"[,;:\n]|\.\s|\bbut\b|\bhowever\b|\band\b", before)[-1]
 
 
 def _same_entity(name: str, subject: list[str]) -> bool:
@@ -861,12 +861,6 @@ def _same_entity(name: str, subject: list[str]) -> bool:
         if len(min(n, s, key=len)) >= 3 and (n.startswith(s) or s.startswith(n) or n in s or s in n):
             return True
     return False
-
-
-def subject_spans_in(claim, text: str) -> bool:
-    from agent.claims import subject_spans
-
-    return bool(subject_spans(claim, text, 0, len(text)))
 
 
 def _interrogative(sentence: str) -> bool:
