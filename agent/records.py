@@ -116,6 +116,7 @@ Asked = Literal["value", "dose", "date", "reason", "count", "order", "interval",
                 "other"]
 EntityType = Literal["drug", "problem", "test", "procedure", "relative", "other"]
 TimeRole = Literal["initial", "current", "on_date", "before", "after", "between", "first", "last", "none"]
+Relation = Literal["start", "stop", "replace", "cause", "onset", "change"]
 
 
 class IntentEntity(BaseModel):
@@ -130,6 +131,8 @@ class Intent(BaseModel):
 
     ``asked``: value (a named thing: which drug, which diagnosis), dose, date, reason (why / indication / cause),
     count, order, interval, presence (is X documented / did X happen), test_result, trend.
+    ``relations``: the events the question's verbs name ("which drug replaced the one that caused the cough" ->
+    replace, cause); they pick the medication and timeline queries.
     ``negated``: the question asks for the exception or an absence ("which was NOT given", "what was ruled out").
     ``time_role`` with ``anchor`` (the anchor event or date as worded): "initial dose" -> initial, "on 2020-03-01" ->
     on_date, "before the surgery" -> before + "the surgery". ``experiencer``: whose fact (patient, family or other
@@ -143,6 +146,7 @@ class Intent(BaseModel):
     experiencer: Literal["patient", "family", "other"] = "patient"
     relative: str | None = None
     negated: bool = False
+    relations: list[Relation] = Field(default_factory=list)
     source: Literal["llm", "rules"] = "rules"  # which parser produced it
 
 
