@@ -21,7 +21,7 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from clinqa.records import Assertion, DateKind, Experiencer, Fact, FactType, Note, Relation
@@ -347,18 +347,25 @@ class ClinicalExtractor:
 
         # assertion status (negation, uncertainty, hypothetical, historical, experiencer)
         if self.assertion_classifier is not None and concepts:
-            self._assert(sub, s, concepts, sentences)
+            self._assert(sub, s, concepts, sentences, note, date_exprs if cfg.dates else None)
 
         out.extend(concepts)
         out.sort(key=lambda f: (f.start, f.end, f.type._value_))
         return out
 
     # -- helpers ----------------------------------------------------------------------------------
-    def _assert(self, sub: str, offset: int, concepts: list[Fact], sentences: list[tuple[int, int]]) -> None:
+    def _assert(self, sub: str, offset: int, concepts: list[Fact], sentences: list[tuple[int, int]], note: Note,
+                dates: list[DateExpr] | None) -> None:
+        """Classify the slice's concepts; the note date and the dates already resolved above let time expressions
+        ("in 2009", "3 years ago") count as historical evidence."""
         targets = [(f.start - offset, f.end - offset) for f in concepts]
         sents = [(a - offset, b - offset) for a, b in sentences]
         secs = [f.section for f in concepts]
-        results = self.assertion_classifier.classify_targets(sub, targets, sents, secs)
+        note_date = note.note_date if note.date_known else None
+        if dates is not None:  # slice offsets, as the targets
+            dates = [replace(d, start=d.start - offset, end=d.end - offset) for d in dates]
+        results = self.assertion_classifier.classify_targets(sub, targets, sents, secs, note_date=note_date,
+                                                             dates=dates)
         for f, r in zip(concepts, results):
             if r is None:
                 continue

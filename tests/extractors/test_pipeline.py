@@ -66,10 +66,11 @@ class _StubClassifier:
     def __init__(self):
         self.calls = []
 
-    def classify_targets(self, text, targets, sentences=None, sections=None):
+    def classify_targets(self, text, targets, sentences=None, sections=None, note_date=None, dates=None):
         from types import SimpleNamespace
 
         self.calls.append((text, list(targets), sentences, sections))
+        self.dates = (note_date, dates)
         return [SimpleNamespace(assertion=Assertion.ABSENT if "denies" in text[max(0, s - 10):s].lower() else Assertion.PRESENT,
                                 historical=True, experiencer=Experiencer.FAMILY, triggers=[f"stub:{text[s:e]}"])
                 for s, e in targets]
@@ -94,6 +95,36 @@ def test_classifier_wiring_with_stub():
     assert cp.assertion_triggers == ["stub:chest pain"]
     assert one(facts, "DRUG", "lisinopril").assertion == Assertion.PRESENT
     assert of_type(facts, "SECTION")[0].assertion_triggers == []  # sections are not classified
+
+
+def test_classifier_gets_the_note_date_and_the_resolved_dates():
+    from extractors import ClinicalExtractor
+
+    x = ClinicalExtractor({"assertion": False})
+    x.warm_up()
+    x.assertion_classifier = stub = _StubClassifier()
+    text = "Seen today. Pneumonia in March 2019, treated with amoxicillin."
+    x.run(make_note(text, note_date=dt.date(2024, 5, 1)))
+    note_date, dates = stub.dates
+    assert note_date == dt.date(2024, 5, 1)
+    assert [(d.text, d.value) for d in dates] == [("today", dt.date(2024, 5, 1)), ("March 2019", dt.date(2019, 3, 1))]
+    assert [text[d.start:d.end] for d in dates] == ["today", "March 2019"]  # offsets into the classifier's text
+    x.run(make_note(text, date_known=False))  # an ingest date stands in: absolute dates cannot be read against it
+    assert stub.dates[0] is None
+
+
+@pytest.mark.parametrize("text, concept", [
+    ("He had a stroke in 2009. He has pneumonia now.", "stroke"),
+    ("Pneumonia in March 2019, treated with amoxicillin. Today cellulitis.", "pneumonia"),
+    ("She was treated for cellulitis on 01/02/2015. No fever.", "cellulitis"),
+])
+def test_a_dated_mention_is_historical_against_the_note_date(extract, text, concept):
+    past = one(extract(text), "PROBLEM", concept)
+    assert past.historical and any(t.startswith("time_expression:") for t in past.assertion_triggers)
+    assert not one(extract(text, date_known=False), "PROBLEM", concept).historical  # no note date: no evidence
+    for f in extract(text):
+        if f.type == FactType.PROBLEM and f.name != concept:
+            assert not f.historical, f  # the date dates its own sentence only
 
 
 def test_extractor_pickles_as_config():
