@@ -289,10 +289,14 @@ class AssertionClassifier:
                     continue  # a header title ("CLINICAL HISTORY:"): the section rules decide, not the word
                 d = rule.direction
                 if m.end <= ts and d in ("FORWARD", "BIDIRECTIONAL"):
-                    a, b = m.end, ts
+                    a, b, forward = m.end, ts, True
                 elif m.start >= te and d in ("BACKWARD", "BIDIRECTIONAL"):
-                    a, b = te, m.start
+                    a, b, forward = te, m.start, False
                 else:
+                    continue
+                if rule.scope_breaks and not rule.scope_breaks.isdisjoint(toks[a:b]):
+                    continue
+                if b > a and self._other_clause(rules, toks, a, b, forward):
                     continue
                 dist = -1
                 for cat in rule.categories:
@@ -353,6 +357,30 @@ class AssertionClassifier:
             for o in matches:
                 if o.start >= a and o.end <= b and o.rule.category in rule.terminated_by:
                     return True
+        return False
+
+    @staticmethod
+    def _other_clause(rules: RuleSet, toks: list[str], a: int, b: int, forward: bool) -> bool:
+        """toks[a:b] (between trigger and target) crosses into another finite clause: seen from a FORWARD
+        trigger, a separator followed by a clause verb ("denies fever, and has [cough]"; a relative pronoun
+        after the separator keeps the clause: "her father, who had a [stroke]"); from a BACKWARD one, a clause
+        verb followed by a separator ("[vomiting] was noted, fever was not seen")."""
+        seps, verbs, rel = rules.clause_separators, rules.clause_verbs, rules.clause_relatives
+        opened = False
+        for j in range(a, b):
+            t = toks[j]
+            if forward:
+                if t in seps:
+                    opened = True
+                elif opened and (t in rel):
+                    opened = False
+                elif opened and t in verbs:
+                    return True
+            elif opened:
+                if t in seps:
+                    return True
+            elif t in verbs:
+                opened = True
         return False
 
     @staticmethod

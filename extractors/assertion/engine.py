@@ -7,11 +7,20 @@ Design (Chapman et al. ConText / medspaCy ConText, re-implemented for speed):
   ``OP: "?"``) are compiled to regexes over the space-joined tokens, indexed by
   their first token (or first two, for the long literal lists); matching is
   greedy, left to right, longest match first, so a PSEUDO rule ("no increase",
-  "gram negative") swallows the trigger it contains;
+  "gram negative") swallows the trigger it contains; when the longest match reads one way only (FORWARD
+  or BACKWARD), the best rule of the same category reading the other way from the same token, or from a
+  token inside the match, is kept too ("not seen": "no [mass] seen" and "[mass] not seen"; "was not given":
+  "[aspirin] was not given" and "was not given [aspirin]");
 * each trigger has a direction (FORWARD / BACKWARD / BIDIRECTIONAL), a
   max_scope (in word tokens, list separators not counted), and a scope that
   ends at the sentence edge, at a TERMINATE match that applies to its category,
-  or at a trigger of a category listed in its ``terminated_by``;
+  or at a trigger of a category listed in its ``terminated_by``, or at one of its own ``scope_breaks``
+  words ("stopped X (cough)", "stopped X because of cough": the reason is not stopped);
+* clause scope: a scope does not reach into another finite clause, i.e. a BACKWARD scope stops at a
+  clause verb followed by a clause separator ("[vomiting] was noted, fever was not seen"), a FORWARD scope
+  at a separator followed by a clause verb ("denies fever and has [cough]"; not after a relative pronoun:
+  "her father, who had a [stroke]"); the word lists are data (``defaults.clause_verbs`` /
+  ``clause_separators`` / ``clause_relatives``);
 * list scope: a trigger also covers a target further than max_scope when
   everything between them is a comma / "or" / "and" separated list of short
   items ("no fever, chills, or night sweats");
@@ -59,6 +68,7 @@ class Rule:
     also: tuple[str, ...] = ()  # further modifier categories the same trigger carries ("quit" -> negated + historical)
     origin: str = "clinqa"  # which lexicon the rule comes from ("clinqa", "medspacy", "negex")
     sentence_initial: bool = False  # only a trigger when it opens the sentence ("Should pain recur, ...")
+    scope_breaks: frozenset[str] = frozenset()  # tokens that end this rule's scope ("(" , "because")
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -212,6 +222,9 @@ class RuleSet:
         self.default_max_scope = defaults.get("max_scope")
         self.list_item_max_words = int(defaults.get("list_item_max_words", 4))
         self.list_separators = frozenset(defaults.get("list_separators", [",", "or", "and", "/", "nor"]))
+        self.clause_verbs = frozenset(defaults.get("clause_verbs", []))
+        self.clause_separators = frozenset(defaults.get("clause_separators", []))
+        self.clause_relatives = frozenset(defaults.get("clause_relatives", []))
         self.rules: list[Rule] = []
         self._by_first: dict[str, list[_Pattern]] = {}
         self._any_first: list[_Pattern] = []
@@ -337,6 +350,7 @@ class RuleSet:
             also=also,
             origin=str(raw.get("origin", "clinqa")),
             sentence_initial=bool(raw.get("sentence_initial", False)),
+            scope_breaks=frozenset(t for w in raw.get("scope_breaks", []) for t in _tokenize(w)),
         )
 
     def section_entry(self, title: str | None) -> dict[str, Any] | None:
@@ -352,50 +366,80 @@ class RuleSet:
     def match(self, toks: Sequence[str], lo: int, hi: int, tags: frozenset[str] = frozenset()) -> list[Match]:
         """Greedy, left to right, longest-first matches over toks[lo:hi]; a rule limited to some sections
         takes part only when ``tags`` (the target section's) include one of them, so it never hides a general
-        rule elsewhere."""
+        rule elsewhere. A one-way match is joined by the best rule of its category reading the other way that
+        starts at the same token or inside it ("[aspirin] was not given" / "was not given [aspirin]")."""
         out: list[Match] = []
         if hi <= lo:
             return out
-        by_first = self._by_first
-        by_two = self._by_two
-        two_firsts = self._two_firsts
-        any_first = self._any_first
         seg = toks[lo:hi]
         joined = " ".join(seg) + " "  # every token is followed by exactly one space
         k = 0
         pos = 0  # char start of token lo+k in joined
         n = hi - lo
         while k < n:
-            t = seg[k]
-            cands = by_first.get(t, any_first)
-            if k + 1 < n and t in two_firsts:
-                two = by_two.get((t, seg[k + 1]))
-                if two:
-                    cands = cands + two if cands else two
-            best_end = -1
-            best_rule: Rule | None = None
-            for pat in cands:
-                rule = pat.rule
-                st = rule.section_tags
-                if st and not (st & tags):
-                    continue
-                m = pat.rx.match(joined, pos)
-                if m is None:
-                    continue
-                e = m.end()
-                if e > best_end or (e == best_end and _better(rule, best_rule)):
-                    best_end, best_rule = e, rule
-            if best_rule is not None:
-                ke = k + joined.count(" ", pos, best_end)
-                out.append(Match(best_rule, lo + k, lo + ke, joined[pos:best_end - 1]))
-                k, pos = ke, best_end
-            else:
+            cands = self._candidates(seg, k, n)
+            best_end, best_rule, one_way = self._longest(cands, joined, pos, tags) if cands else (-1, None, None)
+            if best_rule is None:
+                pos += len(seg[k]) + 1
                 k += 1
-                pos += len(t) + 1
+                continue
+            ke = k + joined.count(" ", pos, best_end)
+            out.append(Match(best_rule, lo + k, lo + ke, joined[pos:best_end - 1]))
+            lacking = _ONE_WAY.get(best_rule.direction)
+            if lacking is not None:
+                j, p = k, pos
+                while j < ke:
+                    other = one_way.get(lacking) if one_way else None
+                    if other is not None and other[1].category == best_rule.category:
+                        e = other[0]
+                        out.append(Match(other[1], lo + j, lo + j + joined.count(" ", p, e), joined[p:e - 1]))
+                        break
+                    p += len(seg[j]) + 1
+                    j += 1
+                    inner = self._candidates(seg, j, n) if j < ke else None
+                    one_way = self._longest(inner, joined, p, tags)[2] if inner else None
+            k, pos = ke, best_end
         return out
+
+    def _candidates(self, seg: Sequence[str], k: int, n: int) -> list[_Pattern]:
+        """The patterns that may match from token k (indexed by its first token, or its first two)."""
+        t = seg[k]
+        cands = self._by_first.get(t, self._any_first)
+        if k + 1 < n and t in self._two_firsts:
+            two = self._by_two.get((t, seg[k + 1]))
+            if two:
+                cands = cands + two if cands else two
+        return cands
+
+    @staticmethod
+    def _longest(cands: list[_Pattern], joined: str, pos: int, tags: frozenset[str]
+                 ) -> tuple[int, Rule | None, dict[str, tuple[int, Rule]]]:
+        """Longest match at char ``pos`` (end, rule; ties by ``_better``) and the longest FORWARD / BACKWARD
+        modifier matches there (direction -> (end, rule))."""
+        best_end = -1
+        best_rule: Rule | None = None
+        one_way: dict[str, tuple[int, Rule]] = {}
+        for pat in cands:
+            rule = pat.rule
+            st = rule.section_tags
+            if st and not (st & tags):
+                continue
+            m = pat.rx.match(joined, pos)
+            if m is None:
+                continue
+            e = m.end()
+            if e > best_end or (e == best_end and _better(rule, best_rule)):
+                best_end, best_rule = e, rule
+            d = rule.direction
+            if d in _ONE_WAY:
+                cur = one_way.get(d)
+                if cur is None or e > cur[0] or (e == cur[0] and rule.index < cur[1].index):
+                    one_way[d] = (e, rule)
+        return best_end, best_rule, one_way
 
 
 _PRIORITY = {"PSEUDO": 3, "TERMINATE": 2}
+_ONE_WAY = {"FORWARD": "BACKWARD", "BACKWARD": "FORWARD"}  # a one-way trigger -> the direction it lacks
 
 
 def _better(rule: Rule, best: Rule | None) -> bool:

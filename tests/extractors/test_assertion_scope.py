@@ -1,0 +1,134 @@
+"""extractors.assertion: post-negations, clause scope and the reason a drug was stopped for.
+
+Wordings written for these tests (not sentences of the dev kit); each rule is checked with several.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from clinqa.records import Assertion
+from extractors.assertion import AssertionClassifier
+
+A = Assertion
+
+
+@pytest.fixture(scope="module")
+def clf() -> AssertionClassifier:
+    c = AssertionClassifier()
+    c.warm_up()
+    return c
+
+
+def run(clf, sentence: str, concept: str):
+    i = sentence.index(concept)
+    return clf.classify(sentence, i, i + len(concept))
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("Aspirin was not given.", "Aspirin"),
+    ("Heparin was not administered in the field.", "Heparin"),
+    ("Chest pain was denied.", "Chest pain"),
+    ("Fevers and chills were denied.", "Fevers"),
+    ("Fever is absent.", "Fever"),
+    ("Pneumonia was ruled out.", "Pneumonia"),
+    ("Edema: none.", "Edema"),
+    ("HIV: negative.", "HIV"),
+    ("Pleural effusion not seen.", "Pleural effusion"),
+    ("A mass is not seen on this study.", "mass"),
+    ("Murmurs were not heard.", "Murmurs"),
+    ("Cough has not been reported.", "Cough"),
+    ("Lymphadenopathy is not palpable.", "Lymphadenopathy"),
+])
+def test_post_negation_reads_backward(clf, sentence, concept):
+    res = run(clf, sentence, concept)
+    assert res.assertion is A.ABSENT, res.triggers
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("She was not given aspirin.", "aspirin"),
+    ("No mass seen.", "mass"),
+    ("We have not seen any rash.", "rash"),
+    ("He has not been given antibiotics.", "antibiotics"),
+    ("He denied chest pain.", "chest pain"),
+    ("SOCIAL HISTORY: Denies alcohol or tobacco.", "tobacco"),
+])
+def test_the_forward_reading_of_the_same_words_still_applies(clf, sentence, concept):
+    assert run(clf, sentence, concept).assertion is A.ABSENT
+
+
+def test_a_phrase_that_reads_both_ways_keeps_both_rules(clf):
+    """'not seen' is a forward rule and a backward one of the same category: the matcher keeps both."""
+    rules = clf.rules
+    toks = "mass not seen".split()
+    found = {(m.rule.direction, m.start, m.end) for m in rules.match(toks, 0, len(toks))}
+    assert {d for d, _, _ in found} >= {"FORWARD", "BACKWARD"}
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("Vomiting was noted, and fever was not seen.", "Vomiting"),
+    ("Cough is present and fever absent.", "Cough"),
+    ("Rash was reported, chest pain was denied.", "Rash"),
+    ("Denies fever and has cough.", "cough"),
+    ("No chest pain, but she has palpitations.", "palpitations"),
+    ("Negative for nausea, and is tolerating a diet without vomiting.", "diet"),
+])
+def test_a_scope_stays_in_its_clause(clf, sentence, concept):
+    assert run(clf, sentence, concept).assertion is A.PRESENT
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("Vomiting was noted, and fever was not seen.", "fever"),
+    ("Denies fever, chills, or night sweats.", "night sweats"),
+    ("Fever, chills and night sweats are absent.", "Fever"),
+    ("Nausea and vomiting were not reported.", "Nausea"),
+    ("Her father, who had a stroke at 60, is alive.", "stroke"),
+])
+def test_lists_and_relative_clauses_stay_in_scope(clf, sentence, concept):
+    res = run(clf, sentence, concept)
+    if concept == "stroke":
+        assert res.experiencer.value == "family"
+    else:
+        assert res.assertion is A.ABSENT, res.triggers
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("Stopped lisinopril (dry cough).", "cough"),
+    ("Lisinopril was discontinued because of rash.", "rash"),
+    ("He stopped metformin due to diarrhea.", "diarrhea"),
+    ("Discontinued atorvastatin for myalgias.", "myalgias"),
+    ("She quit amiodarone after thyroid dysfunction.", "thyroid dysfunction"),
+])
+def test_the_reason_a_drug_was_stopped_for_stays_present(clf, sentence, concept):
+    res = run(clf, sentence, concept)
+    assert res.assertion is A.PRESENT, res.triggers
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("Stopped lisinopril (dry cough).", "lisinopril"),
+    ("He quit smoking in 2005.", "smoking"),
+    ("Discontinued atorvastatin for myalgias.", "atorvastatin"),
+])
+def test_the_stopped_drug_or_habit_itself_is_still_stopped(clf, sentence, concept):
+    res = run(clf, sentence, concept)
+    assert res.assertion is A.ABSENT and res.historical, res.triggers
+
+
+def test_scope_breaks_and_clause_words_are_data(tmp_path):
+    rules = tmp_path / "rules.json"
+    base = {"version": "t", "defaults": {"max_scope": 8}, "rules": [
+        {"id": "stop", "category": "NEGATED_EXISTENCE", "literal": "halted", "direction": "FORWARD"},
+        {"id": "post", "category": "NEGATED_EXISTENCE", "literal": "gone", "direction": "BACKWARD"}]}
+    rules.write_text(json.dumps(base))
+    c = AssertionClassifier(rules)
+    assert run(c, "halted drug x ( cough )", "cough").assertion is A.ABSENT
+    assert run(c, "pain was seen , fever gone", "pain").assertion is A.ABSENT
+    base["rules"][0]["scope_breaks"] = ["("]
+    base["defaults"].update(clause_verbs=["was"], clause_separators=[","])
+    rules.write_text(json.dumps(base))
+    c = AssertionClassifier(rules)
+    assert run(c, "halted drug x ( cough )", "cough").assertion is A.PRESENT
+    assert run(c, "halted drug x ( cough )", "drug x").assertion is A.ABSENT
+    assert run(c, "pain was seen , fever gone", "pain").assertion is A.PRESENT
+    assert run(c, "pain was seen , fever gone", "fever").assertion is A.ABSENT
