@@ -89,6 +89,8 @@ class Answer(BaseModel):
     excluded_notes: list[str] = Field(default_factory=list)
     # sentences the agent retrieved but did not use as evidence: they address a reader or a model (injection)
     flagged: list["FlaggedSentence"] = Field(default_factory=list)
+    # cited sentences that contradict the record's allergy or medication list (agent.conflicts): shown, not answers
+    conflicts: list["Conflict"] = Field(default_factory=list)
 
 
 class FlaggedSentence(BaseModel):
@@ -99,6 +101,31 @@ class FlaggedSentence(BaseModel):
     end: int
     quote: str
     reason: str
+
+
+class NoteSpan(BaseModel):
+    """An exact note span: ``note.text[start:end] == quote``."""
+
+    note_id: str
+    start: int
+    end: int
+    quote: str
+    note_date: str | None = None
+
+
+class Conflict(BaseModel):
+    """A sentence whose claim contradicts structured facts elsewhere in the record (an allergy or medication list):
+    ``claim`` the sentence, ``facts`` the list entries it contradicts, ``why`` in words."""
+
+    kind: Literal["medication", "allergy"]
+    claim: NoteSpan
+    facts: list[NoteSpan]
+    why: str
+
+    def describe(self) -> str:
+        """'"<claim>" vs "<fact>" (<why>)': one line for the verifier's finding and the renderers."""
+        facts = "; ".join(f'"{" ".join(f.quote.split())}" ({f.note_id})' for f in self.facts)
+        return f'"{" ".join(self.claim.quote.split())}" ({self.claim.note_id}) vs {facts}: {self.why}'
 
 
 class AgentEvent(BaseModel):

@@ -3,15 +3,28 @@ from __future__ import annotations
 
 from agent.records import Answer
 
-BADGES = {"verified": "[VERIFIED]", "partial": "[PARTIAL]", "unsupported": "[NOT VERIFIED]", "abstained": "[NOT DOCUMENTED]"}
+BADGES = {"verified": "[VERIFIED]", "partial": "[PARTIAL]", "unsupported": "[NOT VERIFIED]", "abstained": "[NOT DOCUMENTED]",
+          "conflict": "[CONFLICT]"}
+
+
+def conflicts_shown(ans: Answer) -> list[str]:
+    """The verifier's conflict findings ('"<claim>" vs "<fact>": why'), once each: the answer rests on a sentence
+    that the record's allergy or medication list contradicts, so it is shown as a conflict, not as an answer."""
+    return list(dict.fromkeys(f.detail for f in ans.verification.findings
+                              if f.check == "conflict" and f.status == "contradicted"))
 
 
 def render_answer(ans: Answer, width: int = 100) -> str:
     lines = []
-    choice = f"{ans.choice}. " if ans.choice else ""
-    lines.append(f"{BADGES.get(ans.verification.status, ans.verification.status)} {choice}{ans.text}")
-    if ans.verification.reason:
-        lines.append(f"   why: {ans.verification.reason}")
+    conflicts = conflicts_shown(ans)
+    if conflicts:
+        lines.append(f"{BADGES['conflict']} not answered: the evidence contradicts the record's lists")
+        lines += [f"   conflict: {c}" for c in conflicts]
+    else:
+        choice = f"{ans.choice}. " if ans.choice else ""
+        lines.append(f"{BADGES.get(ans.verification.status, ans.verification.status)} {choice}{ans.text}")
+        if ans.verification.reason:
+            lines.append(f"   why: {ans.verification.reason}")
     passed = [f.check for f in ans.verification.findings if f.status == "supported" and f.check != "citation"]
     typed_only = any(f.check == "entailment" and f.status == "skipped" for f in ans.verification.findings)
     if passed or typed_only:

@@ -1,7 +1,8 @@
 """The hallucination check: an answer is "verified" only when every check of its claim passes.
 
 The claim (``agent.claims``) binds the answer's value to the entity the question asks about. Checks, each a
-``Finding``: the cited ids exist and none is text addressed to a reader (injection); the value is stated
+``Finding``: the cited ids exist and none is text addressed to a reader (injection) or a sentence the record's
+allergy or medication list contradicts (conflict, ``agent.conflicts``); the value is stated
 in one cited clause (its words, numbers with units and count words, dates); that clause binds it to the
 question's subject and not to a competing entity of the same sentence (another drug's dose, another
 relative's diagnosis); the mention is asserted for the patient (not negated, not a relative's); the time
@@ -18,6 +19,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 
+from agent.conflicts import ConflictChecker
 from agent.context import Context
 from agent.records import Finding, Verification
 from agent.understand import QuestionAnalysis, content_tokens, find_dates, find_numbers, stem
@@ -162,6 +164,7 @@ class Verifier:
         self.assertions = AssertionChecker()
         self._parser = None
         self._facts_cache: dict[tuple[str, str, str], list] = {}
+        self.conflicts = ConflictChecker(tools) if tools is not None else None
 
     # -- entry point --------------------------------------------------------------------------------------
     def run(self, draft: Draft, ctx: Context, analysis: QuestionAnalysis, intent=None) -> Verification:
@@ -193,6 +196,7 @@ class Verifier:
                 findings.append(Finding(check="injection", claim=p.note_id, status="unsupported",
                                         detail=f"the cited text addresses a reader or system, it is not evidence: "
                                                f"'{_quote(p.text, (0, len(p.text)))}'"))
+        findings += self._conflict(ctx.patient_id, passages)
         intent = intent if intent is not None else self._intent(analysis)
         claim = build_claim(analysis.question, draft.text, intent)
         negated = claim.negated or analysis.kind == "negation"
@@ -241,6 +245,13 @@ class Verifier:
             findings = findings + bad
         reason = "; ".join(f"{f.check}: {f.detail}" for f in bad[:3])
         return Verification(status="unsupported", findings=findings, reason=reason)
+
+    def _conflict(self, pid: str, passages) -> list[Finding]:
+        """A cited sentence that an allergy or medication list of the record contradicts is a conflict, not evidence."""
+        if self.conflicts is None:
+            return []
+        return [Finding(check="conflict", claim=c.claim.quote, status="contradicted", detail=c.describe())
+                for c in self.conflicts.run(pid, passages)]
 
     # -- store facts in a span (competing entities) --------------------------------------------------------------
     def _facts_in(self, pid: str, note_id: str, start: int, end: int, types: tuple[str, ...]) -> list[tuple[int, int, str]]:

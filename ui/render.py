@@ -19,6 +19,7 @@ BADGES: dict[str, tuple[str, str, str]] = {
     "partial": ("Partly supported", "partial", "◐"),
     "unsupported": ("Unsupported", "unsupported", "✕"),
     "abstained": ("Abstained: not documented", "abstained", "∅"),
+    "conflict": ("Conflict: not answered", "unsupported", "⚠"),  # cited text contradicts the record's lists
 }
 
 
@@ -77,24 +78,35 @@ def citation_list_html(citations: Sequence[Any], active: int | None = None) -> s
 VERDICT_LABELS = {"supported": "found", "contradicted": "negated", "not_documented": "not found"}
 
 
+def conflicts_shown(answer: Any) -> list[str]:
+    """The verifier's conflict findings ('"<claim>" vs "<fact>": why'), once each (see agent.render)."""
+    return list(dict.fromkeys(_get(f, "detail") for f in (_get(_get(answer, "verification"), "findings") or [])
+                              if _get(f, "check") == "conflict" and _get(f, "status") == "contradicted"))
+
+
 def answer_html(answer: Any, options: dict[str, str] | None = None, active: int | None = None) -> str:
     """The answer card: badge, chosen option, answer text, why, option verdicts, clickable citations."""
     if answer is None:
         return ('<div class="cq-answer cq-empty"><p class="cq-muted">Ask a question: the answer appears here with '
                 'a verification badge and numbered citations. Click a citation to see it in the note.</p></div>')
     ver = _get(answer, "verification")
-    status = _get(ver, "status", "unsupported")
+    conflicts = conflicts_shown(answer)
+    status = "conflict" if conflicts else _get(ver, "status", "unsupported")
     reason = _get(ver, "reason")
     choice = _get(answer, "choice")
     opts = dict(options or {})
     parts = [f'<div class="cq-answer" data-status="{html.escape(str(status))}">',
              f'<div class="cq-answer-head">{badge_html(status)}']
-    if choice:
+    if choice and not conflicts:
         parts.append(f'<span class="cq-choice" id="answer-choice">Option {html.escape(str(choice))}</span>')
     parts.append("</div>")
-    if choice and opts.get(choice) and opts[choice].strip() != str(_get(answer, "text") or "").strip():
-        parts.append(f'<p class="cq-choice-text"><b>{html.escape(choice)}.</b> {html.escape(opts[choice])}</p>')
-    parts.append(f'<p class="cq-answer-text" id="answer-text">{html.escape(str(_get(answer, "text") or ""))}</p>')
+    if conflicts:  # the answer would rest on a sentence the record's lists contradict: no answer, the conflict
+        parts += [f'<p class="cq-why cq-conflict"><b>Conflict:</b> {html.escape(c)}</p>' for c in conflicts]
+        reason = None
+    else:
+        if choice and opts.get(choice) and opts[choice].strip() != str(_get(answer, "text") or "").strip():
+            parts.append(f'<p class="cq-choice-text"><b>{html.escape(choice)}.</b> {html.escape(opts[choice])}</p>')
+        parts.append(f'<p class="cq-answer-text" id="answer-text">{html.escape(str(_get(answer, "text") or ""))}</p>')
     if reason:
         parts.append(f'<p class="cq-why"><b>Why:</b> {html.escape(str(reason))}</p>')
     for f in _get(answer, "flagged") or []:
@@ -154,6 +166,9 @@ def answer_html(answer: Any, options: dict[str, str] | None = None, active: int 
 def answer_markdown(answer: Any, options: dict[str, str] | None = None) -> str:
     """The chat message for an answer (Markdown; note text is escaped)."""
     ver = _get(answer, "verification")
+    conflicts = conflicts_shown(answer)
+    if conflicts:
+        return "\n\n".join([badge_markdown("conflict")] + [f"*Conflict:* {md_escape(c)}" for c in conflicts])
     status = _get(ver, "status", "unsupported")
     choice = _get(answer, "choice")
     lines = [badge_markdown(status)]
