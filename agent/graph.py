@@ -22,12 +22,46 @@ from typing import Annotated, Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
+from agent.chain import CHAIN_KINDS, chain_answers
 from agent.context import ContextBuilder
 from agent.intent import IntentParser
 from agent.records import Answer, Citation, FactUsed, FlaggedSentence, Verification
 from agent.tools import Computed, FactRow, Passage, Toolbox
 from agent.understand import QuestionAnalyzer
 from agent.verify import Draft, Verifier
+
+
+# The tool families, each a LangGraph node reached from ``route`` by the question's intent (``tool_family``); a
+# family's typed queries run in this order, and ``lookup`` (the catch-all) runs every query a family did not.
+CHAIN_STEPS = tuple(f"chain.{name}" for name in ("onset_interval", "cycle_count", "exam_finding", "stop_reason",
+                                                  "dose_path", "replacement", "indication", "explicit_absence",
+                                                  "anchored"))
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "medication": ("chain.dose_path", "chain.stop_reason", "chain.replacement", "chain.indication",
+                   "chain.onset_interval", "chain.anchored", "first"),
+    "timeline": ("chain.onset_interval", "interval", "order", "first", "chain.anchored"),
+    "labs": ("lab_answer", "lab_series", "chain.exam_finding", "chain.dose_path", "chain.anchored"),
+    "absence": ("negated_facts", "chain.explicit_absence"),
+    "count": ("chain.cycle_count", "count"),
+    "lookup": ("negated_facts", "interval", "order", "count", "lab_series", "lab_answer") + CHAIN_STEPS + ("first",),
+}
+
+
+def tool_family(intent, a) -> str:
+    """The tool family a question's typed intent asks for (its node in the graph)."""
+    rel = set(intent.relations)
+    drug = any(e.type == "drug" for e in intent.entities)
+    if intent.negated:
+        return "absence"
+    if intent.asked == "count":
+        return "count"
+    if intent.asked in ("dose", "reason") or (intent.asked == "trend" and drug) or rel & {"replace", "stop", "cause"}:
+        return "medication"
+    if intent.asked in ("test_result", "trend"):
+        return "labs"
+    if intent.asked in ("order", "interval", "date") or intent.time_role in ("first", "last"):
+        return "timeline"
+    return "lookup"
 
 
 def _merge(a: dict, b: dict) -> dict:
@@ -50,6 +84,9 @@ class AgentState(TypedDict, total=False):
     intent: Any  # agent.records.Intent: the typed slots (asked, entities, time role, experiencer, negated)
     resolved: dict[str, list[str]]
     plan: list[str]
+    family: str  # the tool family the intent routed to (FAMILIES)
+    ran: list[str]  # the typed queries run so far
+    tool_facts: list[FactRow]  # facts the typed queries selected (gather adds the retrieved ones)
     attempt: int
     passages: list[Passage]
     facts: list[FactRow]
@@ -86,6 +123,10 @@ class AgentGraph:
         g = StateGraph(AgentState)
         g.add_node("understand", self._timed("understand", self.understand))
         g.add_node("route", self._timed("route", self.route))
+        for family in FAMILIES:
+            if family != "lookup":
+                g.add_node(family, self._timed(family, self._family_node(family)))
+        g.add_node("lookup", self._timed("lookup", self.lookup))
         g.add_node("gather", self._timed("gather", self.gather))
         g.add_node("assemble", self._timed("assemble", self.assemble))
         g.add_node("reason", self._timed("reason", self.reason))
@@ -94,7 +135,12 @@ class AgentGraph:
         g.add_node("finalize", self._timed("finalize", self.finalize))
         g.add_edge(START, "understand")
         g.add_edge("understand", "route")
-        g.add_edge("route", "gather")
+        g.add_conditional_edges("route", lambda s: "gather" if s["family"] == "collapsed" else s["family"],
+                                {**{f: f for f in FAMILIES}, "gather": "gather"})
+        for family in FAMILIES:
+            if family != "lookup":
+                g.add_conditional_edges(family, self._after_family, {"lookup": "lookup", "gather": "gather"})
+        g.add_edge("lookup", "gather")
         g.add_edge("gather", "assemble")
         g.add_edge("assemble", "reason")
         g.add_edge("reason", "verify")
@@ -108,7 +154,7 @@ class AgentGraph:
         def node(state: AgentState) -> dict:
             t0 = time.perf_counter()
             out = fn(state)
-            key = name if state.get("attempt", 0) == 0 or name in ("understand", "route") else f"{name}_retry"
+            key = name if state.get("attempt", 0) == 0 or name in ("understand", "route", *FAMILIES) else f"{name}_retry"
             out["timings"] = {key: time.perf_counter() - t0}
             return out
 
@@ -136,52 +182,162 @@ class AgentGraph:
         return phrase, []
 
     def route(self, s: AgentState) -> dict:
+        """Resolve the question's concepts in the graph and pick the tool family its intent asks for."""
         a, pid = s["analysis"], s["patient_id"]
         if self.mode == "collapsed":
-            return {"plan": ["notes.raw"], "resolved": {}, "route": ["route:collapsed"]}
+            return {"plan": ["notes.raw"], "resolved": {}, "family": "collapsed", "route": ["route:collapsed"]}
         resolved: dict[str, list[str]] = {}
         for c in a.concepts:
             sub, keys = self._resolve(pid, c)
             if keys:
                 resolved[sub] = keys
-        plan = ["retrieve.hybrid"]
+        family = tool_family(s["intent"], a)
+        plan = [f"{family}.{step}" for step in FAMILIES[family] if _wanted(step, s["intent"], a)] + ["retrieve.hybrid"]
         if a.multiple_choice:
             plan.append("retrieve.per_option")
         if resolved:
             plan.append("graph.facts")
-        if a.kind == "negation":
-            plan.append("graph.facts.negated")
-        if a.kind == "interval":
-            plan.append("timeline.interval")
-        if a.kind == "order":
-            plan.append("timeline.order")
-        if a.kind == "count":
-            plan.append("timeline.count")
-        if a.kind == "trend":
-            plan.append("timeline.lab_series")
-        if a.temporal and a.kind not in ("interval", "order"):
-            plan.append("timeline.first")
-        return {"plan": plan, "resolved": resolved, "route": ["route:" + ",".join(plan)]}
+        return {"plan": plan, "resolved": resolved, "family": family, "ran": [], "computed": [], "tool_facts": [],
+                "route": ["route:" + ",".join(plan)]}
+
+    def _family_node(self, family: str):
+        """A LangGraph node running the typed queries of one tool family (``FAMILIES``)."""
+        def node(s: AgentState) -> dict:
+            return self._run_steps(s, [x for x in FAMILIES[family] if x not in s.get("ran", [])], family)
+
+        return node
+
+    def _run_steps(self, s: AgentState, steps: list[str], label: str) -> dict:
+        computed, facts, used = list(s.get("computed", [])), list(s.get("tool_facts", [])), []
+        for step in steps:
+            if step.startswith("chain.") and any(c.documented and c.kind in CHAIN_KINDS for c in computed):
+                continue  # an option singled out by a multi-step query ends that chain
+            got_c, got_f, note = self._step(step, s, computed)
+            computed += got_c
+            facts += got_f
+            if note:
+                used.append(note)
+        return {"computed": computed, "tool_facts": facts, "ran": list(s.get("ran", [])) + steps,
+                "route": [f"{label}:" + (",".join(used) or "nothing found")]}
+
+    def _after_family(self, s: AgentState) -> str:
+        """A family that documented nothing hands over to the general queries (``lookup``) before retrieval."""
+        if s.get("family") in ("lookup", "collapsed") or any(c.documented for c in s.get("computed", [])):
+            return "gather"
+        return "lookup"
+
+    def _step(self, step: str, s: AgentState, computed: list[Computed]) -> tuple[list[Computed], list[FactRow], str]:
+        """One typed query over the graph / timeline / notes; each checks its own preconditions."""
+        a, pid, intent, resolved = s["analysis"], s["patient_id"], s["intent"], s.get("resolved", {})
+        if not _wanted(step, intent, a):
+            return [], [], ""
+        if step.startswith("chain."):
+            if not (a.multiple_choice and self.mode == "stack"):
+                return [], [], ""
+            if any(c.kind == "lab_answer" and c.documented for c in computed):
+                return [], [], ""
+            got = chain_answers(self.tools, pid, a, intent, getattr(self.verifier, "assertions", None),
+                                order=(step.split(".", 1)[1],))
+            return got, [], ",".join(c.kind for c in got)
+        if step == "negated_facts":
+            facts = []
+            for sub in list(resolved)[:4]:
+                facts += self.tools.facts(pid, sub, assertion="absent", limit=6)
+            for letter, text in a.real_options.items():
+                _, keys = self._resolve(pid, text) if len(text.split()) <= 6 else (text, [])
+                if keys:
+                    facts += self.tools.facts(pid, keys[0], limit=4)
+            return [], facts, "facts(absent)"
+        if step == "interval" and a.pair:
+            ra, _ = self._resolve(pid, a.pair[0])
+            rb, _ = self._resolve(pid, a.pair[1])
+            c = self.tools.interval(pid, ra, rb)
+            if c is None or not c.documented:
+                c = self.tools.interval_from_notes(pid, a.pair[0], a.pair[1]) or c
+            return ([c], [], f"interval({ra},{rb})") if c is not None else ([], [], "")
+        if step == "order":
+            return self._order_step(s)
+        if step == "count":
+            out = [c for sub in list(resolved)[:1] for c in [self.tools.count(pid, sub)] if c is not None]
+            return out, [], "count" if out else ""
+        if step == "lab_series":
+            return self._lab_series_step(s)
+        if step == "lab_answer" and a.multiple_choice and self.mode == "stack":
+            c = self._lab_answer(pid, a, intent)
+            return ([c], [], "lab_answer") if c is not None else ([], [], "")
+        if step == "first":
+            out = [c for sub in list(resolved)[:2] for c in [self.tools.first_last(pid, sub, "first")]
+                   if c is not None and c.documented]
+            return out, [], "first" if out else ""
+        return [], [], ""
+
+    def _order_step(self, s: AgentState) -> tuple[list[Computed], list[FactRow], str]:
+        a, pid, resolved = s["analysis"], s["patient_id"], s.get("resolved", {})
+        direction = a.direction or ("last" if s["intent"].time_role == "last" else None)
+        if a.multiple_choice and not a.dates:
+            # (a question that names its own dates selects passages by them; it does not ask for an order)
+            c = self._option_order(pid, a, direction)
+            if c is not None:
+                return [c], [], "order(options)"
+        out, used = [], []
+        letters = {}
+        if a.multiple_choice:
+            for letter, t in a.real_options.items():
+                sub, keys = self._resolve(pid, t)
+                if keys and sub not in letters:
+                    letters[sub] = letter
+            items = list(letters)
+        else:
+            items = list(resolved)
+        if len(items) >= 2 or (a.multiple_choice and items):
+            c = self.tools.order(pid, items)
+            if c is not None and c.documented:
+                c.value["letters"] = letters
+                out.append(c)
+                used.append("order")
+        for sub in list(resolved)[:1]:
+            c = self.tools.first_last(pid, sub, direction or "first")
+            if c is not None and c.documented:
+                out.append(c)
+                used.append(direction or "first")
+        return out, [], ",".join(used)
+
+    def _lab_series_step(self, s: AgentState) -> tuple[list[Computed], list[FactRow], str]:
+        a, pid, resolved = s["analysis"], s["patient_id"], s.get("resolved", {})
+        out = [c for sub in list(resolved)[:2] for c in [self.tools.lab_series(pid, sub)] if c is not None]
+        if out:
+            return out, [], "lab_series"
+        for phrase in a.concepts:
+            ws_ = phrase.split()
+            for n in range(min(3, len(ws_)), 0, -1):  # "creatinine level change" -> "creatinine"
+                c = next((c for i in range(len(ws_) - n + 1)
+                          for c in [self.tools.lab_series_from_notes(pid, " ".join(ws_[i:i + n]))] if c), None)
+                if c is not None:
+                    return [c], [], "lab_series(notes)"
+        return [], [], ""
+
+    def lookup(self, s: AgentState) -> dict:
+        """Every typed query the family did not run (each checks its own preconditions): the catch-all."""
+        return self._run_steps(s, [x for x in FAMILIES["lookup"] if x not in s.get("ran", [])], "lookup")
 
     def gather(self, s: AgentState) -> dict:
+        """Passages: hybrid retrieval, per-option searches and the resolved concepts' graph facts (broader on retry)."""
         a, pid = s["analysis"], s["patient_id"]
         broader = s.get("attempt", 0) > 0
         passages: list[Passage] = []
-        facts: list[FactRow] = []
-        computed: list[Computed] = []
+        facts: list[FactRow] = list(s.get("tool_facts", []))
         if self.mode == "collapsed":
             return {"passages": [], "facts": [], "computed": [], "route": ["gather:raw_notes"]}
         k = 16 if broader else 8
         plan, resolved = s.get("plan", []), s.get("resolved", {})
         used = []
-        if "retrieve.hybrid" in plan:
-            passages += self.tools.retrieve(pid, a.question, k=k, options=list(a.real_options.values()) or None)
-            used.append(f"retrieve({self.tools.last_retrieval},k={k})")
-            if broader:
-                passages += self.tools.lexical(pid, a.question, k=k)
-                top = sorted(passages, key=lambda p: -p.score)[:6]
-                passages += [nb for p in top for nb in self.tools.neighbors(pid, p)]
-                used.append("lexical+neighbors")
+        passages += self.tools.retrieve(pid, a.question, k=k, options=list(a.real_options.values()) or None)
+        used.append(f"retrieve({self.tools.last_retrieval},k={k})")
+        if broader:
+            passages += self.tools.lexical(pid, a.question, k=k)
+            top = sorted(passages, key=lambda p: -p.score)[:6]
+            passages += [nb for p in top for nb in self.tools.neighbors(pid, p)]
+            used.append("lexical+neighbors")
         if "retrieve.per_option" in plan:
             for letter, text in a.real_options.items():
                 got = self.tools.lexical(pid, f"{text}", k=3 if broader else 2)
@@ -194,96 +350,8 @@ class AgentGraph:
             for sub in list(resolved)[: 6 if broader else 3]:
                 facts += self.tools.facts(pid, sub, limit=12 if broader else 6)
             used.append("facts")
-        if "graph.facts.negated" in plan:
-            for sub in list(resolved)[:4]:
-                facts += self.tools.facts(pid, sub, assertion="absent", limit=6)
-            for letter, text in a.real_options.items():
-                _, keys = self._resolve(pid, text) if len(text.split()) <= 6 else (text, [])
-                if keys:
-                    facts += self.tools.facts(pid, keys[0], limit=4)
-            used.append("facts(absent)")
-        if "timeline.interval" in plan and a.pair:
-            ra, _ = self._resolve(pid, a.pair[0])
-            rb, _ = self._resolve(pid, a.pair[1])
-            c = self.tools.interval(pid, ra, rb)
-            if c is None or not c.documented:
-                c = self.tools.interval_from_notes(pid, a.pair[0], a.pair[1]) or c
-            if c is not None:
-                computed.append(c)
-                used.append(f"interval({ra},{rb})")
-        if "timeline.order" in plan and a.multiple_choice and not a.dates:
-            # (a question that names its own dates selects passages by them; it does not ask for an order)
-            c = self._option_order(pid, a)
-            if c is not None:
-                computed.append(c)
-                used.append("order(options)")
-        if "timeline.order" in plan and not any(c.kind == "order" for c in computed):
-            letters = {}
-            if a.multiple_choice:
-                for letter, t in a.real_options.items():
-                    sub, keys = self._resolve(pid, t)
-                    if keys and sub not in letters:
-                        letters[sub] = letter
-                items = list(letters)
-            else:
-                items = list(resolved)
-            if len(items) >= 2 or (a.multiple_choice and items):
-                c = self.tools.order(pid, items)
-                if c is not None and c.documented:
-                    c.value["letters"] = letters
-                    computed.append(c)
-                    used.append("order")
-            for sub in list(resolved)[:1]:
-                c = self.tools.first_last(pid, sub, a.direction or "first")
-                if c is not None and c.documented:
-                    computed.append(c)
-                    used.append(a.direction or "first")
-        if "timeline.count" in plan:
-            for sub in list(resolved)[:1]:
-                c = self.tools.count(pid, sub)
-                if c is not None:
-                    computed.append(c)
-                    used.append(f"count({sub})")
-        if "timeline.lab_series" in plan:
-            for sub in list(resolved)[:2]:
-                c = self.tools.lab_series(pid, sub)
-                if c is not None:
-                    computed.append(c)
-                    used.append(f"lab_series({sub})")
-            if not any(c.kind == "lab_series" for c in computed):
-                for phrase in a.concepts:
-                    ws_ = phrase.split()
-                    for n in range(min(3, len(ws_)), 0, -1):  # "creatinine level change" -> "creatinine"
-                        c = next((c for i in range(len(ws_) - n + 1)
-                                  for c in [self.tools.lab_series_from_notes(pid, " ".join(ws_[i:i + n]))] if c), None)
-                        if c is not None:
-                            break
-                    if c is not None:
-                        computed.append(c)
-                        used.append("lab_series(notes)")
-                        break
-        if a.multiple_choice and self.mode == "stack":
-            c = self._lab_answer(pid, a)
-            if c is not None:
-                computed.append(c)
-                used.append("lab_answer")
-        if a.multiple_choice and self.mode == "stack" and not any(c.kind == "lab_answer" and c.documented for c in computed):
-            from agent.chain import chain_answers
-
-            for c in chain_answers(self.tools, pid, a, getattr(self.verifier, "assertions", None)):
-                computed.append(c)
-                used.append(c.kind)
-        if "timeline.first" in plan:
-            for sub in list(resolved)[:2]:
-                c = self.tools.first_last(pid, sub, "first")
-                if c is not None and c.documented:
-                    computed.append(c)
-                    used.append(f"first({sub})")
-        return {"passages": passages, "facts": facts, "computed": computed,
+        return {"passages": passages, "facts": facts, "computed": list(s.get("computed", [])),
                 "route": [("gather_broader:" if broader else "gather:") + ",".join(used)]}
-
-    _EXTREME = {"highest": max, "maximum": max, "peak": max, "max": max, "largest": max,
-                "lowest": min, "minimum": min, "nadir": min, "min": min, "smallest": min}
 
     def _lab_series_for(self, pid: str, a):
         """The lab series (from the notes' lab rows / sentences) of the test the question names."""
@@ -295,7 +363,7 @@ class AgentGraph:
             for n in range(min(3, len(ws_)), 0, -1):
                 for i in range(len(ws_) - n + 1):
                     sub = " ".join(ws_[i:i + n])
-                    if sub.lower() in self._EXTREME or len(sub) < 2 or find_dates(sub) or re.search(
+                    if _extreme(sub) or len(sub) < 2 or find_dates(sub) or re.search(
                             r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|^\d", sub, re.I):
                         continue  # a date is not a test name
                     if not [w for w in words(sub) if w not in STOPWORDS and w not in ("patient's", "change", "level")]:
@@ -305,16 +373,15 @@ class AgentGraph:
                         return sub, c
         return None, None
 
-    def _lab_answer(self, pid: str, a) -> Computed | None:
+    def _lab_answer(self, pid: str, a, intent) -> Computed | None:
         """Lab questions answered in code from the dated series: the highest / lowest value, the value on a date,
         the change between two dates. The option with exactly that value (and direction) is picked."""
         import re
 
         from agent.understand import find_numbers
 
-        q = a.question.lower()
-        ext = next((self._EXTREME[w] for w in re.findall(r"[a-z]+", q) if w in self._EXTREME), None)
-        change = bool(re.search(r"\bchang|\bdevelop|\btrend|\bevolv|\bcourse\b", q)) and len(a.dates) >= 2
+        ext = _extreme(a.question)
+        change = intent.asked == "trend" and len(a.dates) >= 2
         at_date = len(a.dates) == 1 and not change
         if not (ext or change or at_date):
             return None
@@ -375,7 +442,7 @@ class AgentGraph:
         return Computed("lab_answer", text, {"choice": choice, "points": pts, "test": test}, series.passages,
                         choice is not None)
 
-    def _option_order(self, pid: str, a) -> Computed | None:
+    def _option_order(self, pid: str, a, direction: str | None) -> Computed | None:
         """Each option's event dated from the notes, then first / last / the right sequence picked in code."""
         import re
 
@@ -411,11 +478,11 @@ class AgentGraph:
             pairs = [(dated[t.lower()][0], k) for k, t in opts.items() if t.lower() in dated]
             if len(pairs) >= 2 and len(pairs) >= len(opts) - 1:
                 pairs.sort()
-                pick = pairs[0] if a.direction != "last" else pairs[-1]
+                pick = pairs[0] if direction != "last" else pairs[-1]
                 rivals = [d for d, _ in pairs if d == pick[0]]
                 choice = pick[1] if len(rivals) == 1 else None
             text = f"Dates of the events (computed from the notes): {listing}" + (
-                f"; {a.direction or 'first'}: {opts[choice]} (option {choice})" if choice else "")
+                f"; {direction or 'first'}: {opts[choice]} (option {choice})" if choice else "")
         if missing:
             text += f"; no dated mention found for: {', '.join(missing)}"
         ps = []
@@ -550,6 +617,30 @@ class AgentGraph:
         finally:
             self.verifier.entail = entail
         return out
+
+
+def _extreme(text: str):
+    """max / min when the text asks for the highest / lowest value (verify_cues' extremes), else None."""
+    from agent.claims import cue_rx
+
+    return next((fn for k, fn in (("max", max), ("min", min)) if cue_rx("extremes", k).search(text)), None)
+
+
+def _wanted(step: str, intent, a) -> bool:
+    """A typed query's precondition on the question (intent slots first, the analyzer's kind as a second reader)."""
+    if step == "negated_facts":
+        return intent.negated or a.kind == "negation"
+    if step == "interval":
+        return bool(a.pair) and (intent.asked == "interval" or a.kind == "interval")
+    if step == "order":
+        return intent.asked == "order" or a.kind == "order"
+    if step == "count":
+        return intent.asked == "count" or a.kind == "count"
+    if step == "lab_series":
+        return intent.asked == "trend" or a.kind == "trend"
+    if step == "first":
+        return (a.temporal or intent.asked == "date") and intent.asked not in ("interval", "order")
+    return True  # lab_answer and the chain queries check their own preconditions
 
 
 def _plain(v):

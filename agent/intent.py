@@ -19,7 +19,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -46,17 +46,20 @@ SYSTEM_PROMPT = (
     "time_role: initial (starting dose), current, on_date, before, after, between, first, last, none; "
     "anchor: its date or event.\n"
     "experiencer: family if about a relative.\n"
-    "negated: true if it asks what was NOT done or present, denied, ruled out."
+    "negated: true if it asks what was NOT done or present, denied, ruled out.\n"
+    "relations: the events it names: start, stop, replace, cause, onset, change."
 )
 # Two worked examples (fixed, so the server's prefix cache keeps them): small models copy a shown form far more
 # reliably than they follow a described one.
 EXAMPLES = (
     ("What was the potassium after dialysis started?",
      {"asked": "test_result", "entities": [{"text": "potassium", "type": "test"}, {"text": "dialysis", "type": "procedure"}],
-      "time_role": "after", "anchor": "dialysis started", "experiencer": "patient", "relative": None, "negated": False}),
+      "time_role": "after", "anchor": "dialysis started", "experiencer": "patient", "relative": None, "negated": False,
+      "relations": ["start"]}),
     ("Which drug was NOT given for her mother's anemia on 2021-04-02?",
      {"asked": "value", "entities": [{"text": "mother", "type": "relative"}, {"text": "anemia", "type": "problem"}],
-      "time_role": "on_date", "anchor": "2021-04-02", "experiencer": "family", "relative": "mother", "negated": True}),
+      "time_role": "on_date", "anchor": "2021-04-02", "experiencer": "family", "relative": "mother", "negated": True,
+      "relations": []}),
 )
 
 def intent_schema() -> dict[str, Any]:
@@ -78,6 +81,8 @@ def intent_schema() -> dict[str, Any]:
             spec = {"type": "array", "maxItems": MAX_ENTITIES,
                     "items": {"type": "object", "properties": eprops, "required": list(eprops),
                               "additionalProperties": False}}
+        elif name == "relations":
+            spec = {"type": "array", "maxItems": 6, "items": spec["items"]}
         elif name in ("anchor", "relative"):
             spec = {"anyOf": [{"type": "string", "maxLength": 80}, {"type": "null"}]}
         props[name] = spec
@@ -211,6 +216,7 @@ class IntentParser:
                                 for t, ps in ent["typed_contexts"].items() if t != "why" for p in ps]
         self._verb_before = set(ent["verb_before"]["words"])
         self._sequence = re.compile(opt["sequence_pattern"], flags)
+        self._relations = {rel: [re.compile(x, flags) for x in ps] for rel, ps in c["relations"].items() if rel != "why"}
 
     @cached_property
     def _vocab(self):
@@ -227,7 +233,7 @@ class IntentParser:
         role, anchor = self.time_role(q, asked)
         experiencer, relative = self.experiencer(q)
         return Intent(asked=asked, entities=entities, time_role=role, anchor=anchor, experiencer=experiencer,
-                      relative=relative, negated=self.negated(q), source="rules")
+                      relative=relative, negated=self.negated(q), relations=self.relations(q), source="rules")
 
     def asked(self, q: str, options: dict[str, str], entities: list[IntentEntity]) -> str:
         """The first cue rule that matches; a bare what/which question (a ``generic`` rule, or none matched) is
@@ -276,6 +282,10 @@ class IntentParser:
         if any(e.type == "drug" for e in entities) and (units & self._drug_units or not units):
             return "dose"
         return "test_result"
+
+    def relations(self, q: str) -> list[str]:
+        """Every event the question names (start, stop, replace, cause, onset, change), in the cue file's order."""
+        return [rel for rel, ps in self._relations.items() if any(p.search(q) for p in ps)]
 
     def negated(self, q: str) -> bool:
         masked = q
@@ -420,6 +430,12 @@ class IntentParser:
     def _asks_for(q: str, start: int, end: int) -> bool:
         """True for the phrase right after which/what ('which further imaging'): the kind of answer asked for."""
         return bool(re.search(r"\b(?:which|what)\s+$", q[:start], re.I)) and not re.match(r"\s*(?:of|'s)\b", q[end:])
+
+
+@lru_cache(maxsize=1)
+def shared_parser() -> IntentParser:
+    """One rules parser per process for typing option texts (its dictionaries load once)."""
+    return IntentParser()
 
 
 def _is_name(q: str, span: tuple[int, int]) -> bool:

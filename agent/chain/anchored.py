@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from agent.records import Intent
 from agent.tools import Computed, Toolbox
 from agent.understand import content_tokens, find_numbers
 from agent.chain.common import GENERIC, weights, coverage, as_timeline, single_out, sentence_dates, register
@@ -21,7 +22,7 @@ def _after_for(text: str) -> int:
 
 
 @register("anchored")
-def anchored(tools: Toolbox, pid: str, a, assertions=None) -> Computed | None:
+def anchored(tools: Toolbox, pid: str, a, intent: Intent, assertions=None) -> Computed | None:
     if not a.dates or not a.real_options:
         return None
     ds = sorted(set(a.dates))

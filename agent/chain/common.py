@@ -5,6 +5,8 @@ import datetime as dt
 import re
 from typing import Callable, Protocol
 
+from agent.records import Intent
+from agent.resources import load
 from agent.tools import Computed, Passage, Toolbox
 from agent.understand import content_tokens, find_dates
 
@@ -12,6 +14,28 @@ GENERIC = frozenset(content_tokens(
     "dose dosage change changed medication medications drug drugs started start patient received receive "
     "develop developed later study show caused cause replaced replace new prescribed treatment therapy "
     "after before follow followed up"))
+
+
+def cues() -> dict:
+    return load("query_cues")
+
+
+def named(intent: Intent, *types: str) -> list[str]:
+    """The question's entities of these types that name something particular ('metoclopramide', 'dry cough'),
+    not a class noun standing for the unknown ('the medication', 'the adverse effect')."""
+    generic = set(cues()["generic_entities"])
+    return [e.text for e in intent.entities
+            if e.type in types and any(w not in generic for w in e.text.lower().split())]
+
+
+def typed_share(options: dict[str, str], typ: str) -> float:
+    """The share of options that hold a dictionary term of this type (drug options make a 'which drug' query)."""
+    from agent.intent import shared_parser
+
+    if not options:
+        return 0.0
+    parser = shared_parser()
+    return sum(any(t == typ for _, _, t in parser.typed_mentions(v)) for v in options.values()) / len(options)
 
 
 def weights(tools: Toolbox, pid: str, option: str) -> dict[str, float]:
@@ -69,10 +93,10 @@ DOSE_NUM = r"(\d+(?:\.\d+)?)\s*(mg/m2|mg/kg|mcg|µg|mg|g|units?|iu|ml)\b"
 
 
 class Resolver(Protocol):
-    """A question shape resolved in code: None when the question is not of its shape, else a ``Computed`` fact
-    (``documented`` when it singles out one option)."""
+    """A typed query: None when the question's intent slots (and options) are not what it answers, else a
+    ``Computed`` fact (``documented`` when it singles out one option)."""
 
-    def __call__(self, tools: Toolbox, pid: str, a, assertions=None) -> Computed | None: ...
+    def __call__(self, tools: Toolbox, pid: str, a, intent: Intent, assertions=None) -> Computed | None: ...
 
 
 RESOLVERS: dict[str, Resolver] = {}

@@ -1,13 +1,16 @@
-"""Answers "How many cycles of X": the highest cycle given; planned / postponed cycles do not count."""
+"""A count of treatment cycles: the highest cycle given; planned / postponed cycles do not count.
+
+Asked as a count whose question names a treatment unit (cycles, courses, rounds) in any wording.
+"""
 from __future__ import annotations
 
 import re
 
+from agent.records import Intent
 from agent.tools import Computed, Toolbox
 from agent.understand import content_tokens, find_numbers
-from agent.chain.common import GENERIC, coverage, as_timeline, sentence_dates, register
+from agent.chain.common import GENERIC, coverage, as_timeline, sentence_dates, register, cues
 
-_ASK_CYCLES = re.compile(r"\bhow many\s+(?:\w+\s+){0,2}?(cycles|courses|rounds)\b", re.I)
 _ORDINALS = {w: i for i, w in enumerate(
     "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split(), start=1)}
 _COUNT_WORDS = {w: i for i, w in enumerate("one two three four five six seven eight nine ten eleven twelve".split(), start=1)}
@@ -30,16 +33,17 @@ def _clause(text: str, pos: int) -> str:
 
 
 @register("cycle_count", kind="cycles")
-def cycle_count(tools: Toolbox, pid: str, a, assertions=None) -> Computed | None:
-    m = _ASK_CYCLES.search(a.question)
-    if not m or not a.real_options:
+def cycle_count(tools: Toolbox, pid: str, a, intent: Intent, assertions=None) -> Computed | None:
+    units = [w for w in re.findall(r"[a-z]+", a.question.lower()) if w in cues()["treatment_units"]]
+    if intent.asked != "count" or not units or not a.real_options:
         return None
-    unit = m.group(1).lower().rstrip("s")
-    regimen = [t for t in content_tokens(a.question[m.end():]) if t not in _CYCLE_GENERIC]
+    unit = units[0].rstrip("s")
+    wrap = _CYCLE_GENERIC | frozenset(content_tokens(" ".join(cues()["treatment_verbs"])))
+    regimen = [t for t in content_tokens(a.question) if t not in wrap]
     w = {t: tools.idf(pid, t) for t in regimen}
     best, best_p = 0, None
     for p, _own, toks in sentence_dates(tools, pid):
-        if unit not in p.text.lower() or (w and coverage(tools, pid, "", p.text, w, toks) < 0.6):
+        if not any(u in p.text.lower() for u in cues()["treatment_units"]) or (w and coverage(tools, pid, "", p.text, w, toks) < 0.6):
             continue
         for rx in (_CYCLE_NO, _CYCLES_DONE):
             for mm in rx.finditer(p.text):

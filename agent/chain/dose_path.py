@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from agent.records import Intent
 from agent.tools import Computed, Toolbox
 from agent.understand import STOPWORDS, content_tokens, find_numbers
 from agent.chain.common import GENERIC, sent_date, as_timeline, numbers_match, DIRECTION, DOSE_NUM, register
@@ -77,7 +78,7 @@ def _phrase_change(tools: Toolbox, pid: str, a, drug: str) -> Computed | None:
 
 
 @register("dose_path")
-def dose_path(tools: Toolbox, pid: str, a, assertions=None) -> Computed | None:
+def dose_path(tools: Toolbox, pid: str, a, intent: Intent, assertions=None) -> Computed | None:
     opts = a.real_options
     with_dir = [k for k, t in opts.items() if find_numbers(t) and any(rx.search(t) for rx in DIRECTION.values())]
     if len(with_dir) < max(2, len(opts) - 1):

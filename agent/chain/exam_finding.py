@@ -1,41 +1,51 @@
-"""Answers "Which examination showed F" with options '<exam> on <date>': that exam's report on that date."""
+"""Which examination showed a finding, with options '<exam> on <date>': that exam's report on that date.
+
+Asked when every option is one exam on one date; the finding is what the question says beyond the exam nouns
+and the verbs of showing ("which study demonstrated X", "X was reported on:", "identify the exam documenting X").
+"""
 from __future__ import annotations
 
 import re
 
+from agent.records import Intent
 from agent.tools import Computed, Toolbox
 from agent.understand import content_tokens, find_dates
-from agent.chain.common import coverage, as_timeline, single_out, sentence_dates, register
+from agent.chain.common import coverage, as_timeline, single_out, sentence_dates, register, cues
 
-_ASK_EXAM = re.compile(
-    r"\bwhich\s+(?:\w+\s+)?(?:examination|exam|study|imaging|scan|investigation|test|procedure|report)s?\s+"
-    r"(?:showed|shows|revealed|demonstrated|found|detected|documented|confirmed|identified|described)\s+(.+?)\??\s*$", re.I)
 _NEG_CUE = re.compile(r"\b(no|not|without|negative for|free of|absence of|absent|ruled? out)\b", re.I)
-_EXAM_GENERIC = frozenset(content_tokens("examination exam study report imaging scan follow up"))
+
+
+def _exam_on_date(option: str) -> bool:
+    """One date, and words besides it that name the exam."""
+    dates = find_dates(option)
+    if len({d for d, _ in dates}) != 1:
+        return False
+    rest = option
+    for _, surface in dates:
+        rest = rest.replace(surface, " ")
+    return bool([t for t in content_tokens(rest) if not t[0].isdigit()])
 
 
 @register("exam_finding")
-def exam_finding(tools: Toolbox, pid: str, a, assertions=None) -> Computed | None:
-    m = _ASK_EXAM.search(a.question)
-    if not m or not a.real_options:
-        return None
-    finding = m.group(1)
-    fw = {t: tools.idf(pid, t) for t in content_tokens(finding)}
+def exam_finding(tools: Toolbox, pid: str, a, intent: Intent, assertions=None) -> Computed | None:
+    if not a.real_options or not all(_exam_on_date(o) for o in a.real_options.values()):
+        return None  # the shape this query knows: one exam on one date per option
+    plain = set(cues()["exam_nouns"]) | set(cues()["show_verbs"]) | set(cues()["instruction_words"])
+    exam_generic = frozenset(content_tokens(" ".join(cues()["exam_nouns"])))
+    fw = {t: tools.idf(pid, t) for t in content_tokens(" ".join(w for w in re.findall(r"[\w/-]+", a.question)
+                                                                   if w.lower() not in plain))}
     if not fw:
         return None
-    negated = bool(_NEG_CUE.search(finding))
+    negated = intent.negated or bool(_NEG_CUE.search(a.question))
     notes, foreign = tools.notes(pid), tools.foreign_notes(pid)
     dated = sentence_dates(tools, pid)
     scores, best_p = {}, {}
     for k, opt in a.real_options.items():
-        days = {d for d, _ in find_dates(opt)}
-        if len(days) != 1:
-            return None  # the shape this resolver knows: one exam on one date per option
-        day = next(iter(days))
+        day = find_dates(opt)[0][0]
         exam = opt
         for _, surface in find_dates(opt):
             exam = exam.replace(surface, " ")  # "abdominal ultrasound on June 6, 2017" -> the exam's words
-        ew = {t: tools.idf(pid, t) for t in content_tokens(exam) if t not in _EXAM_GENERIC and not t[0].isdigit()}
+        ew = {t: tools.idf(pid, t) for t in content_tokens(exam) if t not in exam_generic and not t[0].isdigit()}
         best, bp = 0.0, None
         for p, own, toks in dated:
             if p.note_id in foreign:

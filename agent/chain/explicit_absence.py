@@ -1,20 +1,17 @@
-"""Answers "Which symptom was denied / ruled out": the option the notes mention negated."""
+"""A question that asks for an absence (denied, ruled out, not given): the option the notes mention negated."""
 from __future__ import annotations
 
-import re
-
+from agent.records import Intent
 from agent.tools import Computed, Toolbox
 from agent.understand import content_tokens
 from agent.chain.common import as_timeline, register
 
-_ASK_ABSENT = re.compile(r"\b(den(?:y|ies|ied)|ruled? out|rules out|absent|absence|negative for|excluded|exclusion)\b", re.I)
-
 
 @register("explicit_absence", kind="absence")
-def explicit_absence(tools: Toolbox, pid: str, a, assertions=None) -> Computed | None:
+def explicit_absence(tools: Toolbox, pid: str, a, intent: Intent, assertions=None) -> Computed | None:
     """"Which symptom did the patient deny / what was ruled out": the answer is the option the notes mention
     *negated* ("denies dysuria", "no liver metastases"), not one they never mention."""
-    if not _ASK_ABSENT.search(a.question) or not a.real_options or assertions is None:
+    if not intent.negated or not a.real_options or assertions is None:
         return None
     neg, pos, where = {}, {}, {}
     for k, t in a.real_options.items():

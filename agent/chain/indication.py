@@ -1,26 +1,28 @@
-"""Answers "What was that medication prescribed for": AE onset -> drug started last before it -> its indication."""
+"""The indication of the drug behind an adverse event: AE onset -> drug started last before it -> its indication.
+
+Asked as a reason (indication) that names a problem but no particular drug, with options that are not drugs
+("the patient developed X after a new medication: what was it prescribed for?", "why was the drug that
+caused X started?").
+"""
 from __future__ import annotations
 
 import re
 
+from agent.records import Intent
 from agent.tools import Computed, Toolbox, _CUE_WORDS
 from agent.understand import content_tokens
-from agent.chain.common import GENERIC, coverage, sent_date, as_timeline, register
+from agent.chain.common import GENERIC, coverage, sent_date, as_timeline, register, named, typed_share
 
-_ASK_INDICATION = re.compile(r"\b(prescribed|given|started|indicat|used|taken|ordered)\w*\s+for\s*\?|\bindication\b|"
-                             r"\bwhy was\b|\breason for (?:starting|prescribing)", re.I)
-_AE_CUE = re.compile(r"\b(?:developed|experienced|suffered|had|presented with|complained of)\s+(?:an?\s+|the\s+)?"
-                     r"(.+?)\s+(?:after|following|since|while|when|on)\b", re.I)
 
 
 @register("indication")
-def indication(tools: Toolbox, pid: str, a, assertions=None) -> Computed | None:
-    if not _ASK_INDICATION.search(a.question) or not a.real_options:
+def indication(tools: Toolbox, pid: str, a, intent: Intent, assertions=None) -> Computed | None:
+    opt_words = {t for v in a.real_options.values() for t in content_tokens(v)}
+    events = [e for e in named(intent, "problem") if not set(content_tokens(e)) <= opt_words]
+    if (intent.asked != "reason" or not a.real_options or not events or named(intent, "drug")
+            or typed_share(a.real_options, "drug") >= 0.5):
         return None
-    m = _AE_CUE.search(a.question)
-    if not m:
-        return None
-    ae = m.group(1)
+    ae = events[0]
     onset = tools.event_date(pid, f"onset of {ae}")
     if onset is None:
         return None

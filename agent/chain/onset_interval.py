@@ -1,22 +1,22 @@
-"""Answers "How many days after starting X did Y begin": X's start sentence to Y's onset in the note naming Y."""
+"""The interval from a drug's start to a problem's onset: X's start sentence to Y's onset in the note naming Y.
+
+Asked as an interval that names a drug and a problem ("how many days after starting X did Y begin", "the delay
+between the first dose of X and the onset of Y"), whatever the wording: the intent's slots, not a template.
+"""
 from __future__ import annotations
 
-import re
-
+from agent.records import Intent
 from agent.tools import Computed, Toolbox
 from agent.understand import find_numbers
-from agent.chain.common import GENERIC, as_timeline, register
+from agent.chain.common import GENERIC, as_timeline, named, register
 
-_ASK_ONSET = re.compile(
-    r"\bhow (?:many|long)\s+(days?|weeks?|months?)?\s*(?:after|following)\s+(?:starting|the start of|initiation of|"
-    r"initiating|beginning|commencing|the first dose of)\s+(.+?)\s+(?:did|was|were|had)\s+(?:the\s+|an?\s+)?(.+?)\s+"
-    r"(?:begin|start|develop|appear|occur|first appear|set in|manifest|emerge)\w*\b", re.I)
+
 @register("onset_interval")
-def onset_interval(tools: Toolbox, pid: str, a, assertions=None) -> Computed | None:
-    m = _ASK_ONSET.search(a.question)
-    if not m or not a.real_options:
+def onset_interval(tools: Toolbox, pid: str, a, intent: Intent, assertions=None) -> Computed | None:
+    drugs, events = named(intent, "drug"), named(intent, "problem", "other")
+    if intent.asked != "interval" or not a.real_options or not drugs or not events or "stop" in intent.relations:
         return None
-    drug, event = m.group(2).strip(), m.group(3).strip()
+    drug, event = drugs[0], events[0]
     start = tools.event_date(pid, f"start of {drug}")
     if start is None:
         return None

@@ -1,14 +1,18 @@
-"""Answers "Which drug replaced ...": switch sentences give (from, to); the one linked to the question wins."""
+"""Which drug replaced another: switch sentences give (from, to); the one linked to the question wins.
+
+Asked when the question names a replacement and the options are drugs ("which drug replaced ...", "what was X
+switched to", "the successor to the agent blamed for Y").
+"""
 from __future__ import annotations
 
 import datetime as dt
 import re
 
+from agent.records import Intent
 from agent.tools import Computed, Toolbox
 from agent.understand import content_tokens
-from agent.chain.common import GENERIC, sent_date, as_timeline, DIRECTION, register
+from agent.chain.common import GENERIC, sent_date, as_timeline, DIRECTION, register, typed_share
 
-_ASK_REPLACE = re.compile(r"\b(replac|switch|substitut|instead|in place of|changed to|converted to|alternative)", re.I)
 # (cue, which side of the cue is the new drug)
 _SWITCH = [(re.compile(r"\b(?:switched|changed|converted|rotated)\s+(?:over\s+)?(?:to|for)\b", re.I), "after"),
            (re.compile(r"\breplaced\s+(?:by|with)\b", re.I), "after"),
@@ -17,8 +21,8 @@ _SWITCH = [(re.compile(r"\b(?:switched|changed|converted|rotated)\s+(?:over\s+)?
 
 
 @register("replacement")
-def replacement(tools: Toolbox, pid: str, a, assertions=None) -> Computed | None:
-    if not _ASK_REPLACE.search(a.question) or not a.real_options:
+def replacement(tools: Toolbox, pid: str, a, intent: Intent, assertions=None) -> Computed | None:
+    if "replace" not in intent.relations or not a.real_options or typed_share(a.real_options, "drug") < 0.5:
         return None
     opt_rx = {k: re.compile(r"\b" + re.escape(t.strip()) + r"\b", re.I) for k, t in a.real_options.items() if t.strip()}
     rest = {t for t in content_tokens(a.question) if t not in GENERIC}

@@ -1,26 +1,29 @@
-"""Answers "Which adverse effect led to the switch away from X": the cause in X's stop / switch sentences."""
+"""Why a named drug was stopped or switched: the cause given in that drug's stop / switch sentences.
+
+Asked when the question names a drug, a stop or a switch, and options that are not drugs ("which adverse effect
+led to the switch away from X", "why was X discontinued", "X was withdrawn because of what?").
+"""
 from __future__ import annotations
 
 import re
 
+from agent.records import Intent
 from agent.tools import Computed, Toolbox
 from agent.understand import content_tokens
-from agent.chain.common import GENERIC, weights, coverage, as_timeline, single_out, sentence_dates, register
+from agent.chain.common import (GENERIC, weights, coverage, as_timeline, single_out, sentence_dates, register, named,
+                                typed_share)
 
-_ASK_STOP_REASON = re.compile(
-    r"\b(?:adverse (?:effect|event|reaction|drug reaction)|side[- ]effect|complication|reason|why|cause)\b.*?"
-    r"\b(?:switch(?:ed|ing)? away from|switch(?:ed|ing)? from|chang\w* from|stop(?:ped|ping)?|discontinu\w*|"
-    r"withdraw\w*|cessation of|replacement of|replac\w*)\s+(?:the\s+)?(.+?)\s*(?:\?|$|\b(?:was|to|in|on)\b)", re.I)
 _CAUSE = re.compile(r"\b(?:because of|due to|owing to|secondary to|on account of|in view of|after developing)\s+|\(", re.I)
 _STOP_OR_SWITCH = re.compile(r"\b(stopp|discontinu|ceased|withdrawn|switched|replaced|changed|held)\w*", re.I)
 
 
 @register("stop_reason")
-def stop_reason(tools: Toolbox, pid: str, a, assertions=None) -> Computed | None:
-    m = _ASK_STOP_REASON.search(a.question)
-    if not m or not a.real_options:
+def stop_reason(tools: Toolbox, pid: str, a, intent: Intent, assertions=None) -> Computed | None:
+    drugs = named(intent, "drug")
+    if (not a.real_options or not drugs or not {"stop", "replace"} & set(intent.relations)
+            or typed_share(a.real_options, "drug") >= 0.5):
         return None
-    dw = {t for t in content_tokens(m.group(1)) if t not in GENERIC}
+    dw = {t for t in content_tokens(drugs[0]) if t not in GENERIC}
     if not dw:
         return None
     reasons = []  # (cause text, passage)

@@ -266,3 +266,88 @@ def test_every_registered_resolver_runs_in_order_exactly_once():
     """A resolver module that is registered but missing from ORDER would never run (and vice versa)."""
     from agent.chain import ORDER, RESOLVERS
     assert sorted(ORDER) == sorted(RESOLVERS) and len(set(ORDER)) == len(ORDER)
+
+
+# -- the typed queries are chosen by the question's intent, not its wording ------------------------------------
+def _documented(tools, pid, question, options, kind):
+    from agent.chain import chain_answers
+    from agent.understand import QuestionAnalyzer
+
+    a = QuestionAnalyzer().run(question, options, False)
+    return [c for c in chain_answers(tools, pid, a) if c.documented and c.kind == kind]
+
+
+@pytest.mark.parametrize("question", [
+    "Which drug replaced the medication that caused the dry cough?",
+    "What was ramipril switched to?",
+    "Name the drug substituted for the one that caused the cough.",
+    "The cough-causing medication was changed to which drug?",
+])
+def test_replacement_query_for_any_wording(qa, question):
+    [c] = _documented(qa.tools, "p1", question, {"A": "ramipril", "B": "candesartan", "C": "atorvastatin"}, "replacement")
+    assert c.value["new"] == "B"
+
+
+@pytest.mark.parametrize("question", [
+    "Which adverse effect led to the switch away from lisinopril?",
+    "Why was lisinopril discontinued?",
+    "Lisinopril was stopped because of which problem?",
+    "What side effect made them take her off lisinopril?",
+])
+def test_stop_reason_query_for_any_wording(notes_qa, question):
+    qa = notes_qa(Patient("p7", "Eli Moor", "1955-05-05"), SWITCH_NOTES)
+    [c] = _documented(qa.tools, "p7", question, {"A": "muscle cramps", "B": "dry cough", "C": "hypoglycaemia"},
+                      "stop_reason")
+    assert c.value["choice"] == "B"
+
+
+@pytest.mark.parametrize("question", [
+    "How many days after starting metoclopramide did the akathisia begin?",
+    "What was the delay in days between the first dose of metoclopramide and the onset of akathisia?",
+    "How long after metoclopramide was started did the akathisia appear?",
+])
+def test_onset_interval_query_for_any_wording(notes_qa, question):
+    qa = notes_qa(Patient("p5", "Mia Falk", "1950-01-01"), ONSET_NOTES)
+    [c] = _documented(qa.tools, "p5", question, {"A": "17 days", "B": "14 days", "C": "16 days", "D": "31 days"},
+                      "onset_interval")
+    assert c.value["days"] == 16 and c.value["choice"] == "C"
+
+
+@pytest.mark.parametrize("question", [
+    "How many cycles of FOLFOX did the patient receive?",
+    "What number of FOLFOX courses were administered?",
+    "In total, how many rounds of FOLFOX did she complete?",
+])
+def test_cycle_count_query_for_any_wording(onc, question):
+    [c] = _documented(onc.tools, "p4", question, {"A": "2", "B": "3", "C": "4", "D": "5", "E": "6"}, "cycles")
+    assert c.value["count"] == 4
+
+
+@pytest.mark.parametrize("question", [
+    "Which examination showed no evidence of pulmonary metastases?",
+    "No pulmonary metastases were demonstrated on which study?",
+    "Identify the exam documenting the absence of pulmonary metastases.",
+])
+def test_exam_finding_query_for_any_wording(onc, question):
+    opts = {"A": "abdominal ultrasound on March 2, 2022", "B": "CT of the chest on March 2, 2022",
+            "C": "follow-up CT of the chest on June 15, 2022"}
+    [c] = _documented(onc.tools, "p4", question, opts, "exam_finding")
+    assert c.value["choice"] == "B"
+
+
+def test_family_follows_the_intent_not_the_wording():
+    from agent.graph import tool_family
+    from agent.intent import IntentParser
+    from agent.understand import QuestionAnalyzer
+
+    p, qa_ = IntentParser(), QuestionAnalyzer()
+    cases = {"Which drug replaced the medication that caused the dry cough?": "medication",
+             "Why was lisinopril discontinued?": "medication",
+             "Which of these happened first?": "timeline",
+             "What was the delay between the first dose of X and the rash?": "timeline",
+             "Which symptom did the patient deny?": "absence",
+             "What number of cycles were given?": "count",
+             "What was the highest creatinine?": "labs",
+             "What is the patient's occupation?": "lookup"}
+    for q, family in cases.items():
+        assert tool_family(p.run(q), qa_.run(q, None, True)) == family, q

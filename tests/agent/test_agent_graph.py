@@ -68,7 +68,7 @@ def test_negation_question_sees_negated_facts(qa):
     ans = qa.ask("patient_01", "Which of these conditions did the patient NOT have?", opts)
     assert ans.kind == "negation"
     assert ans.choice == "B"
-    assert any("graph.facts.negated" in r for r in ans.route)
+    assert any("absence.negated_facts" in r for r in ans.route)  # routed by the intent to the absence family
 
 
 def test_order_question_is_decided_by_the_timeline(qa):

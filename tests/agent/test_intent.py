@@ -244,7 +244,8 @@ class FakeLLM:
 
 QUESTION = "What was the initial dose of lisinopril?"
 GOOD = {"asked": "dose", "entities": [{"text": "lisinopril", "type": "drug"}, {"text": "aspirin", "type": "drug"}],
-        "time_role": "initial", "anchor": None, "experiencer": "patient", "relative": None, "negated": False}
+        "time_role": "initial", "anchor": None, "experiencer": "patient", "relative": None, "negated": False,
+        "relations": ["start"]}
 
 
 def test_llm_output_becomes_the_intent_with_source_llm(parser):
@@ -367,3 +368,18 @@ def test_labels_are_valid_intents_and_reproduce_the_seeded_draw():
     drawn = draw_sample()
     assert [(d["set"], d["id"], d["split"], d["question"]) for d in drawn] == [
         (i["set"], i["id"], i["split"], i["question"]) for i in items]
+
+
+@pytest.mark.parametrize("question, relations", [
+    ("Which drug replaced the medication that caused the akathisia?", {"replace", "cause"}),
+    ("What was lisinopril switched to after the dry cough?", {"replace"}),
+    ("Name the successor to the agent blamed for the rash.", {"replace", "cause"}),
+    ("Why was metformin discontinued?", {"stop"}),
+    ("Which side effect made them take her off amiodarone?", {"cause", "stop"}),
+    ("How many days after starting doxycycline did the photosensitivity develop?", {"start", "onset"}),
+    ("What was the lag between the first dose of ciprofloxacin and the onset of tendinitis?", {"start", "onset"}),
+    ("By how much was the furosemide dose increased?", {"change"}),
+    ("What was the hemoglobin on admission?", set()),
+])
+def test_relations_are_the_events_the_question_names(parser, question, relations):
+    assert set(parser.run(question).relations) == relations
