@@ -141,6 +141,7 @@ class AssertionClassifier:
         entry = rules.section_entry(section) if section is not None else self._inline_section(rules, text, start)
         matches = rules.match(tk.toks, lo, hi, entry["tags"] if entry else _NO_TAGS)
         matches.extend(self._time_matches(rules, text, tk, lo, hi, note_date, self._date_cues(text, tk, note_date)))
+        matches.extend(self._header_stops(rules, text, tk, lo, hi))
         return self._decide(rules, text, tk, matches, ts, te, lo, hi, entry)
 
     @staticmethod
@@ -159,6 +160,31 @@ class AssertionClassifier:
             elif m.group(1).isupper() or m.start() == 0:
                 entry = None  # an unknown header ends the previous section
         return entry
+
+    @staticmethod
+    def _header_stops(rules: RuleSet, text: str, tk: _Tokens, lo: int, hi: int) -> list[Match]:
+        """Section headers written inside the sentence ("... {Not Entered}  MENSTRUAL HISTORY:  post-menopausal")
+        as stops of every scope: a header opens a new section, which no trigger before it reaches. A header is
+        the longest run of upper-case words, or a known section title, right before a colon."""
+        if hi <= lo:
+            return []
+        s0, s1 = tk.starts[lo], tk.ends[hi - 1]
+        if text.find(":", s0, s1) < 0:
+            return []
+        out = []
+        for m in _INLINE_HEADER_RE.finditer(text, s0, s1):
+            words = m.group(1).split()
+            k = len(words)
+            while k > 0 and words[k - 1].isupper():
+                k -= 1
+            if k == len(words) or len(" ".join(words[k:])) < 2:
+                k = next((i for i in range(len(words)) if rules.section_entry(" ".join(words[i:]))), len(words))
+            if k == len(words):
+                continue
+            start = m.start(1) + len(m.group(1)) - len(" ".join(words[k:]))
+            a, b = tk.span_to_tokens(start, m.end())
+            out.append(Match(rules.header_rule, a, b, text[start:m.end()]))
+        return out
 
     @staticmethod
     def _date_cues(text: str, tk: _Tokens, note_date: dt.date | None) -> list[int]:
@@ -243,6 +269,7 @@ class AssertionClassifier:
                     lo = bisect_left(tk.starts, s0)
                     hi = bisect_left(tk.starts, s1)
                     found = rules.match(tk.toks, lo, hi, tags)
+                    found.extend(self._header_stops(rules, text, tk, lo, hi))
                     if dates is None:
                         found.extend(self._time_matches(rules, text, tk, lo, hi, note_date, cue_pos))
                     elif rules.time is not None:

@@ -269,6 +269,7 @@ class RuleSet:
                                   self.time["max_scope"])
             self.time_recent_rule = Rule("time_recent", "TERMINATE", "TERMINATE", "time_recent", None,
                                          applies_to=frozenset({"HISTORICAL"}))
+        self.header_rule = Rule("section_header", "TERMINATE", "TERMINATE", "section_header", None)
         self.sections: list[dict[str, Any]] = []
         self._section_index: dict[str, dict[str, Any]] = {}
         self._section_cache: dict[str, dict[str, Any] | None] = {}

@@ -132,3 +132,31 @@ def test_scope_breaks_and_clause_words_are_data(tmp_path):
     assert run(c, "halted drug x ( cough )", "drug x").assertion is A.ABSENT
     assert run(c, "pain was seen , fever gone", "pain").assertion is A.PRESENT
     assert run(c, "pain was seen , fever gone", "fever").assertion is A.ABSENT
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("Measurements not obtainable.  REFERRING DIAGNOSIS: syncope and collapse.", "syncope"),
+    ("Last period: {Not Entered}  Menstrual History:  post-menopausal", "post-menopausal"),
+    ("No prior films for comparison  FINDINGS: small left pleural effusion.", "pleural effusion"),
+    ("Patient denies  Family History: diabetes in her mother", "diabetes"),
+])
+def test_a_header_inside_the_sentence_ends_every_scope(clf, sentence, concept):
+    """Upper-case or known section headers before a colon stop the triggers of the section before them; the
+    general lexicons alone show it (no project rule such as the colon terminator takes part)."""
+    project = {r.id for r in clf.rules.rules if r.origin == "clinqa"}
+    general = AssertionClassifier.from_rules(clf.rules.without(project))
+    for c in (general, clf):
+        res = run(c, sentence, concept)
+        assert res.assertion is A.PRESENT, res.triggers
+    i = sentence.index(concept)
+    assert clf.classify_targets(sentence, [(i, i + len(concept))])[0].assertion is A.PRESENT
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("FEVER: none.", "FEVER"),
+    ("CHEST PAIN: absent", "CHEST PAIN"),
+    ("Findings: no pleural effusion.", "pleural effusion"),
+    ("Mild cough (not productive): no fever.", "fever"),
+])
+def test_a_header_does_not_stop_its_own_value(clf, sentence, concept):
+    assert run(clf, sentence, concept).assertion is A.ABSENT
