@@ -2,6 +2,7 @@
 
     python -m evals.negex FILE.tsv [--json-out X] [--reports 1-40] [--errors negation]
     python -m evals.negex [FILE.tsv] --cv      # in-sample vs two-fold cross-validated F1 by report
+    python -m evals.negex --cv --errors negation   # ... and the held-out rows the tuned rules get wrong
 
 The TSV has a header naming (in any order) ``concept``, ``sentence``, ``negation``
 (Affirmed/Negated), ``temporality`` (Recent/Historical/Not particular) and
@@ -253,8 +254,9 @@ def tune(rules: Any, items: Sequence[dict[str, Any]], passes: int = 2) -> frozen
 
 
 def cross_validate(path: str | Path, rules_path: str | Path | None = None,
-                   folds: Sequence[str] = CV_FOLDS) -> dict[str, Any]:
-    """In-sample F1 of the shipped rules and two-fold cross-validated F1 of the tuned project rules."""
+                   folds: Sequence[str] = CV_FOLDS, collect_errors: bool = False) -> dict[str, Any]:
+    """In-sample F1 of the shipped rules and two-fold cross-validated F1 of the tuned project rules
+    (``collect_errors``: also the held-out rows the tuned rules get wrong, under ``errors``)."""
     from extractors.assertion import AssertionClassifier
 
     clf = AssertionClassifier(rules_path)
@@ -273,22 +275,34 @@ def cross_validate(path: str | Path, rules_path: str | Path | None = None,
     test_items: list[dict[str, Any]] = []
     test_preds: list[dict[str, bool]] = []
     per_fold = []
+    errors: list[dict[str, Any]] = []
     n_project = len(project_ids(rules))
     for i, test in enumerate(halves):
         train = [it for j, h in enumerate(halves) if j != i for it in h]
         off = tune(rules, train)
         tuned = AssertionClassifier.from_rules(rules.without(off))
-        preds = [_predict(tuned, it["sentence"], it["span"]) for it in test]
+        results = [tuned.classify(it["sentence"], *it["span"]) for it in test]
+        preds = [_labels(r) for r in results]
+        if collect_errors:
+            errors.extend(_error_row(it, p, r.triggers, folds[i]) for it, p, r in zip(test, preds, results)
+                          if _errors(it, p))
         test_items.extend(test)
         test_preds.extend(preds)
         per_fold.append({"test_reports": folds[i], "project_rules_kept": n_project - len(off),
+                         "kept": [r for r in project_ids(rules) if r not in off],
                          "figures": _figures(test, preds)})
     return {
         "file": str(path), "rules_version": rules.version, "n_scored": len(items),
         "project_rules": n_project,
         "in_sample": in_sample, "cross_validated": _figures(test_items, test_preds),
-        "general_lexicons_only": base, "folds": per_fold,
+        "general_lexicons_only": base, "folds": per_fold, **({"errors": errors} if collect_errors else {}),
     }
+
+
+def _error_row(item: dict[str, Any], pred: dict[str, bool], triggers: list[str], fold: str) -> dict[str, Any]:
+    return {"test_reports": fold, "report": item["report"], "concept": item["sentence"][slice(*item["span"])],
+            "sentence": item["sentence"], "wrong": [f for f in FIELDS if item["gold"][f] != pred[f]],
+            "gold": item["gold"], "pred": pred, "triggers": triggers}
 
 
 def format_cv(res: dict[str, Any]) -> str:
@@ -308,6 +322,15 @@ def format_cv(res: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _print_errors(errors: list[dict[str, Any]], field: str | None) -> None:
+    """One JSON line per wrong row on stderr (only rows wrong on ``field`` unless it is 'all')."""
+    if field not in (None, "all") and field not in FIELDS:
+        raise SystemExit(f"error: --errors takes one of {FIELDS} or nothing, got {field!r}")
+    for e in errors:
+        if field == "all" or field in e["wrong"]:
+            print(json.dumps(e, ensure_ascii=False), file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m evals.negex", description=__doc__.split("\n\n")[0])
     ap.add_argument("file", nargs="?", default=str(DEFAULT_FILE),
@@ -318,16 +341,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--rules", help="rules JSON (default: the packaged rules)")
     ap.add_argument("--reports", help="only these report numbers, e.g. 1-40 or 41-60,3")
     ap.add_argument("--errors", nargs="?", const="all", default=None,
-                    help="print misclassified rows (optionally of one field) to stderr")
+                    help="print misclassified rows (optionally of one field) to stderr; with --cv the held-out rows "
+                         "the rules tuned on the other half get wrong")
     args = ap.parse_args(argv)
     from extractors.assertion import AssertionClassifier
 
     if args.cv:
         try:
-            res = cross_validate(args.file, args.rules)
+            res = cross_validate(args.file, args.rules, collect_errors=args.errors is not None)
         except (OSError, ValueError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+        _print_errors(res.pop("errors", []), args.errors)
         print(format_cv(res))
         if args.json_out:
             Path(args.json_out).write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
@@ -338,11 +363,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    errors = result.pop("errors", [])
-    if args.errors is not None:
-        for e in errors:
-            if args.errors == "all" or args.errors in e["wrong"]:
-                print(json.dumps(e, ensure_ascii=False), file=sys.stderr)
+    _print_errors(result.pop("errors", []), args.errors)
     text = json.dumps(result, indent=2)
     print(text)
     if args.json_out:

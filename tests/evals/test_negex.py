@@ -114,6 +114,30 @@ def test_cv_drops_a_rule_only_one_half_needs(tmp_path, capsys):
     assert negex.main([str(tsv), "--cv", "--rules", str(rules)]) == 2  # default folds 1-30/31-60: no rows
     out = capsys.readouterr()
     assert "no rows" in out.err
+    errs = negex.cross_validate(tsv, rules, folds=("1", "2"), collect_errors=True)["errors"]
+    assert [(e["test_reports"], e["concept"], e["wrong"]) for e in errs] == [("1", "RASH", ["negation"])]
+    assert errs[0]["gold"]["negation"] and not errs[0]["pred"]["negation"] and errs[0]["triggers"] == []
+
+
+def test_cv_errors_on_the_command_line(tmp_path, capsys):
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps({"version": "cv-test", "rules": [
+        {"id": "neg_nix", "literal": "nix", "category": "NEGATED_EXISTENCE", "direction": "FORWARD"}]}))
+    rows = [("report", "concept", "sentence", "negation", "temporality", "experiencer")]
+    for n in range(1, 61):  # the default folds: reports 1-30 and 31-60
+        rows.append((str(n), "rash", "Nix RASH." if n % 2 else "RASH.", "Negated" if n % 2 else "Affirmed",
+                     "Recent", "Patient"))
+    rows.append(("7", "cough", "Nix COUGH.", "Affirmed", "Historical", "Patient"))
+    tsv = write_tsv(tmp_path / "cv.tsv", rows)
+    assert negex.main([str(tsv), "--cv", "--rules", str(rules), "--errors", "historical"]) == 0
+    out = capsys.readouterr()
+    lines = [json.loads(x) for x in out.err.splitlines()]
+    assert [(e["report"], e["concept"], e["wrong"]) for e in lines] == [("7", "COUGH", ["negation", "historical"])]
+    assert "2-fold CV" in out.out
+    assert negex.main([str(tsv), "--cv", "--rules", str(rules), "--errors"]) == 0
+    assert len(capsys.readouterr().err.splitlines()) == 1
+    with pytest.raises(SystemExit, match="--errors takes one of"):
+        negex.main([str(tsv), "--cv", "--rules", str(rules), "--errors", "negated"])
 
 
 def test_dev_file_targets():
