@@ -123,8 +123,15 @@ _UNIT_CANON = {
 }
 _NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
-    "eleven": 11, "twelve": 12, "once": 1, "twice": 2,
+    "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
+    "eighteen": 18, "nineteen": 19, "once": 1, "twice": 2,
 }
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+# a spelled-out cardinal ("sixteen", "twenty-one", "thirty four") with the unit written after it, as for digits
+_WORD_NUM = re.compile(
+    r"(?<![\w-])((?:%s)(?:[- ](?:%s))?|%s)(?:\s+(%s))?(?![\w-])" % (
+        "|".join(_TENS), "|".join(list(_NUMBER_WORDS)[:9]), "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)),
+        _NUM_UNIT.pattern.split(r"\s*(", 1)[1].rsplit(")?", 1)[0]), re.I)
 
 
 def find_numbers(text: str) -> list[tuple[float, str | None, str]]:
@@ -143,9 +150,12 @@ def find_numbers(text: str) -> list[tuple[float, str | None, str]]:
         if unit:
             unit = _UNIT_CANON.get(unit, unit)
         out.append((val, unit, m.group(0).strip()))
-    for w in words(text):
-        if w in _NUMBER_WORDS:
-            out.append((float(_NUMBER_WORDS[w]), None, w))
+    for m in _WORD_NUM.finditer(text):
+        parts = re.split(r"[- ]", m.group(1).lower())
+        val = _TENS.get(parts[0], 0) + (_NUMBER_WORDS.get(parts[-1], 0) if len(parts) > 1 or parts[0] not in _TENS
+                                         else 0)
+        unit = (m.group(2) or "").lower() or None
+        out.append((float(val), _UNIT_CANON.get(unit, unit) if unit else None, m.group(0).strip()))
     return out
 
 

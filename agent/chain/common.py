@@ -38,6 +38,15 @@ def typed_share(options: dict[str, str], typ: str) -> float:
     return sum(any(t == typ for _, _, t in parser.typed_mentions(v)) for v in options.values()) / len(options)
 
 
+def drug_term(option: str) -> str:
+    """The drug an option names ("treatment with domperidone", "It was replaced by losartan." -> the drug's words);
+    the whole option when it names no dictionary drug."""
+    from agent.intent import shared_parser
+
+    spans = [(s, e) for s, e, t in shared_parser().typed_mentions(option) if t == "drug"]
+    return option[spans[0][0]:spans[-1][1]] if spans else option.strip()
+
+
 def weights(tools: Toolbox, pid: str, option: str) -> dict[str, float]:
     return {t: tools.idf(pid, t) for t in set(content_tokens(option))}
 
@@ -87,7 +96,8 @@ def sentence_dates(tools: Toolbox, pid: str) -> list[tuple[Passage, set, frozens
 # direction words of a dose change ("stop" also marks the old drug of a switch)
 DIRECTION = {"up": re.compile(r"\b(increas|uptitrat|escalat|rais|doubl|higher)", re.I),
              "down": re.compile(r"\b(reduc|decreas|lower|halv|de-?escalat|tapere?d? down)", re.I),
-             "same": re.compile(r"\b(unchanged|same|constant|stable|not changed|no change|remained)", re.I),
+             "same": re.compile(r"\b(unchanged|same|constant|stable|not changed|no change|remained|throughout|"
+                                r"maintained|kept at|continued at)", re.I),
              "stop": re.compile(r"\b(stopp|discontinu|ceased|withdrawn)", re.I)}
 DOSE_NUM = r"(\d+(?:\.\d+)?)\s*(mg/m2|mg/kg|mcg|µg|mg|g|units?|iu|ml)\b"
 

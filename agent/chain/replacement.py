@@ -11,7 +11,7 @@ import re
 from agent.records import Intent
 from agent.tools import Computed, Toolbox
 from agent.understand import content_tokens
-from agent.chain.common import GENERIC, sent_date, as_timeline, DIRECTION, register, typed_share
+from agent.chain.common import GENERIC, sent_date, as_timeline, DIRECTION, register, typed_share, drug_term
 
 # (cue, which side of the cue is the new drug)
 _SWITCH = [(re.compile(r"\b(?:switched|changed|converted|rotated)\s+(?:over\s+)?(?:to|for)\b", re.I), "after"),
@@ -24,7 +24,7 @@ _SWITCH = [(re.compile(r"\b(?:switched|changed|converted|rotated)\s+(?:over\s+)?
 def replacement(tools: Toolbox, pid: str, a, intent: Intent, assertions=None) -> Computed | None:
     if "replace" not in intent.relations or not a.real_options or typed_share(a.real_options, "drug") < 0.5:
         return None
-    opt_rx = {k: re.compile(r"\b" + re.escape(t.strip()) + r"\b", re.I) for k, t in a.real_options.items() if t.strip()}
+    opt_rx = {k: re.compile(r"\b" + re.escape(drug_term(t)) + r"\b", re.I) for k, t in a.real_options.items() if t.strip()}
     rest = {t for t in content_tokens(a.question) if t not in GENERIC}
     found = []  # (linked, date, new letter, old letter, passage)
     for p in tools.sentences(pid):

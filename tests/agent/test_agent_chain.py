@@ -351,3 +351,36 @@ def test_family_follows_the_intent_not_the_wording():
              "What is the patient's occupation?": "lookup"}
     for q, family in cases.items():
         assert tool_family(p.run(q), qa_.run(q, None, True)) == family, q
+
+
+@pytest.mark.parametrize("options", [
+    {"A": "Reduced from 100 mg to 50 mg", "B": "Increased from 50 mg to 100 mg", "C": "Unchanged at 50 mg"},
+    {"A": "100 mg -> 50 mg", "B": "50 mg -> 100 mg", "C": "50 mg throughout", "D": "50 mg, then discontinued"},
+    {"A": "went from 100 mg to 50 mg", "B": "went from 50 mg to 100 mg", "C": "kept at 50 mg"},
+])
+def test_dose_path_reads_the_direction_from_words_or_the_order_of_the_doses(qa, options):
+    [c] = _documented(qa.tools, "p1", "How was the sertraline dosing adjusted after it was started?", options, "dose_path")
+    assert c.value["choice"] == "B"
+
+
+@pytest.mark.parametrize("options", [
+    {"A": "ramipril", "B": "candesartan", "C": "atorvastatin"},
+    {"A": "treatment with ramipril", "B": "treatment with candesartan", "C": "treatment with atorvastatin"},
+    {"A": "It was replaced by ramipril.", "B": "It was replaced by candesartan.", "C": "It was replaced by atorvastatin."},
+])
+def test_replacement_finds_the_drug_inside_worded_options(qa, options):
+    [c] = _documented(qa.tools, "p1", "Which drug replaced the medication that caused the dry cough?", options,
+                      "replacement")
+    assert c.value["new"] == "B"
+
+
+@pytest.mark.parametrize("options, choice", [
+    ({"A": "17 days", "B": "14 days", "C": "16 days"}, "C"),
+    ({"A": "seventeen days", "B": "fourteen days", "C": "sixteen days"}, "C"),
+    ({"A": "about six weeks", "B": "sixteen days", "C": "four weeks"}, "B"),
+])
+def test_onset_interval_reads_spelled_out_options(notes_qa, options, choice):
+    qa = notes_qa(Patient("p5", "Mia Falk", "1950-01-01"), ONSET_NOTES)
+    [c] = _documented(qa.tools, "p5", "How many days after starting metoclopramide did the akathisia begin?", options,
+                      "onset_interval")
+    assert c.value["choice"] == choice

@@ -49,7 +49,7 @@ def test_numbers_with_units_are_normalised():
     assert (7.2, "%") in [(v, u) for v, u, _ in nums]
     assert (2.0, "g") in [(v, u) for v, u, _ in nums]
     assert (39.5, "°c") in [(v, u) for v, u, _ in nums]
-    assert (7.0, None) in [(v, u) for v, u, _ in nums]
+    assert (7.0, "d") in [(v, u) for v, u, _ in nums]  # a spelled-out number keeps its unit too
     assert all(v not in (3.0, 2021.0) for v, _, _ in nums)  # date parts are not numbers
 
 
@@ -57,3 +57,14 @@ def test_dates_in_several_formats_normalise_to_the_same_day():
     want = dt.date(2021, 3, 2)
     for s in ("2021-03-02", "03/02/2021", "02.03.2021", "March 2, 2021", "2nd March 2021"):
         assert [d for d, _ in find_dates(s)] == [want], s
+
+
+def test_spelled_out_numbers_are_numbers_with_their_units():
+    from agent.understand import find_numbers
+
+    got = lambda t: [(v, u) for v, u, _ in find_numbers(t)]  # noqa: E731
+    assert got("sixteen days") == [(16.0, "d")]
+    assert got("twenty-one days after the first dose") == [(21.0, "d")]
+    assert got("for thirty four weeks") == [(34.0, "wk")]
+    assert got("one inhalation twice daily") == [(1.0, None), (2.0, None)]
+    assert got("someone said nothing often") == []
