@@ -389,10 +389,11 @@ class AssertionClassifier:
     @staticmethod
     def _other_clause(rules: RuleSet, toks: list[str], a: int, b: int, forward: bool) -> bool:
         """toks[a:b] (between trigger and target) crosses into another finite clause: seen from a FORWARD
-        trigger, a separator followed by a clause verb ("denies fever, and has [cough]"; a relative pronoun
-        after the separator keeps the clause: "her father, who had a [stroke]"); from a BACKWARD one, a clause
+        trigger, a separator followed by a clause verb or a subject ("denies fever, and has [cough]", "no
+        bleeding, the patient remained [stable]"; a relative pronoun after the separator keeps the clause: "her
+        father, who had a [stroke]"); from a BACKWARD one, a clause
         verb followed by a separator ("[vomiting] was noted, fever was not seen")."""
-        seps, verbs, rel = rules.clause_separators, rules.clause_verbs, rules.clause_relatives
+        seps, verbs, rel, subj = rules.clause_separators, rules.clause_verbs, rules.clause_relatives, rules.clause_subjects
         opened = False
         for j in range(a, b):
             t = toks[j]
@@ -401,7 +402,7 @@ class AssertionClassifier:
                     opened = True
                 elif opened and (t in rel):
                     opened = False
-                elif opened and t in verbs:
+                elif opened and (t in verbs or t in subj):
                     return True
             elif opened:
                 if t in seps:

@@ -18,9 +18,10 @@ Design (Chapman et al. ConText / medspaCy ConText, re-implemented for speed):
   words ("stopped X (cough)", "stopped X because of cough": the reason is not stopped);
 * clause scope: a scope does not reach into another finite clause, i.e. a BACKWARD scope stops at a
   clause verb followed by a clause separator ("[vomiting] was noted, fever was not seen"), a FORWARD scope
-  at a separator followed by a clause verb ("denies fever and has [cough]"; not after a relative pronoun:
-  "her father, who had a [stroke]"); the word lists are data (``defaults.clause_verbs`` /
-  ``clause_separators`` / ``clause_relatives``);
+  at a separator followed by a clause verb or a subject ("denies fever and has [cough]", "no bleeding, the
+  patient remained [stable]"; not after a relative pronoun: "her father, who had a [stroke]"); the word
+  lists are data (``defaults.clause_verbs`` / ``clause_separators`` / ``clause_subjects`` /
+  ``clause_relatives``);
 * list scope: a trigger also covers a target further than max_scope when
   everything between them is a comma / "or" / "and" separated list of short
   items ("no fever, chills, or night sweats");
@@ -225,6 +226,7 @@ class RuleSet:
         self.clause_verbs = frozenset(defaults.get("clause_verbs", []))
         self.clause_separators = frozenset(defaults.get("clause_separators", []))
         self.clause_relatives = frozenset(defaults.get("clause_relatives", []))
+        self.clause_subjects = frozenset(defaults.get("clause_subjects", []))
         self.rules: list[Rule] = []
         self._by_first: dict[str, list[_Pattern]] = {}
         self._any_first: list[_Pattern] = []

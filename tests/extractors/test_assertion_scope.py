@@ -73,6 +73,10 @@ def test_a_phrase_that_reads_both_ways_keeps_both_rules(clf):
     ("Denies fever and has cough.", "cough"),
     ("No chest pain, but she has palpitations.", "palpitations"),
     ("Negative for nausea, and is tolerating a diet without vomiting.", "diet"),
+    ("Given no sign of bleeding, the patient remained hemodynamically stable.", "hemodynamically stable"),
+    ("No fever today, she reports a productive cough.", "productive cough"),
+    ("He refused the morphine because he felt nauseated afterwards.", "nauseated"),
+    ("Denies headache since he started taking the new inhaler.", "inhaler"),
 ])
 def test_a_scope_stays_in_its_clause(clf, sentence, concept):
     assert run(clf, sentence, concept).assertion is A.PRESENT
@@ -84,6 +88,8 @@ def test_a_scope_stays_in_its_clause(clf, sentence, concept):
     ("Fever, chills and night sweats are absent.", "Fever"),
     ("Nausea and vomiting were not reported.", "Nausea"),
     ("Her father, who had a stroke at 60, is alive.", "stroke"),
+    ("No history of asthma as well as eczema.", "eczema"),
+    ("Denies chest pain when walking or dyspnea.", "dyspnea"),
 ])
 def test_lists_and_relative_clauses_stay_in_scope(clf, sentence, concept):
     res = run(clf, sentence, concept)
