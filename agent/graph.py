@@ -23,6 +23,7 @@ from typing import Annotated, Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 
 from agent.chain import CHAIN_KINDS, chain_answers
+from agent.chain.common import change_direction
 from agent.context import ContextBuilder
 from agent.intent import IntentParser
 from agent.records import Answer, Citation, FactUsed, FlaggedSentence, Verification
@@ -419,16 +420,14 @@ class AgentGraph:
             v2 = [pt["value"] for pt in pts if pt["date"] == d2]
             if v1 and v2:
                 x, y = v1[0], v2[0]
-                trend = "increased" if y > x else "decreased" if y < x else "unchanged"
+                trend = "up" if y > x else "down" if y < x else "same"
                 what = f"{test}: {x:g} on {d1.isoformat()} -> {y:g} on {d2.isoformat()} ({trend})"
-                words = {"increased": r"\b(increas|rose|rise|higher|elevat|went up)", "decreased": r"\b(decreas|fell|declin|drop|lower|reduc|went down)",
-                         "unchanged": r"\b(stable|unchanged|constant|no change|remained)"}
                 hits = []
                 for k, t in a.real_options.items():
                     ns = [n[0] for n in find_numbers(t)]
-                    if not re.search(words[trend], t, re.I):
+                    if change_direction(t) != trend:
                         continue
-                    if trend == "unchanged" and ns and abs(ns[0] - x) < 1e-6:
+                    if trend == "same" and ns and abs(ns[0] - x) < 1e-6:
                         hits.append(k)
                     elif len(ns) >= 2 and abs(ns[0] - x) < 1e-6 and abs(ns[1] - y) < 1e-6:
                         hits.append(k)

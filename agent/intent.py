@@ -287,6 +287,11 @@ class IntentParser:
         """Every event the question names (start, stop, replace, cause, onset, change), in the cue file's order."""
         return [rel for rel, ps in self._relations.items() if any(p.search(q) for p in ps)]
 
+    def relation_spans(self, text: str) -> list[tuple[str, int, int]]:
+        """(relation, start, end) of each event word in ``text`` ("Domperidone was started" -> start at 15-22)."""
+        return sorted(((rel, m.start(), m.end()) for rel, ps in self._relations.items() for p in ps
+                       for m in p.finditer(text)), key=lambda x: x[1])
+
     def negated(self, q: str) -> bool:
         masked = q
         for p in self._pseudo:

@@ -504,7 +504,20 @@ def split_event_phrase(phrase: str) -> tuple[str | None, str]:
     m = _EVENT_CUE.match(p)
     if m:
         return _cue_kind(m.group(1)), m.group(2).strip()
-    return None, re.sub(r"^(?:the|a|an)\s+", "", p, flags=re.I)
+    # a clause ("Domperidone was started", "the akathisia began", "colonoscopy performed"): its event word names
+    # the kind, the rest names the thing
+    from agent.intent import shared_parser
+    from agent.resources import load
+
+    spans = [x for x in shared_parser().relation_spans(p) if x[0] in ("start", "onset", "stop", "change")]
+    kind = {"start": "start", "onset": "onset", "stop": "stop", "change": "dose"}[spans[0][0]] if spans else None
+    for _, s, e in reversed(spans):
+        p = p[:s] + " " + p[e:]
+    filler = r"\b(?:%s)\b" % "|".join(map(re.escape, load("query_cues")["event_fillers"]))
+    p = " ".join(re.sub(filler, " ", p, flags=re.I).split())
+    if kind == "start" and any(t == "problem" for _, _, t in shared_parser().typed_mentions(p)):
+        kind = "onset"  # a problem that "began" had an onset, not a start
+    return kind, re.sub(r"^(?:the|a|an)\s+", "", p, flags=re.I) or phrase.strip()
 
 
 def relative_onset(text: str, note_date: dt.date | None) -> dt.date | None:

@@ -8,7 +8,7 @@ from typing import Callable, Protocol
 from agent.records import Intent
 from agent.resources import load
 from agent.tools import Computed, Passage, Toolbox
-from agent.understand import content_tokens, find_dates
+from agent.understand import content_tokens, find_dates, find_numbers
 
 GENERIC = frozenset(content_tokens(
     "dose dosage change changed medication medications drug drugs started start patient received receive "
@@ -94,11 +94,29 @@ def sentence_dates(tools: Toolbox, pid: str) -> list[tuple[Passage, set, frozens
 
 
 # direction words of a dose change ("stop" also marks the old drug of a switch)
-DIRECTION = {"up": re.compile(r"\b(increas|uptitrat|escalat|rais|doubl|higher)", re.I),
-             "down": re.compile(r"\b(reduc|decreas|lower|halv|de-?escalat|tapere?d? down)", re.I),
+DIRECTION = {"up": re.compile(r"\b(increas|uptitrat|escalat|rais|doubl|higher|rose|risen|went up|climb)", re.I),
+             "down": re.compile(r"\b(reduc|decreas|lower|halv|de-?escalat|tapere?d? down|fell|fallen|declin|dropp|"
+                                r"went down)", re.I),
              "same": re.compile(r"\b(unchanged|same|constant|stable|not changed|no change|remained|throughout|"
                                 r"maintained|kept at|continued at)", re.I),
              "stop": re.compile(r"\b(stopp|discontinu|ceased|withdrawn)", re.I)}
+_ARROW = re.compile(r"\s*(?:->|→|=>)\s*|\s+to\s+")
+
+
+def change_direction(option: str) -> str | None:
+    """The change an option states: its words ("increased", "unchanged", "then stopped"), else the order of its
+    two doses around an arrow or "to" ("750 mg/m2 -> 1000 mg/m2" is up)."""
+    for name in ("stop", "up", "down", "same"):
+        if DIRECTION[name].search(option):
+            return name
+    parts = _ARROW.split(option)
+    if len(parts) == 2:
+        a, b = find_numbers(parts[0]), find_numbers(parts[1])
+        if a and b and a[0][0] != b[0][0]:
+            return "up" if b[0][0] > a[0][0] else "down"
+    return None
+
+
 DOSE_NUM = r"(\d+(?:\.\d+)?)\s*(mg/m2|mg/kg|mcg|µg|mg|g|units?|iu|ml)\b"
 
 

@@ -6,7 +6,7 @@ import re
 from agent.records import Intent
 from agent.tools import Computed, Toolbox
 from agent.understand import STOPWORDS, content_tokens, find_numbers
-from agent.chain.common import GENERIC, sent_date, as_timeline, numbers_match, DIRECTION, DOSE_NUM, register
+from agent.chain.common import GENERIC, sent_date, as_timeline, numbers_match, DIRECTION, DOSE_NUM, register, change_direction
 
 _FROM_TO = re.compile(r"\bfrom\s+" + DOSE_NUM + r"\s+to\s+" + DOSE_NUM, re.I)
 
@@ -65,7 +65,7 @@ def _phrase_change(tools: Toolbox, pid: str, a, drug: str) -> Computed | None:
         hits = []
         for k, t in a.real_options.items():
             om = _FROM_TO_PHRASE.search(t + ".")
-            if om and _direction(t) == trend and (_dose_key(om.group(1)), _dose_key(om.group(2))) == want:
+            if om and change_direction(t) == trend and (_dose_key(om.group(1)), _dose_key(om.group(2))) == want:
                 hits.append(k)
         if len(hits) == 1:
             words = "increased" if trend == "up" else "reduced"
@@ -77,27 +77,10 @@ def _phrase_change(tools: Toolbox, pid: str, a, drug: str) -> Computed | None:
     return None
 
 
-_ARROW = re.compile(r"\s*(?:->|→|=>)\s*|\s+to\s+")
-
-
-def _direction(option: str) -> str | None:
-    """The change an option states: its words ("increased", "unchanged", "then stopped"), else the order of its
-    two doses around an arrow or "to" ("750 mg/m2 -> 1000 mg/m2" is up)."""
-    for name in ("stop", "up", "down", "same"):
-        if DIRECTION[name].search(option):
-            return name
-    parts = _ARROW.split(option)
-    if len(parts) == 2:
-        a, b = find_numbers(parts[0]), find_numbers(parts[1])
-        if a and b and a[0][0] != b[0][0]:
-            return "up" if b[0][0] > a[0][0] else "down"
-    return None
-
-
 @register("dose_path")
 def dose_path(tools: Toolbox, pid: str, a, intent: Intent, assertions=None) -> Computed | None:
     opts = a.real_options
-    with_dir = [k for k, t in opts.items() if find_numbers(t) and _direction(t)]
+    with_dir = [k for k, t in opts.items() if find_numbers(t) and change_direction(t)]
     if len(with_dir) < max(2, len(opts) - 1):
         return None
     drug = _drug_of(tools, pid, a)
@@ -145,7 +128,7 @@ def dose_path(tools: Toolbox, pid: str, a, intent: Intent, assertions=None) -> C
         trend, want = "stop", [d0]
     else:
         trend, want = "same", [d0]
-    hits = [k for k, t in opts.items() if _direction(t) == trend and numbers_match([n[0] for n in find_numbers(t)], want)]
+    hits = [k for k, t in opts.items() if change_direction(t) == trend and numbers_match([n[0] for n in find_numbers(t)], want)]
     choice = hits[0] if len(hits) == 1 else None
     words = {"up": "increased", "down": "reduced", "same": "unchanged", "stop": "stopped"}[trend]
     text = (f"Dose history of {drug} (computed from the notes): started at {d0:g}"
