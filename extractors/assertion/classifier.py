@@ -303,6 +303,7 @@ class AssertionClassifier:
         best: dict[str, tuple[int, Match, str]] = {}
         if matches:
             stops = [m for m in matches if m.rule.category == "TERMINATE"]
+            clause_cats = rules.clause_categories
             for m in matches:
                 rule = m.rule
                 cat0 = rule.category
@@ -323,12 +324,16 @@ class AssertionClassifier:
                     continue
                 if rule.scope_breaks and not rule.scope_breaks.isdisjoint(toks[a:b]):
                     continue
-                if b > a and self._other_clause(rules, toks, a, b, forward):
-                    continue
                 dist = -1
+                crosses = None
                 for cat in rule.categories:
                     if self._blocked(rule, cat, matches, stops, a, b):
                         continue
+                    if cat in clause_cats:
+                        if crosses is None:
+                            crosses = b > a and self._other_clause(rules, toks, a, b, forward)
+                        if crosses:
+                            continue
                     if dist < 0:
                         dist = self._distance(rules, toks, a, b)
                         in_scope = rule.max_scope is None or dist <= rule.max_scope or (

@@ -21,7 +21,8 @@ Design (Chapman et al. ConText / medspaCy ConText, re-implemented for speed):
   at a separator followed by a clause verb or a subject ("denies fever and has [cough]", "no bleeding, the
   patient remained [stable]"; not after a relative pronoun: "her father, who had a [stroke]"); the word
   lists are data (``defaults.clause_verbs`` / ``clause_separators`` / ``clause_subjects`` /
-  ``clause_relatives``);
+  ``clause_relatives``), and so are the categories it applies to (``clause_categories``; not HYPOTHETICAL in
+  the shipped rules: a condition spans its coordinated clauses, "if the pain worsens and he has [fever]");
 * list scope: a trigger also covers a target further than max_scope when
   everything between them is a comma / "or" / "and" separated list of short
   items ("no fever, chills, or night sweats");
@@ -227,6 +228,9 @@ class RuleSet:
         self.clause_separators = frozenset(defaults.get("clause_separators", []))
         self.clause_relatives = frozenset(defaults.get("clause_relatives", []))
         self.clause_subjects = frozenset(defaults.get("clause_subjects", []))
+        self.clause_categories = frozenset(defaults.get("clause_categories", MODIFIER_CATEGORIES))
+        if not self.clause_categories <= set(MODIFIER_CATEGORIES):
+            raise RuleError(f"defaults.clause_categories: unknown {sorted(self.clause_categories - set(MODIFIER_CATEGORIES))}")
         self.rules: list[Rule] = []
         self._by_first: dict[str, list[_Pattern]] = {}
         self._any_first: list[_Pattern] = []

@@ -100,6 +100,24 @@ def test_lists_and_relative_clauses_stay_in_scope(clf, sentence, concept):
 
 
 @pytest.mark.parametrize("sentence,concept", [
+    ("If the pain worsens and he has fever, return to the ED.", "fever"),
+    ("Should the swelling increase, and she develops redness, call the clinic.", "redness"),
+    ("Return if vomiting recurs, or he has blood in the stool.", "blood in the stool"),
+])
+def test_a_condition_spans_its_coordinated_clauses(clf, sentence, concept):
+    assert run(clf, sentence, concept).assertion is A.HYPOTHETICAL
+
+
+def test_clause_categories_must_be_known(tmp_path):
+    from extractors.assertion import RuleError
+
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps({"version": "t", "defaults": {"clause_categories": ["NEGATED"]}, "rules": []}))
+    with pytest.raises(RuleError, match="clause_categories"):
+        AssertionClassifier(rules).warm_up()
+
+
+@pytest.mark.parametrize("sentence,concept", [
     ("Stopped lisinopril (dry cough).", "cough"),
     ("Lisinopril was discontinued because of rash.", "rash"),
     ("He stopped metformin due to diarrhea.", "diarrhea"),
