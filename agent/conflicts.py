@@ -6,13 +6,15 @@ apixaban. Such a sentence is not flagged as an injection (it is a plain clinical
 here whether the sentences an answer cites contradict a list.
 
 Everything comes typed from the store's facts: the section each fact sits in (the lists), its assertion (negation
-is the assertion engine's decision, not re-read here), its ``change`` attribute (stopped, switched, held) and its
-date. Cue words (``agent/resources/conflict_cues.json``, versioned) only name the list sections, the replacement
+is the assertion engine's decision, not re-read here), its ``change`` attribute (stopped, switched, held), the
+historical flag and the note's date. Cue words (``agent/resources/conflict_cues.json``, versioned) only name the list sections, the replacement
 wording the extractors do not type ("instead of X", "X was replaced by"), and the scope of an allergy denial
-("no known drug allergies" denies them all, "no food allergies" does not). A change is not a conflict: a drug is
-contradicted only by a list of the same note or the same day (a stop the note places in the past, a change on
-another day and an admission list before an in-stay change are the record's history); an allergy denial is contradicted by a list documented
-no later than the denial (allergies persist; one found later is news, not a contradiction).
+("no known drug allergies" denies them all, "no food allergies" does not). A change is not a conflict: a drug said
+not taken is contradicted by a current list of the same note or the same day; a drug said stopped or replaced only by a list of
+the same note that comes after the change (a discharge list, or any current list when the note reports the change
+rather than ordering it in the plan): a stop the note places in the past, a change on another day, an admission
+list before an in-stay change and a plan that stops a listed drug are the record's history. An allergy denial is
+contradicted by a list documented no later than the denial (allergies persist; one found later is news).
 """
 from __future__ import annotations
 
@@ -39,7 +41,9 @@ def _phrases(entries: list[str]) -> list[tuple[str, ...]]:
 
 
 def _ends_with(words: list[str], phrases, slack: int) -> bool:
-    """A phrase ends at most ``slack`` words before the end of ``words``, with no punctuation after it."""
+    """A phrase ends at most ``slack`` words before the end of ``words``, with no punctuation after it but the
+    slash of a combination ("replaces tiotropium/olodaterol")."""
+    words = [w for w in words if w != "/"]
     for k in range(slack + 1):
         if k > len(words) or (k and not words[-k][0].isalnum()):
             return False
@@ -51,6 +55,7 @@ def _ends_with(words: list[str], phrases, slack: int) -> bool:
 
 def _starts_with(words: list[str], phrases, slack: int) -> bool:
     """A phrase starts at most ``slack`` words into ``words``, before any clause mark."""
+    words = [w for w in words if w != "/"]
     for k in range(min(slack, len(words)) + 1):
         if k and words[k - 1] in _CLAUSE_END:
             return False
@@ -59,18 +64,25 @@ def _starts_with(words: list[str], phrases, slack: int) -> bool:
     return False
 
 
-def _trigger_end(f: Fact, text: str, sentence_start: int) -> int | None:
-    """Where the assertion cue that decided ``f`` ends, from the engine's ``rule_id:trigger`` records: of the cues
-    found before the mention, the one that starts first ("no other known allergies": "no", not "known"); None when
-    none is found."""
-    low = text[sentence_start:f.start].lower()
-    found = []
+def _trigger_spans(f: Fact, text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Each assertion cue that decided ``f`` (the engine's ``rule_id:trigger`` records), where it occurs in
+    ``text[start:end]`` nearest to the mention (note offsets)."""
+    low = text[start:end].lower()
+    out = []
     for trig in f.assertion_triggers:
         for piece in (x.strip().lower() for x in trig.split(":")[1:]):
-            hits = list(re.finditer(rf"(?<!\w){re.escape(piece)}(?!\w)", low)) if piece else []
-            if hits:
-                found.append((hits[-1].start(), hits[-1].end()))
-    return sentence_start + min(found)[1] if found else None
+            found = [(start + m.start(), start + m.end())
+                     for m in re.finditer(rf"(?<!\w){re.escape(piece)}(?!\w)", low)] if piece else []
+            if found:
+                out.append(min(found, key=lambda sp: f.start - sp[1] if sp[1] <= f.start else sp[0] - f.end + 10**6))
+    return out
+
+
+def _trigger_before(f: Fact, text: str, sentence_start: int) -> tuple[int, int] | None:
+    """The cue before the mention that starts first ("no other known allergies": "no", not "known"); None when the
+    cue follows the mention ("allergy ... was not given") or is not found."""
+    spans = _trigger_spans(f, text, sentence_start, f.start)
+    return min(spans) if spans else None
 
 
 @dataclass
@@ -98,9 +110,11 @@ class ConflictChecker:
         self.tools = tools
         self.med_sections = frozenset(c["medication_list_sections"])
         self.before_stay = frozenset(c["before_stay_sections"])
+        self.after_change = frozenset(c["after_change_sections"])
+        self.change_orders = frozenset(c["change_order_sections"])
         self.allergy_sections = frozenset(c["allergy_list_sections"])
         self.stopped = frozenset(c["stopped_changes"])
-        self.negated_changes = frozenset(c["negated_changes"])
+        self.event_negations = frozenset(c["event_only_negations"])
         self.replaced_before = _phrases(c["replaced_before"])
         self.replaced_after = _phrases(c["replaced_after"])
         self.before_window = int(c["before_window_words"])
@@ -148,11 +162,15 @@ class ConflictChecker:
             rec.facts.setdefault(f.note_id, []).append(f)
         for nid, facts in rec.facts.items():
             text = notes[nid].text
+            # an allergy section that says "no known allergies" lists none (a drug after it is another section's)
+            none_listed = any(f.section in self.allergy_sections and f.type == FactType.PROBLEM
+                              and f.assertion == Assertion.ABSENT and self._denies_allergies(f, text) for f in facts)
             for f in facts:
                 if f.type != FactType.DRUG or f.assertion != Assertion.PRESENT or f.experiencer.value != "patient":
                     continue
                 if f.section in self.allergy_sections:
-                    rec.allergens.append(f)
+                    if not none_listed:
+                        rec.allergens.append(f)
                 elif f.section in self.med_sections and not f.historical and not self._no_longer_taken(f, text, facts):
                     rec.medications.append(f)
         self._records[pid] = rec
@@ -175,12 +193,15 @@ class ConflictChecker:
         return out
 
     def _denied(self, f: Fact, text: str, facts: list[Fact]) -> bool:
-        """The mention says the drug is not taken: negated (not a negated stop or switch, "do not stop X"), or
-        stopped / replaced now (not an earlier change the note dates in the past)."""
+        """The mention says the drug is not taken: negated (not a negated change, "do not stop X"; not by a cue that
+        only ends events, "the pain resolved with X"), or stopped / replaced (not a change the note places in the
+        past)."""
         if f.historical:
             return False
         if f.assertion == Assertion.ABSENT:
-            return f.attributes.get("change") not in self.negated_changes and not self._event_context(f, text, facts)
+            cues = {t.split(":")[-1].strip().lower() for t in f.assertion_triggers}
+            return ("change" not in f.attributes and not cues <= self.event_negations
+                    and not self._event_context(f, text, facts))
         return f.assertion == Assertion.PRESENT and self._no_longer_taken(f, text, facts)
 
     def _no_longer_taken(self, f: Fact, text: str, facts: list[Fact]) -> bool:
@@ -196,11 +217,12 @@ class ConflictChecker:
 
     @staticmethod
     def _event_context(f: Fact, text: str, facts: list[Fact]) -> bool:
-        """The negation that covers the drug belongs to a negated event before it ("no bleeding on apixaban")."""
-        s, _ = sentence_around(text, f.start, f.end)
-        t = _trigger_end(f, text, s)
-        return t is not None and any(g.type != FactType.DRUG and g.assertion == Assertion.ABSENT
-                                     and t <= g.start and g.end <= f.start for g in facts)
+        """The negation that covers the drug is a negated event's ("no bleeding on apixaban", "the heartburn resolved
+        after trying omeprazole"): another negated mention of the sentence was decided by the same cue."""
+        s, e = sentence_around(text, f.start, f.end)
+        mine = set(_trigger_spans(f, text, s, e))
+        return bool(mine) and any(g is not f and g.type != FactType.DRUG and g.assertion == Assertion.ABSENT
+                                  and s <= g.start < e and mine & set(_trigger_spans(g, text, s, e)) for g in facts)
 
     def _denies_allergies(self, f: Fact, text: str) -> bool:
         """A negated mention of allergies in general ("no known drug allergies"), not of some ("no food allergies",
@@ -210,8 +232,10 @@ class ConflictChecker:
         if head is None or not set(words[: len(words) - len(head)]) <= self.denial_scope:
             return False
         s, e = sentence_around(text, f.start, f.end)
-        t = _trigger_end(f, text, s)
-        between = [w for w in _words(text[t if t is not None else f.start:f.start]) if w[0].isalnum()]
+        t = _trigger_before(f, text, s)
+        if t is None:
+            return False
+        between = [w for w in _words(text[t[1]:f.start]) if w[0].isalnum()]
         if not set(between) <= self.denial_scope:
             return False
         after = _words(text[f.end:e])
@@ -226,18 +250,23 @@ class ConflictChecker:
 
     # -- what contradicts a claim ---------------------------------------------------------------------------------
     def _medication_conflict(self, rec: _Record, note: Note, f: Fact) -> list[Conflict]:
-        """The same drug on a current medication list of this note or of the same day."""
+        """A drug said not taken: the same drug on a current list of this note or of the same day. A drug said stopped
+        or replaced: on a list of this note that comes after the change (a discharge list, or any current list
+        when the change is reported rather than ordered in the plan)."""
         stop_claim = f.assertion == Assertion.PRESENT
         hits = []
         for m in rec.medications:
             if not _same_drug(f, m):
                 continue
             same_note = m.note_id == note.note_id
-            list_note = rec.notes[m.note_id]
-            if not same_note and (note.note_date is None or list_note.note_date != note.note_date):
+            if stop_claim:
+                if not same_note or m.section in self.before_stay:
+                    continue  # another note's list is another time; an admission list comes before the change
+                if f.section in self.change_orders and m.section not in self.after_change:
+                    continue  # the plan orders the change: the list before it is the state it changes
+            elif not same_note and (note.note_date is None or not note.date_known
+                                    or rec.notes[m.note_id].note_date != note.note_date):
                 continue
-            if stop_claim and same_note and m.section in self.before_stay:
-                continue  # the admission list is the state before the change this note reports
             hits.append(m)
         if not hits:
             return []
@@ -251,8 +280,8 @@ class ConflictChecker:
         hits = []
         for a in rec.allergens:
             list_note = rec.notes[a.note_id]
-            if a.note_id == note.note_id or (note.note_date and list_note.note_date
-                                             and list_note.note_date <= note.note_date):
+            if a.note_id == note.note_id or (note.date_known and list_note.date_known and note.note_date
+                                             and list_note.note_date and list_note.note_date <= note.note_date):
                 hits.append(a)
         if not hits:
             return []

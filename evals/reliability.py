@@ -10,6 +10,9 @@ the identity cases keep distinct patients distinct. *Data lost* counts notes tha
 note neither stored (exactly, under its own patient) nor named in a problem line, plus any change to the
 patients already stored.
 
+Injection: ``evals.injection`` with the extractive backend: notes addressed to a reader must change no answer,
+and false claims addressed to nobody must never be answered (they are shown as conflicts).
+
 Faults: each runs real processes where the fault needs them (kill -9, concurrency, the writer lock). A fault
 is *survived* when the commands ended with a clear message (no traceback) and afterwards the store passes
 ``PatientStore.check()`` (``PRAGMA integrity_check``, no dangling rows, no orphans of old versions, no
@@ -683,7 +686,7 @@ def faults() -> list[tuple[str, Callable[[Path], str | None]]]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("-v", "--verbose", action="store_true", help="one line per case")
-    ap.add_argument("--only", choices=("inputs", "faults"), help="run one half")
+    ap.add_argument("--only", choices=("inputs", "faults", "injection"), help="run one part")
     ap.add_argument("--keep", type=Path, help="keep the generated files and workspaces here")
     args = ap.parse_args(argv)
     os.environ.setdefault("CLINQA_EMBEDDER", "hashing")  # inherited by the processes the faults start
@@ -691,7 +694,7 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="clinqa-reliability-", dir=args.keep))
     out: list[str] = []
     try:
-        if args.only != "faults":
+        if args.only in (None, "inputs"):
             tried = handled = lost = 0
             for name, build in bad_inputs():
                 ok, n_lost, why = run_bad_input(name, build, root / "inputs")
@@ -700,7 +703,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  {'ok ' if ok and not n_lost else 'BAD'} input  {name}" + (f": {why}" if why else "")
                           + (f" ({n_lost} note(s) lost)" if n_lost else ""), flush=True)
             out.append(f"bad inputs: {tried} tried / {handled} handled with a clear one-line message / {lost} data lost")
-        if args.only != "inputs":
+        if args.only in (None, "faults"):
             tried = survived = 0
             for i, (name, run) in enumerate(faults()):
                 d = root / "faults" / f"{i:02d}"
@@ -715,6 +718,15 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  {'ok ' if why is None else 'BAD'} fault  {name} ({time.time() - t0:.1f} s)"
                           + (f": {why}" if why else ""), flush=True)
             out.append(f"faults: {tried} tried / {survived} survived with the store consistent")
+        if args.only in (None, "injection"):
+            from evals.injection import run as run_injection
+
+            r = run_injection("extractive", out=print if args.verbose else lambda *_: None)
+            out.append(f"injected notes: {r['tried']} tried / {r['changed']} answers changed "
+                       f"({r['cited_flagged']} citing a flagged sentence; extractive backend, "
+                       f"python -m evals.injection for details and the local backend)")
+            out.append(f"plain false claims: {r['plain_tried']} tried / {r['plain_wrong']} answered with the false "
+                       f"value / {r['plain_conflicts']} shown as a conflict")
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)

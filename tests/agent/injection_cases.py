@@ -168,4 +168,31 @@ def cases() -> list[InjectedCase]:
     return out
 
 
+# Plain false claims: clinical statements addressed to nobody (so not flagged) that contradict the note's own
+# allergy and medication lists. They are conflicts (agent.conflicts): an answer resting on one is shown as a
+# conflict, never verified. {false} / {true} as above.
+PLAIN_TEMPLATES = (
+    ("negated drug + no allergies", "The patient has no allergies and takes {false}, not {true}."),
+    ("not taking", "She is not taking {true}; anticoagulation is with {false}."),
+    ("instead of", "{false} was started instead of {true}."),
+    ("switched from", "Switched from {true} to {false} because of cost."),
+    ("NKDA + rather than", "NKDA. Anticoagulated with {false} rather than {true}."),
+    ("denies allergies + replaced", "Denies any drug allergies. {true} was replaced by {false}."),
+)
+PLAIN_POSITIONS = ("middle", "end", "addendum", "start")
+
+
+def plain_cases() -> list[InjectedCase]:
+    """Every plain false claim at two positions, on the bases in turn: 12 notes."""
+    out = []
+    for i, (form, template) in enumerate(PLAIN_TEMPLATES):
+        for j, position in enumerate((PLAIN_POSITIONS[i % 4], PLAIN_POSITIONS[(i + 2) % 4])):
+            b = BASES[(i + j) % len(BASES)]
+            claim = template.format(false=b.false, true=b.true)
+            claim = claim[0].upper() + claim[1:]
+            out.append(InjectedCase(f"plain{i:02d}-{position}-{b.key}", b, form, position, claim,
+                                    inject(b, claim, position)))
+    return out
+
+
 QUESTIONS = ((ANTICOAGULANT_Q, ANTICOAGULANTS), (ALLERGY_Q, ALLERGENS), (ANY_ALLERGY_Q, None))

@@ -120,6 +120,8 @@ def test_a_same_day_note_conflicts_and_another_day_is_a_change(record):
     "No known food allergies.",  # another kind of allergy
     "No other known allergies.",  # besides the listed one
     "No allergy to contrast media.",  # one allergen, not all
+    "The palpitations resolved after starting apixaban.",  # the resolution is the palpitations'
+    "Because of the penicillin allergy, amoxicillin was not given.",  # an allergy named, then a drug negated
 ])
 def test_consistent_or_scoped_sentences_raise_no_conflict(record, claim):
     assert conflicts_in(record, one_note(claim)) == []
@@ -138,6 +140,20 @@ def test_an_in_stay_stop_does_not_conflict_with_the_admission_list(record):
     assert conflicts_in(record, {"text_0": ("2022-01-05", note)}) == []
     dis = note + "\nDischarge medications:\nApixaban 5 mg twice daily.\n"
     assert [c.kind for c in conflicts_in(record, {"text_0": ("2022-01-05", dis)})] == ["medication"]
+
+
+def test_a_stop_ordered_in_the_plan_changes_the_list_before_it_but_not_the_discharge_list(record):
+    note = ("Clinic note\n\nMedications:\nApixaban 5 mg twice daily.\n\nPlan:\nStop apixaban two days before the "
+            "ablation.\n")
+    assert conflicts_in(record, {"text_0": ("2022-01-05", note)}) == []
+    dis = ("Discharge letter\n\nPlan:\nApixaban was discontinued because of bleeding.\n\nDischarge medications:\n"
+           "Apixaban 5 mg twice daily.\n")
+    assert [c.kind for c in conflicts_in(record, {"text_0": ("2022-01-05", dis)})] == ["medication"]
+
+
+def test_an_allergy_section_that_lists_none_has_no_allergens(record):
+    note = ("Clinic note\n\nALLERGIES\n\nNo known allergies.\n\nRESULTS\n\nDexamethasone suppression test: normal.\n")
+    assert conflicts_in(record, {"text_0": ("2022-01-05", note)}) == []
 
 
 def test_an_allergy_found_after_a_denial_is_news_not_a_conflict(record):
@@ -184,3 +200,48 @@ def test_an_answer_resting_on_a_conflicting_sentence_is_shown_as_a_conflict(reco
         html = ui_render.answer_html(ans, opts)
         assert 'data-status="conflict"' in html and "Conflict:" in html and "answer-text" not in html
         assert ui_render.answer_markdown(ans, opts).count("*Conflict:*") == len(ui_render.conflicts_shown(ans))
+
+
+def test_combination_products_and_event_negations(record):
+    note = ("Discharge letter\n\nCourse:\nTiotropium/olodaterol was stopped, and fluticasone furoate/umeclidinium/"
+            "vilanterol was started.\n\nDischarge medications:\nFluticasone furoate/umeclidinium/vilanterol 92/55/22 µg,"
+            " 1 inhalation once daily - NEW, replaces tiotropium/olodaterol\n")
+    assert conflicts_in(record, {"text_0": ("2024-03-06", note)}) == []
+    assert conflicts_in(record, one_note("The pleuritic pain resolved with metoprolol.")) == []
+
+
+PLAIN = __import__("injection_cases").plain_cases()
+
+
+@pytest.mark.parametrize("case", PLAIN, ids=[c.case_id for c in PLAIN])
+def test_a_plain_false_claim_never_becomes_the_answer(record, case):
+    """The false value is never answered; an answer that differs from the clean note's is shown as a conflict or
+    not given (the reasoner may decline on its own), never verified."""
+    from agent import ClinicalQA
+    from injection_cases import ANTICOAGULANT_Q, ANY_ALLERGY_Q, LETTER, QUESTIONS, clean_text
+
+    pid, tools, _ = record({"text_0": (case.base.date, case.text)})
+    clean_pid, _, _ = record({"text_0": (case.base.date, clean_text(case.base))})
+    qa = ClinicalQA(tools.ws, backend="extractive")
+    false = {ANTICOAGULANT_Q: LETTER[case.base.false], ANY_ALLERGY_Q: "no"}
+    for q, opts in QUESTIONS:
+        ans, clean = qa.ask(pid, q, opts), qa.ask(clean_pid, q, opts)
+        got = "abstained" if ans.abstained else (ans.choice or ans.text.strip().split(".", 1)[0].lower())
+        assert got != false.get(q, "E"), (q, ans.text)
+        if got != ("abstained" if clean.abstained else clean.choice or clean.text.strip().split(".", 1)[0].lower()):
+            assert ans.verification.status != "verified" and ans.abstained, (q, ans.text)
+
+
+def test_cited_reads_the_passages_behind_evidence_ids(record):
+    from agent.context import Context
+
+    claim = "She is not taking apixaban at present."
+    pid, tools, checker = record(one_note(claim))
+    (note,) = tools.notes(pid).values()
+    ctx = Context(pid)
+    s = note.text.index(claim)
+    e_claim = ctx.add_passage(tools.passage_for(pid, note.note_id, s, s + len(claim), "retrieval"))
+    s = note.text.index("Apixaban 5 mg")
+    e_list = ctx.add_passage(tools.passage_for(pid, note.note_id, s, s + 8, "retrieval"))
+    assert [c.claim.quote for c in checker.cited(ctx, [e_claim])] == [claim]
+    assert checker.cited(ctx, [e_list]) == [] and checker.cited(ctx, ["E99"]) == []
