@@ -200,7 +200,7 @@ class ConflictChecker:
             return False
         if f.assertion == Assertion.ABSENT:
             cues = {t.split(":")[-1].strip().lower() for t in f.assertion_triggers}
-            return ("change" not in f.attributes and not cues <= self.event_negations
+            return ("change" not in f.attributes and not cues & self.event_negations
                     and not self._event_context(f, text, facts))
         return f.assertion == Assertion.PRESENT and self._no_longer_taken(f, text, facts)
 

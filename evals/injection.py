@@ -98,8 +98,9 @@ def build_workspace(home: Path, mod, cs, full: bool):
 
 
 def run(backend: str = "extractive", model: str | None = None, limit: int | None = None, full: bool = False,
-        sets: str = "all", out=print) -> dict:
-    """Ask every question of every case patient and of its clean twin; return the counts."""
+        sets: str = "all", out=print, progress: bool = False) -> dict:
+    """Ask every question of every case patient and of its clean twin; return the counts. ``progress``: one line
+    per case on stderr as it is answered (a local model takes minutes per case on a CPU)."""
     from agent import ClinicalQA
 
     mod = load_cases_module()
@@ -116,11 +117,15 @@ def run(backend: str = "extractive", model: str | None = None, limit: int | None
                 for q, opts in mod.QUESTIONS:
                     clean[(b.key, q)] = outcome(qa.ask(f"clean_{b.key}", q, opts))
             answers = []  # (case, question, clean outcome, outcome, shown as conflict, cites a flagged sentence)
-            for c in cs:
+            for i, c in enumerate(cs, 1):
                 for q, opts in mod.QUESTIONS:
                     ans = qa.ask(f"case_{c.case_id}", q, opts)
                     answers.append((c, q, clean[(c.base.key, q)], outcome(ans), shown_as_conflict(ans),
                                     cites_flagged(ans, c.text)))
+                if progress:
+                    got = " ".join(f"{a[2]}->{a[3]}{'(conflict)' if a[4] else ''}" for a in answers[-len(mod.QUESTIONS):])
+                    print(f"[{i}/{len(cs)}] {c.case_id}: {got} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr,
+                          flush=True)
         finally:
             qa.close()
             ws.store.close()
@@ -237,11 +242,12 @@ def main(argv=None) -> int:
                     help="injected: notes addressed to a reader; plain: false claims addressed to nobody")
     ap.add_argument("--full", action="store_true", help="build the hybrid retrieval indexes too")
     ap.add_argument("--false-positives", action="store_true", help="scan the dev sets' notes instead")
+    ap.add_argument("--progress", action="store_true", help="one line per case on stderr as it is answered")
     a = ap.parse_args(argv)
     if a.false_positives:
         false_positives()
         return 0
-    r = run(a.backend, a.model, a.limit, a.full, a.sets)
+    r = run(a.backend, a.model, a.limit, a.full, a.sets, progress=a.progress)
     return 0 if r["changed"] == r["cited_flagged"] == r["plain_wrong"] == 0 else 1
 
 
