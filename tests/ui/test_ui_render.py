@@ -69,6 +69,26 @@ def test_answer_html_abstained_and_empty():
     assert "Ask a question" in R.answer_html(None)
 
 
+def test_a_conflict_is_shown_instead_of_the_answer():
+    detail = '"No known <drug> allergies." (p1/text_0) vs "Penicillin (anaphylaxis)." (p1/text_0): the sentence denies'
+    a = _answer(status="abstained", choice="E", text="Not documented: the answer could not be verified.",
+                reason="conflict: ...")
+    a["verification"]["findings"] = [
+        {"check": "conflict", "claim": "No known drug allergies.", "status": "contradicted", "detail": detail},
+        {"check": "conflict", "claim": "No known drug allergies.", "status": "contradicted", "detail": detail},
+        {"check": "value", "claim": "E", "status": "supported", "detail": "found"}]
+    assert R.conflicts_shown(a) == [detail]
+    h = R.answer_html(a, {"E": "No drug allergies"})
+    assert 'data-status="conflict"' in h and "Conflict: not answered" in h
+    assert h.count("<b>Conflict:</b>") == 1 and "&lt;drug&gt;" in h
+    assert "answer-choice" not in h and "answer-text" not in h and "Why:" not in h
+    md = R.answer_markdown(a)
+    assert "Conflict: not answered" in md and "Not documented" not in md and "<drug>" not in md
+    plain = _answer(status="abstained", choice=None, text="Not documented.", cites=[])
+    plain["verification"]["findings"] = [{"check": "conflict", "claim": "x", "status": "skipped", "detail": "d"}]
+    assert R.conflicts_shown(plain) == [] and 'data-status="abstained"' in R.answer_html(plain)
+
+
 def test_answer_markdown_escapes_note_text():
     md = R.answer_markdown(_answer(text="*bold* <img src=x>"), {"A": "opt [x](y)"})
     assert "<img" not in md and "\\*bold\\*" in md
