@@ -1,6 +1,9 @@
-"""A question that asks for an absence (denied, ruled out, not given): the option the notes mention negated."""
+"""A question that asks for a stated absence (denied, ruled out, absent): the option the notes mention negated.
+
+"Which drug was NOT given" asks for what the record omits instead; that is left to the option judgment."""
 from __future__ import annotations
 
+from agent.intent import shared_parser
 from agent.records import Intent
 from agent.tools import Computed, Toolbox
 from agent.understand import content_tokens
@@ -11,7 +14,8 @@ from agent.chain.common import as_timeline, register
 def explicit_absence(tools: Toolbox, pid: str, a, intent: Intent, assertions=None) -> Computed | None:
     """"Which symptom did the patient deny / what was ruled out": the answer is the option the notes mention
     *negated* ("denies dysuria", "no liver metastases"), not one they never mention."""
-    if not intent.negated or not a.real_options or assertions is None:
+    if (not intent.negated or not a.real_options or assertions is None
+            or not shared_parser().documented_absence(a.question)):
         return None
     neg, pos, where = {}, {}, {}
     for k, t in a.real_options.items():
