@@ -362,7 +362,7 @@ class ClinicalExtractor:
         sents = [(a - offset, b - offset) for a, b in sentences]
         secs = [f.section for f in concepts]
         note_date = note.note_date if note.date_known else None
-        if dates is not None:  # slice offsets, as the targets
+        if dates and offset:  # slice offsets, as the targets
             dates = [replace(d, start=d.start - offset, end=d.end - offset) for d in dates]
         results = self.assertion_classifier.classify_targets(sub, targets, sents, secs, note_date=note_date,
                                                              dates=dates)

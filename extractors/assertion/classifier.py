@@ -269,7 +269,8 @@ class AssertionClassifier:
                     lo = bisect_left(tk.starts, s0)
                     hi = bisect_left(tk.starts, s1)
                     found = rules.match(tk.toks, lo, hi, tags)
-                    found.extend(self._header_stops(rules, text, tk, lo, hi))
+                    if text.find(":", s0, s1) >= 0:
+                        found.extend(self._header_stops(rules, text, tk, lo, hi))
                     if dates is None:
                         found.extend(self._time_matches(rules, text, tk, lo, hi, note_date, cue_pos))
                     elif rules.time is not None:

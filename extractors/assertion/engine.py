@@ -308,6 +308,18 @@ class RuleSet:
                 for t in firsts:
                     self._by_first.setdefault(t, []).append(pat)
         self._two_firsts = frozenset(a for a, _ in self._by_two)
+        # first tokens of the one-way rules, by direction (None: a regex may start one anywhere)
+        self._one_way_firsts: dict[str, frozenset[str] | None] = {}
+        for d in _ONE_WAY:
+            firsts: set[str] | None = set()
+            for pat in patterns:
+                if pat.rule.direction == d:
+                    f = pat.first_tokens()
+                    if f is None:
+                        firsts = None
+                        break
+                    firsts |= f
+            self._one_way_firsts[d] = None if firsts is None else frozenset(firsts)
         if self._any_first:  # regex-first patterns are candidates at every token
             for lst in self._by_first.values():
                 lst.extend(self._any_first)
@@ -383,11 +395,40 @@ class RuleSet:
         k = 0
         pos = 0  # char start of token lo+k in joined
         n = hi - lo
-        while k < n:
-            cands = self._candidates(seg, k, n)
-            best_end, best_rule, one_way = self._longest(cands, joined, pos, tags) if cands else (-1, None, None)
+        by_first = self._by_first
+        by_two = self._by_two
+        two_firsts = self._two_firsts
+        any_first = self._any_first
+        while k < n:  # the candidate search of _candidates / _longest, inlined: this loop is the hot path
+            t = seg[k]
+            cands = by_first.get(t, any_first)
+            if k + 1 < n and t in two_firsts:
+                two = by_two.get((t, seg[k + 1]))
+                if two:
+                    cands = cands + two if cands else two
+            best_end = -1
+            best_rule: Rule | None = None
+            one_way: dict[str, tuple[int, Rule]] | None = None
+            for pat in cands:
+                rule = pat.rule
+                st = rule.section_tags
+                if st and not (st & tags):
+                    continue
+                m = pat.rx.match(joined, pos)
+                if m is None:
+                    continue
+                e = m.end()
+                if e > best_end or (e == best_end and _better(rule, best_rule)):
+                    best_end, best_rule = e, rule
+                d = rule.direction
+                if d in _ONE_WAY:
+                    if one_way is None:
+                        one_way = {}
+                    cur = one_way.get(d)
+                    if cur is None or e > cur[0] or (e == cur[0] and rule.index < cur[1].index):
+                        one_way[d] = (e, rule)
             if best_rule is None:
-                pos += len(seg[k]) + 1
+                pos += len(t) + 1
                 k += 1
                 continue
             ke = k + joined.count(" ", pos, best_end)
@@ -403,8 +444,11 @@ class RuleSet:
                         break
                     p += len(seg[j]) + 1
                     j += 1
-                    inner = self._candidates(seg, j, n) if j < ke else None
-                    one_way = self._longest(inner, joined, p, tags)[2] if inner else None
+                    starts = self._one_way_firsts.get(lacking)
+                    if j < ke and (starts is None or seg[j] in starts):
+                        one_way = self._longest(self._candidates(seg, j, n), joined, p, tags)[2]
+                    else:
+                        one_way = None
             k, pos = ke, best_end
         return out
 
