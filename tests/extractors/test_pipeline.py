@@ -171,6 +171,21 @@ def test_slicing_preserves_facts_and_sections():
     assert {f.section for f in a if f.name == "breast cancer"} == {"family history"}
 
 
+def test_slices_read_their_own_dates():
+    """A dated sentence in a later slice is historical by its own date (date offsets follow the slice)."""
+    from extractors import ClinicalExtractor
+
+    text = "Lisinopril 10 mg daily.\n" * 30 + "He had pneumonia in 2015.\n" + "Today he has cellulitis.\n" * 20
+    small = ClinicalExtractor({"slice_chars": 300})
+    facts = small.run(make_note(text))
+    pn = one(facts, "PROBLEM", "pneumonia")
+    assert pn.start > 300 and pn.historical and pn.assertion_triggers == ["time_expression:2015"]
+    assert not any(f.historical for f in facts if f.name == "cellulitis")
+    big = ClinicalExtractor().run(make_note(text))
+    key = lambda fs: [(f.start, f.name, f.assertion, f.historical, f.assertion_triggers) for f in fs]
+    assert key(facts) == key(big)
+
+
 @pytest.mark.slow
 def test_five_megabyte_note(cx):
     import time
