@@ -397,9 +397,10 @@ class AssertionClassifier:
         """toks[a:b] (between trigger and target) crosses into another finite clause: seen from a FORWARD
         trigger, a separator followed by a clause verb or a subject ("denies fever, and has [cough]", "no
         bleeding, the patient remained [stable]"; a relative pronoun after the separator keeps the clause: "her
-        father, who had a [stroke]"); from a BACKWARD one, a clause
-        verb followed by a separator ("[vomiting] was noted, fever was not seen")."""
-        seps, verbs, rel, subj = rules.clause_separators, rules.clause_verbs, rules.clause_relatives, rules.clause_subjects
+        father, who had a [stroke]"); from a BACKWARD one, a clause verb followed by a separator ("[vomiting] was
+        noted, fever was not seen")."""
+        seps, verbs = rules.clause_separators, rules.clause_verbs
+        rel, subj = rules.clause_relatives, rules.clause_subjects
         opened = False
         for j in range(a, b):
             t = toks[j]

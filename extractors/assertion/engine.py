@@ -229,8 +229,9 @@ class RuleSet:
         self.clause_relatives = frozenset(defaults.get("clause_relatives", []))
         self.clause_subjects = frozenset(defaults.get("clause_subjects", []))
         self.clause_categories = frozenset(defaults.get("clause_categories", MODIFIER_CATEGORIES))
-        if not self.clause_categories <= set(MODIFIER_CATEGORIES):
-            raise RuleError(f"defaults.clause_categories: unknown {sorted(self.clause_categories - set(MODIFIER_CATEGORIES))}")
+        unknown = self.clause_categories - set(MODIFIER_CATEGORIES)
+        if unknown:
+            raise RuleError(f"defaults.clause_categories: unknown categories {sorted(unknown)}")
         self.rules: list[Rule] = []
         self._by_first: dict[str, list[_Pattern]] = {}
         self._any_first: list[_Pattern] = []
@@ -399,7 +400,7 @@ class RuleSet:
         by_two = self._by_two
         two_firsts = self._two_firsts
         any_first = self._any_first
-        while k < n:  # the candidate search of _candidates / _longest, inlined: this loop is the hot path
+        while k < n:  # the candidate search of _one_way_at, inlined with the longest match: the hot path
             t = seg[k]
             cands = by_first.get(t, any_first)
             if k + 1 < n and t in two_firsts:
@@ -446,47 +447,36 @@ class RuleSet:
                     j += 1
                     starts = self._one_way_firsts.get(lacking)
                     if j < ke and (starts is None or seg[j] in starts):
-                        one_way = self._longest(self._candidates(seg, j, n), joined, p, tags)[2]
+                        one_way = self._one_way_at(seg, j, n, joined, p, tags)
                     else:
                         one_way = None
             k, pos = ke, best_end
         return out
 
-    def _candidates(self, seg: Sequence[str], k: int, n: int) -> list[_Pattern]:
-        """The patterns that may match from token k (indexed by its first token, or its first two)."""
+    def _one_way_at(self, seg: Sequence[str], k: int, n: int, joined: str, pos: int, tags: frozenset[str]
+                    ) -> dict[str, tuple[int, Rule]]:
+        """The longest FORWARD and BACKWARD matches from token k (char ``pos`` of ``joined``): direction ->
+        (end, rule), the earlier rule on a tie."""
         t = seg[k]
         cands = self._by_first.get(t, self._any_first)
         if k + 1 < n and t in self._two_firsts:
             two = self._by_two.get((t, seg[k + 1]))
             if two:
                 cands = cands + two if cands else two
-        return cands
-
-    @staticmethod
-    def _longest(cands: list[_Pattern], joined: str, pos: int, tags: frozenset[str]
-                 ) -> tuple[int, Rule | None, dict[str, tuple[int, Rule]]]:
-        """Longest match at char ``pos`` (end, rule; ties by ``_better``) and the longest FORWARD / BACKWARD
-        modifier matches there (direction -> (end, rule))."""
-        best_end = -1
-        best_rule: Rule | None = None
         one_way: dict[str, tuple[int, Rule]] = {}
         for pat in cands:
             rule = pat.rule
-            st = rule.section_tags
-            if st and not (st & tags):
+            d = rule.direction
+            if d not in _ONE_WAY or (rule.section_tags and not (rule.section_tags & tags)):
                 continue
             m = pat.rx.match(joined, pos)
             if m is None:
                 continue
             e = m.end()
-            if e > best_end or (e == best_end and _better(rule, best_rule)):
-                best_end, best_rule = e, rule
-            d = rule.direction
-            if d in _ONE_WAY:
-                cur = one_way.get(d)
-                if cur is None or e > cur[0] or (e == cur[0] and rule.index < cur[1].index):
-                    one_way[d] = (e, rule)
-        return best_end, best_rule, one_way
+            cur = one_way.get(d)
+            if cur is None or e > cur[0] or (e == cur[0] and rule.index < cur[1].index):
+                one_way[d] = (e, rule)
+        return one_way
 
 
 _PRIORITY = {"PSEUDO": 3, "TERMINATE": 2}

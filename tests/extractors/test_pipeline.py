@@ -107,7 +107,8 @@ def test_classifier_gets_the_note_date_and_the_resolved_dates():
     x.run(make_note(text, note_date=dt.date(2024, 5, 1)))
     note_date, dates = stub.dates
     assert note_date == dt.date(2024, 5, 1)
-    assert [(d.text, d.value) for d in dates] == [("today", dt.date(2024, 5, 1)), ("March 2019", dt.date(2019, 3, 1))]
+    assert [(d.text, d.value) for d in dates] == [("today", dt.date(2024, 5, 1)),
+                                                  ("March 2019", dt.date(2019, 3, 1))]
     assert [text[d.start:d.end] for d in dates] == ["today", "March 2019"]  # offsets into the classifier's text
     x.run(make_note(text, date_known=False))  # an ingest date stands in: absolute dates cannot be read against it
     assert stub.dates[0] is None
