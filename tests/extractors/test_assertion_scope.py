@@ -40,6 +40,8 @@ def run(clf, sentence: str, concept: str):
     ("Murmurs were not heard.", "Murmurs"),
     ("Cough has not been reported.", "Cough"),
     ("Lymphadenopathy is not palpable.", "Lymphadenopathy"),
+    ("The previously described nodule is no longer seen.", "nodule"),
+    ("Pericardial effusion is not identified.", "Pericardial effusion"),
 ])
 def test_post_negation_reads_backward(clf, sentence, concept):
     res = run(clf, sentence, concept)
