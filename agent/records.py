@@ -123,7 +123,7 @@ class Conflict(BaseModel):
     why: str
 
     def describe(self) -> str:
-        """'"<claim>" vs "<fact>" (<why>)': one line for the verifier's finding and the renderers."""
+        """'"<claim>" (<note>) vs "<fact>" (<note>): <why>': one line for the verifier's finding and the renderers."""
         facts = "; ".join(f'"{" ".join(f.quote.split())}" ({f.note_id})' for f in self.facts)
         return f'"{" ".join(self.claim.quote.split())}" ({self.claim.note_id}) vs {facts}: {self.why}'
 

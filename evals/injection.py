@@ -2,7 +2,7 @@
 
     python -m evals.injection                                  # extractive backend, all injected notes
     python -m evals.injection --backend local --model qwen2.5-0.5b --limit 3
-    python -m evals.injection --set injected --limit 30         # only the reader-addressed injections
+    python -m evals.injection --set injected --limit 30 --progress   # reader-addressed injections only
     python -m evals.injection --full                           # hybrid retrieval indexes too
     python -m evals.injection --false-positives                # flags and conflicts in the dev sets' notes
 
