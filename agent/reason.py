@@ -5,11 +5,14 @@ is scored by how much of it the evidence covers (IDF-weighted stems, numbers mus
 match, negated mentions count against it); intervals, counts and orders are picked
 from the values the timeline computed.
 
-LLM: small models pick options by position, so every option is judged on its own
-against the evidence ("supported" / "contradicted" / "not_documented", JSON schema)
--- the context is the shared prompt prefix, so llama.cpp's prompt cache makes the
-extra calls cheap -- and the verdicts are combined with the extractive scores and
-the computed facts. The model never does date arithmetic.
+LLM: one call per question. The model gives a verdict for each candidate option
+("supported" / "contradicted" / "not_documented", with the evidence ids of a supported
+one; JSON schema) over only the evidence the tools selected, and the verdicts are
+combined with the extractive scores and the computed facts, so a model that picks by
+position or calls everything supported cannot decide the letter. The prompt opens with
+what is the same for all of a patient's questions (system prompt, the patient's note
+index) so llama.cpp's / vLLM's prefix cache reuses it; the question comes last. The
+model never does date arithmetic.
 """
 from __future__ import annotations
 
@@ -29,13 +32,7 @@ SUPPORT_MIN = 0.5  # below this an option is "not documented" by the evidence
 ABSTAIN_BELOW = 0.42  # best option below this -> abstain (when allowed)
 JUDGE_MIN = 0.3  # options with less lexical evidence than this are not sent to the LLM judge
 
-# one short field: generation is the slow part on CPU (~5 tokens per option); the option's citation is the
-# passage the evidence scorer found for it, which the verifier then checks
-VERDICT_SCHEMA = {
-    "type": "object",
-    "properties": {"verdict": {"type": "string", "enum": ["supported", "contradicted", "not_documented"]}},
-    "required": ["verdict"],
-}
+VERDICTS = ("supported", "contradicted", "not_documented")
 ANSWER_SCHEMA = {
     "type": "object",
     "properties": {
@@ -45,6 +42,18 @@ ANSWER_SCHEMA = {
     },
     "required": ["not_documented", "answer", "evidence_ids"],
 }
+
+
+def verdicts_schema(letters: list[str], evidence_ids: list[str]) -> dict:
+    """One verdict per option letter, with at most two of the shown evidence ids (generation is the slow part
+    on a CPU: ~15 tokens per option)."""
+    ids = {"type": "string", "enum": list(evidence_ids)} if evidence_ids else {"type": "string"}
+    item = {"type": "object",
+            "properties": {"verdict": {"type": "string", "enum": list(VERDICTS)},
+                           "evidence_ids": {"type": "array", "items": ids, "maxItems": 2}},
+            "required": ["verdict", "evidence_ids"], "additionalProperties": False}
+    return {"type": "object", "properties": {k: item for k in letters}, "required": list(letters),
+            "additionalProperties": False}
 
 
 def choice_schema(letters: list[str]) -> dict:
@@ -334,12 +343,16 @@ class ExtractiveReasoner:
 
 
 class LLMReasoner:
-    """Answers through an ``agent.llm`` client with JSON-schema output; options judged one by one."""
+    """Answers through an ``agent.llm`` client with JSON-schema output: one call per question over the evidence
+    the tools selected (``max_passages`` passages, ``max_chars`` characters of note text at most, besides what a
+    computed result or an option's best match cites)."""
 
     def __init__(self, llm, tools: Toolbox, assertions: AssertionChecker | None = None, max_tokens: int = 160,
-                 seed: int = 0, max_judged: int = 3):
+                 seed: int = 0, max_judged: int = 3, max_passages: int = 8, max_chars: int = 3000):
         self.llm = llm
         self.max_judged = max_judged
+        self.max_passages = max_passages
+        self.max_chars = max_chars
         self.extractive = ExtractiveReasoner(tools, assertions)
         self.max_tokens = max_tokens
         self.seed = seed
@@ -364,8 +377,26 @@ class LLMReasoner:
 
     @staticmethod
     def _prefix(ctx: Context) -> list[dict]:
-        body = ContextBuilder.render_collapsed(ctx) if ctx.mode == "collapsed" else ctx.render()
-        return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "CONTEXT:\n" + body}]
+        """Collapsed mode: the system prompt and the raw notes (the question follows as its own message)."""
+        return [{"role": "system", "content": SYSTEM_PROMPT},
+                {"role": "user", "content": "CONTEXT:\n" + ContextBuilder.render_collapsed(ctx)}]
+
+    @staticmethod
+    def messages(ctx: Context, eids: list[str], task: str) -> list[dict]:
+        """Stable prefix first: the system prompt, then the per-patient block, then this question's evidence and
+        the question itself last."""
+        return [{"role": "system", "content": SYSTEM_PROMPT},
+                {"role": "user", "content": "\n\n".join((ctx.render_patient(), "CONTEXT:\n" + ctx.render_selected(eids),
+                                                          task))}]
+
+    def select(self, a: QuestionAnalysis, ctx: Context, texts: list[str], best: list[str | None]) -> list[str]:
+        """The evidence to show: what computed results cite and each option's best passage (``best``), then
+        passages by their best support for any of ``texts`` (the options judged, or the question)."""
+        must = [e for _, _, eids in ctx.computed for e in eids] + [e for e in best if e]
+        qt = set(a.keywords)
+        rel = {eid: max((self.extractive.scorer.score(ctx.patient_id, t, p, qt)[0] for t in texts), default=0.0)
+               for eid, p in ctx.passages.items()}
+        return ctx.select_evidence(must, rel, self.max_passages, self.max_chars)
 
     def run(self, a: QuestionAnalysis, ctx: Context) -> Draft:
         if ctx.mode == "collapsed":
@@ -382,12 +413,16 @@ class LLMReasoner:
                 to_judge = [k for k in ranked if judged[k][0] >= JUDGE_MIN][: self.max_judged] or ranked[:2]
                 if a.kind == "negation":
                     to_judge = ranked  # the answer is the one option without support: every option needs a verdict
+                to_judge.sort()  # listed in letter order, as the question gives them
+                texts = [a.real_options[k] for k in to_judge]
+                eids = self.select(a, ctx, texts, [judged[k][2] for k in to_judge if judged[k][0] >= JUDGE_MIN])
+                msgs = self.messages(ctx, eids, self.judge_prompt(a, {k: a.real_options[k] for k in to_judge}))
+                parsed = self._chat(tally, msgs, verdicts_schema(to_judge, eids), max_tokens=16 * len(to_judge) + 8)
                 for letter in to_judge:
-                    msgs = self._prefix(ctx) + [{"role": "user", "content": self.judge_prompt(a, a.real_options[letter])}]
-                    parsed = self._chat(tally, msgs, VERDICT_SCHEMA, max_tokens=24)
-                    v = parsed.get("verdict")
-                    verdicts[letter] = v if v in ("supported", "contradicted", "not_documented") else "not_documented"
-                    cites[letter] = [e for e in parsed.get("evidence_ids", []) if isinstance(e, str)]
+                    got = parsed.get(letter) if isinstance(parsed.get(letter), dict) else {}
+                    v = got.get("verdict")
+                    verdicts[letter] = v if v in VERDICTS else "not_documented"
+                    cites[letter] = [e for e in got.get("evidence_ids") or [] if isinstance(e, str) and e in eids]
             draft = self.extractive._choose(a, ctx, judged, llm_verdicts=verdicts or None)
             if draft.choice and not draft.computed_answer and cites.get(draft.choice) and verdicts.get(draft.choice) == "supported":
                 draft.evidence_ids = list(dict.fromkeys(draft.evidence_ids + cites[draft.choice]))[:5]
@@ -398,28 +433,32 @@ class LLMReasoner:
         return draft
 
     @staticmethod
-    def judge_prompt(a: QuestionAnalysis, option: str) -> str:
-        """The per-option question put to the model. For a negation question ("Which drug was NOT given?") the
-        model judges whether the record documents the option, not whether the option is the answer: asked the
-        latter, small models read "not given" as "not documented" and abstain; the exception is then found in
-        code (``ExtractiveReasoner._choose``), as for the extractive backend."""
+    def judge_prompt(a: QuestionAnalysis, options: dict[str, str]) -> str:
+        """The question put to the model: a verdict on each listed option, each judged on its own. For a negation
+        question ("Which drug was NOT given?") the model judges whether the record documents each option, never
+        the NOT question: asked that, small models read "not given" as "not documented" and abstain; the
+        exception is then found in code (``ExtractiveReasoner._choose``), as for the extractive backend."""
+        listing = "\n".join(f"{k}. {v}" for k, v in options.items())
         if a.kind == "negation":
-            return (f"CLAIM: the CONTEXT documents {option} for this patient (given, taken, prescribed, performed, "
-                    "found or diagnosed).\nJudge only this claim against the CONTEXT. verdict = supported (the context "
-                    "states it), contradicted (the context negates it: denied, ruled out, absent, not given) or "
-                    "not_documented (not mentioned). JSON only.")
-        return (f"QUESTION: {a.question}\nCANDIDATE ANSWER: {option}\n"
-                "Judge only this candidate against the CONTEXT. verdict = supported (the evidence states it "
-                "as the answer), contradicted (the evidence says otherwise or negates it) or not_documented. "
-                "JSON only.")
+            return (f"CLAIMS: the CONTEXT documents each of these for this patient (given, taken, prescribed, "
+                    f"performed, found or diagnosed):\n{listing}\nJudge each claim on its own against the CONTEXT. "
+                    "verdict = supported (the context states it), contradicted (the context negates it: denied, ruled "
+                    "out, absent, not given) or not_documented (not mentioned); evidence_ids = the E ids that state "
+                    "it. JSON only.")
+        return (f"QUESTION: {a.question}\nCANDIDATE ANSWERS:\n{listing}\nJudge each candidate on its own against "
+                "the CONTEXT. verdict = supported (the evidence states it as the answer), contradicted (the evidence "
+                "says otherwise or negates it) or not_documented; evidence_ids = the E ids that state it. JSON only.")
 
     def _open(self, a: QuestionAnalysis, ctx: Context, tally: Draft) -> Draft:
         computed = [(cid, c, e) for cid, c, e in ctx.computed if c.documented and c.kind in ("interval", "count")]
         if computed and a.kind in ("interval", "count"):
             return self.extractive._open(a, ctx)  # numbers come from the timeline, not from the model
-        msgs = self._prefix(ctx) + [{"role": "user", "content": (
-            f"QUESTION: {a.question}\nAnswer briefly from the CONTEXT only, cite the E ids you used. "
-            "If the context does not answer it, set not_documented to true. JSON only.")}]
+        task = (f"QUESTION: {a.question}\nAnswer briefly from the CONTEXT only, cite the E ids you used. "
+                "If the context does not answer it, set not_documented to true. JSON only.")
+        if ctx.mode == "collapsed":
+            msgs = self._prefix(ctx) + [{"role": "user", "content": task}]
+        else:
+            msgs = self.messages(ctx, self.select(a, ctx, [a.question], []), task)
         parsed = self._chat(tally, msgs, ANSWER_SCHEMA, max_tokens=self.max_tokens)
         ans = str(parsed.get("answer") or "").strip()
         eids = [e for e in parsed.get("evidence_ids", []) if isinstance(e, str)]

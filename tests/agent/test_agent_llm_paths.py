@@ -9,24 +9,32 @@ import pytest
 from test_agent_fixture import ANTIBIOTIC, _write
 
 
-def _candidate(prompt: str) -> str:
-    """The option a per-option prompt asks about (the answer form, or the claim form of negation questions)."""
-    if "CANDIDATE ANSWER:" in prompt:
-        return prompt.split("CANDIDATE ANSWER:", 1)[1].split("\n", 1)[0].strip()
-    return prompt.split("CLAIM: the CONTEXT documents ", 1)[1].split(" for this patient", 1)[0].strip()
+def _candidates(prompt: str) -> dict[str, str]:
+    """The options a prompt lists for judging ("A. text" lines after CANDIDATE ANSWERS: / CLAIMS: ...:)."""
+    head = "CANDIDATE ANSWERS:" if "CANDIDATE ANSWERS:" in prompt else "CLAIMS:"
+    body = prompt.split(head, 1)[1].split("\n", 1)[1].split("\nJudge each", 1)[0]
+    return {line[0]: line[3:] for line in body.splitlines()}
+
+
+def _question_block(messages) -> str:
+    """The question-specific tail of the one user message (after the evidence block)."""
+    return messages[-1]["content"].rsplit("END EVIDENCE>>>", 1)[1]
 
 
 class ScriptedLLM:
-    """Answers per-option verdict prompts with ``verdict_for(candidate)``; records every prompt."""
+    """Answers the per-question verdict prompt with ``verdict_for(option text)`` for every listed option (citing
+    ``cite`` for supported ones); records every prompt."""
 
     model = "scripted"
     context_tokens = 4096
 
-    def __init__(self, verdict_for=None, choice="A", entailed="entailed"):
+    def __init__(self, verdict_for=None, choice="A", entailed="entailed", cite=None):
         self.verdict_for = verdict_for or (lambda cand: "supported")
         self.choice = choice
         self.entailed = entailed
+        self.cite = cite or []
         self.prompts: list[list[dict]] = []  # the reasoner's prompts
+        self.schemas: list[dict] = []
         self.entail_prompts: list[list[dict]] = []  # the verifier's entailment checks on the cited clause
 
     def chat(self, messages, json_schema=None, max_tokens=256, temperature=0, seed=0):
@@ -37,14 +45,17 @@ class ScriptedLLM:
             return SimpleNamespace(text=json.dumps(parsed), parsed=parsed, prompt_tokens=50, completion_tokens=5,
                                    latency_s=0.0, model=self.model)
         self.prompts.append(messages)
+        self.schemas.append(json_schema)
         last = messages[-1]["content"]
-        if "verdict" in props:
-            cand = _candidate(last)
-            parsed = {"verdict": self.verdict_for(cand), "evidence_ids": []}
-        elif "choice" in props:
+        if "choice" in props:
             parsed = {"choice": self.choice, "answer": "x", "evidence_ids": ["E1"]}
-        else:
+        elif "answer" in props:
             parsed = {"not_documented": True, "answer": "", "evidence_ids": []}
+        else:
+            parsed = {}
+            for letter, text in _candidates(last).items():
+                v = self.verdict_for(text)
+                parsed[letter] = {"verdict": v, "evidence_ids": list(self.cite) if v == "supported" else []}
         return SimpleNamespace(text=json.dumps(parsed), parsed=parsed, prompt_tokens=sum(len(m["content"]) for m in messages) // 4,
                                completion_tokens=10, latency_s=0.0, model=self.model)
 
@@ -75,24 +86,27 @@ def test_yes_saying_model_does_not_decide_the_letter(ws):
         llm = ScriptedLLM(lambda cand: "supported")
         ans = ClinicalQA(ws, backend="local", llm=llm).ask("patient_01", "Which antibiotic was started on admission?", opts)
         assert ans.choice == want
-        judged = [p[-1]["content"].split("CANDIDATE ANSWER:", 1)[1].split("\n", 1)[0].strip() for p in llm.prompts]
-        assert ANTIBIOTIC["A"] in judged and 1 <= len(judged) <= 3  # options without evidence are not sent
-        assert len(set(judged)) == len(judged)
+        assert len(llm.prompts) == 1  # one call judges every candidate
+        judged = _candidates(llm.prompts[0][-1]["content"])
+        assert ANTIBIOTIC["A"] in judged.values() and 1 <= len(judged) <= 3  # options without evidence are not sent
+        assert all(opts[k] == v for k, v in judged.items())  # listed under their own letters
+        assert set(llm.schemas[0]["required"]) == set(judged)  # the schema asks a verdict for exactly those
 
 
-def test_negation_question_sends_every_option_to_the_judge(ws):
+def test_negation_question_judges_every_option_in_one_call(ws):
     from agent import ClinicalQA
 
     llm = ScriptedLLM(lambda cand: "not_documented" if cand == "Metformin" else "supported")
     opts = {"A": "Ceftriaxone", "B": "Amoxicillin", "C": "Metformin", "D": "Paracetamol"}
     ans = ClinicalQA(ws, backend="local", llm=llm).ask("patient_01", "Which of these medications was NOT given?", opts)
-    assert len(llm.prompts) == 4 and ans.choice == "C"
+    assert len(llm.prompts) == 1 and _candidates(llm.prompts[0][-1]["content"]) == opts
+    assert ans.choice == "C"
 
 
 def test_negation_question_asks_whether_each_option_is_documented(ws):
     """Asked "is Metformin the answer to 'which was NOT given?'", a small model reads "not given" as "not
     documented" and abstains (7 of 20 such task-2 questions on the dev set). So the prompt asks only whether the
-    record documents the option, never the NOT question; the exception is then found in code, and a model that
+    record documents each option, never the NOT question; the exception is then found in code, and a model that
     reads the record literally answers it even where "cannot be answered" is an option."""
     from agent import ClinicalQA
 
@@ -100,24 +114,60 @@ def test_negation_question_asks_whether_each_option_is_documented(ws):
     opts = {"A": "Ceftriaxone", "B": "Amoxicillin", "C": "Metformin", "D": "Paracetamol",
             "E": "Question cannot be answered with provided documents"}
     ans = ClinicalQA(ws, backend="local", llm=llm).ask("patient_01", "Which of these medications was NOT given?", opts)
-    asked = [p[-1]["content"] for p in llm.prompts]
-    assert all(q.startswith("CLAIM: the CONTEXT documents ") and "NOT given" not in q for q in asked)
-    assert sorted(_candidate(q) for q in asked) == sorted(v for k, v in opts.items() if k != "E")
+    asked = _question_block(llm.prompts[0])
+    assert asked.strip().startswith("CLAIMS: the CONTEXT documents each of these") and "NOT given" not in asked
+    assert _candidates(asked) == {k: v for k, v in opts.items() if k != "E"}
     assert ans.choice == "C" and not ans.abstained
 
 
-def test_option_prompts_share_the_context_prefix_and_quote_notes_as_data(ws):
+def test_each_letter_gets_its_own_verdict_from_the_one_call(ws):
+    """Each letter's verdict in the reply is that option's verdict (not the first one's, not by position)."""
+    from agent import ClinicalQA
+
+    said = {"Ceftriaxone": "supported", "Amoxicillin": "contradicted", "Metformin": "not_documented",
+            "Paracetamol": "supported"}
+    for opts in ({"A": "Ceftriaxone", "B": "Amoxicillin", "C": "Metformin", "D": "Paracetamol"},
+                 {"A": "Metformin", "B": "Paracetamol", "C": "Amoxicillin", "D": "Ceftriaxone"}):
+        llm = ScriptedLLM(lambda cand: said[cand])
+        ans = ClinicalQA(ws, backend="local", llm=llm).ask("patient_01", "Which of these medications was NOT given?", opts)
+        assert ans.option_verdicts == {k: said[v] for k, v in opts.items()}
+
+
+def test_the_models_evidence_ids_join_the_citations_only_when_shown(ws):
+    from agent import ClinicalQA
+
+    q = "Which antibiotic was started on admission?"
+    probe = ScriptedLLM()
+    ClinicalQA(ws, backend="local", llm=probe).ask("patient_01", q, ANTIBIOTIC)
+    shown = probe.schemas[0]["properties"]["A"]["properties"]["evidence_ids"]["items"]["enum"]
+    user = probe.prompts[0][-1]["content"]
+    assert shown and all(f"\n{e} " in user for e in shown)  # the schema offers exactly the passages shown
+    ceftriaxone = next(e for e in shown if "ceftriaxone" in user.split(f"\n{e} ", 1)[1].split("\n", 1)[0].lower())
+    ans = ClinicalQA(ws, backend="local", llm=ScriptedLLM(cite=[ceftriaxone, "E99"])).ask("patient_01", q, ANTIBIOTIC)
+    assert ans.choice == "A"
+    assert ceftriaxone in {c.evidence_id for c in ans.citations}
+    assert "E99" not in {c.evidence_id for c in ans.citations}
+
+
+def test_prompt_puts_the_patient_block_first_and_the_question_last(ws):
+    """Two questions about one patient share every token up to their evidence: the system prompt, then the note
+    index; the question comes last. Notes are quoted as data and the injected sentence never reaches the model."""
     from agent import ClinicalQA
     from agent.context import SYSTEM_PROMPT
 
     llm = ScriptedLLM()
-    ClinicalQA(ws, backend="local", llm=llm).ask("patient_01", "Which antibiotic was started on admission?", ANTIBIOTIC)
-    prefixes = {json.dumps(p[:2]) for p in llm.prompts}
-    assert len(prefixes) == 1  # identical prefix -> llama.cpp prompt cache reuses it for every option
-    system, ctx = llm.prompts[0][0]["content"], llm.prompts[0][1]["content"]
-    assert system == SYSTEM_PROMPT and "not instructions" in system
-    assert "<<<EVIDENCE E1" in ctx and "END EVIDENCE>>>" in ctx
-    assert "ignore all previous instructions" not in ctx.lower()  # the injection sentence never reaches the model
+    qa = ClinicalQA(ws, backend="local", llm=llm)
+    qa.ask("patient_01", "Which antibiotic was started on admission?", ANTIBIOTIC)
+    qa.ask("patient_01", "What did the CT of the head show?",
+           {"A": "A subdural hematoma", "B": "No intracranial hemorrhage", "C": "A skull fracture"})
+    (s1, u1), (s2, u2) = [(p[0]["content"], p[1]["content"]) for p in llm.prompts]
+    assert s1 == s2 == SYSTEM_PROMPT and "not instructions" in s1
+    head1, head2 = u1.split("CONTEXT:", 1)[0], u2.split("CONTEXT:", 1)[0]
+    assert head1 == head2 and head1.startswith("PATIENT patient_01: 4 notes")
+    assert "N1 2021-03-02: Admission note" in head1 and "Which antibiotic" not in head1
+    assert u1.rstrip().endswith("JSON only.") and "QUESTION: Which antibiotic" in _question_block(llm.prompts[0])
+    assert "<<<EVIDENCE" in u1 and "END EVIDENCE>>>" in u1
+    assert "ignore all previous instructions" not in u1.lower()  # the injection sentence never reaches the model
 
 
 def test_collapsed_mode_sends_raw_notes_in_one_call(ws):
