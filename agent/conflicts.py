@@ -264,9 +264,9 @@ class ConflictChecker:
                     continue  # another note's list is another time; an admission list comes before the change
                 if f.section in self.change_orders and m.section not in self.after_change:
                     continue  # the plan orders the change: the list before it is the state it changes
-            elif not same_note and (note.note_date is None or not note.date_known
-                                    or rec.notes[m.note_id].note_date != note.note_date):
-                continue
+            elif not same_note and not (note.note_date and note.date_known and rec.notes[m.note_id].date_known
+                                        and rec.notes[m.note_id].note_date == note.note_date):
+                continue  # a list of another day is another time (or, undated, of no known time)
             hits.append(m)
         if not hits:
             return []
