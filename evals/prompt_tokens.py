@@ -146,7 +146,7 @@ def _pct(xs, q):
 
 
 def measure(set_path: Path, workspace: Path | None, tasks: list[int], modes: list[str], limit: int | None,
-            counter, context_tokens: int, verbose: bool = False) -> dict:
+            counter, context_tokens: int, verbose: bool = False, budget: dict | None = None) -> dict:
     from agent import ClinicalQA
     from clinqa.workspace import Workspace
     from evals.harness import build_tasks, load_set, select_items
@@ -167,6 +167,8 @@ def measure(set_path: Path, workspace: Path | None, tasks: list[int], modes: lis
     for mode in modes:
         llm = RecordingLLM(counter, context_tokens)
         qa = ClinicalQA(ws, backend="local", mode=mode, llm=llm)
+        for k, v in (budget or {}).items():  # the reasoner's evidence budget (LLMReasoner.max_passages / max_chars)
+            setattr(qa.agent.reasoner, k, v)
         rows = []
         t1 = time.perf_counter()
         for it in items:
@@ -222,6 +224,8 @@ def main() -> None:
     ap.add_argument("--model", default="qwen2.5-0.5b", help="packaged model whose tokenizer counts (server)")
     ap.add_argument("--context-tokens", type=int, default=None,
                     help="the model window collapsed mode fills (default: llama.cpp's n_ctx here)")
+    ap.add_argument("--max-passages", type=int, default=None, help="stack: passages shown at most (besides must)")
+    ap.add_argument("--max-chars", type=int, default=None, help="stack: characters of note text shown at most")
     ap.add_argument("--json", type=Path, default=None, help="write the per-question figures here")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
@@ -231,7 +235,8 @@ def main() -> None:
 
     counter, how = make_counter(args.counter, args.model)
     res = measure(args.set, args.workspace, [int(t) for t in args.tasks.split(",")], args.modes.split(","), args.limit,
-                  counter, args.context_tokens or DEFAULT_N_CTX, args.verbose)
+                  counter, args.context_tokens or DEFAULT_N_CTX, args.verbose,
+                  {k: v for k, v in (("max_passages", args.max_passages), ("max_chars", args.max_chars)) if v})
     print(f"tokens: {how}; reasoner prompt tokens per question (what the eval reports as prompt tokens)")
     print(f"{'mode':<10}{'n':>5}{'mean':>8}{'p50':>8}{'p95':>8}{'calls/q':>9}{'LLM q':>7}{'mean|LLM':>10}"
           f"{'p95 call':>10}{'retried':>9}{'verifier':>10}{'new(last)':>11}{'new(any)':>10}")
