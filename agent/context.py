@@ -60,7 +60,7 @@ class Context:
     truncated: bool = False
     # the patient's notes as (label, note id, date, heading span): the same for every question about the patient,
     # so the prompt can open with it and a prefix cache reuses it (``ContextBuilder`` fills it from the notes)
-    notes_index: list[tuple[str, str, object, str]] = field(default_factory=list)
+    notes_index: list[tuple[str, str, dt.date | None, str]] = field(default_factory=list)
     # note sentences left out because they address a reader or system: never evidence, listed as such
     flagged: list[Passage] = field(default_factory=list)
     flag_reasons: dict[tuple[str, int, int], str] = field(default_factory=dict)
@@ -362,7 +362,8 @@ class ContextBuilder:
                 break
         return ctx
 
-    def notes_index(self, patient_id: str, max_notes: int = 24, heading_chars: int = 60) -> list:
+    def notes_index(self, patient_id: str, max_notes: int = 24,
+                    heading_chars: int = 60) -> list[tuple[str, str, dt.date | None, str]]:
         """(label, note id, date, first line) for the patient's notes, oldest first: the per-patient prompt block.
         The first line is an exact prefix of the note (cut at ``heading_chars``), left out when it addresses a
         reader; empty without a note lookup."""
