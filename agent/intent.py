@@ -195,7 +195,6 @@ class IntentParser:
         neg = c["negation"]
         self._neg = [re.compile(p, flags) for p in neg["patterns"]]
         self._pseudo = [re.compile(p, flags) for p in neg["pseudo"]]
-        self._documented = [re.compile(p, flags) for p in neg["documented"]]
         tr = c["time_roles"]
         self._roles = [(r["role"], bool(r.get("date")), r.get("cut_anchor", True),
                         [re.compile(p, flags) for p in r.get("patterns", [])]) for r in tr["order"]]
@@ -292,10 +291,6 @@ class IntentParser:
         """(relation, start, end) of each event word in ``text`` ("Domperidone was started" -> start at 15-22)."""
         return sorted(((rel, m.start(), m.end()) for rel, ps in self._relations.items() for p in ps
                        for m in p.finditer(text)), key=lambda x: x[1])
-
-    def documented_absence(self, q: str) -> bool:
-        """The question asks for a negation the notes state (denied, ruled out, absent), not for what they omit."""
-        return any(p.search(q) for p in self._documented)
 
     def negated(self, q: str) -> bool:
         masked = q

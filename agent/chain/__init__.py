@@ -20,8 +20,8 @@ and the LLM paths both see the same computed evidence, which the verifier re-che
 * ``cycle_count`` -- a count of treatment cycles: the highest cycle given ("Cycle 4 of CAPOX was administered",
                      "after 4 cycles of X"), not the number of notes that mention one; planned / postponed cycles
                      do not count.
-* ``explicit_absence`` -- a question about a stated absence (denied, ruled out, absent): the option the notes
-                     mention negated ("denies dysuria"), not one they never mention.
+* ``explicit_absence`` -- a negated question (denied, ruled out, not given): the option the notes mention negated
+                     ("denies dysuria"), not one they never mention.
 * ``stop_reason`` -- a stop or switch of a named drug asked with non-drug options: the sentences that stop or
                      switch it give the cause ("because of ACE-inhibitor-associated dry cough", "X - stopped
                      09/15/2015 (Achilles tendinopathy)").

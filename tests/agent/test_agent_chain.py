@@ -269,12 +269,12 @@ def test_every_registered_resolver_runs_in_order_exactly_once():
 
 
 # -- the typed queries are chosen by the question's intent, not its wording ------------------------------------
-def _documented(tools, pid, question, options, kind):
+def _documented(tools, pid, question, options, kind, assertions=None):
     from agent.chain import chain_answers
     from agent.understand import QuestionAnalyzer
 
     a = QuestionAnalyzer().run(question, options, False)
-    return [c for c in chain_answers(tools, pid, a) if c.documented and c.kind == kind]
+    return [c for c in chain_answers(tools, pid, a, assertions=assertions) if c.documented and c.kind == kind]
 
 
 @pytest.mark.parametrize("question", [
@@ -384,3 +384,22 @@ def test_onset_interval_reads_spelled_out_options(notes_qa, options, choice):
     [c] = _documented(qa.tools, "p5", "How many days after starting metoclopramide did the akathisia begin?", options,
                       "onset_interval")
     assert c.value["choice"] == choice
+
+
+DENIAL_NOTES = {
+    "v0": ("2022-03-01", "Clinic note\nThe patient states that he has epigastric pain after meals.\n"
+                         "Denies dark, tarry stools. He reports some weight gain over the winter.\n"
+                         "[doctor] any trouble swallowing ? [patient] yes , food gets stuck sometimes .\n"),
+}
+
+
+@pytest.mark.parametrize("question", [
+    "Which of the following does the patient deny?",
+    "Which of these symptoms did he NOT report?",
+    "The patient denied which symptom?",
+])
+def test_absence_matches_a_paraphrased_option_by_its_rarest_word(notes_qa, question):
+    qa = notes_qa(Patient("p9", "Ray Dunn", "1961-02-02"), DENIAL_NOTES)
+    opts = {"A": "Weight gain", "B": "Food getting stuck", "C": "Pain in the upper abdomen", "D": "Black, tarry stools"}
+    [c] = _documented(qa.tools, "p9", question, opts, "absence", qa.agent.verifier.assertions)
+    assert c.value["choice"] == "D"  # "dark, tarry stools" denied; "black" never appears in the record
