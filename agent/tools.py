@@ -517,7 +517,7 @@ def split_event_phrase(phrase: str) -> tuple[str | None, str]:
     p = " ".join(re.sub(filler, " ", p, flags=re.I).split())
     if kind == "start" and any(t == "problem" for _, _, t in shared_parser().typed_mentions(p)):
         kind = "onset"  # a problem that "began" had an onset, not a start
-    return kind, re.sub(r"^(?:the|a|an)\s+", "", p, flags=re.I) or phrase.strip()
+    return kind, re.sub(r"^(?:(?:of|the|a|an)\s+)+", "", p, flags=re.I) or phrase.strip()
 
 
 def relative_onset(text: str, note_date: dt.date | None) -> dt.date | None:
@@ -648,7 +648,7 @@ def _event_date_of(self: Toolbox, pid: str, phrase: str, min_cover: float = 0.6)
         if rel is not None:
             explicit.append((rel, p, "relative"))
         elif ds:
-            explicit.append((min(ds), p, "explicit"))
+            explicit.append((_date_nearest(p.text, target) or min(ds), p, "explicit"))
         elif p.note_date is not None:
             implicit.append((p.note_date, p, "note date"))
     pool = explicit or implicit
@@ -659,3 +659,20 @@ def _event_date_of(self: Toolbox, pid: str, phrase: str, min_cover: float = 0.6)
 
 
 Toolbox.event_date = _event_date_of
+
+
+def _date_nearest(text: str, target: str):
+    """Of several dates in one sentence, the one written nearest the target's mention ("MMF (switched 04.04.2023);
+    atovaquone (12.07.2023)": atovaquone's is the second); None when the target is not found by its words."""
+    from agent.understand import find_dates
+
+    want = set(content_tokens(target))
+    spots = [m.start() for m in re.finditer(r"[A-Za-z][A-Za-z0-9\-/+']*", text) if set(content_tokens(m.group(0))) & want]
+    if not spots:
+        return None
+    dated = [(d, text.find(surface)) for d, surface in find_dates(text)]
+    cuts = [0] + [m.end() for m in re.finditer(r"[;\n]", text)] + [len(text) + 1]
+    part = lambda i: max(j for j, c in enumerate(cuts) if c <= i)  # noqa: E731 (the ';'-separated item of a list)
+    # a date in the mention's own list item first, then the nearest; at equal distance the one after ("X on <date>")
+    return min(dated, key=lambda x: min((part(x[1]) != part(s), abs(x[1] - s), x[1] < s) for s in spots))[0] \
+        if dated else None

@@ -116,3 +116,31 @@ def test_stop_reason_in_the_next_sentence_binds_to_the_drug_it_names(notes_qa):
         ans = qa.ask("p8", q, options=opts)
         assert ans.option_checks["A"] != "verified" and ans.option_checks["C"] != "verified", ans.option_checks
         assert ans.option_checks["B"] == "verified", ans.option_checks
+
+
+@pytest.mark.parametrize("phrase, kind, thing", [
+    ("the start of nitrofurantoin", "start", "nitrofurantoin"),
+    ("Domperidone was started.", "start", "Domperidone"),
+    ("First dose of varenicline", "start", "varenicline"),
+    ("Rifaximin added", "start", "Rifaximin"),
+    ("Metformin discontinued", "stop", "Metformin"),
+    ("The akathisia began.", "onset", "akathisia"),
+    ("The colonoscopy was done.", None, "colonoscopy"),
+])
+def test_event_phrases_worded_as_clauses(phrase, kind, thing):
+    from agent.tools import split_event_phrase
+
+    assert split_event_phrase(phrase) == (kind, thing)
+
+
+@pytest.mark.parametrize("text, target, day", [
+    ("MMF (switched 04.04.2023); furosemide (14.03.2023); atovaquone and pantoprazole (12.07.2023).", "atovaquone",
+     "2023-07-12"),
+    ("Vaccinations: PCV20 on 20.02.2023; zoster vaccine second dose 15.11.2023.", "zoster vaccine", "2023-11-15"),
+    ("Aspirin was started on 2021-03-01 and clopidogrel on 2021-04-10.", "clopidogrel", "2021-04-10"),
+    ("Aspirin was started on 2021-03-01 and clopidogrel on 2021-04-10.", "aspirin", "2021-03-01"),
+])
+def test_the_date_of_an_event_is_the_one_written_nearest_its_mention(text, target, day):
+    from agent.tools import _date_nearest
+
+    assert _date_nearest(text, target).isoformat() == day
