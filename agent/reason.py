@@ -46,7 +46,7 @@ ANSWER_SCHEMA = {
 
 def verdicts_schema(letters: list[str], evidence_ids: list[str]) -> dict:
     """One verdict per option letter, with at most two of the shown evidence ids (generation is the slow part
-    on a CPU: ~15 tokens per option)."""
+    on a CPU: up to ~25 tokens per option)."""
     ids = {"type": "string", "enum": list(evidence_ids)} if evidence_ids else {"type": "string"}
     item = {"type": "object",
             "properties": {"verdict": {"type": "string", "enum": list(VERDICTS)},
@@ -417,7 +417,7 @@ class LLMReasoner:
                 texts = [a.real_options[k] for k in to_judge]
                 eids = self.select(a, ctx, texts, [judged[k][2] for k in to_judge if judged[k][0] >= JUDGE_MIN])
                 msgs = self.messages(ctx, eids, self.judge_prompt(a, {k: a.real_options[k] for k in to_judge}))
-                parsed = self._chat(tally, msgs, verdicts_schema(to_judge, eids), max_tokens=16 * len(to_judge) + 8)
+                parsed = self._chat(tally, msgs, verdicts_schema(to_judge, eids), max_tokens=26 * len(to_judge) + 4)
                 for letter in to_judge:
                     got = parsed.get(letter) if isinstance(parsed.get(letter), dict) else {}
                     v = got.get("verdict")

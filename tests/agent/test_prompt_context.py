@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from agent.context import Context, ContextBuilder
 from agent.tools import Computed, Passage
 
@@ -110,3 +112,29 @@ def test_uncached_counts_only_what_follows_the_shared_prefix():
     assert calls[1]["new_last"] == 120 - 100
     assert calls[3]["new_last"] == 121  # nothing shared with the call just before it
     assert calls[3]["new_any"] == 1  # all but "more" is in an earlier prompt
+
+
+@pytest.mark.slow
+def test_one_call_verdicts_with_the_packaged_model(tmp_path):
+    """The real llama.cpp server constrains the one-call reply to the verdict schema: a verdict for every listed
+    letter and only shown evidence ids, in one request per question."""
+    jsonschema = pytest.importorskip("jsonschema")
+    from agent.llm import make_llm
+    from agent.reason import LLMReasoner, verdicts_schema
+
+    ctx, ids = _ctx()
+    eids = ctx.select_evidence([], {e: 0.5 for e in ctx.passages})
+    schema = verdicts_schema(["A", "B", "C"], eids)
+
+    class _A:
+        question, kind = "Which antibiotic was started on admission?", "lookup"
+
+    task = LLMReasoner.judge_prompt(_A, {"A": "Ceftriaxone", "B": "Vancomycin", "C": "Meropenem"})
+    llm = make_llm("local", "qwen2.5-0.5b")
+    try:
+        r = llm.chat(LLMReasoner.messages(ctx, eids, task), json_schema=schema, max_tokens=26 * 3 + 4)
+    finally:
+        llm.close()
+    assert r.parsed is not None and r.finish_reason == "stop", r.text
+    jsonschema.validate(r.parsed, schema)
+    assert set(r.parsed) == {"A", "B", "C"}
