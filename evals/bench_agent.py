@@ -159,9 +159,10 @@ def run(args) -> None:
           f"{'prompt tok/q':>14}{'compl tok/q':>12}{'context tok/q':>15}")
     for b, m, n, p50, p95, c, v, ab, pt, ct, cx in rows:
         print(f"{b:<11}{m:<10}{n:>4}{p50:>9.2f}{p95:>9.2f}{c:>6}/{n:<2}{v:>7}/{n:<2}{ab:>6}  {pt:>12.0f}{ct:>12.0f}{cx:>15.0f}")
-    print("prompt tok/q: tokens the server processed (stack: sum over the per-option calls, whose shared context "
-          "prefix llama.cpp caches); context tok/q: size of the context the model saw (stack: assembled; "
-          "collapsed: raw notes truncated to the model's window). Latency is wall time on this machine, warm.")
+    print("prompt tok/q: prompt tokens of the reasoner's calls (stack: one call over the selected evidence, a "
+          "second one when the answer is retried; cached prefix tokens included); context tok/q: size of the "
+          "assembled context (stack) or of the raw notes truncated to the model's window (collapsed). Latency is "
+          "wall time on this machine, warm. Without a model: python -m evals.prompt_tokens.")
 
 
 def main() -> None:
