@@ -631,8 +631,8 @@ def _wanted(step: str, intent, a) -> bool:
         return intent.negated or a.kind == "negation"
     if step == "interval":
         return bool(a.pair) and (intent.asked == "interval" or a.kind == "interval")
-    if step == "order":
-        return intent.asked == "order" or a.kind == "order"
+    if step == "order":  # options that are dates are the answer's values, not events to order
+        return (intent.asked == "order" or a.kind == "order") and intent.asked != "date"
     if step == "count":
         return intent.asked == "count" or a.kind == "count"
     if step == "lab_series":

@@ -141,7 +141,9 @@ def find_numbers(text: str) -> list[tuple[float, str | None, str]]:
         masked = masked[: m.start()] + " " * (m.end() - m.start()) + masked[m.end():]
     out = []
     for m in _NUM_UNIT.finditer(masked):
-        raw = m.group(1).replace(",", ".")
+        raw = m.group(1)
+        # "1,500 mg" groups thousands; "39,5 degrees" is a decimal comma
+        raw = raw.replace(",", "") if re.fullmatch(r"\d{1,3},\d{3}", raw) else raw.replace(",", ".")
         try:
             val = float(raw)
         except ValueError:

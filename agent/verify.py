@@ -313,6 +313,8 @@ class Verifier:
             fs += self._binding(claim, p, loc, pid, analysis, passages)
             fs += self._polarity(claim, p, loc)
             fs += self._counts(claim, p, loc)
+            fs += self._contrast(claim, p, loc)
+            fs += self._total(claim, p, loc)
             fs += self._roles(claim, p, loc)
             fs += self._anchor(claim, p, loc, analysis)
             if self._ok(fs):
@@ -588,6 +590,35 @@ class Verifier:
                                 detail=f"the clause gives {', '.join(f'{x:g}' for x in sorted(said))} {noun}: "
                                        f"'{_quote(p.text, loc.sentence)}'")]
         return []
+
+    @staticmethod
+    def _contrast(claim, p, loc) -> list[Finding]:
+        """A value word against its opposite in the clause: "above the target range" where the clause says "within"."""
+        from agent.claims import cues
+
+        mine = set(re.findall(r"[a-z]+", claim.answer.lower()))
+        clause = p.text[loc.clause[0]:loc.clause[1]]
+        theirs = set(re.findall(r"[a-z]+", clause.lower()))
+        for group in cues()["contrasts"]:
+            said, stated = mine & set(group), theirs & set(group)
+            if said and stated and not said & stated:
+                return [Finding(check="contrast", claim=claim.answer[:80], status="contradicted",
+                                detail=f"the answer says {'/'.join(sorted(said))}, the clause "
+                                       f"{'/'.join(sorted(stated))}: '{_quote(p.text, loc.clause)}'")]
+        return []
+
+    @staticmethod
+    def _total(claim, p, loc) -> list[Finding]:
+        """A total asked for is computed from its parts; one clause's number is the total only when it says so."""
+        from agent.claims import cue_rx_words
+
+        if not find_numbers(claim.answer) or not cue_rx_words("total_question").search(claim.question):
+            return []
+        if cue_rx_words("total_question").search(p.text[loc.sentence[0]:loc.sentence[1]]):
+            return []
+        return [Finding(check="total", claim=claim.answer[:80], status="unsupported",
+                        detail=f"the question asks a total; the cited sentence states one value, not a total: "
+                               f"'{_quote(p.text, loc.sentence)}'")]
 
     def _roles(self, claim, p, loc) -> list[Finding]:
         """Time roles: an initial value is the "from" side of a change, a current one the "to" side; a date asked

@@ -68,3 +68,10 @@ def test_spelled_out_numbers_are_numbers_with_their_units():
     assert got("for thirty four weeks") == [(34.0, "wk")]
     assert got("one inhalation twice daily") == [(1.0, None), (2.0, None)]
     assert got("someone said nothing often") == []
+
+
+def test_a_comma_before_three_digits_groups_thousands():
+    from agent.understand import find_numbers
+
+    assert [(v, u) for v, u, _ in find_numbers("1,500 mg in total")] == [(1500.0, "mg")]
+    assert [(v, u) for v, u, _ in find_numbers("fever 39,5 degrees")] == [(39.5, "°c")]

@@ -252,3 +252,38 @@ def test_composite_answer_holds_only_when_every_part_does():
     assert Verifier().run(Draft(opts["A"], "A", ids), ctx, a, intent).status == "verified"
     bad = Verifier().run(Draft(opts["B"], "B", ids), ctx, a, intent)
     assert bad.status == "unsupported" and "5 mg daily in March" in bad.reason
+
+
+HCQ = Intent(asked="reason", entities=[IntentEntity(text="hydroxychloroquine", type="drug")])
+
+
+@pytest.mark.parametrize("text, right, wrong", [
+    ("Hydroxychloroquine whole-blood level 910 ng/mL, within the target range.",
+     "The hydroxychloroquine level was within the target range", "The hydroxychloroquine level was above the target range"),
+    ("Hydroxychloroquine was reduced because of a high blood level.",
+     "A high hydroxychloroquine blood level", "A low hydroxychloroquine blood level"),
+    ("Hydroxychloroquine retinal screening: OCT of the left eye abnormal.",
+     "An abnormal OCT of the left eye", "An abnormal OCT of the right eye"),
+])
+def test_a_value_word_against_its_opposite_in_the_clause(text, right, wrong):
+    q = "What did the hydroxychloroquine monitoring show?"
+    opts = {"A": right, "B": wrong}
+    bad = _verify(text, q, opts, wrong, HCQ)
+    assert bad.status == "unsupported" and "contrast" in _failed(bad)
+    assert "contrast" not in _failed(_verify(text, q, opts, right, HCQ))
+
+
+PULSE = Intent(asked="dose", entities=[IntentEntity(text="methylprednisolone", type="drug")])
+
+
+@pytest.mark.parametrize("question", [
+    "What total dose of methylprednisolone did the pulses deliver?",
+    "How much methylprednisolone was given altogether?",
+    "What was the cumulative methylprednisolone dose?",
+])
+def test_a_total_is_not_one_clauses_value(question):
+    opts = {"A": "500 mg", "B": "1,500 mg"}
+    single = _verify("Methylprednisolone 500 mg IV was given daily for three days.", question, opts, "500 mg", PULSE)
+    assert single.status == "unsupported" and "total" in _failed(single)
+    stated = _verify("Methylprednisolone pulses, 1,500 mg in total over three days.", question, opts, "1,500 mg", PULSE)
+    assert "total" not in _failed(stated)
