@@ -633,8 +633,8 @@ def _wanted(step: str, intent, a) -> bool:
         return bool(a.pair) and (intent.asked == "interval" or a.kind == "interval")
     if step == "order":  # options that are dates are the answer's values, not events to order
         return (intent.asked == "order" or a.kind == "order") and intent.asked != "date"
-    if step == "count":
-        return intent.asked == "count" or a.kind == "count"
+    if step == "count":  # 'how many puffs' is a dose: the intent, not the words 'how many', asks a count
+        return intent.asked == "count"
     if step == "lab_series":
         return intent.asked == "trend" or a.kind == "trend"
     if step == "first":

@@ -621,9 +621,9 @@ class Verifier:
                                f"'{_quote(p.text, loc.sentence)}'")]
 
     def _roles(self, claim, p, loc) -> list[Finding]:
-        """Time roles: an initial value is the "from" side of a change, a current one the "to" side; a date asked
-        for a start is not the date of a stop."""
-        from agent.claims import cue_rx
+        """Time roles: an initial value is the "from" side of a change, a current one the "to" side and not a value
+        the clause puts in the past; a date asked for a start is not the date of a stop."""
+        from agent.claims import cue_rx, cue_rx_words
 
         out = []
         text, (s0, s1) = p.text, loc.clause
@@ -643,6 +643,13 @@ class Verifier:
                     out.append(Finding(check="time_role", claim=claim.answer[:80], status="contradicted",
                                        detail=f"the question asks the current value; the clause gives the answer as the "
                                               f"previous value of a change: '{_quote(text, loc.clause)}'"))
+        if claim.role == "current":
+            before = clause[:max(0, loc.span[0] - s0)]
+            past = list(cue_rx_words("past_markers").finditer(before))
+            if past and not cue_rx("change", "to").search(before[past[-1].end():]):
+                out.append(Finding(check="time_role", claim=claim.answer[:80], status="contradicted",
+                                   detail=f"the question asks the current value; the clause puts the answer in the "
+                                          f"past ('{past[-1].group(0)}'): '{_quote(text, loc.clause)}'"))
         if claim.event_role and claim.dates:
             sentence = text[loc.sentence[0]:loc.sentence[1]]
             roles = {r for r in ("start", "stop", "change") if cue_rx("event_roles", r).search(sentence)}

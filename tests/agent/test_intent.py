@@ -383,3 +383,9 @@ def test_labels_are_valid_intents_and_reproduce_the_seeded_draw():
 ])
 def test_relations_are_the_events_the_question_names(parser, question, relations):
     assert set(parser.run(question).relations) == relations
+
+
+@pytest.mark.parametrize("question", ["How many puffs of albuterol does she take?", "How many tablets of metformin a day?",
+                                      "How many milligrams of furosemide does he take?"])
+def test_how_many_of_a_dose_unit_asks_a_dose(parser, question):
+    assert parser.run(question).asked == "dose"

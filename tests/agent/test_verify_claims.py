@@ -287,3 +287,19 @@ def test_a_total_is_not_one_clauses_value(question):
     assert single.status == "unsupported" and "total" in _failed(single)
     stated = _verify("Methylprednisolone pulses, 1,500 mg in total over three days.", question, opts, "1,500 mg", PULSE)
     assert "total" not in _failed(stated)
+
+
+PROZAC = Intent(asked="dose", time_role="current", entities=[IntentEntity(text="fluoxetine", type="drug")])
+
+
+@pytest.mark.parametrize("text, right, wrong", [
+    ("She was previously doing well on fluoxetine 20 mg once daily but feels she needs a higher dose; we will "
+     "start 40 mg daily.", "40 mg", "20 mg"),
+    ("Fluoxetine: used to take 10 mg; now takes 20 mg daily.", "20 mg", "10 mg"),
+    ("Fluoxetine was increased from 20 mg previously to 40 mg daily.", "40 mg", "20 mg"),
+])
+def test_a_current_value_is_not_one_the_clause_puts_in_the_past(text, right, wrong):
+    q = "Fluoxetine was increased to what daily dose?"
+    opts = {"A": right, "B": wrong}
+    assert _verify(text, q, opts, wrong, PROZAC).status == "unsupported"
+    assert "time_role" not in _failed(_verify(text, q, opts, right, PROZAC))
