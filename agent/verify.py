@@ -650,6 +650,14 @@ class Verifier:
                 out.append(Finding(check="time_role", claim=claim.answer[:80], status="contradicted",
                                    detail=f"the question asks the current value; the clause puts the answer in the "
                                           f"past ('{past[-1].group(0)}'): '{_quote(text, loc.clause)}'"))
+        events = [r for r in ("start", "stop") if r in claim.intent.relations]
+        if len(events) == 1 and "replace" not in claim.intent.relations:
+            sentence = text[loc.sentence[0]:loc.sentence[1]]
+            kept = cue_rx_words("continuation").search(sentence)
+            if kept and not cue_rx("event_roles", events[0]).search(sentence):
+                out.append(Finding(check="time_role", claim=claim.answer[:80], status="contradicted",
+                                   detail=f"the question asks what was {'started' if events[0] == 'start' else 'stopped'}; "
+                                          f"the sentence continues it ('{kept.group(0)}'): '{_quote(text, loc.sentence)}'"))
         if claim.event_role and claim.dates:
             sentence = text[loc.sentence[0]:loc.sentence[1]]
             roles = {r for r in ("start", "stop", "change") if cue_rx("event_roles", r).search(sentence)}

@@ -303,3 +303,20 @@ def test_a_current_value_is_not_one_the_clause_puts_in_the_past(text, right, wro
     opts = {"A": right, "B": wrong}
     assert _verify(text, q, opts, wrong, PROZAC).status == "unsupported"
     assert "time_role" not in _failed(_verify(text, q, opts, right, PROZAC))
+
+
+@pytest.mark.parametrize("text, question, right, wrong", [
+    ("We will continue him on metformin 1000 mg twice a day. We will start Flomax 0.4 mg once daily at night.",
+     "What was started at this visit for his difficulty urinating?", "Flomax 0.4 mg once daily", "Metformin 1000 mg twice a day"),
+    ("She remains on albuterol as needed. Symbicort 2 puffs twice a day was newly added for the summer.",
+     "Which asthma medication was newly added?", "Symbicort 2 puffs twice a day", "Albuterol as needed"),
+    ("Lisinopril was discontinued. Continue amlodipine 5 mg daily.",
+     "Which antihypertensive was stopped?", "Lisinopril", "Amlodipine 5 mg daily"),
+])
+def test_a_started_or_stopped_drug_is_not_one_its_sentence_continues(text, question, right, wrong):
+    from agent.intent import IntentParser
+
+    opts = {"A": right, "B": wrong}
+    intent = IntentParser().run(question, opts)
+    assert "time_role" in _failed(_verify(text, question, opts, wrong, intent))
+    assert "time_role" not in _failed(_verify(text, question, opts, right, intent))
