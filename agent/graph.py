@@ -150,6 +150,25 @@ class AgentGraph:
         g.add_edge("finalize", END)
         return g.compile()
 
+    def evidence(self, patient_id: str, question: str, options: dict[str, str] | None = None) -> AgentState:
+        """The state the reasoner would see (understand, route, the intent's tool family, lookup when that found
+        nothing, gather, assemble), node by node as the graph runs them: evaluation scripts judge forced answers
+        over exactly the agent's evidence."""
+        s: dict = {"patient_id": patient_id, "question": question, "options": options, "allow_abstain": False}
+
+        def step(fn) -> None:
+            s.update({k: v for k, v in fn(s).items() if k not in ("route", "timings", "tokens")})
+
+        step(self.understand)
+        step(self.route)
+        if s["family"] != "collapsed":
+            step(self.lookup if s["family"] == "lookup" else self._family_node(s["family"]))
+            if s["family"] != "lookup" and self._after_family(s) == "lookup":
+                step(self.lookup)
+        step(self.gather)
+        step(self.assemble)
+        return s
+
     @staticmethod
     def _timed(name: str, fn):
         def node(state: AgentState) -> dict:

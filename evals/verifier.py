@@ -64,10 +64,7 @@ def attack(set_path: str | Path, work: Path, limit: int | None = None, backend: 
     t0 = time.perf_counter()
     try:
         for i, it in enumerate(items):
-            s: dict = {"patient_id": it.patient_id, "question": it.question.text, "options": it.options,
-                       "allow_abstain": False, "route": [], "timings": {}, "tokens": {}}
-            for node in (g.understand, g.route, g.gather, g.assemble):
-                s.update({k: v for k, v in node(s).items() if k not in ("route", "timings", "tokens")})
+            s = g.evidence(it.patient_id, it.question.text, it.options)
             a, ctx = s["analysis"], s["context"]
             judged = extractive.judge_options(a, ctx)
             for letter in a.real_options:

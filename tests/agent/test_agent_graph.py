@@ -86,3 +86,14 @@ def test_when_question_answers_with_the_dated_event(qa):
     assert "2021-03-06" in ans.text
     assert ans.verification.status == "verified"
     assert any("03/06/2021" in c.quote for c in ans.citations)
+
+
+def test_evidence_runs_the_nodes_the_graph_runs(qa):
+    """Evaluation scripts judge forced answers over ``AgentGraph.evidence``: the same family node and computed
+    results as the streamed graph."""
+    opts = {"A": "14 days", "B": "47 days", "C": "52 days"}
+    q = "How many days between the chest X-ray and the CT of the head?"
+    s = qa.agent.evidence("patient_01", q, opts)
+    assert s["family"] == "timeline" and any(c.kind == "interval" for c in s["computed"])
+    ans = qa.ask("patient_01", q, opts)
+    assert [c.kind for _, c, _ in s["context"].computed] == [f.kind for f in ans.facts_used if f.kind != "fact"]
