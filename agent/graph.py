@@ -610,6 +610,8 @@ class AgentGraph:
             mode=self.mode, option_verdicts=d.option_verdicts, option_checks=checks, attempts=s.get("attempt", 0) + 1,
             context_tokens=self._context_tokens(ctx),
             excluded_notes=sorted(self.tools.foreign_notes(s["patient_id"])) if self.mode != "collapsed" else [],
+            conflicts=self.verifier.conflicts.cited(ctx, s["draft"].evidence_ids)
+            if getattr(self.verifier, "conflicts", None) else [],
             flagged=[FlaggedSentence(note_id=p.note_id, start=p.start, end=p.end, quote=p.text,
                                      reason=ctx.flag_reasons.get(p.key, "")) for p in getattr(ctx, "flagged", [])],
         )

@@ -40,14 +40,14 @@ VOCAB_TYPES = {"DRUG": "drug", "PROBLEM": "problem", "PROCEDURE": "procedure", "
 
 SYSTEM_PROMPT = (
     "Describe what a clinical question asks as JSON; do not answer it.\n"
-    "asked: value (which drug, finding...), dose, date (when), reason (why), count, order (first/last), "
-    "interval (how long), presence (yes/no), test_result (lab value, what a test showed), trend, other.\n"
-    "entities: drugs, problems, tests, procedures, relatives the question names, word for word.\n"
+    "asked: value (which drug/finding), dose, date (when), reason (why), count, order (first/last), "
+    "interval (how long), presence (yes/no), test_result (lab value, test finding), trend, other.\n"
+    "entities: drugs, problems, tests, procedures, relatives named, verbatim.\n"
     "time_role: initial (starting dose), current, on_date, before, after, between, first, last, none; "
     "anchor: its date or event.\n"
     "experiencer: family if about a relative.\n"
-    "negated: true if it asks what was NOT done or present, denied, ruled out.\n"
-    "relations: the events it names: start, stop, replace, cause, onset, change."
+    "negated: true if asking what was NOT done/present, denied, ruled out.\n"
+    "relations: events named (start, stop, replace, cause, onset, change)."
 )
 # Two worked examples (fixed, so the server's prefix cache keeps them): small models copy a shown form far more
 # reliably than they follow a described one.

@@ -194,6 +194,8 @@ def test_an_answer_resting_on_a_conflicting_sentence_is_shown_as_a_conflict(reco
         assert ans.verification.status != "verified"
         conflicts = [f for f in ans.verification.findings if f.check == "conflict"]
         assert conflicts and all(f.status == "contradicted" and " vs " in f.detail for f in conflicts)
+        # the typed conflicts travel on the answer too: the claim's exact span and the list entries it contradicts
+        assert ans.conflicts and all("warfarin, not apixaban" in c.claim.quote and c.facts for c in ans.conflicts)
         text = render_answer(ans)
         assert text.startswith("[CONFLICT]") and "[VERIFIED]" not in text
         assert 'conflict: "The patient has no allergies and takes warfarin, not apixaban."' in text
