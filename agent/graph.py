@@ -16,6 +16,7 @@ through ``graph.stream(..., stream_mode="updates")``.
 """
 from __future__ import annotations
 
+import dataclasses
 import operator
 import time
 from typing import Annotated, Any, TypedDict
@@ -184,6 +185,9 @@ class AgentGraph:
     def understand(self, s: AgentState) -> dict:
         a = self.analyzer.run(s["question"], s.get("options"), s.get("allow_abstain", True))
         intent = self.intents.run(a.question, a.options or None)
+        if intent.negated and a.multiple_choice and a.kind == "lookup":
+            # "All of these were given except:" has no wh-word for the analyzer; the intent reads the exception
+            a = dataclasses.replace(a, kind="negation")
         return {"analysis": a, "intent": intent, "attempt": 0,
                 "route": [f"understand:{a.kind}", f"intent:{intent.source}:{intent.asked}"
                           + (":negated" if intent.negated else "")]}
@@ -664,7 +668,6 @@ def _wanted(step: str, intent, a) -> bool:
 
 
 def _plain(v):
-    import dataclasses
     import datetime as dt
 
     if isinstance(v, dict):

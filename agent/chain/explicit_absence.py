@@ -1,8 +1,9 @@
 """A question that asks for an absence (denied, ruled out, not given): the option the notes mention negated.
 
 Measured on the dev sets together: in visit dialogues "which did she NOT report" is what she denied, so every
-negated question uses it (ACI-BENCH negation 42/53 this way, 37/53 when only 'denied / ruled out' questions did;
-synth 19/20 vs 20/20)."""
+negated question uses it (ACI-BENCH negation 42/53 this way, 37/53 when only 'denied / ruled out' questions did).
+An option also affirmed elsewhere is taken only when negated more often than affirmed: a drug given for weeks and
+once "stopped" is not the one never given."""
 from __future__ import annotations
 
 from agent.records import Intent
@@ -41,8 +42,9 @@ def explicit_absence(tools: Toolbox, pid: str, a, intent: Intent, assertions=Non
             elif n is False:
                 pos[k] = pos.get(k, 0) + 1
     only_neg = [k for k in neg if not pos.get(k)]
-    # an option also affirmed elsewhere still counts ("any chest pain?" - "no"): fewer affirmations win first
-    pool = sorted(only_neg or list(neg), key=lambda k: -neg[k])
+    # an option also affirmed elsewhere counts when it is negated more often than affirmed ("any chest pain?" -
+    # "no"), not a drug given for weeks and once "stopped"
+    pool = sorted(only_neg or [k for k in neg if neg[k] >= pos.get(k, 0)], key=lambda k: -neg[k])
     # one option negated, or one negated clearly more often (across notes) than any other
     choice = pool[0] if pool and (len(pool) == 1 or neg[pool[0]] >= 2 * neg[pool[1]]) else None
     if not neg:
@@ -50,5 +52,6 @@ def explicit_absence(tools: Toolbox, pid: str, a, intent: Intent, assertions=Non
     text = ("Mentioned as absent / denied in the notes: " + ", ".join(
         f"{a.real_options[k]} ({neg[k]}x negated" + (f", {pos[k]}x affirmed)" if pos.get(k) else ")") for k in neg)
         + (f"; the explicitly absent option: {choice}" if choice else ""))
+    # the negated mentions go to the reasoner only for options the record negates at least as often as it affirms
     return Computed("absence", text, {"choice": choice, "negated": neg, "affirmed": pos},
-                    [as_timeline(where[k]) for k in ([choice] if choice else list(where)[:3])], choice is not None)
+                    [as_timeline(where[k]) for k in ([choice] if choice else pool[:3])], choice is not None)

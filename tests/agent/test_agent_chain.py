@@ -403,3 +403,21 @@ def test_absence_matches_a_paraphrased_option_by_its_rarest_word(notes_qa, quest
     opts = {"A": "Weight gain", "B": "Food getting stuck", "C": "Pain in the upper abdomen", "D": "Black, tarry stools"}
     [c] = _documented(qa.tools, "p9", question, opts, "absence", qa.agent.verifier.assertions)
     assert c.value["choice"] == "D"  # "dark, tarry stools" denied; "black" never appears in the record
+
+
+GIVEN_NOTES = {
+    "g0": ("2023-02-01", "Clinic note\nMontelukast 10 mg nightly was started. Prednisolone 40 mg daily for five days.\n"),
+    "g1": ("2023-02-10", "Clinic note\nMontelukast 10 mg nightly continued. Prednisolone course completed.\n"),
+    "g2": ("2023-02-21", "Clinic note\nMontelukast was stopped because of insomnia. Montelukast had been taken for "
+                         "three weeks.\n"),
+}
+
+
+@pytest.mark.parametrize("question", ["Which drug was NOT given to the patient?",
+                                      "All of these were administered except:",
+                                      "Which medication did the patient never receive?"])
+def test_a_drug_given_then_stopped_is_not_the_one_never_given(notes_qa, question):
+    qa = notes_qa(Patient("p10", "Ute Berg", "1970-07-07"), GIVEN_NOTES)
+    opts = {"A": "Montelukast", "B": "Prednisolone", "C": "Omalizumab"}
+    assert not _documented(qa.tools, "p10", question, opts, "absence", qa.agent.verifier.assertions)
+    assert qa.ask("p10", question, opts, allow_abstain=False).choice == "C"
