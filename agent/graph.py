@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
+import re
 import time
 from typing import Annotated, Any, TypedDict
 
@@ -47,6 +48,9 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "count": ("chain.cycle_count", "count"),
     "lookup": ("negated_facts", "interval", "order", "count", "lab_series", "lab_answer") + CHAIN_STEPS + ("first",),
 }
+
+
+_WH = re.compile(r"\b(?:which|what|who|whom|whose|when|where|why|how)\b", re.I)
 
 
 def tool_family(intent, a) -> str:
@@ -185,8 +189,9 @@ class AgentGraph:
     def understand(self, s: AgentState) -> dict:
         a = self.analyzer.run(s["question"], s.get("options"), s.get("allow_abstain", True))
         intent = self.intents.run(a.question, a.options or None)
-        if intent.negated and a.multiple_choice and a.kind == "lookup":
-            # "All of these were given except:" has no wh-word for the analyzer; the intent reads the exception
+        if intent.negated and a.multiple_choice and a.kind == "lookup" and not _WH.search(a.question):
+            # "All of these were given except:" has no wh-word, which the analyzer's negation rule needs; the intent
+            # reads the exception. (With a wh-word the analyzer decides: "Since X was not covered, what ...?")
             a = dataclasses.replace(a, kind="negation")
         return {"analysis": a, "intent": intent, "attempt": 0,
                 "route": [f"understand:{a.kind}", f"intent:{intent.source}:{intent.asked}"
@@ -379,8 +384,6 @@ class AgentGraph:
 
     def _lab_series_for(self, pid: str, a):
         """The lab series (from the notes' lab rows / sentences) of the test the question names."""
-        import re
-
         from agent.understand import STOPWORDS, find_dates, words
         for phrase in a.concepts:
             ws_ = phrase.split()
@@ -400,7 +403,6 @@ class AgentGraph:
     def _lab_answer(self, pid: str, a, intent) -> Computed | None:
         """Lab questions answered in code from the dated series: the highest / lowest value, the value on a date,
         the change between two dates. The option with exactly that value (and direction) is picked."""
-        import re
 
         from agent.understand import find_numbers
 
@@ -466,7 +468,6 @@ class AgentGraph:
 
     def _option_order(self, pid: str, a, direction: str | None) -> Computed | None:
         """Each option's event dated from the notes, then first / last / the right sequence picked in code."""
-        import re
 
         seq_rx = re.compile(r",?\s+then\s+|\s*->\s*|\s*→\s*", re.I)
         opts = a.real_options

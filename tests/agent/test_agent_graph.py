@@ -97,3 +97,14 @@ def test_evidence_runs_the_nodes_the_graph_runs(qa):
     assert s["family"] == "timeline" and any(c.kind == "interval" for c in s["computed"])
     ans = qa.ask("patient_01", q, opts)
     assert [c.kind for _, c, _ in s["context"].computed] == [f.kind for f in ans.facts_used if f.kind != "fact"]
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("All of these were given except:", "negation"),
+    ("Every one of these drugs was administered, except", "negation"),
+    ("Since ibuprofen wasn't controlling her pain, what analgesic was prescribed?", "lookup"),
+    ("Without any medication, how does he rate his pain?", "lookup"),
+])
+def test_an_exception_without_a_wh_word_is_a_negation_question(qa, question, kind):
+    s = qa.agent.evidence("patient_01", question, {"A": "Ceftriaxone", "B": "Amoxicillin", "C": "Vancomycin"})
+    assert s["analysis"].kind == kind
