@@ -1,18 +1,20 @@
 """The agent as a LangGraph ``StateGraph``.
 
-    understand -> route -> gather -> assemble -> reason -> verify -+-> finalize -> END
-                              ^                                     |
-                              +------------ broaden <---------------+  (unsupported, first attempt only)
+    understand -> route -> <family> -(nothing documented)-> lookup -> gather -> assemble -> reason -> verify -+
+                                  \______________(documented)______________/   ^                             |
+                                                                               +------ broaden <-------------+
+    verify -> finalize -> END            (broaden: unsupported, first attempt only)
 
-``understand`` classifies the question; ``route`` picks tools by kind (timeline
-for order/interval/count, negated facts for negation questions, hybrid retrieval
-always, per-option searches for multiple choice); ``gather`` runs them, plus the multi-step resolvers of
-``agent.chain`` (date-anchored passages, dose history, replacement drug, adverse event -> drug -> indication,
-explicitly negated option) whose computed choice outranks generic timeline picks;
-``assemble`` builds the numbered context; ``reason`` drafts an answer;
-``verify`` checks every claim; an unsupported draft gets one retry with broader
-retrieval, then ``finalize`` abstains with the reason. Node updates stream
-through ``graph.stream(..., stream_mode="updates")``.
+``understand`` reads the question (``QuestionAnalyzer``) and its typed ``Intent`` (``IntentParser``); ``route``
+resolves the named concepts in the graph and picks, by conditional edge, the tool family the intent asks for
+(``tool_family``: medication, timeline, labs, absence, count, or ``lookup``). A family node runs its typed
+queries (``FAMILIES``: the multi-step queries of ``agent.chain``, timeline interval / order / first, lab
+series and lab answers, negated facts, counts), each checking its own preconditions on the intent; when none
+documents an answer, ``lookup`` runs every query the family did not. ``gather`` adds hybrid retrieval,
+per-option searches and the concepts' graph facts; ``assemble`` builds the numbered context; ``reason``
+drafts an answer; ``verify`` checks every claim; an unsupported draft gets one retry with broader retrieval,
+then ``finalize`` abstains with the reason. Node updates stream through
+``graph.stream(..., stream_mode="updates")``; ``evidence`` runs the nodes before ``reason`` the same way.
 """
 from __future__ import annotations
 
