@@ -8,6 +8,7 @@ so the agent always answers from quoted note text.
 """
 from __future__ import annotations
 
+import functools
 import datetime as dt
 import logging
 import math
@@ -498,6 +499,14 @@ def _cue_kind(cue: str | None) -> str | None:
     return "dose"
 
 
+@functools.lru_cache(maxsize=1)
+def _event_fillers() -> re.Pattern:
+    """Auxiliaries and verbs of mere occurrence an event clause wraps its thing in (query_cues.json)."""
+    from agent.resources import load
+
+    return re.compile(r"\b(?:%s)\b" % "|".join(map(re.escape, load("query_cues")["event_fillers"])), re.I)
+
+
 def split_event_phrase(phrase: str) -> tuple[str | None, str]:
     """'the start of nitrofurantoin' -> ('start', 'nitrofurantoin'); 'the colonoscopy' -> (None, 'colonoscopy')."""
     p = phrase.strip().strip(".")
@@ -507,14 +516,12 @@ def split_event_phrase(phrase: str) -> tuple[str | None, str]:
     # a clause ("Domperidone was started", "the akathisia began", "colonoscopy performed"): its event word names
     # the kind, the rest names the thing
     from agent.intent import shared_parser
-    from agent.resources import load
 
     spans = [x for x in shared_parser().relation_spans(p) if x[0] in ("start", "onset", "stop", "change")]
     kind = {"start": "start", "onset": "onset", "stop": "stop", "change": "dose"}[spans[0][0]] if spans else None
     for _, s, e in reversed(spans):
         p = p[:s] + " " + p[e:]
-    filler = r"\b(?:%s)\b" % "|".join(map(re.escape, load("query_cues")["event_fillers"]))
-    p = " ".join(re.sub(filler, " ", p, flags=re.I).split())
+    p = " ".join(_event_fillers().sub(" ", p).split())
     if kind == "start" and any(t == "problem" for _, _, t in shared_parser().typed_mentions(p)):
         kind = "onset"  # a problem that "began" had an onset, not a start
     return kind, re.sub(r"^(?:(?:of|the|a|an)\s+)+", "", p, flags=re.I) or phrase.strip()

@@ -108,11 +108,11 @@ def content_tokens(text: str) -> list[str]:
     return out
 
 
-_NUM_UNIT = re.compile(
-    r"(?<![\w.])(\d+(?:[.,]\d+)?)\s*(%|percent|milligrams?|micrograms?|milliliters?|millilitres?|grams?|kilograms?|mg/dl|mg/m2|mg/kg|mmol/l|g/dl|µg|mcg|ug|mg|kg|g|ml|l|mm|cm|m|u/l|iu|units?|"
-    r"mmhg|bpm|°c|degrees?(?: celsius)?|days?|weeks?|months?|years?|hours?|cycles?|times?|x)?(?![\w])",
-    re.I,
-)
+# the units a number may carry, written after it (digits or words)
+_UNITS = (r"%|percent|milligrams?|micrograms?|milliliters?|millilitres?|grams?|kilograms?|mg/dl|mg/m2|mg/kg|mmol/l|g/dl|"
+          r"µg|mcg|ug|mg|kg|g|ml|l|mm|cm|m|u/l|iu|units?|mmhg|bpm|°c|degrees?(?: celsius)?|days?|weeks?|months?|years?|"
+          r"hours?|cycles?|times?|x")
+_NUM_UNIT = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)?)\s*(" + _UNITS + r")?(?![\w])", re.I)
 _UNIT_CANON = {
     "day": "d", "days": "d", "week": "wk", "weeks": "wk", "month": "mo", "months": "mo", "year": "y", "years": "y",
     "hour": "h", "hours": "h", "unit": "u", "units": "u", "iu": "u", "cycle": "cycle", "cycles": "cycle",
@@ -131,7 +131,7 @@ _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "sev
 _WORD_NUM = re.compile(
     r"(?<![\w-])((?:%s)(?:[- ](?:%s))?|%s)(?:\s+(%s))?(?![\w-])" % (
         "|".join(_TENS), "|".join(list(_NUMBER_WORDS)[:9]), "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)),
-        _NUM_UNIT.pattern.split(r"\s*(", 1)[1].rsplit(")?", 1)[0]), re.I)
+        _UNITS), re.I)
 
 
 def find_numbers(text: str) -> list[tuple[float, str | None, str]]:
