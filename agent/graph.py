@@ -1,4 +1,4 @@
-"""The agent as a LangGraph ``StateGraph``.
+r"""The agent as a LangGraph ``StateGraph``.
 
     understand -> route -> <family> -(nothing documented)-> lookup -> gather -> assemble -> reason -> verify -+
                                   \______________(documented)______________/   ^                             |
@@ -38,13 +38,13 @@ from agent.verify import Draft, Verifier
 
 # The tool families, each a LangGraph node reached from ``route`` by the question's intent (``tool_family``); a
 # family's typed queries run in this order, and ``lookup`` (the catch-all) runs every query a family did not.
-CHAIN_STEPS = tuple(f"chain.{name}" for name in ("onset_interval", "cycle_count", "exam_finding", "stop_reason",
-                                                  "dose_path", "replacement", "indication", "explicit_absence",
-                                                  "anchored"))
+CHAIN_STEPS = tuple(f"chain.{name}" for name in ("onset_interval", "event_interval", "cycle_count", "exam_finding",
+                                                  "stop_reason", "dose_path", "replacement", "indication",
+                                                  "explicit_absence", "anchored"))
 FAMILIES: dict[str, tuple[str, ...]] = {
     "medication": ("chain.dose_path", "chain.stop_reason", "chain.replacement", "chain.indication",
                    "chain.onset_interval", "chain.anchored", "first"),
-    "timeline": ("chain.onset_interval", "interval", "order", "first", "chain.anchored"),
+    "timeline": ("chain.onset_interval", "chain.event_interval", "interval", "order", "first", "chain.anchored"),
     "labs": ("lab_answer", "lab_series", "chain.exam_finding", "chain.dose_path", "chain.anchored"),
     "absence": ("negated_facts", "chain.explicit_absence"),
     "count": ("chain.cycle_count", "count"),

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clinqa.records import Note
+from agent.resources import load as load_resource
 from agent.understand import content_tokens
 
 log = logging.getLogger(__name__)
@@ -476,7 +477,7 @@ _EVENT_CUE = re.compile(
     r"discontinuation|cessation|withdrawal|dose (?:change|increase|reduction|adjustment)|change in (?:the )?dose|"
     r"increase|reduction|switch)\s+(?:of|in|to|from)\s+(?:the\s+)?(.+)$", re.I)
 _CUE_WORDS = {
-    "start": r"\b(start|started|initiat|began|begun|commenced|introduc|switched to|was given|prescribed|cycle 1\b)",
+    "start": r"\b(start|started|initiat|began|begun|commenced|introduc|switched to|was given|prescribed|added|cycle 1\b)",
     "onset": r"\b(for the past|since|began|started|developed|onset|new|c/o|complain|reports?)\b",
     "stop": r"\b(stop|discontinu|ceased|withdrawn|switched|held)\w*",
     "dose": r"\b(increas|decreas|reduc|titrat|adjust|changed|uptitrat|escalat)\w*",
@@ -618,6 +619,9 @@ def _event_date_of(self: Toolbox, pid: str, phrase: str, min_cover: float = 0.6)
     from agent.understand import find_dates
 
     cue, target = split_event_phrase(phrase)
+    rank = _ranks(phrase, target)
+    if rank:  # the ordinal is checked on each sentence below; the search looks for the thing it ranks
+        target = _ORDINAL.sub(" ", target).strip()
     if not content_tokens(target):
         return None
     hits = self.lexical(pid, target, k=40)
@@ -637,6 +641,8 @@ def _event_date_of(self: Toolbox, pid: str, phrase: str, min_cover: float = 0.6)
         cands = [p for p in self.lexical(pid, alias, k=40) if p.score >= min_cover]
         if cands:
             break  # "the bone scan" is reported as "Bone scintigraphy"
+    if rank:  # "the first infusion": a sentence that ranks the thing otherwise ("the second infusion") tells another event
+        cands = [p for p in cands if _ranks(p.text, target) <= rank]
     if not cands:
         return None
     top = max(p.score for p in cands)
@@ -666,6 +672,19 @@ def _event_date_of(self: Toolbox, pid: str, phrase: str, min_cover: float = 0.6)
 
 
 Toolbox.event_date = _event_date_of
+
+
+_ORDINAL = re.compile(r"\b(?:" + "|".join(load_resource("query_cues")["ordinals"]) + r")\b", re.I)
+
+
+def _ranks(text: str, target: str) -> set[int]:
+    """The ranks the text's ordinal words give the target ("the second ferric carboxymaltose infusion" -> {2}): an
+    ordinal counts when one of the target's words follows it within three words (query_cues' ordinals)."""
+    ordinals = load_resource("query_cues")["ordinals"]
+    want = set(content_tokens(_ORDINAL.sub(" ", target)))
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return {ordinals[w] for i, w in enumerate(words)
+            if w in ordinals and any(set(content_tokens(x)) & want for x in words[i + 1:i + 4])}
 
 
 def _date_nearest(text: str, target: str):

@@ -59,6 +59,7 @@ _TREND_Q = re.compile(
 _YESNO_Q = re.compile(r"^\s*(is|was|were|are|does|did|do|has|have|had|can|could|will|should)\b", re.I)
 _BETWEEN = re.compile(r"\bbetween (?:the )?(.+?) and (?:the )?(.+?)(?:\?|$|,)", re.I)
 _FROM_TO = re.compile(r"\bfrom (?:the )?(.+?) (?:to|until|till) (?:the )?(.+?)(?:\?|$|,)", re.I)
+_SEPARATED = re.compile(r"\bseparated? (?:the )?(.+?) (?:from|and) (?:the )?(.+?)(?:\?|$|,)", re.I)
 _AFTER = re.compile(r"\b(?:after|since|before) (?:the )?(.+?)(?: (?:did|was|were|until|to|had)\b (?:the )?(.+?))?(?:\?|$|,)", re.I)
 
 
@@ -275,7 +276,7 @@ class QuestionAnalyzer:
     @staticmethod
     def _kind(q: str, has_options: bool) -> tuple[str, tuple[str, str] | None, str | None]:
         pair = None
-        m = _BETWEEN.search(q) or _FROM_TO.search(q)
+        m = _BETWEEN.search(q) or _FROM_TO.search(q) or _SEPARATED.search(q)
         if m:
             pair = (_clean_phrase(m.group(1)), _clean_phrase(m.group(2)))
         if _NEGATION_Q.search(q) and re.search(r"\b(which|what|who)\b", q, re.I) and not re.search(

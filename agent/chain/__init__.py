@@ -33,6 +33,9 @@ and the LLM paths both see the same computed evidence, which the verifier re-che
                      start sentence) and the problem's onset told as a duration or a date in the note that
                      diagnoses it ("restlessness since Mar 27" in the visit where "X was switched ... because of
                      X-induced akathisia"). Onsets before the start are another episode.
+* ``event_interval`` -- an interval asked between any two events the question names (a procedure and an
+                     admission, two scans, an infusion and a lab draw): each dated from the record by its own
+                     sentence, the difference computed in code.
 """
 from __future__ import annotations
 from __future__ import annotations
@@ -44,14 +47,14 @@ from agent.records import Intent
 from agent.tools import Computed, Toolbox
 from agent.chain.common import KINDS, RESOLVERS, Resolver, register
 # importing a resolver's module registers it
-from agent.chain import (anchored, cycle_count, dose_path, exam_finding, explicit_absence,  # noqa: F401
-                         indication, onset_interval, replacement, stop_reason)
+from agent.chain import (anchored, cycle_count, dose_path, event_interval, exam_finding,  # noqa: F401
+                         explicit_absence, indication, onset_interval, replacement, stop_reason)
 
 log = logging.getLogger(__name__)
 
 # The narrowest queries first: the first one that singles out an option ends the chain, and the date-anchored one
 # fits any question with a date in it, so it comes last.
-ORDER = ("onset_interval", "cycle_count", "exam_finding", "stop_reason", "dose_path", "replacement", "indication",
+ORDER = ("onset_interval", "event_interval", "cycle_count", "exam_finding", "stop_reason", "dose_path", "replacement", "indication",
          "explicit_absence", "anchored")
 # the kinds of the facts the resolvers emit: a documented one singles out the answer (agent.reason)
 CHAIN_KINDS = frozenset(KINDS.values())

@@ -69,6 +69,22 @@ def as_timeline(p: Passage) -> Passage:
     return Passage(p.patient_id, p.note_id, p.start, p.end, p.text, p.note_date, None, 1.0, "timeline")
 
 
+# days per time unit of an option's number, and the tolerance in days when matching a computed interval
+_DAYS_PER = {"d": 1.0, None: 1.0, "wk": 7.0, "mo": 30.44}
+
+
+def option_for_days(options: dict[str, str], days: int) -> str | None:
+    """The one option whose number of days / weeks / months states ``days`` (a unit's half as tolerance);
+    None when no option or more than one does."""
+    hits = set()
+    for k, t in options.items():
+        for v, u, _ in find_numbers(t):
+            per = _DAYS_PER.get(u)
+            if per is not None and abs(v * per - days) <= (0.5 if per == 1.0 else per / 2):
+                hits.add(k)
+    return hits.pop() if len(hits) == 1 else None
+
+
 def numbers_match(xs, ys) -> bool:
     return len(xs) == len(ys) and all(abs(a - b) < 1e-6 for a, b in zip(xs, ys))
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from agent.records import Intent
 from agent.tools import Computed, Toolbox
-from agent.understand import find_numbers
-from agent.chain.common import GENERIC, as_timeline, named, register
+from agent.chain.common import GENERIC, as_timeline, named, option_for_days, register
 
 
 @register("onset_interval")
@@ -26,14 +25,7 @@ def onset_interval(tools: Toolbox, pid: str, a, intent: Intent, assertions=None)
         return None
     onset_day, onset_p, how = found
     days = (onset_day - start_day).days
-    choice = None
-    for k, t in a.real_options.items():
-        for v, u, _ in find_numbers(t):
-            per = {"d": 1.0, None: 1.0, "wk": 7.0, "mo": 30.44}.get(u)
-            if per is not None and abs(v * per - days) <= (0.5 if per == 1.0 else per / 2):
-                choice = k if choice is None else (choice if choice == k else "ambiguous")
-    if choice == "ambiguous":
-        choice = None
+    choice = option_for_days(a.real_options, days)
     text = (f"{days} day(s) from the start of {drug} ({start_day.isoformat()}: \"{start_p.text.strip()}\") to the onset "
             f"of {event} ({onset_day.isoformat()}, {how}: \"{onset_p.text.strip()}\")"
             + (f"; matching option: {choice}" if choice else "; no option states that interval"))

@@ -421,3 +421,44 @@ def test_a_drug_given_then_stopped_is_not_the_one_never_given(notes_qa, question
     opts = {"A": "Montelukast", "B": "Prednisolone", "C": "Omalizumab"}
     assert not _documented(qa.tools, "p10", question, opts, "absence", qa.agent.verifier.assertions)
     assert qa.ask("p10", question, opts, allow_abstain=False).choice == "C"
+
+
+# Two events of any kind, each dated in its own sentence; the infusions are told apart by their ordinal words, and
+# the admission is dated only by its note's date (an estimate: shown, never the answer).
+EVENT_NOTES = {
+    "e0": ("2023-02-20", "Discharge letter\nRenal biopsy (13.02.2023, left kidney, ultrasound-guided) showed class IV "
+                         "lupus nephritis.\nFerric carboxymaltose 750 mg IV given on 19.02.2023; second dose planned.\n"),
+    "e1": ("2023-03-01", "Day clinic note\nThe second ferric carboxymaltose infusion (750 mg) was given on 26.02.2023 "
+                         "without any reaction.\nLaboratory on 14.03.2023: Hb 11.2 g/dL.\n"),
+    "e2": ("2023-05-21", "Ward note\nAdmitted with right lower lobe pneumonia, improving on antibiotics.\n"),
+}
+
+
+@pytest.mark.parametrize("question", [
+    "How many days after the first ferric carboxymaltose infusion was the Hb of 11.2 g/dL measured?",
+    "How many days passed between the first ferric carboxymaltose infusion and the Hb of 11.2 g/dL?",
+    "How long was the interval between the initial ferric carboxymaltose infusion and the Hb of 11.2 g/dL?",
+])
+def test_event_interval_dates_both_ends_for_any_wording(notes_qa, question):
+    qa = notes_qa(Patient("p9", "Ada Roth", "1970-03-03"), EVENT_NOTES)
+    opts = {"A": "16 days", "B": "23 days", "C": "24 days", "D": "30 days"}
+    [c] = _documented(qa.tools, "p9", question, opts, "event_interval")
+    # 19.02 -> 14.03 (the second infusion of 26.02 would give 16 days, option A)
+    assert c.value["days"] == 23 and c.value["choice"] == "B"
+
+
+def test_event_interval_from_a_note_date_is_shown_but_not_the_answer(notes_qa):
+    from agent.chain import chain_answers
+    from agent.understand import QuestionAnalyzer
+
+    qa = notes_qa(Patient("p9", "Ada Roth", "1970-03-03"), EVENT_NOTES)
+    q = "How many days after the renal biopsy was she admitted with pneumonia?"
+    a = QuestionAnalyzer().run(q, {"A": "95 days", "B": "97 days", "C": "100 days"}, False)
+    got = [c for c in chain_answers(qa.tools, "p9", a) if c.kind == "event_interval"]
+    assert got and got[0].value["days"] == 97 and not got[0].documented
+
+
+def test_ordinal_words_tell_repeated_events_apart(notes_qa):
+    qa = notes_qa(Patient("p9", "Ada Roth", "1970-03-03"), EVENT_NOTES)
+    assert qa.tools.event_date("p9", "the second ferric carboxymaltose infusion")[0] == dt.date(2023, 2, 26)
+    assert qa.tools.event_date("p9", "the first ferric carboxymaltose infusion")[0] == dt.date(2023, 2, 19)
