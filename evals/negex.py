@@ -61,14 +61,22 @@ def read_rows(path: str | Path) -> list[dict[str, str]]:
 
 
 def find_concept(sentence: str, concept: str) -> tuple[int, int] | None:
-    """Char span of concept in sentence: exact, then whitespace-tolerant case-sensitive, then case-insensitive."""
+    """Char span of concept in sentence. The kit marks the annotated mention by writing it in upper case, so an
+    upper-case occurrence wins over an earlier one in another case ("BK Virus Urine ... testing for BK VIRUS is
+    negative"); then exact, then whitespace-tolerant case-sensitive, then case-insensitive."""
     c = concept.strip()
     if not c:
         return None
+    parts = c.split()
+    upper = r"\s+".join(re.escape(p.upper()) for p in parts)
+    if upper != upper.lower():  # the concept has letters to upper-case
+        m = re.search(upper, sentence)
+        if m:
+            return m.start(), m.end()
     i = sentence.find(c)
     if i >= 0:
         return i, i + len(c)
-    rx = r"\s+".join(re.escape(p) for p in c.split())
+    rx = r"\s+".join(re.escape(p) for p in parts)
     for flags in (0, re.IGNORECASE):
         m = re.search(rx, sentence, flags)
         if m:
@@ -191,16 +199,14 @@ def _labels(res: Any) -> dict[str, bool]:
     }
 
 
-def _scored_rows(path: str | Path) -> list[dict[str, Any]]:
+def _scored_rows(path: str | Path, rules: Any) -> list[dict[str, Any]]:
     """Rows whose concept is found, with the token string the rule patterns are searched in (``key``)."""
-    from extractors.assertion.engine import TOKEN_RE
-
     out = []
     for row in read_rows(path):
         span = find_concept(row["sentence"], row["concept"])
         if span is not None:
             out.append({"report": row.get("report", "").strip(), "sentence": row["sentence"], "span": span,
-                        "gold": gold_labels(row), "key": " ".join(TOKEN_RE.findall(row["sentence"].lower())) + " "})
+                        "gold": gold_labels(row), "key": " ".join(rules.tokenize(row["sentence"])) + " "})
     return out
 
 
@@ -262,7 +268,7 @@ def cross_validate(path: str | Path, rules_path: str | Path | None = None,
     clf = AssertionClassifier(rules_path)
     clf.warm_up()
     rules = clf.rules
-    items = _scored_rows(path)
+    items = _scored_rows(path, rules)
     if items and not items[0]["report"]:
         raise ValueError("--cv needs a 'report' column")
     halves = [[it for it in items if it["report"] in parse_reports(f)] for f in folds]

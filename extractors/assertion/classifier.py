@@ -15,7 +15,6 @@ from extractors.text import split_sentences  # the project's one sentence splitt
 
 from .engine import (
     FIELD_OF,
-    TOKEN_RE,
     Match,
     RuleSet,
     load_rules,
@@ -58,17 +57,17 @@ class AssertionResult:
     triggers: list[str] = field(default_factory=list)  # "rule_id:trigger text" that decided each field
 
 
-_WS_TOKEN_RE = re.compile(r"(\s*)(" + TOKEN_RE.pattern + ")")
-
-
 class _Tokens:
     __slots__ = ("toks", "starts", "ends")
 
-    def __init__(self, text: str):
-        pairs = _WS_TOKEN_RE.findall(text.lower())  # (leading whitespace, token)
+    def __init__(self, text: str, rules: RuleSet):
+        pairs = rules.ws_token_re.findall(text.lower())  # (leading whitespace, token)
         self.toks = [t for _, t in pairs]
         self.ends = list(accumulate([len(w) + len(t) for w, t in pairs]))
         self.starts = [e - len(t) for e, t in zip(self.ends, self.toks)]
+        if rules.spellings:  # a written variant is read as its word; its span stays the written one
+            sp = rules.spellings
+            self.toks = [sp.get(t, t) for t in self.toks]
 
     def span_to_tokens(self, start: int, end: int) -> tuple[int, int]:
         ts = bisect_right(self.ends, start)  # first token ending after start
@@ -128,7 +127,7 @@ class AssertionClassifier:
         if not (0 <= start <= end <= len(text)):
             raise ValueError(f"target span [{start},{end}) outside text of length {len(text)}")
         rules = self.rules
-        tk = _Tokens(text)
+        tk = _Tokens(text, rules)
         ts, te = tk.span_to_tokens(start, end)
         lo, hi = 0, len(tk.toks)
         if _MAYBE_MULTI.search(text):  # a short passage: keep the scope inside the target's sentence
@@ -242,7 +241,7 @@ class AssertionClassifier:
         if sections is not None and len(sections) != len(targets):
             raise ValueError("sections must have one entry per target")
         sent_starts = [s for s, _ in sentences]
-        tk = _Tokens(text)
+        tk = _Tokens(text, rules)
         header_pos: list[int] = []
         header_entry: list[Any] = []
         if sections is None:
@@ -303,7 +302,11 @@ class AssertionClassifier:
         toks = tk.toks
         best: dict[str, tuple[int, Match, str]] = {}
         if matches:
-            stops = [m for m in matches if m.rule.category == "TERMINATE"]
+            header = rules.header_rule
+            # the target is never part of a header: an upper-case target right before one ("... COLLAPSE  TWO
+            # DIMENSIONAL ECHO:  size is normal") is not swallowed by the header's upper-case words
+            stops = [Match(m.rule, te, m.end, m.text) if m.rule is header and m.start < te < m.end else m
+                     for m in matches if m.rule.category == "TERMINATE"]
             clause_cats = rules.clause_categories
             for m in matches:
                 rule = m.rule

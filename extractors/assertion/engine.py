@@ -2,7 +2,8 @@
 
 Design (Chapman et al. ConText / medspaCy ConText, re-implemented for speed):
 
-* text is lower-cased and split into tokens ``\\w+`` / single punctuation;
+* text is lower-cased and split into tokens ``\\w+`` / single punctuation; a written variant listed in
+  ``defaults.spellings`` ("-ve", "w/o") is one token read as its word ("negative", "without") by every lexicon;
 * rule literals and medspaCy-style token patterns (``LOWER``, ``IN``, ``REGEX``,
   ``OP: "?"``) are compiled to regexes over the space-joined tokens, indexed by
   their first token (or first two, for the long literal lists); matching is
@@ -124,7 +125,16 @@ def _tokenize(s: str) -> list[str]:
     return TOKEN_RE.findall(s.lower())
 
 
-def _compile_token_spec(spec: Any, rule_id: str) -> "_Elem":
+def spelling_token_re(spellings: dict[str, str]) -> re.Pattern[str]:
+    """TOKEN_RE that also keeps each written variant ("-ve", "w/o") as one token, so it can be read as its
+    word; the variants are tried first, and only where a token starts."""
+    if not spellings:
+        return TOKEN_RE
+    alts = "|".join(re.escape(v) + r"(?!\w)" for v in sorted(spellings, key=len, reverse=True))
+    return re.compile(f"(?:{alts})|{TOKEN_RE.pattern}")
+
+
+def _compile_token_spec(spec: Any, rule_id: str, tokenize: Any = _tokenize) -> "_Elem":
     """One pattern element -> _Elem (alternative token tuples / regexes, optional flag)."""
     if isinstance(spec, str):
         spec = {"LOWER": spec}
@@ -137,9 +147,9 @@ def _compile_token_spec(spec: Any, rule_id: str) -> "_Elem":
     seqs: list[tuple[str, ...]] = []
     regexes: list[re.Pattern[str]] = []
     if isinstance(val, str):
-        seqs.append(tuple(_tokenize(val)))
+        seqs.append(tuple(tokenize(val)))
     elif isinstance(val, dict) and "IN" in val:
-        seqs.extend(tuple(_tokenize(str(v))) for v in val["IN"])
+        seqs.extend(tuple(tokenize(str(v))) for v in val["IN"])
     elif isinstance(val, dict) and "REGEX" in val:
         regexes.append(re.compile(val["REGEX"]))
     else:
@@ -229,6 +239,13 @@ class RuleSet:
         self.clause_relatives = frozenset(defaults.get("clause_relatives", []))
         self.clause_subjects = frozenset(defaults.get("clause_subjects", []))
         self.clause_categories = frozenset(defaults.get("clause_categories", MODIFIER_CATEGORIES))
+        spellings = defaults.get("spellings", {})
+        if not isinstance(spellings, dict) or any(
+                not isinstance(v, str) or len(_tokenize(v)) != 1 or len(_tokenize(k)) < 2 for k, v in spellings.items()):
+            raise RuleError("defaults.spellings: maps a written variant of several tokens ('-ve') to one word")
+        self.spellings = {k.lower(): v.lower() for k, v in spellings.items()}
+        self.token_re = spelling_token_re(self.spellings)
+        self.ws_token_re = re.compile(r"(\s*)(" + self.token_re.pattern + ")")  # (leading whitespace, token)
         unknown = self.clause_categories - set(MODIFIER_CATEGORIES)
         if unknown:
             raise RuleError(f"defaults.clause_categories: unknown categories {sorted(unknown)}")
@@ -243,10 +260,10 @@ class RuleSet:
                 raise RuleError(f"duplicate rule id {rule.id}")
             seen.add(rule.id)
             self.rules.append(rule)
-            pattern = raw.get("pattern") or [{"LOWER": t} for t in _tokenize(rule.literal)]
+            pattern = raw.get("pattern") or [{"LOWER": t} for t in self.tokenize(rule.literal)]
             if not pattern:
                 raise RuleError(f"rule {rule.id}: empty literal/pattern")
-            pat = _Pattern([_compile_token_spec(e, rule.id) for e in pattern], rule)
+            pat = _Pattern([_compile_token_spec(e, rule.id, self.tokenize) for e in pattern], rule)
             if all(e.optional for e in pat.elems):
                 raise RuleError(f"rule {rule.id}: every pattern element is optional")
             self.patterns.append(pat)
@@ -257,7 +274,7 @@ class RuleSet:
             cat = raw.get("category")
             if cat not in TEMPORAL_CATEGORIES:
                 raise RuleError(f"prior {raw.get('id')}: category must be one of {TEMPORAL_CATEGORIES}, got {cat!r}")
-            terms = frozenset(tuple(_tokenize(t)) for t in raw.get("terms", []))
+            terms = frozenset(tuple(self.tokenize(t)) for t in raw.get("terms", []))
             if not raw.get("id") or not terms or any(len(t) > 4 for t in terms):
                 raise RuleError(f"prior {raw.get('id')!r}: needs an id and terms of at most 4 tokens")
             if raw["id"] in seen:
@@ -291,6 +308,14 @@ class RuleSet:
             self.sections.append(entry)
             for t in entry["titles"]:
                 self._section_index[_norm_title(t)] = entry
+
+    def tokenize(self, text: str) -> list[str]:
+        """Lower-cased tokens as the rules read them: a written variant ("-ve") becomes its word ("negative")."""
+        toks = self.token_re.findall(text.lower())
+        if self.spellings:
+            sp = self.spellings
+            toks = [sp.get(t, t) for t in toks]
+        return toks
 
     def _index(self, patterns: list[_Pattern]) -> None:
         self._by_first = {}
@@ -370,7 +395,7 @@ class RuleSet:
             also=also,
             origin=str(raw.get("origin", "clinqa")),
             sentence_initial=bool(raw.get("sentence_initial", False)),
-            scope_breaks=frozenset(t for w in raw.get("scope_breaks", []) for t in _tokenize(w)),
+            scope_breaks=frozenset(t for w in raw.get("scope_breaks", []) for t in self.tokenize(w)),
         )
 
     def section_entry(self, title: str | None) -> dict[str, Any] | None:

@@ -38,6 +38,11 @@ def test_find_concept():
     assert negex.find_concept("Denies CHEST PAIN.", "chest pain") == (7, 17)
     assert negex.find_concept("No CONGESTIVE HEART   FAILURE here", "congestive heart failure") == (3, 29)
     assert negex.find_concept("chest pain and CHEST PAIN", "CHEST PAIN") == (15, 25)  # exact case first
+    # the kit marks its mention in upper case: that one, not an earlier mention in the concept's own case
+    assert negex.find_concept("Hepatitis B panel: HEPATITIS B antigen negative", "Hepatitis B") == (19, 30)
+    assert negex.find_concept("Stent placed. Left STENT patent.", "stent") == (19, 24)
+    assert negex.find_concept("Stent placed.", "stent") == (0, 5)  # no upper-case mention: case-insensitive
+    assert negex.find_concept("pH 7.2 and PH 7.3", "7.3") == (14, 17)  # no letters: the exact match
     assert negex.find_concept("No smoker ", "smoker ") == (3, 9)
     assert negex.find_concept("nothing here", "fever") is None
 

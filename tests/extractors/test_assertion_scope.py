@@ -9,7 +9,7 @@ import json
 import pytest
 
 from clinqa.records import Assertion
-from extractors.assertion import AssertionClassifier
+from extractors.assertion import AssertionClassifier, RuleError
 
 A = Assertion
 
@@ -186,3 +186,57 @@ def test_a_header_inside_the_sentence_ends_every_scope(clf, sentence, concept):
 ])
 def test_a_header_does_not_stop_its_own_value(clf, sentence, concept):
     assert run(clf, sentence, concept).assertion is A.ABSENT
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("Indication: chest pain and DYSPNEA  TROPONIN ASSAY:  The result is negative.", "DYSPNEA"),
+    ("History: fall with HEAD INJURY  CT HEAD:  This study is negative.", "HEAD INJURY"),
+    ("Reason: PALPITATIONS  HOLTER SUMMARY:  Rhythm was negative for pauses.", "PALPITATIONS"),
+])
+def test_an_upper_case_target_before_a_header_is_not_part_of_it(clf, sentence, concept):
+    """A header made of upper-case words stops at the target: the target written in capitals right before it
+    is not swallowed into the header, so the header still ends a scope that reaches back from the next
+    section ('... is negative' read backward); the general lexicons alone show it (no colon terminator)."""
+    project = {r.id for r in clf.rules.rules if r.origin == "clinqa"}
+    general = AssertionClassifier.from_rules(clf.rules.without(project))
+    for c in (general, clf):
+        res = run(c, sentence, concept)
+        assert res.assertion is A.PRESENT, res.triggers
+    i = sentence.index(concept)
+    assert general.classify_targets(sentence, [(i, i + len(concept))])[0].assertion is A.PRESENT
+
+
+@pytest.mark.parametrize("sentence,concept,absent", [
+    ("Blood cultures -ve for MRSA.", "MRSA", True),
+    ("ROS -ve for chest pain, palpitations or syncope.", "palpitations", True),
+    ("Stool sample was -ve for occult blood.", "occult blood", True),
+    ("Abdomen soft w/o guarding.", "guarding", True),
+    ("Throat swab +ve for streptococcus.", "streptococcus", False),
+    ("Urine culture +ve for E. coli, no other growth.", "E. coli", False),
+])
+def test_written_variants_read_as_their_word(clf, sentence, concept, absent):
+    """'-ve', '+ve' and 'w/o' are read as 'negative', 'positive' and 'without' (defaults.spellings), so the
+    general lexicons' 'negative for' and 'without' cover them with no rule of their own; the general lexicons
+    alone show it."""
+    project = {r.id for r in clf.rules.rules if r.origin == "clinqa"} | set(clf.rules.prior_ids)
+    general = AssertionClassifier.from_rules(clf.rules.without(project))
+    for c in (general, clf):
+        res = run(c, sentence, concept)
+        assert (res.assertion is A.ABSENT) is absent, res.triggers
+    i = sentence.index(concept)
+    res = clf.classify_targets(sentence, [(i, i + len(concept))])[0]
+    assert (res.assertion is A.ABSENT) is absent
+
+
+def test_spellings_keep_the_written_span_and_are_checked(tmp_path):
+    rules = AssertionClassifier().rules
+    assert rules.tokenize("Cultures -VE for MRSA, w/o growth") == [
+        "cultures", "negative", "for", "mrsa", ",", "without", "growth"]
+    assert rules.tokenize("curve-vector w/other") == ["curve", "-", "vector", "w", "/", "other"]
+    data = json.loads(AssertionClassifier().rules_path.read_text())
+    for bad in ({"-ve": "not negative"}, {"ve": "negative"}, ["-ve"]):
+        data["defaults"]["spellings"] = bad
+        path = tmp_path / "rules.json"
+        path.write_text(json.dumps(dict(data, imports=[])))
+        with pytest.raises(RuleError, match="spellings"):
+            AssertionClassifier(path).warm_up()
