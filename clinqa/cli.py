@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from clinqa.errors import ClinqaError, NotAvailableError, StorageError, WorkspaceBusyError
+from clinqa.errors import ClinqaError, InputError, NotAvailableError, StorageError, WorkspaceBusyError
 
 # Exit codes: 0 ok; 1 nothing ingested / `check` found problems; 2 a clear user error (bad value, unknown
 # patient); 3 an ingest batch partly failed; 4 the workspace cannot be written (disk full, read-only, damaged
@@ -58,14 +58,28 @@ def ingest(
     paths: list[Path] = typer.Argument(..., help="Files or folders: .txt/.md folders, LongHealth JSON, FHIR JSON, CSV."),
     no_extract: bool = typer.Option(False, "--no-extract", help="Store notes only; skip extraction and indexing."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    ray: Optional[str] = typer.Option(
+        None, "--ray", metavar="ADDRESS",
+        help="Extract and embed on a Ray cluster: `local` starts one on this machine; auto, HOST:PORT or "
+             "ray://HOST:PORT joins one. This process stays the store's only writer (needs the scale extra)."),
+    ray_workers: Optional[int] = typer.Option(
+        None, "--ray-workers", min=1, help="Extraction actors with --ray (default: the cluster's CPUs)."),
 ) -> None:
     """Ingest notes; bad files are reported one line each and skipped, the rest of the batch goes on.
 
     Exit code: 0 when every input was ingested, unchanged or deliberately skipped; 3 when the batch partly
     failed; 1 when nothing was ingested; 4 when the workspace cannot be written (disk full, read-only).
     """
-    ws = _workspace(extract=not no_extract, chunk=not no_extract)
-    summary = ws.ingest(paths, progress=not quiet)
+    if ray is None:
+        summary = _workspace(extract=not no_extract, chunk=not no_extract).ingest(paths, progress=not quiet)
+    else:
+        if no_extract:
+            raise InputError("--ray distributes extraction and embedding; it cannot be combined with --no-extract")
+        from scale.cluster import connect
+        from scale.ingest import ray_ingest
+
+        with connect(ray, num_cpus=ray_workers) as cluster:  # an unreachable address fails before anything is opened
+            summary = ray_ingest(_workspace(), paths, cluster, workers=ray_workers, progress=not quiet)
     typer.echo(summary.render())
     if summary.exit_code:
         raise typer.Exit(summary.exit_code)

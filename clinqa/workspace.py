@@ -15,7 +15,7 @@ import sqlite3
 import sys
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -141,6 +141,13 @@ class WorkspaceLock:
             self._lock.release()
 
 
+def derive_records(note: Note, extractor, chunker) -> tuple[list[Fact], list[Chunk]]:
+    """Facts and chunks for a note whose id is assigned; shared by the workspace and scale-out workers (scale/)."""
+    facts = extractor.run(note) if extractor is not None else []
+    chunks = chunker.run(note, facts) if chunker is not None else []
+    return facts, chunks
+
+
 class Workspace:
     """Opens (creating if needed) a clinqa workspace directory."""
 
@@ -207,19 +214,19 @@ class Workspace:
     # -- ingest ------------------------------------------------------------------------------------
     def derive(self, note: Note) -> tuple[list[Fact], list[Chunk]]:
         """Facts and chunks for a note whose id is assigned."""
-        facts = self.extractor.run(note) if self.extractor is not None else []
-        chunks = self.chunker.run(note, facts) if self.chunker is not None else []
-        return facts, chunks
+        return derive_records(note, self.extractor, self.chunker)
 
     def ingest(self, paths: Iterable[str | Path], progress: bool = True) -> IngestSummary:
         """Read, extract, chunk and store; one transaction per note; bad input is reported, not fatal."""
         return self.ingest_items((item for path in paths for item in read_path(path)), progress=progress)
 
-    def ingest_items(self, items: Iterable[ReadItem | ReadProblem], progress: bool = True) -> IngestSummary:
+    def ingest_items(self, items: Iterable[ReadItem | ReadProblem], progress: bool = True,
+                     derive: Callable[[Note], tuple[list[Fact], list[Chunk]]] | None = None) -> IngestSummary:
         """Ingest records already read (by a reader, the eval harness or the UI), holding the writer lock.
 
         A disk-full or read-only workspace stops the batch with a StorageError (every later note would fail
-        the same way); notes committed before it stay, each complete.
+        the same way); notes committed before it stay, each complete. ``derive`` replaces ``self.derive``
+        (scale.ingest hands in facts and chunks computed on a Ray cluster; this process stays the one writer).
         """
         summary = IngestSummary()
         with self.lock.hold():
@@ -231,7 +238,7 @@ class Workspace:
                     if isinstance(item, ReadProblem):
                         (summary.skipped if item.skipped else summary.failed).append(str(item))
                         continue
-                    self._ingest_item(item, run_id, summary, bar)
+                    self._ingest_item(item, run_id, summary, bar, derive or self.derive)
             except StorageError as e:
                 failing = True
                 done = summary.added + summary.versioned
@@ -267,7 +274,7 @@ class Workspace:
                         f"{item.source or 'this input'} gives {new!r}; refused rather than merging two people's records")
         return None
 
-    def _ingest_item(self, item: ReadItem, run_id: str, summary: IngestSummary, bar) -> None:
+    def _ingest_item(self, item: ReadItem, run_id: str, summary: IngestSummary, bar, derive) -> None:
         problem = self.identity_problem(item)
         if problem is not None:
             sources = [n.source for n in item.notes] or [item.source or item.patient.patient_id]
@@ -284,7 +291,7 @@ class Workspace:
                     bar.update(1)
                     continue
                 self.store.assign_note_id(note)
-                facts, chunks = self.derive(note)
+                facts, chunks = derive(note)
                 result = self.store.write_note(note, item.patient, facts, chunks)
             except StorageError:
                 raise

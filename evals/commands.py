@@ -25,6 +25,12 @@ def register(app: typer.Typer) -> None:
         compare: Optional[list[Path]] = typer.Option(None, "--compare", help="Compare two run directories instead (give --compare twice)."),
         report_only: bool = typer.Option(False, "--report-only",
                                          help="Rewrite the report of --out from its log (e.g. an interrupted run)."),
+        ray: Optional[str] = typer.Option(
+            None, "--ray", metavar="ADDRESS",
+            help="Answer on a Ray cluster, one patient's questions per actor call: `local` starts one here; auto, "
+                 "HOST:PORT or ray://HOST:PORT joins one. The log is still written by this process alone."),
+        ray_workers: Optional[int] = typer.Option(None, "--ray-workers", min=1,
+                                                  help="Answering actors with --ray (default: the cluster's CPUs)."),
     ) -> None:
         """Evaluate the agent on a LongHealth-style set (tasks 1-3), or compare two runs."""
         from evals import report
@@ -53,7 +59,14 @@ def register(app: typer.Typer) -> None:
         cfg = EvalConfig(backend=backend, model=model, mode=mode, tasks=task_list, n_distractors=distractors,
                          seed=seed, concurrency=concurrency, limit=limit, base_url=base_url)
         out = out or Path("runs") / f"{backend}-{mode}"
-        metrics = run_eval(set_path, out, cfg)
+        if ray is None:
+            run_eval(set_path, out, cfg)
+        else:
+            from scale.cluster import connect
+            from scale.eval import ray_fan_out
+
+            with connect(ray, num_cpus=ray_workers) as cluster:  # an unreachable address fails before any write
+                run_eval(set_path, out, cfg, fan_out=ray_fan_out(cfg, cluster, ray_workers))
         typer.echo((out / "report.md").read_text())
         typer.echo(f"report: {out / 'report.json'}  plots: {out / 'accuracy.png'}, {out / 'latency.png'}")
 

@@ -12,6 +12,7 @@ import json
 import random
 import threading
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -180,8 +181,24 @@ def _overlaps(c, spans: list[tuple[str, int, int]]) -> bool:
     return any(c.note_id == nid and c.start < e and s < c.end for nid, s, e in spans)
 
 
-def run_eval(set_path: str | Path, out_dir: str | Path, cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
-    """Run (or resume) an evaluation; writes ``log.jsonl``, ``report.json``, ``report.md`` and plots in out_dir."""
+def answer_item(qa, it: TaskItem, note_text: dict[str, str]) -> dict:
+    """Ask one task question and return its log record (also run by scale.eval's Ray workers)."""
+    t = time.perf_counter()
+    try:
+        ans = qa.ask(it.patient_id, it.question.text, options=it.options, allow_abstain=it.task in (2, 3))
+        err = None
+    except ClinqaError as e:
+        ans, err = None, str(e)
+    return _record(it, ans, err, time.perf_counter() - t, note_text)
+
+
+def run_eval(set_path: str | Path, out_dir: str | Path, cfg: EvalConfig, progress: bool = True,
+             fan_out: Callable[[Any, list[TaskItem]], Iterable[dict]] | None = None) -> dict[str, Any]:
+    """Run (or resume) an evaluation; writes ``log.jsonl``, ``report.json``, ``report.md`` and plots in out_dir.
+
+    ``fan_out(workspace, todo)`` answers the questions elsewhere (scale.eval: Ray workers) and yields their
+    records; this process stays the one writer of the log.
+    """
     from clinqa.workspace import Workspace
 
     out = Path(out_dir)
@@ -218,6 +235,18 @@ def run_eval(set_path: str | Path, out_dir: str | Path, cfg: EvalConfig, progres
         tmp.write_text("".join(json.dumps(r) + "\n" for r in done.values()))
         tmp.replace(log_path)
     todo = [it for it in items if it.key not in done]
+    if fan_out is not None:
+        try:
+            with log_path.open("a") as log:
+                for rec in tqdm(fan_out(ws, todo), total=len(todo), desc=f"eval {cfg.backend}/{cfg.mode}",
+                                disable=not progress):
+                    log.write(json.dumps(rec) + "\n")
+                    log.flush()
+                    done[rec["key"]] = rec
+        except BaseException:  # Ctrl-C or a lost cluster: keep what was answered, the report says it is partial
+            _write(out, cfg, set_path, items, done, round(ingest_s, 2))
+            raise
+        return _write(out, cfg, set_path, items, done, round(ingest_s, 2))
 
     from agent import ClinicalQA
 
@@ -229,14 +258,7 @@ def run_eval(set_path: str | Path, out_dir: str | Path, cfg: EvalConfig, progres
     lock = threading.Lock()
 
     def one(it: TaskItem) -> dict:
-        t = time.perf_counter()
-        try:
-            ans = qa.ask(it.patient_id, it.question.text, options=it.options, allow_abstain=it.task in (2, 3))
-            err = None
-        except ClinqaError as e:
-            ans, err = None, str(e)
-        latency = time.perf_counter() - t
-        return _record(it, ans, err, latency, note_text)
+        return answer_item(qa, it, note_text)
 
     try:
         with log_path.open("a") as log, ThreadPoolExecutor(max_workers=max(1, cfg.concurrency)) as pool:

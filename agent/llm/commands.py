@@ -25,13 +25,17 @@ def vllm_command(
     gpu_memory_utilization: float = 0.90,
     tensor_parallel_size: int = 1,
     legacy: bool = False,
+    ray: bool = False,
+    pipeline_parallel_size: int = 1,
 ) -> list[str]:
     """argv for `vllm serve` with structured (JSON-schema) output on the xgrammar backend.
 
     vLLM >= 0.10.2 configures the backend with ``--structured-outputs-config``;
     ``legacy=True`` emits the older ``--guided-decoding-backend`` flag instead.
     The client sends the standard OpenAI ``response_format={"type": "json_schema"}``,
-    which every vLLM version with structured outputs accepts.
+    which every vLLM version with structured outputs accepts. ``ray=True`` runs the model's workers on a Ray
+    cluster (``--distributed-executor-backend ray``), so tensor x pipeline parallelism may span several GPU
+    hosts; the client side is unchanged (the same OpenAI-compatible endpoint).
     """
     served = served_name or model.rsplit("/", 1)[-1].lower()
     argv = [
@@ -46,6 +50,8 @@ def vllm_command(
         "--seed", "0",
         "--api-key", "$CLINQA_LLM_API_KEY",
     ]
+    if ray:
+        argv += ["--pipeline-parallel-size", str(pipeline_parallel_size), "--distributed-executor-backend", "ray"]
     if legacy:
         argv += ["--guided-decoding-backend", "xgrammar"]
     else:
@@ -61,10 +67,19 @@ def vllm_command_cmd(
     max_model_len: int = typer.Option(32768, help="Context window (prompt + answer)."),
     tp: int = typer.Option(1, "--tp", help="Tensor-parallel size (GPUs)."),
     legacy: bool = typer.Option(False, help="Use --guided-decoding-backend (vLLM < 0.10.2)."),
+    ray: bool = typer.Option(False, "--ray", help="Serve on a Ray cluster (--distributed-executor-backend ray)."),
+    pp: int = typer.Option(1, "--pp", min=1, help="Pipeline-parallel size (GPU hosts, with --ray)."),
 ) -> None:
     """Print the recommended production `vllm serve` command and the matching clinqa settings."""
-    argv = vllm_command(model, port=port, max_model_len=max_model_len, tensor_parallel_size=tp, legacy=legacy)
+    if pp > 1 and not ray:
+        raise InputError("--pp spreads the model over several hosts: it needs --ray")
+    argv = vllm_command(model, port=port, max_model_len=max_model_len, tensor_parallel_size=tp, legacy=legacy,
+                        ray=ray, pipeline_parallel_size=pp)
     served = argv[argv.index("--served-model-name") + 1]
+    if ray:
+        typer.echo("# on the head GPU host:   ray start --head --port 6379")
+        typer.echo("# on every other GPU host: ray start --address HEAD-HOST:6379")
+        typer.echo(f"# the cluster needs tp x pp = {tp * pp} GPU(s); run this on the head host:")
     shown = " ".join(a if a.startswith("$") else shlex.quote(a) for a in argv)
     typer.echo(shown.replace(" --", " \\\n    --"))
     typer.echo("")
@@ -74,6 +89,9 @@ def vllm_command_cmd(
     typer.echo(f"export CLINQA_LLM_MODEL={served}")
     typer.echo("export CLINQA_LLM_API_KEY=...   # the same key the server was started with")
     typer.echo("clinqa llm ping")
+    if ray:
+        typer.echo("# alternative: Ray Serve LLM (ray.serve.llm.build_openai_app) serves the same OpenAI API;")
+        typer.echo("# point CLINQA_LLM_BASE_URL at its /v1 route")
 
 
 @llm_app.command("models")
