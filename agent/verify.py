@@ -732,8 +732,9 @@ class Verifier:
     @staticmethod
     def _ordinal(claim, analysis: QuestionAnalysis) -> str | None:
         """"first" / "last" when the question asks which option came first or last (the options are events)."""
-        if any(find_numbers(t) or find_dates(t) for t in analysis.real_options.values()):
-            return None  # options that are values ("the most recent HbA1c") are not events to order
+        opts = list(analysis.real_options.values())
+        if opts and sum(map(_mostly_value, opts)) * 2 >= len(opts):
+            return None  # options that are values ("the most recent HbA1c": "7.2 %") are not events to order
         if claim.intent.asked == "order" or (analysis.kind == "order" and claim.intent.time_role in ("first", "last")):
             return "last" if (claim.intent.time_role == "last" or analysis.direction == "last") else "first"
         return None
@@ -946,6 +947,14 @@ def _counted(text: str) -> list[tuple[float, str]]:
                 whole and whole[0][1] is not None):
             out.append((got[0][0], stem(m.group(2).lower())))
     return out
+
+
+def _mostly_value(option: str) -> bool:
+    """An option that is a value (a number, a date, "7.2 %", "120/80 mmHg"), not an event that names a dose
+    ("Spironolactone cut from 100 mg to 50 mg"): its numbers and dates make up most of its letters and digits."""
+    chars = lambda t: sum(c.isalnum() for c in t)  # noqa: E731
+    stated = sum(chars(x[-1]) for x in find_numbers(option)) + sum(chars(s) for _, s in find_dates(option))
+    return stated * 2 >= chars(option)
 
 
 def _dates_stated(p) -> set:

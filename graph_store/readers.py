@@ -368,7 +368,7 @@ _DATE_PATTERNS = [
     re.compile(r"\b(\d{1,2}/\d{1,2}/\d{4})\b"),
     re.compile(r"\b(\d{1,2}\.\d{1,2}\.\d{4})\b"),
     re.compile(r"\b((?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d{1,2},? \d{4})\b"),
-    re.compile(r"\b(\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{4})\b"),
+    re.compile(r"\b(\d{1,2}[ -](?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*[ -]\d{4})\b"),
 ]
 
 

@@ -66,6 +66,11 @@ def test_first_last_and_sequence_computed_from_option_dates(qa):
     assert [k for k, v in first.option_checks.items() if v == "verified"] == ["B"]
     assert [k for k, v in last.option_checks.items() if v == "verified"] == ["C"]
     assert any(f.kind == "order" for f in first.facts_used)
+    # events that name a dose are still events to order, not values: only the latest is verified as "last"
+    dosed = {"A": "Metformin 500 mg twice daily started", "B": "The colonoscopy",
+             "C": "Nausea for 5 days"}
+    latest = qa.ask("p1", "Which of these events happened most recently?", options=dosed)
+    assert [k for k, v in latest.option_checks.items() if v == "verified"] == ["C"], latest.option_checks
     seq = {"A": "The start of metformin, then the colonoscopy, then the onset of nausea",
            "B": "The colonoscopy, then the start of metformin, then the onset of nausea",
            "C": "The onset of nausea, then the colonoscopy, then the start of metformin"}
@@ -144,3 +149,14 @@ def test_the_date_of_an_event_is_the_one_written_nearest_its_mention(text, targe
     from agent.tools import _date_nearest
 
     assert _date_nearest(text, target).isoformat() == day
+
+
+@pytest.mark.parametrize("option,value", [
+    ("7.2 %", True), ("120/80 mmHg", True), ("March 3, 2021", True), ("Hb 11.2 g/dL", True), ("3 days", True),
+    ("Spironolactone cut from 100 mg to 50 mg", False), ("First dose of apixaban 2.5 mg twice daily", False),
+    ("Second ferric carboxymaltose infusion", False),
+])
+def test_an_option_is_a_value_only_when_its_numbers_and_dates_make_it_up(option, value):
+    from agent.verify import _mostly_value
+
+    assert _mostly_value(option) is value

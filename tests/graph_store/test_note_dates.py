@@ -14,3 +14,15 @@ from graph_store.readers import _date_in_text
 ])
 def test_birth_dates_are_not_note_dates(text, expected):
     assert _date_in_text(text) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("PROGRESS NOTE\nDate: 29-Feb-2024    Time: 09:30\nPatient: R. M., 66 y/o\n", dt.date(2024, 2, 29)),
+    ("Outpatient Clinic\n\n16-May-2024\n\nDr. P. Hallmann\nGeneral Practitioner\n", dt.date(2024, 5, 16)),
+    ("CUMULATIVE LABORATORY REPORT\nPrinted: 22-Aug-2024 10:14\nPatient: V., H. | DOB 03.11.1959\n29.10.2023  14.1",
+     dt.date(2024, 8, 22)),
+    ("Discharge summary, 3 Jan 2022\nAdmitted 28 Dec 2021\n", dt.date(2022, 1, 3)),
+])
+def test_day_month_year_with_a_month_name(text, expected):
+    """'29-Feb-2024' and '3 Jan 2022' date a note; the lab rows and the birth date below do not."""
+    assert _date_in_text(text) == expected
