@@ -307,6 +307,9 @@ class AssertionClassifier:
             # DIMENSIONAL ECHO:  size is normal") is not swallowed by the header's upper-case words
             stops = [Match(m.rule, te, m.end, m.text) if m.rule is header and m.start < te < m.end else m
                      for m in matches if m.rule.category == "TERMINATE"]
+            # known section titles written in the sentence: their words are the section's, not a trigger
+            titles = [(m.start, m.end) for m in stops
+                      if m.rule is header and rules.section_entry(m.text.rstrip(": \t"))]
             clause_cats = rules.clause_categories
             for m in matches:
                 rule = m.rule
@@ -317,8 +320,9 @@ class AssertionClassifier:
                     continue
                 if rule.sentence_initial and m.start != lo:
                     continue
-                if cat0 == "HISTORICAL" and m.end < len(toks) and toks[m.end] == ":":
-                    continue  # a header title ("CLINICAL HISTORY:"): the section rules decide, not the word
+                if cat0 == "HISTORICAL" and (m.end < len(toks) and toks[m.end] == ":" or any(
+                        a <= m.start and m.end <= b for a, b in titles)):
+                    continue  # in a header title ("CLINICAL HISTORY:", "PAST SURGICAL HISTORY:"): the section decides
                 d = rule.direction
                 if m.end <= ts and d in ("FORWARD", "BIDIRECTIONAL"):
                     a, b, forward = m.end, ts, True

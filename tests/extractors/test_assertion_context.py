@@ -411,3 +411,42 @@ def test_chronic_is_not_by_itself_history(clf, sentence, concept):
 ])
 def test_a_documented_allergy_is_history(clf, sentence, concept, historical):
     assert run(clf, sentence, concept).historical is historical
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("Breast cancer status post lumpectomy and radiation.", "Breast cancer"),
+    ("Atrial fibrillation, status post ablation.", "Atrial fibrillation"),
+    ("Appendicitis s/p laparoscopic appendectomy.", "Appendicitis"),
+    ("Severe aortic stenosis status post valve replacement.", "aortic stenosis"),
+])
+def test_the_condition_before_status_post_is_historical(clf, sentence, concept):
+    res = run(clf, sentence, concept)
+    assert res.historical and res.assertion is A.PRESENT
+    assert "hist_status_post_condition" in ids(res), res.triggers
+
+
+@pytest.mark.parametrize("sentence,procedure,reason", [
+    ("Status post coiling for a cerebral aneurysm.", "coiling", "cerebral aneurysm"),
+    ("Status post chest tube placement for pneumothorax.", "chest tube placement", "pneumothorax"),
+    ("S/p intubation for respiratory failure.", "intubation", "respiratory failure"),
+    ("s/p stenting due to restenosis.", "stenting", "restenosis"),
+])
+def test_status_post_makes_the_procedure_past_not_its_reason(clf, sentence, procedure, reason):
+    """The reason a procedure was done for may still be current, as with the reason a drug was stopped."""
+    assert run(clf, sentence, procedure).historical is True
+    assert run(clf, sentence, reason).historical is False
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("Past Surgical History:  Tonsillectomy.", "Tonsillectomy"),
+    ("PAST SURGICAL HISTORY:  Hernia repair and appendectomy.", "appendectomy"),
+    ("Seen today.  Past psychiatric history:  depression.", "depression"),
+])
+def test_the_words_of_a_known_history_title_are_the_sections_not_a_trigger(clf, sentence, concept):
+    res = run(clf, sentence, concept)
+    assert res.historical and res.triggers[0].startswith("section:"), res.triggers
+
+
+def test_an_unknown_header_keeps_its_history_words(clf):
+    res = run(clf, "PRIOR PROCEDURES:  Hernia repair.", "Hernia repair")
+    assert res.historical and "hist_previous" in ids(res), res.triggers
