@@ -152,10 +152,10 @@ def test_dev_file_targets():
     assert res["n_scored"] >= 1400
     cv, ins = res["cross_validated"], res["in_sample"]
     # figures of the committed rules (2-fold CV by report, project rules tuned on the other half): a guard
-    # against regressions, a little under today's 0.971 / 0.851 / 0.949 (issue 16 asks 0.98 / 0.75 / 0.95)
-    assert cv["negation"]["f1"] >= 0.965, cv["negation"]
-    assert cv["historical"]["f1"] >= 0.845, cv["historical"]
+    # against regressions, at or a little under today's 0.982 / 0.858 / 0.949 (issue 16 asks 0.98 / 0.75 / 0.95)
+    assert cv["negation"]["f1"] >= 0.98, cv["negation"]
+    assert cv["historical"]["f1"] >= 0.855, cv["historical"]
     assert cv["hypothetical"]["f1"] >= 0.945, cv["hypothetical"]
-    # in-sample minus CV: the issue asks at most 3 points; historical is 4.3 apart today
-    for f, gap in (("negation", 0.03), ("historical", 0.05), ("hypothetical", 0.03)):
+    # in-sample minus CV: the issue asks at most 3 points; historical is 3.1 apart today
+    for f, gap in (("negation", 0.03), ("historical", 0.035), ("hypothetical", 0.03)):
         assert ins[f]["f1"] - cv[f]["f1"] <= gap, (f, ins[f], cv[f])
