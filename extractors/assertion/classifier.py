@@ -65,8 +65,8 @@ class _Tokens:
         self.toks = [t for _, t in pairs]
         self.ends = list(accumulate([len(w) + len(t) for w, t in pairs]))
         self.starts = [e - len(t) for e, t in zip(self.ends, self.toks)]
-        if rules.spellings:  # a written variant is read as its word; its span stays the written one
-            sp = rules.spellings
+        sp = rules.spellings
+        if sp and not sp.keys().isdisjoint(self.toks):  # a written variant is read as its word; its span stays
             self.toks = [sp.get(t, t) for t in self.toks]
 
     def span_to_tokens(self, start: int, end: int) -> tuple[int, int]:

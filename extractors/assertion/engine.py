@@ -312,8 +312,8 @@ class RuleSet:
     def tokenize(self, text: str) -> list[str]:
         """Lower-cased tokens as the rules read them: a written variant ("-ve") becomes its word ("negative")."""
         toks = self.token_re.findall(text.lower())
-        if self.spellings:
-            sp = self.spellings
+        sp = self.spellings
+        if sp and not sp.keys().isdisjoint(toks):
             toks = [sp.get(t, t) for t in toks]
         return toks
 
