@@ -31,9 +31,9 @@ _EXPERIENCER_OF = {"FAMILY": Experiencer.FAMILY, "OTHER_EXPERIENCER": Experience
 
 _MAYBE_MULTI = re.compile(r"[.!?][\"')\]]*\s+\S|\n")
 # a header that opens a line: "FAMILY HISTORY:", "Plan:"
-_HEADER_RE = re.compile(r"(?m)^[ \t]*([A-Za-z][A-Za-z /&]{1,40}?)[ \t]*:")
+_HEADER_RE = re.compile(r"(?m)^[ \t]*([A-Za-z][A-Za-z /&]{1,40}?)(?:\((?:e?s|E?S)\))?[ \t]*:")
 # a header inside a passage ("...  PAST MEDICAL HISTORY:  Diabetes"): up to 6 words before a colon
-_INLINE_HEADER_RE = re.compile(r"([A-Za-z][A-Za-z/&'-]*(?:[ \t]+[A-Za-z/&'-]+){0,5})[ \t]*:(?![/\d])")
+_INLINE_HEADER_RE = re.compile(r"([A-Za-z][A-Za-z/&'-]*(?:[ \t]+[A-Za-z/&'-]+){0,5})(?:\((?:e?s|E?S)\))?[ \t]*:(?![/\d])")
 # a sentence holds a date expression that temporality can use only with one of these words (an offset from
 # the note date) or a date cue found by ``_date_cues``
 _DATE_WORDS = frozenset("ago earlier previously last yesterday today tonight".split())

@@ -240,3 +240,22 @@ def test_spellings_keep_the_written_span_and_are_checked(tmp_path):
         path.write_text(json.dumps(dict(data, imports=[])))
         with pytest.raises(RuleError, match="spellings"):
             AssertionClassifier(path).warm_up()
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("No complications  DISCHARGE DIAGNOSIS(ES):  community acquired pneumonia", "pneumonia"),
+    ("Without incident  PROCEDURE(S):  colonoscopy with biopsy", "colonoscopy"),
+    ("Denies pain  FINDING(S):  small effusion", "small effusion"),
+])
+def test_a_header_with_a_plural_marker_ends_every_scope(clf, sentence, concept):
+    """Template headers written 'DIAGNOSIS(ES):' / 'PROCEDURE(S):' are headers too (general lexicons alone)."""
+    project = {r.id for r in clf.rules.rules if r.origin == "clinqa"}
+    general = AssertionClassifier.from_rules(clf.rules.without(project))
+    assert run(general, sentence, concept).assertion is A.PRESENT
+
+
+def test_a_line_header_with_a_plural_marker_opens_a_new_section(clf):
+    text = "PAST MEDICAL HISTORY: asthma\nDISCHARGE DIAGNOSIS(ES): pneumonia\n"
+    spans = [(text.index(w), text.index(w) + len(w)) for w in ("asthma", "pneumonia")]
+    asthma, pneumonia = clf.classify_targets(text, spans)
+    assert asthma.historical and not pneumonia.historical, (asthma.triggers, pneumonia.triggers)
