@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
           f"N x C x {1 / d:.1f} x {cpn:.1f} chunks/s of GPU embedding"
           + (f" = N x C x {cpn / d / args.gpu_chunks_per_s:.3f} GPUs at {args.gpu_chunks_per_s:.0f} chunks/s each"
              if args.gpu_chunks_per_s else ""))
-    print(f"  one writer stores {1 / w:.0f} notes/s: it keeps up with {d / w:.0f} extracting cores; beyond "
+    print(f"  one writer stores {1 / w:.0f} notes/s: it keeps up with {d / w:.1f} extracting cores; beyond "
           f"that add shards (S shards x {1 / w:.0f} notes/s), never a second writer on one SQLite file")
 
 
