@@ -47,6 +47,7 @@ _DATES = DateExtractor()
 _NO_TAGS: frozenset[str] = frozenset()
 _REF_DATE = dt.date(2000, 1, 1)  # stand-in note date: only offsets ("3 years ago") are read against it
 _NOTE_RELATIVE = frozenset({"rel_ago", "rel_word"})
+_CLAUSE_PUNCT = frozenset(",;:.()")
 
 
 @dataclass
@@ -332,6 +333,8 @@ class AssertionClassifier:
                     continue
                 if rule.scope_breaks and not rule.scope_breaks.isdisjoint(toks[a:b]):
                     continue
+                if rule.not_after and not forward and self._clause_opens_with(toks, lo, ts, rule.not_after):
+                    continue
                 dist = -1
                 crosses = None
                 for cat in rule.categories:
@@ -423,6 +426,18 @@ class AssertionClassifier:
                     return True
             elif t in verbs:
                 opened = True
+        return False
+
+    @staticmethod
+    def _clause_opens_with(toks: list[str], lo: int, ts: int, words: frozenset[str], window: int = 8) -> bool:
+        """One of ``words`` stands before the target in its clause (back to a punctuation mark, the sentence
+        start or ``window`` tokens)."""
+        for j in range(ts - 1, max(lo, ts - window) - 1, -1):
+            t = toks[j]
+            if t in words:
+                return True
+            if t in _CLAUSE_PUNCT:
+                return False
         return False
 
     @staticmethod

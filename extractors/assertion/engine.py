@@ -16,7 +16,8 @@ Design (Chapman et al. ConText / medspaCy ConText, re-implemented for speed):
   max_scope (in word tokens, list separators not counted), and a scope that
   ends at the sentence edge, at a TERMINATE match that applies to its category,
   or at a trigger of a category listed in its ``terminated_by``, or at one of its own ``scope_breaks``
-  words ("stopped X (cough)", "stopped X because of cough": the reason is not stopped);
+  words ("stopped X (cough)", "stopped X because of cough": the reason is not stopped); a BACKWARD trigger
+  skips a target whose clause opens with one of its ``not_after`` words ("once the infection has resolved");
 * clause scope: a scope does not reach into another finite clause, i.e. a BACKWARD scope stops at a
   clause verb followed by a clause separator ("[vomiting] was noted, fever was not seen"), a FORWARD scope
   at a separator followed by a clause verb or a subject ("denies fever and has [cough]", "no bleeding, the
@@ -72,6 +73,9 @@ class Rule:
     origin: str = "clinqa"  # which lexicon the rule comes from ("clinqa", "medspacy", "negex")
     sentence_initial: bool = False  # only a trigger when it opens the sentence ("Should pain recur, ...")
     scope_breaks: frozenset[str] = frozenset()  # tokens that end this rule's scope ("(" , "because")
+    # a BACKWARD trigger does not read a target whose clause opens with one of these words: "once the infection
+    # has [resolved]", "until the rash [clears]" name a change still expected, not one that happened
+    not_after: frozenset[str] = frozenset()
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -396,6 +400,7 @@ class RuleSet:
             origin=str(raw.get("origin", "clinqa")),
             sentence_initial=bool(raw.get("sentence_initial", False)),
             scope_breaks=frozenset(t for w in raw.get("scope_breaks", []) for t in self.tokenize(w)),
+            not_after=frozenset(t for w in raw.get("not_after", []) for t in self.tokenize(w)),
         )
 
     def section_entry(self, title: str | None) -> dict[str, Any] | None:

@@ -259,3 +259,18 @@ def test_a_line_header_with_a_plural_marker_opens_a_new_section(clf):
     spans = [(text.index(w), text.index(w) + len(w)) for w in ("asthma", "pneumonia")]
     asthma, pneumonia = clf.classify_targets(text, spans)
     assert asthma.historical and not pneumonia.historical, (asthma.triggers, pneumonia.triggers)
+
+
+@pytest.mark.parametrize("sentence,concept,absent", [
+    ("We will restart anticoagulation once the bleeding has resolved.", "bleeding", False),
+    ("Hold the antibiotic until the rash has resolved.", "rash", False),
+    ("Keep him NPO till the ileus has resolved.", "ileus", False),
+    ("Her headache has resolved.", "headache", True),
+    ("His cough resolved once antibiotics were started.", "cough", True),
+    ("Until last week she had diarrhea, but the nausea has resolved.", "nausea", True),
+])
+def test_a_resolution_still_expected_is_not_a_negation(clf, sentence, concept, absent):
+    """'once / until X has resolved' names a change still awaited (rule not_after); the same words after the
+    target, or in another clause, do not stop '[X] has resolved'."""
+    res = run(clf, sentence, concept)
+    assert (res.assertion is A.ABSENT) is absent, res.triggers
