@@ -1,4 +1,5 @@
-"""Fixtures for the Ray scale-out tests: one local 2-CPU cluster per session, a ~200-note synth set."""
+"""Fixtures for the Ray scale-out tests: a local 2-CPU cluster, a ~200-note synth set (module scope: the
+cluster and the embedder setting end with their module, never leaking into other packages' tests)."""
 from __future__ import annotations
 
 import json
@@ -9,7 +10,7 @@ import pytest
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def cluster():
     """A local Ray cluster (2 CPUs, loopback only, no dashboard), shut down after the session."""
     pytest.importorskip("ray")
@@ -22,7 +23,7 @@ def cluster():
     assert not ray.is_initialized()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def hashing():
     """The model-free embedder for this session's workspaces (the equivalence is what is tested, not recall)."""
     with pytest.MonkeyPatch.context() as mp:
@@ -30,7 +31,7 @@ def hashing():
         yield
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def synth_set(tmp_path_factory):
     """15 synthetic patients, 195 notes (evals.synth, deterministic by seed)."""
     from evals.synth import generate
@@ -40,7 +41,7 @@ def synth_set(tmp_path_factory):
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def single_ws(tmp_path_factory, synth_set, hashing):
     """The synth set ingested by the single-process path: the reference every Ray ingest is compared with."""
     from clinqa.workspace import Workspace

@@ -170,3 +170,6 @@ def test_unreachable_ray_address_names_it_and_writes_nothing(tmp_path):
         assert not (tmp_path / "home").exists() and not (tmp_path / "run").exists()
     p = _cli(["ingest", str(src), "--ray", "gpu-head"], tmp_path / "home")
     assert p.returncode == 2 and "bad Ray address 'gpu-head'" in p.stderr and not (tmp_path / "home").exists()
+    p = _cli(["ingest", str(src), "--no-extract", "--ray", "local"], tmp_path / "home")
+    assert p.returncode == 2 and "cannot be combined with --no-extract" in p.stderr and not (tmp_path / "home").exists()
+
