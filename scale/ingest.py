@@ -1,7 +1,8 @@
 """`clinqa ingest --ray`: extraction and embedding on a Ray cluster, every write by this one process.
 
 The driver (this process) reads the inputs with the same readers as a single-process ingest, so a bad file
-is the same one-line problem and the batch goes on. It plans each window of notes against the store (a
+is the same one-line problem in the same summary and the batch goes on (reading costs far less per note
+than extraction and embedding, and planning needs the store, which only the writer opens). It plans each window of notes against the store (a
 note stored with the same content is skipped before any work is sent out, which is what makes re-running a
 partly finished ingest finish only the rest), then hands the notes to Ray Data:
 
@@ -167,13 +168,13 @@ class RayIngest:
             last.append(mark)
         return send, last
 
-    def _rows(self, notes: list[Note], progress: bool) -> Iterator[dict]:
+    def _rows(self, notes: list[Note]) -> Iterator[dict]:
         import ray.data
 
         ctx = ray.data.DataContext.get_current()
         saved = (ctx.execution_options.preserve_order, ctx.enable_progress_bars)
         ctx.execution_options.preserve_order = True  # the writer stores notes in input order, like one process
-        ctx.enable_progress_bars = progress
+        ctx.enable_progress_bars = False  # the ingest's own bar counts the notes as they are stored
         try:
             ds = ray.data.from_items([{"seq": i, "note": pickle.dumps(n)} for i, n in enumerate(notes)])
             name, env = self.embedder.model_name_or_path, worker_env()
@@ -200,7 +201,7 @@ class RayIngest:
             notes, last = self._plan(window)
             pending = deque(zip(window, last))
             vecs: dict[str, np.ndarray] = {}
-            rows = self._rows(notes, progress=False) if notes else iter(())
+            rows = self._rows(notes) if notes else iter(())
             for row in rows:
                 note = notes[int(row["seq"])]
                 self._derived[(note.note_id, note.sha256)] = row["result"]
