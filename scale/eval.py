@@ -57,7 +57,7 @@ def ray_fan_out(cfg: EvalConfig, cluster: Cluster, workers: int | None = None) -
         groups = by_patient(todo)
         if not groups:
             return
-        n = max(1, min(workers or cluster.cpus, len(groups)))
+        n = max(1, min(workers or cluster.cpus, cluster.cpus, len(groups)))  # an actor per CPU at most
         actor = ray.remote(num_cpus=1, max_restarts=1, max_task_retries=1, runtime_env=worker_env())(_Answerer)
         actors = [actor.remote(str(Path(ws.home).resolve()), cfg) for _ in range(n)]
         try:

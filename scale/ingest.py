@@ -136,8 +136,8 @@ class RayIngest:
                  window: int = WINDOW_NOTES, batch_size: int = BATCH_NOTES):
         self.ws, self.cluster = ws, cluster
         self.separate_embed = cluster.gpus > 0 if separate_embed is None else separate_embed
-        embed_cpus = 0 if (cluster.gpus or not self.separate_embed) else 1
-        self.workers = max(1, workers or cluster.cpus - embed_cpus)
+        free = cluster.cpus - (0 if (cluster.gpus or not self.separate_embed) else 1)
+        self.workers = max(1, min(workers or free, free))  # more actors than CPUs would wait for ever
         self.window, self.batch_size = window, batch_size
         self.embedder = ws.retriever.embedder
         self._derived: dict[tuple[str, str], bytes] = {}
