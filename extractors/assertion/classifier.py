@@ -15,6 +15,7 @@ from extractors.text import split_sentences  # the project's one sentence splitt
 
 from .engine import (
     FIELD_OF,
+    WS_TOKEN_RE,
     Match,
     RuleSet,
     load_rules,
@@ -31,9 +32,14 @@ _EXPERIENCER_OF = {"FAMILY": Experiencer.FAMILY, "OTHER_EXPERIENCER": Experience
 
 _MAYBE_MULTI = re.compile(r"[.!?][\"')\]]*\s+\S|\n")
 # a header that opens a line: "FAMILY HISTORY:", "Plan:"
-_HEADER_RE = re.compile(r"(?m)^[ \t]*([A-Za-z][A-Za-z /&]{1,40}?)(?:\((?:e?s|E?S)\))?[ \t]*:")
+_HEADER_RE = re.compile(r"(?m)^[ \t]*([A-Za-z][A-Za-z /&]{1,40}?)[ \t]*:")
 # a header inside a passage ("...  PAST MEDICAL HISTORY:  Diabetes"): up to 6 words before a colon
-_INLINE_HEADER_RE = re.compile(r"([A-Za-z][A-Za-z/&'-]*(?:[ \t]+[A-Za-z/&'-]+){0,5})(?:\((?:e?s|E?S)\))?[ \t]*:(?![/\d])")
+_INLINE_HEADER_RE = re.compile(r"([A-Za-z][A-Za-z/&'-]*(?:[ \t]+[A-Za-z/&'-]+){0,5})[ \t]*:(?![/\d])")
+# the same headers with a plural marker ("DIAGNOSIS(ES):", "PROCEDURE(S):"), searched only where one is written
+# (an optional marker in the two regexes above would slow every search)
+_PLURAL_MARK_RE = re.compile(r"\([eE]?[sS]\)[ \t]*:")
+_PLURAL_HEADER_RE = re.compile(r"(?m)^[ \t]*([A-Za-z][A-Za-z /&]{1,40}?)\([eE]?[sS]\)[ \t]*:")
+_PLURAL_INLINE_HEADER_RE = re.compile(r"([A-Za-z][A-Za-z/&'-]*(?:[ \t]+[A-Za-z/&'-]+){0,5})\([eE]?[sS]\)[ \t]*:(?![/\d])")
 # a sentence holds a date expression that temporality can use only with one of these words (an offset from
 # the note date) or a date cue found by ``_date_cues``
 _DATE_WORDS = frozenset("ago earlier previously last yesterday today tonight".split())
@@ -50,6 +56,17 @@ _NOTE_RELATIVE = frozenset({"rel_ago", "rel_word"})
 _CLAUSE_PUNCT = frozenset(",;:.()")
 
 
+def _headers(rx: re.Pattern[str], plural_rx: re.Pattern[str], text: str, a: int = 0, b: int | None = None
+             ) -> list[re.Match[str]]:
+    """Matches of a header regex in text[a:b] and, where a plural marker is written, of its plural twin, in
+    text order."""
+    b = len(text) if b is None else b
+    found = list(rx.finditer(text, a, b))
+    if _PLURAL_MARK_RE.search(text, a, b):
+        found = sorted(found + list(plural_rx.finditer(text, a, b)), key=lambda m: m.start())
+    return found
+
+
 @dataclass
 class AssertionResult:
     assertion: Assertion = Assertion.PRESENT
@@ -62,12 +79,14 @@ class _Tokens:
     __slots__ = ("toks", "starts", "ends")
 
     def __init__(self, text: str, rules: RuleSet):
-        pairs = rules.ws_token_re.findall(text.lower())  # (leading whitespace, token)
+        low = text.lower()
+        variants = rules.has_variant(low)
+        pairs = (rules.ws_token_re if variants else WS_TOKEN_RE).findall(low)  # (leading whitespace, token)
         self.toks = [t for _, t in pairs]
         self.ends = list(accumulate([len(w) + len(t) for w, t in pairs]))
         self.starts = [e - len(t) for e, t in zip(self.ends, self.toks)]
-        sp = rules.spellings
-        if sp and not sp.keys().isdisjoint(self.toks):  # a written variant is read as its word; its span stays
+        if variants:  # a written variant ("-ve") is read as its word ("negative"); its span stays the written one
+            sp = rules.spellings
             self.toks = [sp.get(t, t) for t in self.toks]
 
     def span_to_tokens(self, start: int, end: int) -> tuple[int, int]:
@@ -148,7 +167,7 @@ class AssertionClassifier:
     def _inline_section(rules: RuleSet, text: str, start: int) -> dict[str, Any] | None:
         """The section of the last header before ``start`` in the passage (None when unknown)."""
         entry = None
-        for m in _INLINE_HEADER_RE.finditer(text, 0, start):
+        for m in _headers(_INLINE_HEADER_RE, _PLURAL_INLINE_HEADER_RE, text, 0, start):
             words = m.group(1).split()
             known = None
             for k in range(len(words)):  # longest known title ending at the colon
@@ -172,7 +191,7 @@ class AssertionClassifier:
         if text.find(":", s0, s1) < 0:
             return []
         out = []
-        for m in _INLINE_HEADER_RE.finditer(text, s0, s1):
+        for m in _headers(_INLINE_HEADER_RE, _PLURAL_INLINE_HEADER_RE, text, s0, s1):
             words = m.group(1).split()
             k = len(words)
             while k > 0 and words[k - 1].isupper():
@@ -246,7 +265,7 @@ class AssertionClassifier:
         header_pos: list[int] = []
         header_entry: list[Any] = []
         if sections is None:
-            for m in _HEADER_RE.finditer(text):
+            for m in _headers(_HEADER_RE, _PLURAL_HEADER_RE, text):
                 header_pos.append(m.start())
                 header_entry.append(rules.section_entry(m.group(1)))
         cue_pos = self._date_cues(text, tk, note_date) if dates is None else []
@@ -303,14 +322,17 @@ class AssertionClassifier:
         toks = tk.toks
         best: dict[str, tuple[int, Match, str]] = {}
         if matches:
+            stops = [m for m in matches if m.rule.category == "TERMINATE"]
             header = rules.header_rule
-            # the target is never part of a header: an upper-case target right before one ("... COLLAPSE  TWO
-            # DIMENSIONAL ECHO:  size is normal") is not swallowed by the header's upper-case words
-            stops = [Match(m.rule, te, m.end, m.text) if m.rule is header and m.start < te < m.end else m
-                     for m in matches if m.rule.category == "TERMINATE"]
-            # known section titles written in the sentence: their words are the section's, not a trigger
-            titles = [(m.start, m.end) for m in stops
-                      if m.rule is header and rules.section_entry(m.text.rstrip(": \t"))]
+            heads = [m for m in stops if m.rule is header] if stops else stops
+            titles: list[tuple[int, int]] = []
+            if heads:
+                # the target is never part of a header: an upper-case target right before one ("... COLLAPSE  TWO
+                # DIMENSIONAL ECHO:  size is normal") is not swallowed by the header's upper-case words
+                stops = [Match(m.rule, te, m.end, m.text) if m.rule is header and m.start < te < m.end else m
+                         for m in stops]
+                # known section titles written in the sentence: their words are the section's, not a trigger
+                titles = [(m.start, m.end) for m in heads if rules.section_entry(m.text.rstrip(": \t"))]
             clause_cats = rules.clause_categories
             for m in matches:
                 rule = m.rule
@@ -321,7 +343,7 @@ class AssertionClassifier:
                     continue
                 if rule.sentence_initial and m.start != lo:
                     continue
-                if cat0 == "HISTORICAL" and (m.end < len(toks) and toks[m.end] == ":" or any(
+                if cat0 == "HISTORICAL" and (m.end < len(toks) and toks[m.end] == ":" or titles and any(
                         a <= m.start and m.end <= b for a, b in titles)):
                     continue  # in a header title ("CLINICAL HISTORY:", "PAST SURGICAL HISTORY:"): the section decides
                 d = rule.direction

@@ -129,13 +129,17 @@ def _tokenize(s: str) -> list[str]:
     return TOKEN_RE.findall(s.lower())
 
 
-def spelling_token_re(spellings: dict[str, str]) -> re.Pattern[str]:
-    """TOKEN_RE that also keeps each written variant ("-ve", "w/o") as one token, so it can be read as its
-    word; the variants are tried first, and only where a token starts."""
+WS_TOKEN_RE = re.compile(r"(\s*)(" + TOKEN_RE.pattern + ")")  # (leading whitespace, token)
+
+
+def _spelling_res(spellings: dict[str, str]) -> tuple[re.Pattern[str] | None, re.Pattern[str], re.Pattern[str]]:
+    """(finder of any written variant, TOKEN_RE and WS_TOKEN_RE that also keep each variant ("-ve", "w/o") as
+    one token, so it can be read as its word: the variants are tried first, and only where a token starts)."""
     if not spellings:
-        return TOKEN_RE
+        return None, TOKEN_RE, WS_TOKEN_RE
     alts = "|".join(re.escape(v) + r"(?!\w)" for v in sorted(spellings, key=len, reverse=True))
-    return re.compile(f"(?:{alts})|{TOKEN_RE.pattern}")
+    token_re = re.compile(f"(?:{alts})|{TOKEN_RE.pattern}")
+    return re.compile(alts), token_re, re.compile(r"(\s*)(" + token_re.pattern + ")")
 
 
 def _compile_token_spec(spec: Any, rule_id: str, tokenize: Any = _tokenize) -> "_Elem":
@@ -248,8 +252,7 @@ class RuleSet:
                 not isinstance(v, str) or len(_tokenize(v)) != 1 or len(_tokenize(k)) < 2 for k, v in spellings.items()):
             raise RuleError("defaults.spellings: maps a written variant of several tokens ('-ve') to one word")
         self.spellings = {k.lower(): v.lower() for k, v in spellings.items()}
-        self.token_re = spelling_token_re(self.spellings)
-        self.ws_token_re = re.compile(r"(\s*)(" + self.token_re.pattern + ")")  # (leading whitespace, token)
+        self.spelling_re, self.token_re, self.ws_token_re = _spelling_res(self.spellings)
         unknown = self.clause_categories - set(MODIFIER_CATEGORIES)
         if unknown:
             raise RuleError(f"defaults.clause_categories: unknown categories {sorted(unknown)}")
@@ -315,11 +318,15 @@ class RuleSet:
 
     def tokenize(self, text: str) -> list[str]:
         """Lower-cased tokens as the rules read them: a written variant ("-ve") becomes its word ("negative")."""
-        toks = self.token_re.findall(text.lower())
+        low = text.lower()
+        if not self.has_variant(low):
+            return TOKEN_RE.findall(low)
         sp = self.spellings
-        if sp and not sp.keys().isdisjoint(toks):
-            toks = [sp.get(t, t) for t in toks]
-        return toks
+        return [sp.get(t, t) for t in self.token_re.findall(low)]
+
+    def has_variant(self, low: str) -> bool:
+        """The lower-cased text holds a written variant (a substring test first: most texts have none)."""
+        return any(v in low for v in self.spellings) and self.spelling_re.search(low) is not None
 
     def _index(self, patterns: list[_Pattern]) -> None:
         self._by_first = {}
