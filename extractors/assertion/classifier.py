@@ -451,9 +451,10 @@ class AssertionClassifier:
         return False
 
     @staticmethod
-    def _clause_opens_with(toks: list[str], lo: int, ts: int, words: frozenset[str], window: int = 8) -> bool:
-        """One of ``words`` stands before the target in its clause (back to a punctuation mark, the sentence
-        start or ``window`` tokens)."""
+    def _clause_opens_with(toks: list[str], lo: int, ts: int, words: frozenset[str], window: int = 3) -> bool:
+        """One of ``words`` opens the clause the target is the subject of: it stands at most ``window`` tokens
+        before the target ("once the [infection]", "until her [rash]"), with no punctuation mark between; further
+        back it is another use of the word ("once daily and the cough ...", "until yesterday, ...")."""
         for j in range(ts - 1, max(lo, ts - window) - 1, -1):
             t = toks[j]
             if t in words:

@@ -268,6 +268,8 @@ def test_a_line_header_with_a_plural_marker_opens_a_new_section(clf):
     ("Her headache has resolved.", "headache", True),
     ("His cough resolved once antibiotics were started.", "cough", True),
     ("Until last week she had diarrhea, but the nausea has resolved.", "nausea", True),
+    ("Lisinopril once daily and the cough has resolved.", "cough", True),
+    ("He had fevers until yesterday and the headache has resolved.", "headache", True),
 ])
 def test_a_resolution_still_expected_is_not_a_negation(clf, sentence, concept, absent):
     """'once / until X has resolved' names a change still awaited (rule not_after); the same words after the
