@@ -417,6 +417,8 @@ def test_a_documented_allergy_is_history(clf, sentence, concept, historical):
     ("Breast cancer status post lumpectomy and radiation.", "Breast cancer"),
     ("Atrial fibrillation, status post ablation.", "Atrial fibrillation"),
     ("Appendicitis s/p laparoscopic appendectomy.", "Appendicitis"),
+    ("COPD s/p right upper lobectomy.", "COPD"),
+    ("Gallstones, s/p cholecystectomy.", "Gallstones"),
     ("Severe aortic stenosis status post valve replacement.", "aortic stenosis"),
 ])
 def test_the_condition_before_status_post_is_historical(clf, sentence, concept):
