@@ -157,6 +157,10 @@ class Toolbox:
         return set(content_tokens(" ".join(x for x in (note.title if note.title and not note.title.startswith("text_") else "",
                                                       note.note_type if note.note_type != "note" else "", first) if x)))
 
+    def doc_freq(self, pid: str, token: str) -> int:
+        """How many of the patient's sentences hold the (content) token."""
+        return self._patient(pid)[3].get(token, 0)
+
     def idf(self, pid: str, token: str) -> float:
         _, _, sents, df, _, _ = self._patient(pid)
         return math.log(1 + (len(sents) + 1) / (df.get(token, 0) + 0.5))

@@ -419,6 +419,12 @@ class Verifier:
                 return [Finding(check="binding", claim=who, status="contradicted",
                                 detail=f"the sentence that names {who} gives '{rival}', not the answer: "
                                        f"'{_quote(hit, (0, len(hit)))}'")]
+            elsewhere = self._rival_sentence(claim, p, sent, pid, analysis)
+            if elsewhere is not None:
+                q, rival = elsewhere
+                return [Finding(check="binding", claim=who, status="contradicted",
+                                detail=f"the clause does not name {who}; the record's sentence that does gives "
+                                       f"'{rival}', not the answer: {q.note_id} '{_quote(q.text, (0, len(q.text)))}'")]
             if hit is not None:
                 return [Finding(check="binding", claim=who, status="supported",
                                 detail=f"{who} is named next to the clause: '{_quote(hit, (0, len(hit)))}'")]
@@ -523,6 +529,30 @@ class Verifier:
             return False
         mine = set(self.tools.resolve(pid, name))
         return bool(mine) and any(mine & set(self.tools.resolve(pid, s)) for s in subject)
+
+    def _rival_sentence(self, claim, p, sent, pid: str, analysis: QuestionAnalysis):
+        """(sentence, option) where a sentence of the record that names the subject states another option in full
+        ("had an episode of gout ... about 2 months ago" against "about 2 days ago" from a sentence about bowel
+        movements): a value from a clause that does not name its subject loses to the subject's own sentence."""
+        from agent.claims import subject_spans
+
+        if self.tools is None or not claim.subject or analysis.dates:
+            return None  # a question anchored on dates is checked against the clauses of those dates instead
+        here = (p.note_id, p.start + sent[0])
+        df = {t: self.tools.doc_freq(pid, t) for t in content_tokens(" ".join(claim.subject))}
+        present = {t: n for t, n in df.items() if n}
+        if not present:
+            return None
+        rarest = {t for t, n in present.items() if n == min(present.values())}
+        for q in self.tools.lexical(pid, " ".join(claim.subject), k=8):
+            if (q.note_id, q.start) == here or len(q.text) > 400 or not subject_spans(claim, q.text, 0, len(q.text)):
+                continue  # a long dialogue turn names many things: not one subject's own sentence
+            if not rarest & set(content_tokens(q.text)):
+                continue  # "left ankle" is not "ankle sprain": the subject's rarest word in the record must be there
+            rival = self._rival_in(claim, q.text, analysis)
+            if rival is not None:
+                return q, rival
+        return None
 
     @staticmethod
     def _rival_in(claim, text: str, analysis: QuestionAnalysis) -> str | None:
@@ -836,6 +866,12 @@ class Verifier:
         cid, c, eids = cited[0]
         passages = [ctx.passages[e] for e in eids]
         val = c.value if isinstance(c.value, dict) else {}
+        picked = val.get("choice")
+        if draft.choice and picked in analysis.real_options and picked != draft.choice:
+            # the typed query that computed this fact singled out another option from the same evidence
+            return [Finding(check="recompute", claim=claim.answer[:80], status="contradicted",
+                            detail=f"{c.kind}: the computation over the cited evidence gives "
+                                   f"'{analysis.real_options[picked]}', not the answer")]
         dates = _dated(val)
         missing = [d for d in dates if not any(d in _dates_stated(p) for p in passages)]
         if missing:

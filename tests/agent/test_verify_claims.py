@@ -320,3 +320,27 @@ def test_a_started_or_stopped_drug_is_not_one_its_sentence_continues(text, quest
     intent = IntentParser().run(question, opts)
     assert "time_role" in _failed(_verify(text, question, opts, wrong, intent))
     assert "time_role" not in _failed(_verify(text, question, opts, right, intent))
+
+
+_FILLER = "Blood pressure was 128/76.\nLungs clear.\nAbdomen soft.\n"
+
+
+@pytest.mark.parametrize("texts", [
+    ("Clinic note\nShe had an episode of gout of her right big toe about 2 months ago.\n" + _FILLER +
+     "Her last bowel movement was 2 days ago.\n" + _FILLER + "It has been about 6 months since her last visit.\n",),
+    ("Clinic note\nLast seen here about 6 months ago.\n" + _FILLER + "Bowel movements: last one 2 days ago.\n" +
+     _FILLER + "Gout: flare in the right great toe about 2 months ago, settled with colchicine.\n",),
+    ("Clinic note\nBowel habits normal; last BM 2 days ago.\n",
+     "Follow-up note\nAbout 6 months since the last review.\n" + _FILLER +
+     "Reports a gout attack of the right toe 2 months ago.\n"),
+])
+def test_a_value_from_a_clause_that_does_not_name_the_subject_loses_to_the_subjects_own_sentence(notes_qa, texts):
+    """A duration in a sentence about something else is not the subject's, even when no other entity competes in
+    that sentence: the record's sentence that names the subject states another option."""
+    from clinqa.records import Patient
+
+    notes = {f"g{i}": (f"2021-0{i + 3}-01", t) for i, t in enumerate(texts)}
+    qa = notes_qa(Patient("pg", "Anna Mitchell", "1977-01-01"), notes)
+    opts = {"A": "About 6 months ago", "B": "About 2 days ago", "C": "About 2 months ago"}
+    ans = qa.ask("pg", "About how long ago was her gout attack in the right great toe?", options=opts)
+    assert [k for k, v in ans.option_checks.items() if v == "verified"] == ["C"], ans.option_checks
