@@ -141,6 +141,9 @@ DECISIVE = ("value", "binding", "absence", "recompute", "entailment")  # checks 
 _FACT_TYPES = {"drug": ("DRUG",), "problem": ("PROBLEM",), "test": ("LAB", "VITAL", "PROCEDURE"),
                "procedure": ("PROCEDURE",)}
 _TOL_DAYS = {"d": 0.5, None: 0.5, "wk": 3.6, "mo": 16, "y": 183}
+# below 60 % of its words in one clause an answer is not stated there; from this share on, a model may judge it
+# as a paraphrase of that clause (the LLM backends only)
+_PARAPHRASE = 0.3
 _DAYS_PER = {"d": 1.0, None: 1.0, "wk": 7.0, "mo": 30.44, "y": 365.25}
 
 
@@ -300,6 +303,8 @@ class Verifier:
             if loc is not None:
                 cands.append((loc.coverage, p, loc))
         cands.sort(key=lambda x: -x[0])
+        if cands and cands[0][0] < 0.6 and cands[0][0] >= _PARAPHRASE and self.entail:
+            return self._paraphrase(claim, cands[0], pid, analysis, passages), None
         if not cands or cands[0][0] < 0.6:
             best = f" (best clause: '{_quote(cands[0][1].text, cands[0][2].clause)}')" if cands else ""
             return [Finding(check="value", claim=claim.answer[:80], status="unsupported",
@@ -323,6 +328,20 @@ class Verifier:
                 return fs, (p, loc)
             first_fail = first_fail or fs
         return first_fail, None
+
+    def _paraphrase(self, claim, cand, pid: str, analysis: QuestionAnalysis, passages) -> list[Finding]:
+        """An answer told in other words than the record's ("the COVID 15" for "the weight she put on during
+        COVID"): the words alone cannot confirm it, so the model judges it against the one clause that shares
+        most of its words; the subject's binding and the clause's polarity still apply."""
+        cov, p, loc = cand
+        fs = [Finding(check="value", claim=claim.answer[:80], status="skipped",
+                      detail=f"not stated word for word ({cov:.0%} of its words in {p.note_id}: "
+                             f"'{_quote(p.text, loc.clause)}'); the entailment check decides")]
+        fs += self._binding(claim, p, loc, pid, analysis, passages)
+        fs += self._polarity(claim, p, loc)
+        if self._ok(fs):
+            fs.append(self._entailment(claim, (p, loc)))
+        return fs
 
     def _presence(self, claim, passages, draft: Draft, analysis: QuestionAnalysis):
         """A yes/no answer about the question's own entity: the cited clause must name it with the answer's

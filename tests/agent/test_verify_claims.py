@@ -344,3 +344,23 @@ def test_a_value_from_a_clause_that_does_not_name_the_subject_loses_to_the_subje
     opts = {"A": "About 6 months ago", "B": "About 2 days ago", "C": "About 2 months ago"}
     ans = qa.ask("pg", "About how long ago was her gout attack in the right great toe?", options=opts)
     assert [k for k, v in ans.option_checks.items() if v == "verified"] == ["C"], ans.option_checks
+
+
+@pytest.mark.parametrize("text,answer", [
+    ("[patient] probably exercising more to get rid of the covid 15 .",
+     "To lose the weight she put on during COVID (the COVID 15)"),
+    ("Assessment: right hip DJD. She is not keen on a cane but will give it a try.",
+     "She did not love the idea of a cane but agreed to try it"),
+    ("Plan: we could get a breast specialist on the team and keep following the cysts closely.",
+     "Watch the cysts and refer to a specialist"),
+])
+def test_a_paraphrase_is_judged_by_the_model_on_its_best_clause(text, answer):
+    """An answer in other words than the record's: only the model's entailment on that clause can verify it; the
+    extractive backend (no model) leaves it unverified."""
+    args = ("What did the patient say?", {"A": answer, "B": "Something else entirely different"}, answer,
+            Intent(asked="value", entities=[]))
+    yes = _Judge({"verdict": "entailed"})
+    assert _verify(text, *args, verifier=Verifier(yes)).status == "verified"
+    assert len(yes.calls) == 1 and "TEXT:" in yes.calls[0][-1]["content"]
+    assert _verify(text, *args, verifier=Verifier(_Judge({"verdict": "not_stated"}))).status == "unsupported"
+    assert _verify(text, *args).status == "unsupported"  # typed checks only: not stated word for word
