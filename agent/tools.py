@@ -23,7 +23,9 @@ from agent.understand import content_tokens
 
 log = logging.getLogger(__name__)
 
-_SENT = re.compile(r"\n+|(?<=[.!?;])\s+(?=[A-Z0-9(\"'])")
+# a sentence ends at a line break, at end punctuation before a capital, or at punctuation written apart from its
+# word ("okay . so , you know": transcripts tokenized by a speech recognizer are lower-case)
+_SENT = re.compile(r"\n+|(?<=[.!?;])\s+(?=[A-Z0-9(\"'])|(?<=\s[.!?])\s+")
 
 
 @dataclass

@@ -53,9 +53,11 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
             head = text[max(pos, m.start() - 12) : m.start() + 1]
             if _ABBREV_END.search(head):
                 continue
-            # a decimal or ordinal like "2." followed by a lower-case word is not an end
+            # a decimal or ordinal like "2." followed by a lower-case word is not an end; a period written apart
+            # from its word ("okay . so , you know", a speech recognizer's transcript) always is
             nxt = text[m.end() : m.end() + 2].lstrip()
-            if nxt and nxt[0].islower():
+            spaced = m.start() > start and text[m.start() - 1].isspace()
+            if nxt and nxt[0].islower() and not spaced:
                 continue
             cut = m.end()
         spans.append((pos, cut))

@@ -376,3 +376,20 @@ def test_speed_budget(clf):
     per_note = (time.perf_counter() - t0) / n
     assert out[0].assertion is A.ABSENT and out[1].historical
     assert per_note < 0.01, f"{per_note * 1000:.2f} ms per note"  # generous bound for a loaded CI box
+
+
+@pytest.mark.parametrize("text,sentences", [
+    ("[doctor] okay . so your neck is supple . i do n't appreciate any jvd . your heart is regular .",
+     ["[doctor] okay .", "so your neck is supple .", "i do n't appreciate any jvd .", "your heart is regular ."]),
+    ("[patient] no fever ? not that i know . but i 've had some chills !",
+     ["[patient] no fever ?", "not that i know .", "but i 've had some chills !"]),
+    ("She takes 2.5 mg daily. no change. Dr. Lee agreed.", ["She takes 2.5 mg daily. no change.", "Dr. Lee agreed."]),
+])
+def test_a_period_written_apart_from_its_word_ends_a_lower_case_sentence(text, sentences):
+    """Speech-recognizer transcripts are lower-case with spaced punctuation: a negation in one turn's sentence
+    must not reach the next ("i do n't appreciate any jvd . your heart is regular"). Both splitters agree."""
+    from agent.tools import split_sentences as agent_split
+
+    assert [text[s:e] for s, e in split_sentences(text)] == sentences
+    if "Dr." not in text:  # the agent's splitter also cuts before a capital after an abbreviation
+        assert [text[s:e] for s, e in agent_split(text)] == sentences
