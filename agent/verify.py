@@ -85,6 +85,18 @@ class AssertionChecker:
         a, x = getattr(res, "assertion", None), getattr(res, "experiencer", None)
         return str(getattr(a, "value", a)).lower(), str(getattr(x, "value", x) or "patient").lower()
 
+    def triggers(self, sentence: str, start: int, end: int) -> list[str]:
+        """The trigger words that decided the span's status ("If", "denies"); empty without the classifier."""
+        clf = self._classifier()
+        if clf is None:
+            return []
+        try:
+            res = clf.classify(sentence, start, end)
+        except Exception as e:
+            log.debug("assertion classifier failed: %s", e)
+            return []
+        return [t.split(":", 1)[-1] for t in getattr(res, "triggers", []) or []]
+
     def negated(self, sentence: str, start: int, end: int) -> bool:
         clf = self._classifier()
         if clf is not None:
@@ -606,7 +618,10 @@ class Verifier:
 
     def _polarity(self, claim, p, loc) -> list[Finding]:
         """The value's mention must be asserted for the patient unless the question asks about a relative; the
-        answer's own negation ("X was ruled out") must agree with the clause's."""
+        answer's own negation ("X was ruled out") must agree with the clause's; a clause that states it only as a
+        contingency ("if therapy fails, X") answers only a question about plans."""
+        from agent.claims import cue_rx_words
+
         if not claim.value_terms:
             return []
         res = self._stance(p, loc)
@@ -620,6 +635,12 @@ class Verifier:
                                detail=f"the clause states it as {'negated' if assertion == 'absent' else 'present'}, "
                                       f"the answer as {'negated' if answer_neg else 'present'}: "
                                       f"'{_quote(p.text, loc.clause)}'"))
+        if (assertion == "hypothetical" and not answer_neg and not cue_rx_words("plan_question").search(claim.question)
+                and any(cue_rx_words("contingency_triggers").match(t.strip()) for t in self.assertions.triggers(
+                    p.text[loc.sentence[0]:loc.sentence[1]], loc.span[0] - loc.sentence[0], loc.span[1] - loc.sentence[0]))):
+            out.append(Finding(check="assertion", claim=claim.answer[:80], status="contradicted",
+                               detail=f"the clause states it only as a plan or a contingency, the question asks what "
+                                      f"happened: '{_quote(p.text, loc.clause)}'"))
         if claim.relative is None and experiencer == "family":
             out.append(Finding(check="experiencer", claim=claim.answer[:80], status="contradicted",
                                detail=f"the clause is about a family member, not the patient: '{_quote(p.text, loc.clause)}'"))

@@ -364,3 +364,18 @@ def test_a_paraphrase_is_judged_by_the_model_on_its_best_clause(text, answer):
     assert len(yes.calls) == 1 and "TEXT:" in yes.calls[0][-1]["content"]
     assert _verify(text, *args, verifier=Verifier(_Judge({"verdict": "not_stated"}))).status == "unsupported"
     assert _verify(text, *args).status == "unsupported"  # typed checks only: not stated word for word
+
+
+@pytest.mark.parametrize("text", [
+    "If endoscopic therapy fails, transarterial embolization by interventional radiology.",
+    "Should the bleeding recur, transarterial embolization would be arranged.",
+    "In case of rebleeding, transarterial embolization is the next step.",
+])
+def test_a_contingency_does_not_answer_what_happened_but_answers_the_plan(text):
+    opts = {"A": "transarterial embolization", "B": "epinephrine injection and hemoclips", "C": "surgery"}
+    intent = Intent(asked="value", entities=[IntentEntity(text="hemostasis", type="procedure")])
+    happened = _verify(text, "How was hemostasis achieved at the endoscopy?", opts, "transarterial embolization", intent)
+    assert happened.status == "unsupported" and "assertion" in _failed(happened), happened.reason
+    plan = _verify(text, "What is the plan if the bleeding cannot be controlled endoscopically?", opts,
+                   "transarterial embolization", intent)
+    assert "assertion" not in _failed(plan), plan.reason
