@@ -333,6 +333,7 @@ class Verifier:
             fs += self._contrast(claim, p, loc)
             fs += self._total(claim, p, loc)
             fs += self._roles(claim, p, loc)
+            fs += self._superseded(claim, p, loc)
             fs += self._anchor(claim, p, loc, analysis)
             if self._ok(fs):
                 fs += self._series(claim, pid, analysis)
@@ -737,6 +738,25 @@ class Verifier:
                                    detail=f"the question asks a {claim.event_role} date; the clause dates a "
                                           f"{'/'.join(sorted(roles))}: '{_quote(text, loc.sentence)}'"))
         return out
+
+    @staticmethod
+    def _superseded(claim, p, loc) -> list[Finding]:
+        """A value its own sentence reports as corrected is not the record's answer (an addendum: 'the onset was
+        given as "November 2022"' ... 'X is hereby corrected to Y'), unless the question asks for the old value."""
+        from agent.claims import cue_rx
+
+        if cue_rx("superseded", "question").search(claim.question):
+            return []
+        s0, s1 = loc.clause
+        v0, v1 = loc.span
+        before = cue_rx("superseded", "before").search(p.text, s0, v0)
+        after = cue_rx("superseded", "after").search(p.text, v1, s1)
+        hit = before or after
+        if hit is None:
+            return []
+        return [Finding(check="time_role", claim=claim.answer[:80], status="contradicted",
+                        detail=f"the sentence reports the answer as a value that was corrected ('{hit.group(0)}'): "
+                               f"'{_quote(p.text, loc.clause)}'")]
 
     def _series(self, claim, pid: str, analysis: QuestionAnalysis) -> list[Finding]:
         """Values that only make sense against the whole record: the highest / lowest of a series, and a count,

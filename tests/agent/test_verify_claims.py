@@ -379,3 +379,23 @@ def test_a_contingency_does_not_answer_what_happened_but_answers_the_plan(text):
     plan = _verify(text, "What is the plan if the bleeding cannot be controlled endoscopically?", opts,
                    "transarterial embolization", intent)
     assert "assertion" not in _failed(plan), plan.reason
+
+
+@pytest.mark.parametrize("text,old,new", [
+    ('In our letter of 21.02.2023 the onset of arthralgia was given as "approximately November 2022"; it was '
+     'first documented on August 17, 2022.', "approximately November 2022", "August 17, 2022"),
+    ('The diagnosis "type 2 diabetes mellitus" in our letter of 06.03.2024 is hereby corrected to: '
+     'glucocorticoid-induced hyperglycemia.', "type 2 diabetes mellitus", "glucocorticoid-induced hyperglycemia"),
+    ("The allergy was erroneously recorded as penicillin; the patient's documented allergy is sulfonamides.",
+     "penicillin", "sulfonamides"),
+])
+def test_a_value_the_sentence_reports_as_corrected_is_not_the_answer(text, old, new):
+    opts = {"A": old, "B": new, "C": "something unrelated"}
+    intent = Intent(asked="value", entities=[])
+    q = "According to the corrected record, what is documented?"
+    wrong = _verify(text, q, opts, old, intent)
+    assert wrong.status == "unsupported" and "time_role" in _failed(wrong), wrong.reason
+    right = _verify(text, q, opts, new, intent)
+    assert "time_role" not in _failed(right), right.reason
+    asked_old = _verify(text, "What was originally documented, before the correction?", opts, old, intent)
+    assert "time_role" not in _failed(asked_old), asked_old.reason
