@@ -909,12 +909,37 @@ class Verifier:
             # out, and an option the record never mentions is not that
             return [Finding(check="absence", claim=claim.answer[:80], status="unsupported",
                             detail="not mentioned in the record, while another option is explicitly negated there")]
+        named = self._named_present(claim.answer, ctx.patient_id)
+        if named is not None:
+            # not stated in full, but its distinctive word is, for the patient ("methylprednisolone 500 mg IV once
+            # daily" for "methylprednisolone pulses"): a paraphrase of a given treatment is no absence
+            return [Finding(check="absence", claim=claim.answer[:80], status="unsupported",
+                            detail=f"could not check: not stated in these words, but the record names "
+                                   f"'{named[1]}' for the patient: {named[0].note_id} "
+                                   f"'{_quote(named[0].text, (0, len(named[0].text)))}'")]
         if others and documented * 2 >= len(others):
             return [Finding(check="absence", claim=claim.answer[:80], status="supported",
                             detail=f"no mention in the record; {documented} of {len(others)} other options documented")]
         return [Finding(check="absence", claim=claim.answer[:80], status="unsupported",
                         detail=f"could not check: not mentioned, and only {documented} of {len(others)} other options "
                                "are documented, so the record may simply not cover the question")]
+
+    def _named_present(self, option: str, pid: str):
+        """(sentence, word) where the record states the option's rarest word (its distinctive name) for the
+        patient, asserted present; None when it never does or there are no tools."""
+        if self.tools is None:
+            return None
+        df = {t: self.tools.doc_freq(pid, t) for t in content_tokens(option)}
+        present = {t: n for t, n in df.items() if n}
+        if not present:
+            return None
+        word = min(present, key=lambda t: (present[t], t))
+        for q in self.tools.lexical(pid, option, k=12):
+            spans = [m.span() for m in re.finditer(r"[A-Za-z][A-Za-z0-9\-/']*", q.text)
+                     if word in content_tokens(m.group(0))]
+            if spans and self.assertions.classify(q.text, *spans[0]) == ("present", "patient"):
+                return q, q.text[spans[0][0]:spans[0][1]]
+        return None
 
     # -- computed results are re-derived from their evidence --------------------------------------------------------
     def _recompute(self, draft: Draft, ctx: Context, analysis: QuestionAnalysis, claim, refs: list[str]) -> list[Finding]:

@@ -399,3 +399,23 @@ def test_a_value_the_sentence_reports_as_corrected_is_not_the_answer(text, old, 
     assert "time_role" not in _failed(right), right.reason
     asked_old = _verify(text, "What was originally documented, before the correction?", opts, old, intent)
     assert "time_role" not in _failed(asked_old), asked_old.reason
+
+
+@pytest.mark.parametrize("given", [
+    "Induction was started with methylprednisolone 500 mg IV once daily on three consecutive days.",
+    "She received three IV methylprednisolone doses of 500 mg each.",
+    "Methylprednisolone was given intravenously, 500 mg per day for 3 days.",
+])
+def test_a_paraphrased_given_treatment_is_no_absence(notes_qa, given):
+    """'Methylprednisolone pulses' is not stated in those words, but the record gives methylprednisolone: the
+    option cannot be verified as the treatment never given."""
+    from clinqa.records import Patient
+
+    notes = {"a0": ("2023-02-14", "Discharge letter\n" + given + "\nMycophenolate mofetil 500 mg twice daily was "
+                                  "started.\nHydroxychloroquine 200 mg twice daily was started.\n")}
+    qa = notes_qa(Patient("pm", "Ann Brand", "1995-01-01"), notes)
+    opts = {"A": "Methylprednisolone pulses", "B": "Mycophenolate mofetil", "C": "Hydroxychloroquine",
+            "D": "Rituximab"}
+    ans = qa.ask("pm", "Which treatment was never given to the patient?", options=opts)
+    assert ans.option_checks["A"] != "verified", ans.option_checks
+    assert ans.option_checks["B"] != "verified" and ans.option_checks["C"] != "verified"
