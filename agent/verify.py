@@ -911,8 +911,8 @@ class Verifier:
                             detail="not mentioned in the record, while another option is explicitly negated there")]
         named = self._named_present(claim.answer, ctx.patient_id)
         if named is not None:
-            # not stated in full, but its distinctive word is, for the patient ("methylprednisolone 500 mg IV once
-            # daily" for "methylprednisolone pulses"): a paraphrase of a given treatment is no absence
+            # not stated in full, but its drug is, for the patient ("methylprednisolone 500 mg IV once daily" for
+            # "methylprednisolone pulses"): a paraphrase of a given drug is no absence
             return [Finding(check="absence", claim=claim.answer[:80], status="unsupported",
                             detail=f"could not check: not stated in these words, but the record names "
                                    f"'{named[1]}' for the patient: {named[0].note_id} "
@@ -925,20 +925,24 @@ class Verifier:
                                "are documented, so the record may simply not cover the question")]
 
     def _named_present(self, option: str, pid: str):
-        """(sentence, word) where the record states the option's rarest word (its distinctive name) for the
-        patient, asserted present; None when it never does or there are no tools."""
+        """(sentence, drug) where the record states the drug the option names for the patient, asserted present and
+        not as a question; None when the option names no dictionary drug, the record never does, or no tools."""
         if self.tools is None:
             return None
-        df = {t: self.tools.doc_freq(pid, t) for t in content_tokens(option)}
-        present = {t: n for t, n in df.items() if n}
-        if not present:
-            return None
-        word = min(present, key=lambda t: (present[t], t))
-        for q in self.tools.lexical(pid, option, k=12):
-            spans = [m.span() for m in re.finditer(r"[A-Za-z][A-Za-z0-9\-/']*", q.text)
-                     if word in content_tokens(m.group(0))]
-            if spans and self.assertions.classify(q.text, *spans[0]) == ("present", "patient"):
-                return q, q.text[spans[0][0]:spans[0][1]]
+        if self._parser is None:
+            from agent.intent import IntentParser
+
+            self._parser = IntentParser()
+        drugs = [option[a:b] for a, b, t in self._parser.typed_mentions(option) if t == "drug"]
+        for drug in drugs[:1]:
+            want = set(content_tokens(drug))
+            for q in self.tools.lexical(pid, drug, k=12):
+                if _interrogative(q.text):
+                    continue
+                spans = [m.span() for m in re.finditer(r"[A-Za-z][A-Za-z0-9\-/']*", q.text)
+                         if set(content_tokens(m.group(0))) & want]
+                if spans and self.assertions.classify(q.text, spans[0][0], spans[-1][1]) == ("present", "patient"):
+                    return q, q.text[spans[0][0]:spans[-1][1]]
         return None
 
     # -- computed results are re-derived from their evidence --------------------------------------------------------
