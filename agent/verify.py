@@ -879,9 +879,13 @@ class Verifier:
             out = []
             pool = self.tools.lexical(ctx.patient_id, text, k=12) if self.tools is not None else list(ctx.passages.values())
             need = 0.99 if len(c.value_terms) + len(c.numbers) <= 4 else 0.75  # "lateral" is not "medial"
+            # the drug an option names must be in the sentence ("Varenicline, because of the prolonged QTc" is not
+            # "azithromycin ... not started because of the prolonged QTc interval")
+            drugs = [set(content_tokens(d)) for d in self._drugs_in(text)]
             for p in pool:
                 loc = locate(c, p.text)
-                if loc is not None and loc.coverage >= need:
+                if loc is not None and loc.coverage >= need and all(
+                        d & set(content_tokens(p.text[loc.sentence[0]:loc.sentence[1]])) for d in drugs):
                     out.append((p, loc, c))
             return out
 
@@ -924,17 +928,20 @@ class Verifier:
                         detail=f"could not check: not mentioned, and only {documented} of {len(others)} other options "
                                "are documented, so the record may simply not cover the question")]
 
+    def _drugs_in(self, text: str) -> list[str]:
+        """The dictionary drugs a text names (the intent parser's typed mentions)."""
+        if self._parser is None:
+            from agent.intent import IntentParser
+
+            self._parser = IntentParser()
+        return [text[a:b] for a, b, t in self._parser.typed_mentions(text) if t == "drug"]
+
     def _named_present(self, option: str, pid: str):
         """(sentence, drug) where the record states the drug the option names for the patient, asserted present and
         not as a question; None when the option names no dictionary drug, the record never does, or no tools."""
         if self.tools is None:
             return None
-        if self._parser is None:
-            from agent.intent import IntentParser
-
-            self._parser = IntentParser()
-        drugs = [option[a:b] for a, b, t in self._parser.typed_mentions(option) if t == "drug"]
-        for drug in drugs[:1]:
+        for drug in self._drugs_in(option)[:1]:
             want = set(content_tokens(drug))
             for q in self.tools.lexical(pid, drug, k=12):
                 if _interrogative(q.text):

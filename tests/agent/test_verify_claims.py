@@ -419,3 +419,22 @@ def test_a_paraphrased_given_treatment_is_no_absence(notes_qa, given):
     ans = qa.ask("pm", "Which treatment was never given to the patient?", options=opts)
     assert ans.option_checks["A"] != "verified", ans.option_checks
     assert ans.option_checks["B"] != "verified" and ans.option_checks["C"] != "verified"
+
+
+@pytest.mark.parametrize("texts", [
+    ("Long-term azithromycin was considered but not started because of the prolonged QTc interval.",
+     "Bupropion is contraindicated because of a prior seizure.", "Varenicline 1 mg twice daily was started."),
+    ("Azithromycin prophylaxis: not started (prolonged QTc interval).",
+     "Bupropion was ruled out given his seizure history.", "He takes varenicline 1 mg twice daily."),
+])
+def test_an_absence_needs_the_options_drug_in_the_negated_sentence(notes_qa, texts):
+    """A negated sentence about another drug with the same reason does not make the option's drug the one ruled
+    out, and a drug the record gives is no absence."""
+    from clinqa.records import Patient
+
+    notes = {f"s{i}": (f"2024-0{i + 1}-10", "Clinic note\n" + t + "\n") for i, t in enumerate(texts)}
+    qa = notes_qa(Patient("ps", "Rei Mar", "1958-01-01"), notes)
+    opts = {"A": "Varenicline, because of the prolonged QTc interval", "B": "Bupropion, because of a prior seizure",
+            "C": "Nicotine patch, because of skin irritation"}
+    ans = qa.ask("ps", "Which smoking-cessation drug was ruled out, and why?", options=opts)
+    assert ans.option_checks["A"] != "verified", ans.option_checks
