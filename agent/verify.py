@@ -177,7 +177,6 @@ class Verifier:
         self.entail = (llm is not None) if entail is None else (bool(entail) and llm is not None)
         self.tools = tools
         self.assertions = AssertionChecker()
-        self._parser = None
         self._facts_cache: dict[tuple[str, str, str], list] = {}
         self.conflicts = ConflictChecker(tools) if tools is not None else None
 
@@ -238,11 +237,9 @@ class Verifier:
         return self._status(findings)
 
     def _intent(self, analysis: QuestionAnalysis):
-        if self._parser is None:
-            from agent.intent import IntentParser
+        from agent.intent import shared_parser
 
-            self._parser = IntentParser()
-        return self._parser.run(analysis.question, analysis.options or None)
+        return shared_parser().run(analysis.question, analysis.options or None)
 
     @staticmethod
     def _ok(findings: list[Finding]) -> bool:
@@ -542,11 +539,9 @@ class Verifier:
         found = self._facts_in(pid, p.note_id, p.start + sent[0], p.start + sent[1], types) if types else []
         out = [(a - p.start, b - p.start, n) for a, b, n in found]
         # the dictionaries also type mentions the store has no fact for (a workspace ingested without extraction)
-        if self._parser is None:
-            from agent.intent import IntentParser
+        from agent.intent import shared_parser
 
-            self._parser = IntentParser()
-        for a, b, t in self._parser.typed_mentions(p.text[sent[0]:sent[1]]):
+        for a, b, t in shared_parser().typed_mentions(p.text[sent[0]:sent[1]]):
             a, b = a + sent[0], b + sent[0]
             if t in kinds and not any(a < y and x < b for x, y, _ in out):
                 out.append((a, b, p.text[a:b]))
@@ -755,7 +750,7 @@ class Verifier:
         if hit is None:
             return []
         return [Finding(check="time_role", claim=claim.answer[:80], status="contradicted",
-                        detail=f"the sentence reports the answer as a value that was corrected ('{hit.group(0)}'): "
+                        detail=f"the clause reports the answer as a value that was corrected ('{hit.group(0)}'): "
                                f"'{_quote(p.text, loc.clause)}'")]
 
     def _series(self, claim, pid: str, analysis: QuestionAnalysis) -> list[Finding]:
@@ -930,11 +925,9 @@ class Verifier:
 
     def _drugs_in(self, text: str) -> list[str]:
         """The dictionary drugs a text names (the intent parser's typed mentions)."""
-        if self._parser is None:
-            from agent.intent import IntentParser
+        from agent.intent import shared_parser
 
-            self._parser = IntentParser()
-        return [text[a:b] for a, b, t in self._parser.typed_mentions(text) if t == "drug"]
+        return [text[a:b] for a, b, t in shared_parser().typed_mentions(text) if t == "drug"]
 
     def _named_present(self, option: str, pid: str):
         """(sentence, drug) where the record states the drug the option names for the patient, asserted present and
