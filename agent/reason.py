@@ -22,7 +22,7 @@ import re
 from agent.chain import CHAIN_KINDS
 from agent.context import SYSTEM_PROMPT, Context, ContextBuilder
 from agent.tools import Passage, Toolbox
-from agent.understand import QuestionAnalysis, content_tokens, find_dates, find_numbers
+from agent.understand import DAYS_PER_UNIT, QuestionAnalysis, content_tokens, find_dates, find_numbers
 from agent.verify import AssertionChecker, Draft
 
 log = logging.getLogger(__name__)
@@ -68,12 +68,9 @@ def choice_schema(letters: list[str]) -> dict:
     }
 
 
-_DAYS_PER = {"d": 1.0, None: 1.0, "wk": 7.0, "mo": 30.44, "y": 365.25}
-
-
 def _days(value: float, unit: str | None) -> float | None:
     """A duration in days ("3 weeks" -> 21); None for non-duration units."""
-    return value * _DAYS_PER[unit] if unit in _DAYS_PER else None
+    return value * DAYS_PER_UNIT[unit] if unit in DAYS_PER_UNIT else None
 
 
 class OptionScorer:

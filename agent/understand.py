@@ -109,6 +109,8 @@ def content_tokens(text: str) -> list[str]:
     return out
 
 
+# days in one duration unit as find_numbers names it (a bare number counts as days)
+DAYS_PER_UNIT = {"d": 1.0, None: 1.0, "wk": 7.0, "mo": 30.44, "y": 365.25}
 # the units a number may carry, written after it (digits or words)
 _UNITS = (r"%|percent|milligrams?|micrograms?|milliliters?|millilitres?|grams?|kilograms?|mg/dl|mg/m2|mg/kg|mmol/l|g/dl|"
           r"µg|mcg|ug|mg|kg|g|ml|l|mm|cm|m|u/l|iu|units?|mmhg|bpm|°c|degrees?(?: celsius)?|days?|weeks?|months?|years?|"

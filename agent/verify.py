@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from agent.conflicts import ConflictChecker
 from agent.context import Context
 from agent.records import Finding, Verification
-from agent.understand import QuestionAnalysis, content_tokens, find_dates, find_numbers, stem
+from agent.understand import DAYS_PER_UNIT, QuestionAnalysis, content_tokens, find_dates, find_numbers, stem
 
 log = logging.getLogger(__name__)
 
@@ -72,30 +72,29 @@ class AssertionChecker:
                 self._clf = None
         return self._clf
 
-    def classify(self, sentence: str, start: int, end: int) -> tuple[str, str] | None:
-        """(assertion, experiencer) of the span, from the extractors' classifier; None when it is not available."""
+    def _result(self, sentence: str, start: int, end: int):
+        """The extractors' classifier result for the span; None when it is not available or fails."""
         clf = self._classifier()
         if clf is None:
             return None
         try:
-            res = clf.classify(sentence, start, end)
+            return clf.classify(sentence, start, end)
         except Exception as e:
             log.debug("assertion classifier failed: %s", e)
+            return None
+
+    def classify(self, sentence: str, start: int, end: int) -> tuple[str, str] | None:
+        """(assertion, experiencer) of the span, from the extractors' classifier; None when it is not available."""
+        res = self._result(sentence, start, end)
+        if res is None:
             return None
         a, x = getattr(res, "assertion", None), getattr(res, "experiencer", None)
         return str(getattr(a, "value", a)).lower(), str(getattr(x, "value", x) or "patient").lower()
 
     def triggers(self, sentence: str, start: int, end: int) -> list[str]:
         """The trigger words that decided the span's status ("If", "denies"); empty without the classifier."""
-        clf = self._classifier()
-        if clf is None:
-            return []
-        try:
-            res = clf.classify(sentence, start, end)
-        except Exception as e:
-            log.debug("assertion classifier failed: %s", e)
-            return []
-        return [t.split(":", 1)[-1] for t in getattr(res, "triggers", []) or []]
+        res = self._result(sentence, start, end)
+        return [t.split(":", 1)[-1] for t in getattr(res, "triggers", None) or []]
 
     def negated(self, sentence: str, start: int, end: int) -> bool:
         clf = self._classifier()
@@ -156,7 +155,6 @@ _TOL_DAYS = {"d": 0.5, None: 0.5, "wk": 3.6, "mo": 16, "y": 183}
 # below 60 % of its words in one clause an answer is not stated there; from this share on, a model may judge it
 # as a paraphrase of that clause (the LLM backends only)
 _PARAPHRASE = 0.3
-_DAYS_PER = {"d": 1.0, None: 1.0, "wk": 7.0, "mo": 30.44, "y": 365.25}
 
 
 def _quote(text: str, span: tuple[int, int], limit: int = 160) -> str:
@@ -529,7 +527,7 @@ class Verifier:
 
         if claim.relative:
             return [(a + sent[0], b + sent[0], r) for a, b, r in relatives_in(p.text[sent[0]:sent[1]])]
-        if claim.numbers and all(u in _DAYS_PER and u is not None for _, u, _ in claim.numbers):
+        if claim.numbers and all(u in DAYS_PER_UNIT and u is not None for _, u, _ in claim.numbers):
             return []  # a duration ("for 4 days") distributes over everything listed before it
         kinds = [e.type for e in claim.intent.entities if e.type in _FACT_TYPES][:1] or (
             ["drug", "test"] if claim.numbers else [])
@@ -971,7 +969,7 @@ class Verifier:
             if a is None or b is None:
                 return [Finding(check="recompute", claim=claim.answer[:80], status="unsupported", detail="interval without dates")]
             days = abs((b - a).days)
-            ok = any(abs(v * _DAYS_PER[u] - days) <= _TOL_DAYS[u] for v, u, _ in claim.numbers if u in _DAYS_PER)
+            ok = any(abs(v * DAYS_PER_UNIT[u] - days) <= _TOL_DAYS[u] for v, u, _ in claim.numbers if u in DAYS_PER_UNIT)
             return [Finding(check="recompute", claim=claim.answer[:80], status="supported" if ok else "contradicted",
                             detail=f"{a.isoformat()} -> {b.isoformat()} is {days} days (re-derived from the cited dates)")]
         if c.kind == "count":

@@ -66,11 +66,16 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+    with tempfile.TemporaryDirectory(prefix="bench_scale-") as tmp:
+        _bench(Path(tmp), args)
+
+
+def _bench(tmp: Path, args: argparse.Namespace) -> None:
+    from clinqa.workspace import Workspace
     from evals.synth import generate
     from scale.cluster import connect
     from scale.ingest import ray_ingest
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench_scale-"))
     path = tmp / "synth.json"
     path.write_text(json.dumps(generate(args.patients, args.seed)))
     cores = os.cpu_count() or 1
@@ -81,8 +86,6 @@ def main(argv: list[str] | None = None) -> None:
     with connect("local", num_cpus=cores) as cluster:
         start_s = time.perf_counter() - t
         for workers in (1, 2):
-            from clinqa.workspace import Workspace
-
             t = time.perf_counter()
             summary = ray_ingest(Workspace(tmp / f"ray{workers}" / "ws"), [path], cluster, workers=workers,
                                  progress=False)

@@ -8,7 +8,7 @@ from typing import Callable, Protocol
 from agent.records import Intent
 from agent.resources import load
 from agent.tools import Computed, Passage, Toolbox
-from agent.understand import content_tokens, find_dates, find_numbers
+from agent.understand import DAYS_PER_UNIT, content_tokens, find_dates, find_numbers
 
 GENERIC = frozenset(content_tokens(
     "dose dosage change changed medication medications drug drugs started start patient received receive "
@@ -69,8 +69,8 @@ def as_timeline(p: Passage) -> Passage:
     return Passage(p.patient_id, p.note_id, p.start, p.end, p.text, p.note_date, None, 1.0, "timeline")
 
 
-# days per time unit of an option's number, and the tolerance in days when matching a computed interval
-_DAYS_PER = {"d": 1.0, None: 1.0, "wk": 7.0, "mo": 30.44}
+# the units an interval option may state; a year is too coarse to single out a count of days
+_INTERVAL_UNITS = ("d", None, "wk", "mo")
 
 
 def option_for_days(options: dict[str, str], days: int) -> str | None:
@@ -79,7 +79,7 @@ def option_for_days(options: dict[str, str], days: int) -> str | None:
     hits = set()
     for k, t in options.items():
         for v, u, _ in find_numbers(t):
-            per = _DAYS_PER.get(u)
+            per = DAYS_PER_UNIT[u] if u in _INTERVAL_UNITS else None
             if per is not None and abs(v * per - days) <= (0.5 if per == 1.0 else per / 2):
                 hits.add(k)
     return hits.pop() if len(hits) == 1 else None
