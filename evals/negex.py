@@ -14,10 +14,12 @@ negation (positive class Negated), historical (Historical), hypothetical
 (Not particular) and experiencer (any non-Patient value).
 
 ``--cv`` estimates how the project's own lexicon additions carry over to unseen reports. The general
-lexicons (medspaCy ConText, GenNegEx) and the engine are fixed; the project rules (``origin`` "clinqa") are
-tuned on one half of the reports (forward selection: a rule is kept only when it lowers the errors on that
-half) and scored on the other half (reports 1-30 vs 31-60 and back, counts pooled). A rule that only one
-half's sentences need is dropped when tuning on the other half, so the cross-validated figure pays for it.
+lexicons (medspaCy ConText, GenNegEx, and the rules file's ``origin`` "general" rules: published lexicon
+items or the issue's clinical phrases, each naming its ``source``) and the engine are fixed; the project
+rules (``origin`` "clinqa") are tuned on one half of the reports (forward selection: a rule is kept only when
+it lowers the errors on that half) and scored on the other half (reports 1-30 vs 31-60 and back, counts
+pooled). A rule that only one half's sentences need is dropped when tuning on the other half, so the
+cross-validated figure pays for it.
 """
 from __future__ import annotations
 

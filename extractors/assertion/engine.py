@@ -70,7 +70,10 @@ class Rule:
     list_scope: bool = True
     index: int = 0
     also: tuple[str, ...] = ()  # further modifier categories the same trigger carries ("quit" -> negated + historical)
-    origin: str = "clinqa"  # which lexicon the rule comes from ("clinqa", "medspacy", "negex")
+    # which lexicon the rule comes from: "medspacy" / "negex" (imported), "general" (a project-file rule whose cue
+    # is a published lexicon item or on the issue's list of clinical phrases: its "source" says which; always on)
+    # or "clinqa" (the project's own additions, tuned and cross-validated by evals.negex --cv)
+    origin: str = "clinqa"
     sentence_initial: bool = False  # only a trigger when it opens the sentence ("Should pain recur, ...")
     scope_breaks: frozenset[str] = frozenset()  # tokens that end this rule's scope ("(" , "because")
     # a BACKWARD trigger does not read a target whose clause opens with one of these words: "once the infection
@@ -391,6 +394,10 @@ class RuleSet:
             raise RuleError(f"rule {rid}: unknown direction {direction!r}")
         if "literal" not in raw and "pattern" not in raw:
             raise RuleError(f"rule {rid}: needs a literal or a pattern")
+        origin = str(raw.get("origin", "clinqa"))
+        if origin == "general" and not str(raw.get("source", "")).strip():
+            raise RuleError(f"rule {rid}: origin 'general' (always on, never tuned) needs a 'source' naming the "
+                            "published lexicon or the issue list the cue comes from")
         ms = raw.get("max_scope", self.default_max_scope)
         return Rule(
             id=rid,
@@ -404,7 +411,7 @@ class RuleSet:
             list_scope=bool(raw.get("list_scope", True)),
             index=index,
             also=also,
-            origin=str(raw.get("origin", "clinqa")),
+            origin=origin,
             sentence_initial=bool(raw.get("sentence_initial", False)),
             scope_breaks=frozenset(t for w in raw.get("scope_breaks", []) for t in self.tokenize(w)),
             not_after=frozenset(t for w in raw.get("not_after", []) for t in self.tokenize(w)),

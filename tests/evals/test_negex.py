@@ -93,7 +93,7 @@ def test_cv_drops_a_rule_only_one_half_needs(tmp_path, capsys):
         {"id": "neg_no", "literal": "no", "category": "NEGATED_EXISTENCE", "direction": "FORWARD"},
         {"id": "neg_nix", "literal": "nix", "category": "NEGATED_EXISTENCE", "direction": "FORWARD"},
         {"id": "neg_general", "literal": "absent", "category": "NEGATED_EXISTENCE", "direction": "BACKWARD",
-         "origin": "general"},
+         "origin": "general", "source": "a published lexicon item"},
     ]}))
     head = ("report", "concept", "sentence", "negation", "temporality", "experiencer")
     rows = [head,
@@ -152,10 +152,14 @@ def test_dev_file_targets():
     assert res["n_scored"] >= 1400
     cv, ins = res["cross_validated"], res["in_sample"]
     # figures of the committed rules (2-fold CV by report, project rules tuned on the other half): a guard
-    # against regressions, at or a little under today's 0.987 / 0.858 / 0.949 (issue 16 asks 0.98 / 0.75 / 0.95)
-    assert cv["negation"]["f1"] >= 0.98, cv["negation"]
-    assert cv["historical"]["f1"] >= 0.855, cv["historical"]
+    # against regressions, at or a little under today's 0.992 / 0.871 / 0.949 (issue 16 asks 0.98 / 0.75 / 0.95;
+    # hypothetical is one row short of it)
+    assert cv["negation"]["f1"] >= 0.985, cv["negation"]
+    assert cv["historical"]["f1"] >= 0.865, cv["historical"]
     assert cv["hypothetical"]["f1"] >= 0.945, cv["hypothetical"]
-    # in-sample minus CV: the issue asks at most 3 points; historical is 3.1 apart today
-    for f, gap in (("negation", 0.03), ("historical", 0.035), ("hypothetical", 0.03)):
-        assert ins[f]["f1"] - cv[f]["f1"] <= gap, (f, ins[f], cv[f])
+    # in-sample minus CV: the issue asks at most 3 points (historical 1.8, negation 0.3, hypothetical 0 today)
+    for f in ("negation", "historical", "hypothetical"):
+        assert ins[f]["f1"] - cv[f]["f1"] <= 0.03, (f, ins[f], cv[f])
+    # each fold on its own, not only the pooled counts
+    for fold in res["folds"]:
+        assert fold["figures"]["negation"]["f1"] >= 0.98 and fold["figures"]["historical"]["f1"] >= 0.75, fold

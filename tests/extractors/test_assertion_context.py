@@ -41,7 +41,7 @@ def test_general_lexicons_are_imported_with_their_licences(clf):
         lex = json.loads(path.read_text(encoding="utf-8"))
         assert lex["version"] and lex["licence"] and lex["source"]
     origins = {r.origin for r in clf.rules.rules}
-    assert origins == {"clinqa", "medspacy", "negex"}
+    assert origins == {"clinqa", "general", "medspacy", "negex"}
     # every GenNegEx trigger and medspaCy rule became a rule
     negex = json.loads(files["negex"].read_text(encoding="utf-8"))["triggers"]
     assert sum(r.origin == "negex" for r in clf.rules.rules) == len(negex) == 272
@@ -61,6 +61,61 @@ def test_negation_from_the_general_lexicons(clf, sentence, concept):
     assert res.assertion is A.ABSENT
     assert res.triggers and all(t.startswith(("medspacy:", "negex:")) for t in res.triggers), res.triggers
     assert run(clf, sentence, concept).assertion is A.ABSENT  # with the project rules on top
+
+
+# the issue's clinical phrases and published items written as general (always-on, never tuned) rules: each one
+# names its source; checked here with the project's own (origin clinqa) rules switched off
+GENERAL_SOURCES = ("pyConText", "medspaCy", "NegEx", "issue 16 list")
+
+
+def test_general_rules_name_a_published_source_or_the_issue_list():
+    data = json.loads(DEFAULT_RULES.read_text(encoding="utf-8"))
+    general = [r for r in data["rules"] if r.get("origin") == "general"]
+    assert len(general) >= 20
+    for r in general:
+        assert any(src in r["source"] for src in GENERAL_SOURCES), r["id"]
+
+
+def test_a_general_rule_without_a_source_is_refused(tmp_path):
+    p = tmp_path / "rules.json"
+    rule = {"id": "hist_x", "literal": "formerly", "category": "HISTORICAL", "direction": "FORWARD", "origin": "general"}
+    p.write_text(json.dumps({"version": "t", "rules": [rule]}))
+    with pytest.raises(RuleError, match="hist_x.*needs a 'source'"):
+        AssertionClassifier(p).warm_up()
+    p.write_text(json.dumps({"version": "t", "rules": [dict(rule, source="pyConText 'previous'")]}))
+    c = AssertionClassifier(p)
+    assert run(c, "formerly anemia", "anemia").historical
+
+
+@pytest.fixture(scope="module")
+def general_only(clf) -> AssertionClassifier:
+    """The always-on layer: imports plus origin-general rules (what --cv never tunes)."""
+    return AssertionClassifier.from_rules(clf.rules.without({r.id for r in clf.rules.rules if r.origin == "clinqa"}))
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("She is status post appendectomy.", "appendectomy"),
+    ("Pt s/p left knee arthroscopy.", "knee arthroscopy"),
+    ("He has a history of gout flares.", "gout flares"),
+    ("Prior myocardial infarction noted on ECG.", "myocardial infarction"),
+    ("He had asthma as a child.", "asthma"),
+    ("Pancreatitis during his last admission.", "Pancreatitis"),
+    ("Lesion in the liver is redemonstrated.", "Lesion in the liver"),
+    ("Renal cyst has not changed.", "Renal cyst"),
+])
+def test_issue_and_published_history_cues_are_always_on(general_only, sentence, concept):
+    assert run(general_only, sentence, concept).historical
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("Return to clinic if headache gets worse.", "headache"),
+    ("Should a rash develop, stop the drug.", "rash"),
+    ("Epinephrine pen in case of anaphylaxis.", "anaphylaxis"),
+    ("In the event of chest pain, call 911.", "chest pain"),
+    ("Call your doctor if fever persists.", "fever"),
+])
+def test_issue_conditionals_are_always_on(general_only, sentence, concept):
+    assert run(general_only, sentence, concept).assertion is A.HYPOTHETICAL
 
 
 def test_import_skip_and_bad_format(tmp_path):
@@ -371,6 +426,23 @@ def test_prophylaxis_negates_the_condition_not_the_drug(clf, sentence, drug, con
 ])
 def test_a_test_done_to_evaluate_for_x_leaves_x_open(clf, sentence, concept):
     assert run(clf, sentence, concept).assertion is A.POSSIBLE
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("No lymph nodes were submitted to assess metastatic disease.", "metastatic disease"),
+    ("There is no contrast given to evaluate an aortic dissection.", "aortic dissection"),
+    ("No sputum was available to evaluate tuberculosis.", "tuberculosis"),
+    ("Serial troponins were drawn to assess myocardial injury.", "myocardial injury"),
+])
+def test_what_a_test_is_meant_to_look_for_is_open_not_absent(clf, sentence, concept):
+    # 'to evaluate X' without 'for': X is what is looked for; a negation before it does not reach it
+    res = run(clf, sentence, concept)
+    assert res.assertion is A.POSSIBLE and "poss_to_evaluate" in ids(res), res.triggers
+
+
+def test_to_evaluate_reaches_only_a_few_words(clf):
+    s = "No blood was sent to evaluate the response of the patient to the prolonged course against pneumonia."
+    assert run(clf, s, "pneumonia").assertion is not A.POSSIBLE
 
 
 @pytest.mark.parametrize("sentence,concept,who", [
