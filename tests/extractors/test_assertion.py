@@ -183,7 +183,7 @@ def test_hypothetical(clf, sentence, concept):
 def test_plan_section_leans_hypothetical_only_with_a_trigger(clf):
     s = "Report chest pain."
     assert run(clf, s, "chest pain", section="plan").assertion is A.HYPOTHETICAL
-    assert run(clf, s, "chest pain", section="plan").triggers == ["hyp_return:Report"]
+    assert run(clf, s, "chest pain", section="plan").triggers == ["hyp_return_other:Report"]
     assert run(clf, s, "chest pain").assertion is A.PRESENT  # the plan-only rule is off elsewhere
     # an explicit instruction ("call for") is a condition in any section
     assert run(clf, "Call for chest pain.", "chest pain").assertion is A.HYPOTHETICAL

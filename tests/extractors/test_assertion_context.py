@@ -118,6 +118,37 @@ def test_issue_conditionals_are_always_on(general_only, sentence, concept):
     assert run(general_only, sentence, concept).assertion is A.HYPOTHETICAL
 
 
+# the project's own additions split off the general rules above (origin clinqa: tuned and cross-validated)
+@pytest.mark.parametrize("sentence,concept,rule", [
+    ("Past cholecystectomy without complications.", "cholecystectomy", "hist_previous_other"),
+    ("Former smoker with emphysema on CT.", "smoker", "hist_previous_other"),
+    ("Preexisting atrial fibrillation, rate controlled.", "atrial fibrillation", "hist_previous_other"),
+    ("He has longstanding hypertension.", "hypertension", "hist_longstanding"),
+    ("Established coronary disease on statin.", "coronary disease", "hist_longstanding"),
+    ("The thyroid nodule has never changed in size.", "thyroid nodule", "hist_never_changed"),
+    ("She had rheumatic fever as a teenager.", "rheumatic fever", "hist_life_stage"),
+    ("Pyloric stenosis repaired when an infant.", "Pyloric stenosis", "hist_life_stage"),
+    ("Delirium during an earlier hospitalization.", "Delirium", "hist_earlier_stay"),
+    ("Hypokalemia on the preceding admission.", "Hypokalemia", "hist_earlier_stay"),
+])
+def test_project_history_words_beside_the_general_ones(clf, sentence, concept, rule):
+    res = run(clf, sentence, concept)
+    assert res.historical and rule in ids(res), res.triggers
+
+
+@pytest.mark.parametrize("sentence,concept,rule,section", [
+    ("Contact the clinic if bleeding recurs.", "bleeding", "hyp_instruction_other", None),
+    ("Seek medical attention for shortness of breath.", "shortness of breath", "hyp_instruction_other", None),
+    ("Notify the team for urine output below 30 mL/h.", "urine output", "hyp_return_other", "Plan"),
+    ("Alert nursing for chest pain.", "chest pain", "hyp_return_other", "Plan"),
+    ("Small chance of wound infection after the procedure.", "wound infection", "hyp_chance_of", None),
+    ("This lowers the likelihood of a recurrent stroke.", "recurrent stroke", "hyp_chance_of", None),
+])
+def test_project_condition_words_beside_the_general_ones(clf, sentence, concept, rule, section):
+    res = run(clf, sentence, concept, section=section)
+    assert res.assertion is A.HYPOTHETICAL and rule in ids(res), res.triggers
+
+
 def test_import_skip_and_bad_format(tmp_path):
     lex = tmp_path / "neg.json"
     lex.write_text(json.dumps({"version": "t", "triggers": [["nix", "PREN"], ["nada", "PREN"]]}))
