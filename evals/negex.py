@@ -277,7 +277,9 @@ def cross_validate(path: str | Path, rules_path: str | Path | None = None,
     for f, h in zip(folds, halves):
         if not h:
             raise ValueError(f"{path}: no rows for reports {f}")
-    in_sample = _figures(items, [_predict(clf, it["sentence"], it["span"]) for it in items])
+    for it in items:  # the shipped rules' labels, for the in-sample figures (all reports and each half)
+        it["shipped"] = _predict(clf, it["sentence"], it["span"])
+    in_sample = _figures(items, [it["shipped"] for it in items])
     general = AssertionClassifier.from_rules(rules.without(set(project_ids(rules))))
     base = _figures(items, [_predict(general, it["sentence"], it["span"]) for it in items])
     test_items: list[dict[str, Any]] = []
@@ -298,7 +300,8 @@ def cross_validate(path: str | Path, rules_path: str | Path | None = None,
         test_preds.extend(preds)
         per_fold.append({"test_reports": folds[i], "project_rules_kept": n_project - len(off),
                          "kept": [r for r in project_ids(rules) if r not in off],
-                         "figures": _figures(test, preds)})
+                         "figures": _figures(test, preds),
+                         "in_sample": _figures(test, [it["shipped"] for it in test])})
     return {
         "file": str(path), "rules_version": rules.version, "n_scored": len(items),
         "project_rules": n_project,
@@ -316,16 +319,19 @@ def _error_row(item: dict[str, Any], pred: dict[str, bool], triggers: list[str],
 def format_cv(res: dict[str, Any]) -> str:
     folds = res["folds"]
     kept = ", ".join(f"{f['project_rules_kept']} for test {f['test_reports']}" for f in folds)
-    heads = [f"test {f['test_reports']}" for f in folds]
+    heads = [f"test {f['test_reports']} in/CV" for f in folds]
+    width = max(len(h) for h in heads) + 2
     lines = [f"{res['file']}: {res['n_scored']} rows, rules {res['rules_version']}, "
              f"{res['project_rules']} project rules/priors, kept by tuning on the other half: {kept}",
              "in-sample: the shipped rules on all reports; 2-fold CV: general lexicons + the project rules tuned on "
-             "one half, scored on the other (counts pooled); general only: no project rules",
-             f"{'F1':<13}{'in-sample':>10}{'2-fold CV':>11}" + "".join(f"{h:>12}" for h in heads)
+             "one half, scored on the other (counts pooled); test X in/CV: the two on that half alone; general only: "
+             "no project rules",
+             f"{'F1':<13}{'in-sample':>10}{'2-fold CV':>11}" + "".join(f"{h:>{width}}" for h in heads)
              + f"{'general only':>14}{'support':>9}"]
     for f in FIELDS:
         lines.append(f"{f:<13}{res['in_sample'][f]['f1']:>10.3f}{res['cross_validated'][f]['f1']:>11.3f}"
-                     + "".join(f"{fo['figures'][f]['f1']:>12.3f}" for fo in folds)
+                     + "".join(f"{fo['in_sample'][f]['f1']:.3f}/{fo['figures'][f]['f1']:.3f}".rjust(width)
+                               for fo in folds)
                      + f"{res['general_lexicons_only'][f]['f1']:>14.3f}{res['in_sample'][f]['support']:>9}")
     return "\n".join(lines)
 

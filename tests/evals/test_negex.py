@@ -115,7 +115,12 @@ def test_cv_drops_a_rule_only_one_half_needs(tmp_path, capsys):
     table = negex.format_cv(res).splitlines()
     row = next(line for line in table if line.startswith("negation")).split()
     assert row[1:3] == [f"{res['in_sample']['negation']['f1']:.3f}", f"{res['cross_validated']['negation']['f1']:.3f}"]
-    assert "test 1" in table[2] and "test 2" in table[2]
+    assert "test 1 in/CV" in table[2] and "test 2 in/CV" in table[2]
+    # each half: the shipped rules (in-sample) next to the rules tuned on the other half; "nix" costs report 1
+    assert [f["in_sample"]["negation"]["fn"] for f in res["folds"]] == [0, 0]
+    assert [f["figures"]["negation"]["fn"] for f in res["folds"]] == [1, 0]
+    first = res["folds"][0]
+    assert row[3] == f"{first['in_sample']['negation']['f1']:.3f}/{first['figures']['negation']['f1']:.3f}"
     assert negex.main([str(tsv), "--cv", "--rules", str(rules)]) == 2  # default folds 1-30/31-60: no rows
     out = capsys.readouterr()
     assert "no rows" in out.err

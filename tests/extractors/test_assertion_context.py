@@ -78,7 +78,8 @@ def test_general_rules_name_a_published_source_or_the_issue_list():
 
 def test_a_general_rule_without_a_source_is_refused(tmp_path):
     p = tmp_path / "rules.json"
-    rule = {"id": "hist_x", "literal": "formerly", "category": "HISTORICAL", "direction": "FORWARD", "origin": "general"}
+    rule = {"id": "hist_x", "literal": "formerly", "category": "HISTORICAL", "direction": "FORWARD",
+            "origin": "general"}
     p.write_text(json.dumps({"version": "t", "rules": [rule]}))
     with pytest.raises(RuleError, match="hist_x.*needs a 'source'"):
         AssertionClassifier(p).warm_up()
