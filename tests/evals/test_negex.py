@@ -157,12 +157,12 @@ def test_dev_file_targets():
     assert res["n_scored"] >= 1400
     cv, ins = res["cross_validated"], res["in_sample"]
     # figures of the committed rules (2-fold CV by report, project rules tuned on the other half): a guard
-    # against regressions, at or a little under today's 0.992 / 0.871 / 0.949 (issue 16 asks 0.98 / 0.75 / 0.95;
+    # against regressions, at or a little under today's 0.990 / 0.871 / 0.949 (issue 16 asks 0.98 / 0.75 / 0.95;
     # hypothetical is one row short of it)
     assert cv["negation"]["f1"] >= 0.985, cv["negation"]
     assert cv["historical"]["f1"] >= 0.865, cv["historical"]
     assert cv["hypothetical"]["f1"] >= 0.945, cv["hypothetical"]
-    # in-sample minus CV: the issue asks at most 3 points (historical 1.8, negation 0.3, hypothetical 0 today)
+    # in-sample minus CV: the issue asks at most 3 points (historical 1.8, negation 0.5, hypothetical 0 today)
     for f in ("negation", "historical", "hypothetical"):
         assert ins[f]["f1"] - cv[f]["f1"] <= 0.03, (f, ins[f], cv[f])
     # each fold on its own, not only the pooled counts
