@@ -1,8 +1,9 @@
 """Assertion status (present / absent / possible / hypothetical), temporality and experiencer.
 
 ConText-style rules kept as versioned data in ``resources/``: the general lexicons (medspaCy's ConText
-rules, MIT; the GenNegEx triggers, Apache-2.0) imported by ``context_rules.json``, which adds the project's
-rules, section rules, time expressions (``extractors.dates``, read against the note date) and concept
+rules, MIT; the GenNegEx triggers, Apache-2.0) imported by ``context_rules.json``, which adds general rules
+(published pyConText / medspaCy / NegEx items and the issue's clinical phrases, each naming its source), the
+project's own rules, section rules, time expressions (``extractors.dates``, read against the note date) and concept
 priors. ``python -m evals.negex --cv`` shows how the project's additions carry over to unseen reports::
 
     from extractors.assertion import AssertionClassifier
