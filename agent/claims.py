@@ -16,7 +16,7 @@ from functools import lru_cache
 from agent.records import Intent
 from agent.resources import load
 from agent.tools import split_sentences
-from agent.understand import STOPWORDS, content_tokens, find_dates, find_numbers, stem
+from agent.understand import STOPWORDS, content_tokens, find_dates, find_numbers, number_spans, stem
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9\-/+']*|\d+(?:[.,]\d+)?")
 CLAUSE_PENALTY = 200  # characters added to a distance that crosses a clause boundary
@@ -92,6 +92,8 @@ class Claim:
     negated: bool = False  # the answer asserts an absence / the exception
     role: str | None = None  # "initial" | "current" (dose / value asked at a time)
     event_role: str | None = None  # "start" | "stop" | "change" (which event a date belongs to)
+    ratios: list[tuple[float, ...]] = field(default_factory=list)  # slash groups: "162/98", "92/22 µg"
+    topic_only: bool = False  # the subject is the question's own words, not a typed entity: it can only contradict
 
     @property
     def checkable(self) -> bool:
@@ -129,14 +131,56 @@ def _question_role(question: str, intent: Intent) -> tuple[str | None, str | Non
     return role, ev
 
 
+def _topic_phrases(question: str, intent: Intent) -> list[str]:
+    """For a question that names no dictionary entity ("How long ago was the rotator cuff repair?"), the runs of
+    its own words that name what it is about: not stopwords, question frame words, relation words, generic
+    subjects, the time anchor, the kind of answer asked ("which anticoagulant"), numbers or a person's name (a
+    capitalised word inside the sentence that no dictionary knows)."""
+    frame = {stem(w) for w in cues()["question_frame_words"]} | _generic()
+    anchor = set(content_tokens(intent.anchor or ""))
+    from agent.intent import shared_parser
+
+    parser = shared_parser()
+    typed = parser.typed_mentions(question)
+    relation = [(a, b) for _, a, b in parser.relation_spans(question)]  # "switched to", "because of"
+    runs, run = [], []
+    prev = ""
+    for i, m in enumerate(re.finditer(r"[A-Za-z][A-Za-z']*|\S", question)):
+        w = m.group(0)
+        t = stem(w.lower().removesuffix("'s"))
+        known = any(a <= m.start() < b for a, b, _ in typed)
+        name = i > 0 and w[:1].isupper() and not w.isupper() and not known  # a brand name is a drug, not a person
+        asked = prev in ("which", "what")  # "which anticoagulant": the kind of answer, not the topic
+        prev = w.lower()
+        if any(a <= m.start() < b for a, b in relation):
+            asked = True
+        if (not w[:1].isalpha() or w.lower() in STOPWORDS or t in frame or t in anchor or name or asked
+                or len(t) < 3 or w.lower() in _relative_index()):
+            if run:
+                runs.append(" ".join(run))
+            run = []
+        else:
+            run.append(w)
+    if run:
+        runs.append(" ".join(run))
+    return list(dict.fromkeys(runs))
+
+
 def build_claim(question: str, answer: str, intent: Intent) -> Claim:
     """The claim "the answer to ``question`` is ``answer``", typed by the question's intent."""
     subject = _subject_phrases(intent)
+    topic_only = not subject and not intent.entities
+    if topic_only:
+        subject = _topic_phrases(question, intent)
     subject_terms = {t for p in subject for t in content_tokens(p) if t not in _generic() and not t[0].isdigit()}
     q_terms = set(content_tokens(question))
     q_nums = find_numbers(question)
-    numbers = [n for n in find_numbers(answer)
-               if not any(abs(n[0] - q[0]) < 1e-9 and (n[1] == q[1]) for q in q_nums)]
+    grouped = [(m.start(), m.end()) for m in _RATIO.finditer(answer)]
+    # a slash group's unit ("162/98 mmHg") is the group's: the group check binds its numbers, so a text that omits
+    # the unit ("BP 162/98") still states it
+    numbers = [(v, None if any(a <= s < b for a, b in grouped) else u, surface)
+               for s, _, v, u, surface in number_spans(answer)
+               if not any(abs(v - q[0]) < 1e-9 and (u == q[1]) for q in q_nums)]
     # the answer's polarity words ("ruled out") are its assertion, checked on their own, not words to find
     words = cue_rx_words("polarity_words").sub(" ", answer)
     for _, unit, surface in find_numbers(answer):
@@ -152,7 +196,28 @@ def build_claim(question: str, answer: str, intent: Intent) -> Claim:
         rel = _relative_index().get(rel.lower().split()[-1], rel.lower())
     role, ev = _question_role(question, intent)
     return Claim(question, answer, intent, subject, subject_terms, value_terms, numbers,
-                 [d for d, _ in find_dates(answer)], rel, intent.negated, role, ev)
+                 [d for d, _ in find_dates(answer)], rel, intent.negated, role, ev, ratios(answer),
+                 topic_only and bool(subject))
+
+
+_RATIO = re.compile(r"(?<![\w.,/])\d+(?:\.\d+)?(?:\s?/\s?\d+(?:\.\d+)?)+(?![\w/]*\d)")
+
+
+def states_ratio(group: tuple[float, ...], text: str) -> bool:
+    """Does ``text`` state the slash group: as the same group, or as the same numbers in a row outside any group
+    ("three out of six" for "3/6")? A group is one value: "92/22 µg" is not stated by "92/55/22 µg"."""
+    if group in ratios(text):
+        return True
+    grouped = [(m.start(), m.end()) for m in _RATIO.finditer(text)]
+    loose = [v for a, _, v, _, _ in sorted(number_spans(text)) if not any(x <= a < y for x, y in grouped)]
+    n = len(group)
+    return any(tuple(loose[i:i + n]) == group for i in range(len(loose) - n + 1))
+
+
+def ratios(text: str) -> list[tuple[float, ...]]:
+    """Slash groups of numbers (a blood pressure "162/98", a combination's strengths "92/55/22"), dates left out."""
+    return [tuple(float(x) for x in re.split(r"\s?/\s?", m.group(0))) for m in _RATIO.finditer(text)
+            if not find_dates(m.group(0))]
 
 
 _PARTS = re.compile(r";\s*|,?\s+then\s+|\s*→\s*|\s*->\s*", re.I)
@@ -196,16 +261,12 @@ def _tokens(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
 
 def _number_spans(text: str, start: int, end: int, numbers) -> list[tuple[int, int]]:
     """Spans in text[start:end] of numbers equal to the claim's (value and unit; count words included)."""
-    seg = text[start:end]
+    found = number_spans(text[start:end])
     spans = []
     for v, u, _ in numbers:
-        hit = None
-        for m in re.finditer(r"\d+(?:[.,]\d+)?\s*[A-Za-zµ°%/]*[A-Za-z0-9/]*|[A-Za-z]+", seg):
-            got = find_numbers(m.group(0))
-            # a unit the answer states must be the text's too ("10 days" is not "three times a day")
-            if any(abs(g[0] - v) < 1e-6 and (u is None or g[1] == u) for g in got):
-                hit = (start + m.start(), start + m.end())
-                break
+        # a unit the answer states must be the text's too ("10 days" is not "three times a day")
+        hit = next(((start + a, start + b) for a, b, g, gu, _ in found if abs(g - v) < 1e-6 and (u is None or gu == u)),
+                   None)
         if hit is None:
             return []
         spans.append(hit)
@@ -224,6 +285,8 @@ def locate(claim: Claim, text: str, note_date=None) -> Located | None:
             got = {t for _, _, t in toks if t in want}
             nspans = _number_spans(text, cs, ce, claim.numbers) if claim.numbers else []
             if claim.numbers and not nspans:
+                continue
+            if claim.ratios and not all(states_ratio(g, text[cs:ce]) for g in claim.ratios):
                 continue
             dates_ok = all(d == note_date or any(d == x for x, _ in find_dates(text[cs:ce])) for d in claim.dates)
             if claim.dates and not dates_ok:

@@ -139,6 +139,12 @@ _WORD_NUM = re.compile(
 
 def find_numbers(text: str) -> list[tuple[float, str | None, str]]:
     """(value, canonical unit or None, surface) for each number; dates are not numbers here."""
+    return [(v, u, surface) for _, _, v, u, surface in number_spans(text)]
+
+
+def number_spans(text: str) -> list[tuple[int, int, float, str | None, str]]:
+    """(start, end, value, canonical unit or None, surface) for each number of ``text``, in the order
+    ``find_numbers`` gives them ("BP 162/98 mmHg": 162, then 98 mmHg)."""
     masked = text
     for m in _DATE_RES_ALL.finditer(text):
         masked = masked[: m.start()] + " " * (m.end() - m.start()) + masked[m.end():]
@@ -154,13 +160,13 @@ def find_numbers(text: str) -> list[tuple[float, str | None, str]]:
         unit = (m.group(2) or "").lower() or None
         if unit:
             unit = _UNIT_CANON.get(unit, unit)
-        out.append((val, unit, m.group(0).strip()))
+        out.append((m.start(), m.end(), val, unit, m.group(0).strip()))
     for m in _WORD_NUM.finditer(text):
         parts = re.split(r"[- ]", m.group(1).lower())
         val = _TENS.get(parts[0], 0) + (_NUMBER_WORDS.get(parts[-1], 0) if len(parts) > 1 or parts[0] not in _TENS
                                          else 0)
         unit = (m.group(2) or "").lower() or None
-        out.append((float(val), _UNIT_CANON.get(unit, unit) if unit else None, m.group(0).strip()))
+        out.append((m.start(), m.end(), float(val), _UNIT_CANON.get(unit, unit) if unit else None, m.group(0).strip()))
     return out
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from agent.conflicts import ConflictChecker
 from agent.context import Context
@@ -224,6 +225,7 @@ class Verifier:
             if got[1] is not None and self._ok(findings):
                 findings.append(self._entailment(claim, got[1]))
         else:
+            findings += self._direction(claim)
             got = self._value(claim, passages, ctx.patient_id, analysis)
             findings += got[0]
             located_sentence = got[1]
@@ -328,6 +330,7 @@ class Verifier:
             fs += self._contrast(claim, p, loc)
             fs += self._total(claim, p, loc)
             fs += self._roles(claim, p, loc)
+            fs += self._switch(claim, p, loc)
             fs += self._superseded(claim, p, loc)
             fs += self._anchor(claim, p, loc, analysis)
             if self._ok(fs):
@@ -420,6 +423,7 @@ class Verifier:
         if not claim.subject and not claim.relative:
             return [Finding(check="binding", claim=claim.answer[:80], status="skipped",
                             detail="the question names no specific entity")]
+
         text, sent = p.text, loc.sentence
         subj = subject_spans(claim, text, *sent)
         who = claim.relative or ", ".join(claim.subject)
@@ -434,7 +438,7 @@ class Verifier:
             # the subject may head the list or paragraph the value sits in, or be named in other words ("EGD" for
             # a gastroscopy): binding fails only on evidence that the value belongs to another entity
             competing = [c for c in (self._subject_type_mentions(claim, p, sent, pid)
-                                     if (claim.relative or claim.numbers) else [])
+                                     if (claim.relative or claim.numbers) and not claim.topic_only else [])
                          if not (c[0] < v[1] and v[0] < c[1]) and not self._same(pid, c[2], claim.subject)]
             if competing:
                 return [Finding(check="binding", claim=who, status="contradicted",
@@ -455,7 +459,7 @@ class Verifier:
             if hit is not None:
                 return [Finding(check="binding", claim=who, status="supported",
                                 detail=f"{who} is named next to the clause: '{_quote(hit, (0, len(hit)))}'")]
-            note = self.tools.notes(pid).get(p.note_id) if self.tools is not None else None
+            note = self.tools.notes(pid).get(p.note_id) if self.tools is not None and not claim.topic_only else None
             cited_notes = {q.note_id for q in (passages or [])}
             if note is not None and not subject_spans(claim, note.text, 0, len(note.text)) and not any(
                     r.passage.note_id in cited_notes | {p.note_id}
@@ -468,8 +472,17 @@ class Verifier:
             return [Finding(check="binding", claim=who, status="skipped",
                             detail=f"{who} is named elsewhere in the note, not next to the clause; no other entity "
                                    "competes for the answer")]
+        asked, got = self._switch_sides(claim, p, loc)
+        if ("replace" in claim.intent.relations and any(e.type == "drug" for e in claim.intent.entities)) or (
+                asked is not None and got == asked):
+            # the answer is the side of the switch asked (the direction checks): its dose is its own, and the
+            # subject (the replaced drug, or the reason for the switch) is not its head
+            return [Finding(check="binding", claim=who, status="supported",
+                            detail=f"the clause states the answer as the side of the switch asked: "
+                                   f"'{_quote(text, sent)}'")]
         # (b) a value attaches to its nearest head: another relative, or (for a number) another drug or test
-        heads = self._subject_type_mentions(claim, p, sent, pid) if (claim.relative or claim.numbers) else []
+        heads = self._subject_type_mentions(claim, p, sent, pid) if (
+            (claim.relative or claim.numbers) and not claim.topic_only) else []  # a topic word is no typed head
         heads = [h for h in heads if not any(h[0] < s[1] and s[0] < h[1] for s in subj)
                  and not (h[0] < v[1] and v[0] < h[1]) and not self._same(pid, h[2], claim.subject)]
         mine = min(distance(text, s, v, sent) for s in subj)
@@ -560,6 +573,7 @@ class Verifier:
         ("had an episode of gout ... about 2 months ago" against "about 2 days ago" from a sentence about bowel
         movements): a value from a clause that does not name its subject loses to the subject's own sentence."""
         from agent.claims import subject_spans
+        from agent.context import looks_like_injection
 
         if self.tools is None or not claim.subject or analysis.dates:
             return None  # a question anchored on dates is checked against the clauses of those dates instead
@@ -572,6 +586,8 @@ class Verifier:
         for q in self.tools.lexical(pid, " ".join(claim.subject), k=8):
             if (q.note_id, q.start) == here or len(q.text) > 400 or not subject_spans(claim, q.text, 0, len(q.text)):
                 continue  # a long dialogue turn names many things: not one subject's own sentence
+            if looks_like_injection(q.text):
+                continue  # text that addresses a reader is no evidence, not even against an answer
             if not rarest & set(content_tokens(q.text)):
                 continue  # "left ankle" is not "ankle sprain": the subject's rarest word in the record must be there
             rival = self._rival_in(claim, q.text, analysis)
@@ -585,8 +601,8 @@ class Verifier:
         from agent.claims import build_claim, locate
 
         for t in analysis.real_options.values():
-            if t.strip().lower() == claim.answer.strip().lower():
-                continue
+            if t.strip().lower() == claim.answer.strip().lower() or re.match(r"\s*(?:yes|no)\b", t, re.I):
+                continue  # a yes / no option's words are the question's own: it states no value of its own
             other = build_claim(claim.question, t, claim.intent)
             got = locate(other, text) if other.checkable else None
             if got is not None and got.coverage >= 0.99:
@@ -733,6 +749,79 @@ class Verifier:
         return out
 
     @staticmethod
+    def _switch_cue(text: str, start: int, end: int):
+        """(side, match) of the longest switch cue in ``text[start:end]`` ("switched to": the new drug after it)."""
+        from agent.claims import cue_rx
+
+        best = None
+        for side in ("new_after", "new_before"):
+            for m in cue_rx("replacement", side).finditer(text, start, end):
+                if best is None or m.end() - m.start() > best[1].end() - best[1].start():
+                    best = (side, m)
+        return best
+
+    @classmethod
+    def _switch_side(cls, text: str, start: int, end: int, at: int | None = None) -> str | None:
+        """'new' / 'old': the side of the switch in ``text[start:end]`` that position ``at`` is on (None: no switch).
+        Without ``at``: the side a question's wh-word asks ("which drug replaced ...": new; "what was it switched
+        to?": the cue ends the question, so the object after it)."""
+        cue = cls._switch_cue(text, start, end)
+        if cue is None:
+            return None
+        side, m = cue
+        if at is None:
+            wh = re.search(r"\b(?:which|what)\b", text[start:end], re.I)
+            if wh is None:
+                return None
+            at = end if not text[m.end():end].strip(" ?.") else start + wh.start()
+        if m.start() <= at < m.end():
+            return None
+        after = at >= m.end()
+        return "new" if after == (side == "new_after") else "old"
+
+    def _switch(self, claim, p, loc) -> list[Finding]:
+        """Asked what replaced something, the answer must be the new side of its clause's switch ("Lisinopril was
+        switched to losartan": lisinopril is what was replaced); asked what was replaced, the old side."""
+        asked, got = self._switch_sides(claim, p, loc)
+        if asked is None or got is None or got == asked:
+            return []
+        return [Finding(check="binding", claim=claim.answer[:80], status="contradicted",
+                        detail=f"the question asks the {'replacement' if asked == 'new' else 'drug that was replaced'}; "
+                               f"the clause names the answer as the {'replacement' if got == 'new' else 'drug replaced'}: "
+                               f"'{_quote(p.text, loc.clause)}'")]
+
+    def _switch_sides(self, claim, p, loc) -> tuple[str | None, str | None]:
+        """(side the question asks, side of the answer in its clause's switch), each None when there is none."""
+        if "replace" not in claim.intent.relations:
+            return None, None
+        q = claim.question
+        drugs = [e.text.lower() for e in claim.intent.entities if e.type == "drug"]
+        at = next((q.lower().find(d) for d in drugs if d in q.lower()), -1)
+        if at < 0:  # no drug named: the wh-word stands for the answer ("which drug replaced the one that ...")
+            asked = self._switch_side(q, 0, len(q))
+        else:  # the drug the question names is on one side, the answer on the other
+            named = self._switch_side(q, 0, len(q), at)
+            asked = {"new": "old", "old": "new"}.get(named)
+        s0, s1 = loc.clause
+        return asked, self._switch_side(p.text, s0, s1, loc.span[0])
+
+    @staticmethod
+    def _direction(claim) -> list[Finding]:
+        """A replacement keeps its direction: asked what replaced X, an answer that names only X (in any dose) is
+        the drug that was replaced, not its replacement ("lisinopril" for "lisinopril was switched to losartan")."""
+        from agent.intent import shared_parser
+
+        if "replace" not in claim.intent.relations:
+            return []
+        replaced = [e.text for e in claim.intent.entities if e.type == "drug"]
+        named = [claim.answer[a:b] for a, b, t in shared_parser().typed_mentions(claim.answer) if t == "drug"]
+        if not replaced or not named or not all(_same_entity(n, replaced) for n in named):
+            return []
+        return [Finding(check="binding", claim=claim.answer[:80], status="contradicted",
+                        detail=f"the question asks what replaced {', '.join(replaced)}; the answer names that drug "
+                               "itself")]
+
+    @staticmethod
     def _superseded(claim, p, loc) -> list[Finding]:
         """A value its own sentence reports as corrected is not the record's answer (an addendum: 'the onset was
         given as "November 2022"' ... 'X is hereby corrected to Y'), unless the question asks for the old value."""
@@ -790,6 +879,8 @@ class Verifier:
         written in its sentence, else the note's own date."""
         asked_on = claim.intent.time_role == "on_date" or (
             len(analysis.dates) == 1 and claim.intent.time_role == "none" and claim.intent.asked in ("value", "dose", "test_result"))
+        if asked_on and not analysis.dates and not claim.dates:
+            return self._month_anchor(claim, p, loc)
         if not asked_on or not analysis.dates or claim.dates:
             return []
         sentence = p.text[loc.sentence[0]:loc.sentence[1]]
@@ -811,6 +902,32 @@ class Verifier:
         return [Finding(check="time_anchor", claim=claim.answer[:80], status="contradicted",
                         detail=f"the clause is dated {', '.join(sorted(d.isoformat() for d in when))}; the question "
                                f"asks about {', '.join(d.isoformat() for d in analysis.dates)}: '{_quote(p.text, loc.sentence)}'")]
+
+    def _month_anchor(self, claim, p, loc) -> list[Finding]:
+        """A question asked about one month ("her BP when she arrived in the ED in February 2023") needs a clause of
+        that month: a date of the month in its sentence, else a note of that month, or one of the next two months
+        that tells of it (a discharge letter); a later note's undated sentence tells of its own time."""
+        months = _months_in(claim.question)
+        if len(months) != 1:
+            return []
+        month = months.pop()
+        sentence = p.text[loc.sentence[0]:loc.sentence[1]]
+        said = _months_in(sentence)
+        if not said and p.note_date is not None:
+            note = self.tools.notes(p.patient_id).get(p.note_id) if self.tools is not None else None
+            after = (p.note_date.year - month[0]) * 12 + p.note_date.month - month[1]
+            if after in (1, 2) and note is not None and month in _months_in(note.text):
+                return [Finding(check="time_anchor", claim=claim.answer[:80], status="skipped",
+                                detail="the note tells of the asked month; the sentence itself is undated")]
+            said = {(p.note_date.year, p.note_date.month)}
+        if not said:
+            return []
+        label = f"{month[0]}-{month[1]:02d}"
+        if month in said:
+            return [Finding(check="time_anchor", claim=claim.answer[:80], status="supported", detail=f"dated {label}")]
+        return [Finding(check="time_anchor", claim=claim.answer[:80], status="contradicted",
+                        detail=f"the clause is dated {', '.join(f'{y}-{m:02d}' for y, m in sorted(said))}; the question "
+                               f"asks about {label}: '{_quote(p.text, loc.sentence)}'")]
 
     @staticmethod
     def _ordinal(claim, analysis: QuestionAnalysis) -> str | None:
@@ -1032,6 +1149,21 @@ class Verifier:
 def _clause_tail(before: str) -> str:
     """The part of the text before a mention that lies in the mention's own clause."""
     return re.split(r"[,;:\n]|\.\s|\bbut\b|\bhowever\b|\band\b", before)[-1]
+
+
+@lru_cache(maxsize=1)
+def _date_extractor():
+    from extractors.dates import DateExtractor
+
+    return DateExtractor()
+
+
+def _months_in(text: str) -> set[tuple[int, int]]:
+    """(year, month) of every full or month-precision date written in ``text`` (relative ones left out)."""
+    x = _date_extractor()
+    exprs = [e for e in x.find(text) if e.kind == "absolute"]
+    return {(e.value.year, e.value.month) for e in x.resolve(text, exprs, None, False)
+            if e.value is not None and e.precision in ("day", "month")}
 
 
 def _same_entity(name: str, subject: list[str]) -> bool:

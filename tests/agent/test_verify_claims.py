@@ -438,3 +438,133 @@ def test_an_absence_needs_the_options_drug_in_the_negated_sentence(notes_qa, tex
             "C": "Nicotine patch, because of skin irritation"}
     ans = qa.ask("ps", "Which smoking-cessation drug was ruled out, and why?", options=opts)
     assert ans.option_checks["A"] != "verified", ans.option_checks
+
+
+@pytest.mark.parametrize("text,answer,states", [
+    ("Vitals: T 37.4 °C, BP 162/98 mmHg, HR 96.", "162/98 mmHg", True),
+    ("Blood pressure was 162/98 on arrival.", "162/98 mmHg", True),
+    ("On exam I hear a three out of six systolic ejection murmur.", "3/6", True),
+    ("Grade 2/6 systolic murmur, stable.", "3/6", False),
+    ("Fluticasone furoate/umeclidinium/vilanterol 92/55/22 µg, one inhalation daily.",
+     "Fluticasone furoate/vilanterol 92/22 µg, one inhalation daily", False),
+    ("BP 162/98, HR 96.", "98/96", False),
+])
+def test_a_slash_group_is_one_value(text, answer, states):
+    """A blood pressure or a combination's strengths is one value: all its numbers, in its order, in one group
+    (or written out in a row); a part of another group does not state it."""
+    from agent.claims import build_claim, locate
+
+    claim = build_claim("What was the value?", answer, Intent(asked="value"))
+    loc = locate(claim, text)
+    assert (loc is not None and loc.coverage >= 0.6) is states
+
+
+@pytest.mark.parametrize("text,question,answer,replacement", [
+    ("Lisinopril 10 mg daily was switched to losartan 50 mg daily.", "Which drug replaced lisinopril?",
+     "Lisinopril 10 mg daily", "Losartan 50 mg daily"),
+    ("Because of the cough we stopped lisinopril 20 mg and started losartan 25 mg.", "What was lisinopril switched to?",
+     "lisinopril 20 mg", "losartan 25 mg"),
+    ("Losartan was begun in place of lisinopril after the cough.",
+     "Which agent was used instead of lisinopril after the cough?", "Lisinopril", "Losartan"),
+])
+def test_the_replaced_drug_is_not_its_replacement_in_any_dose(text, question, answer, replacement):
+    from agent.intent import shared_parser
+
+    opts = {"A": answer, "B": replacement}
+    intent = shared_parser().run(question, opts)
+    assert "replace" in intent.relations
+    wrong = _verify(text, question, opts, answer, intent)
+    assert "binding" in _failed(wrong), wrong.reason
+    right = _verify(text, question, opts, replacement, intent)
+    assert right.status == "verified", right.reason
+
+
+@pytest.mark.parametrize("question", [
+    "What was her BP when she arrived in the ED in February 2023?",
+    "Which blood pressure was recorded at the February 2023 admission?",
+    "In 02/2023, what blood pressure did the emergency team measure?",
+])
+def test_a_value_asked_in_a_month_comes_from_a_note_of_that_month(question):
+    import datetime as dt
+
+    ctx = Context("p1")
+    late = "Examination: BP 118/74 mmHg, HR 72/min."
+    early = "Vitals: BP 162/98 mmHg, HR 96."
+    e_late = ctx.add_passage(Passage("p1", "p1/visit", 0, len(late), late, dt.date(2024, 3, 12)))
+    e_early = ctx.add_passage(Passage("p1", "p1/ed", 0, len(early), early, dt.date(2023, 2, 9)))
+    opts = {"A": "118/74 mmHg", "B": "162/98 mmHg"}
+    a = QuestionAnalyzer().run(question, opts)
+    intent = Intent(asked="test_result", time_role="on_date", entities=[IntentEntity(text="BP", type="test")])
+    bad = Verifier().run(Draft(opts["A"], "A", [e_late]), ctx, a, intent)
+    assert "time_anchor" in _failed(bad), bad.reason
+    assert Verifier().run(Draft(opts["B"], "B", [e_early]), ctx, a, intent).status == "verified"
+
+
+@pytest.mark.parametrize("question,subject", [
+    ("How long ago was the rotator cuff repair?", ["rotator cuff repair"]),
+    ("For how long was he told to hold off on pottery?", ["hold off", "pottery"]),
+    ("How long has Brian been feeling fatigued and lightheaded?", ["fatigued", "lightheaded"]),
+    ("How long was Ms. Thompson told to stay away from the gym?", ["stay away", "gym"]),
+    ("What did the doctor say about the tattoo removal?", ["tattoo removal"]),
+    ("Which exercise was he switched to for the bad shoulder?", ["bad shoulder"]),
+])
+def test_a_question_without_a_typed_entity_binds_to_its_own_words(question, subject):
+    """No dictionary entity: the words that name the topic (not the question's frame, a name or the anchor) are
+    the subject, and they can only contradict (a topic the note words differently is no failure)."""
+    from agent.claims import build_claim
+    from agent.intent import shared_parser
+
+    claim = build_claim(question, "about 3 weeks", shared_parser().run(question, None))
+    assert claim.subject == subject and claim.topic_only
+
+
+@pytest.mark.parametrize("texts", [
+    ("[doctor] and your blood pressure, we were struggling with it six months ago.",
+     "The patient had his rotator cuff repaired about 8 months ago."),
+    ("Bowel movements last 6 months have been normal.",
+     "Rotator cuff repair was done roughly 8 months ago by Dr. Lee."),
+])
+def test_a_topic_sentence_stating_another_option_rejects_the_stray_value(notes_qa, texts):
+    from clinqa.records import Patient
+
+    notes = {f"r{i}": (f"2021-0{i + 3}-01", t) for i, t in enumerate(texts)}
+    qa = notes_qa(Patient("pr", "Ray Moss", "1970-01-01"), notes)
+    opts = {"A": "About 6 months ago", "B": "About 8 months ago", "C": "About two years ago"}
+    ans = qa.ask("pr", "How long ago was the rotator cuff repair?", options=opts)
+    assert ans.option_checks["A"] != "verified" and ans.option_checks["B"] == "verified", ans.option_checks
+
+
+def test_a_yes_or_no_option_is_no_rival_value():
+    """A yes/no option repeats the question's words: a sentence that names the subject does not 'state' it."""
+    from agent.verify import Verifier as V
+
+    a = QuestionAnalyzer().run("Has he been bitten by ticks before?",
+                               {"A": "No, this is his first tick bite ever", "B": "Yes, many tick bites as a boy"})
+    from agent.claims import build_claim
+    from agent.intent import shared_parser
+
+    claim = build_claim(a.question, a.real_options["B"], shared_parser().run(a.question, None))
+    assert V._rival_in(claim, "[doctor] have you ever had a tick bite before", a) is None
+
+
+@pytest.mark.parametrize("text", [
+    "Lisinopril was switched to losartan 50 mg once daily because of the cough.",
+    "Losartan was started in place of lisinopril after the cough.",
+    "Lisinopril was replaced by losartan (cough).",
+    "Because of cough, losartan replaced lisinopril.",
+])
+@pytest.mark.parametrize("question,asks_new", [
+    ("Which drug replaced the medication that caused the dry cough?", True),
+    ("What was the cough-causing medication switched to?", True),
+    ("Which drug was replaced by losartan?", False),
+])
+def test_a_switch_keeps_its_direction(text, question, asks_new):
+    """The answer must be on the side of its clause's switch that the question asks (the new drug, or the old)."""
+    from agent.intent import shared_parser
+
+    opts = {"A": "lisinopril", "B": "losartan"}
+    intent = shared_parser().run(question, opts)
+    new, old = ("losartan", "lisinopril") if asks_new else ("lisinopril", "losartan")
+    wrong = _verify(text, question, opts, old, intent)
+    assert "binding" in _failed(wrong), wrong.reason
+    assert _verify(text, question, opts, new, intent).status == "verified"
