@@ -259,14 +259,19 @@ def _tokens(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
     return out
 
 
-def _number_spans(text: str, start: int, end: int, numbers) -> list[tuple[int, int]]:
+def _number_spans(text: str, start: int, end: int, numbers, claim_ratios=()) -> list[tuple[int, int]]:
     """Spans in text[start:end] of numbers equal to the claim's (value and unit; count words included)."""
-    found = number_spans(text[start:end])
+    seg = text[start:end]
+    grouped = [(m.start(), m.end()) for m in _RATIO.finditer(seg)]
+    # a number inside a slash group belongs to the group ("BP: 130/68" states no heart rate of 68), unless the
+    # answer states that group too
+    found = [x for x in number_spans(seg) if not any(a <= x[0] < b for a, b in grouped) or claim_ratios]
     spans = []
     for v, u, _ in numbers:
-        # a unit the answer states must be the text's too ("10 days" is not "three times a day")
-        hit = next(((start + a, start + b) for a, b, g, gu, _ in found if abs(g - v) < 1e-6 and (u is None or gu == u)),
-                   None)
+        # a unit the answer states must be the text's too ("10 days" is not "three times a day"), unless records
+        # routinely leave it out ("HR: 98" for "98 beats per minute")
+        hit = next(((start + a, start + b) for a, b, g, gu, _ in found if abs(g - v) < 1e-6 and (
+            u is None or gu == u or (gu is None and u in cues()["omissible_units"]))), None)
         if hit is None:
             return []
         spans.append(hit)
@@ -283,7 +288,7 @@ def locate(claim: Claim, text: str, note_date=None) -> Located | None:
             toks = _tokens(text, cs, ce)
             hits = [(a, b) for a, b, t in toks if t in want]
             got = {t for _, _, t in toks if t in want}
-            nspans = _number_spans(text, cs, ce, claim.numbers) if claim.numbers else []
+            nspans = _number_spans(text, cs, ce, claim.numbers, claim.ratios) if claim.numbers else []
             if claim.numbers and not nspans:
                 continue
             if claim.ratios and not all(states_ratio(g, text[cs:ce]) for g in claim.ratios):

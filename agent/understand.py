@@ -112,7 +112,7 @@ def content_tokens(text: str) -> list[str]:
 # days in one duration unit as find_numbers names it (a bare number counts as days)
 DAYS_PER_UNIT = {"d": 1.0, None: 1.0, "wk": 7.0, "mo": 30.44, "y": 365.25}
 # the units a number may carry, written after it (digits or words)
-_UNITS = (r"%|percent|milligrams?|micrograms?|milliliters?|millilitres?|grams?|kilograms?|mg/dl|mg/m2|mg/kg|mmol/l|g/dl|"
+_UNITS = (r"beats? (?:per|a|/) ?min(?:ute)?|breaths? (?:per|a|/) ?min(?:ute)?|beats/min|breaths/min|%|percent|milligrams?|micrograms?|milliliters?|millilitres?|grams?|kilograms?|mg/dl|mg/m2|mg/kg|mmol/l|g/dl|"
           r"µg|mcg|ug|mg|kg|g|ml|l|mm|cm|m|u/l|iu|units?|mmhg|bpm|°c|degrees?(?: celsius)?|days?|weeks?|months?|years?|"
           r"hours?|cycles?|times?|x")
 _NUM_UNIT = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)?)\s*(" + _UNITS + r")?(?![\w])", re.I)
@@ -124,6 +124,8 @@ _UNIT_CANON = {
     "micrograms": "µg", "milliliter": "ml", "milliliters": "ml", "millilitre": "ml", "millilitres": "ml", "gram": "g",
     "grams": "g", "kilogram": "kg", "kilograms": "kg",
 }
+# heart and breathing rates in words ("98 beats per minute", "20 breaths/min"): the unit's canonical form
+_RATE_UNIT = re.compile(r"(beats?|breaths?)\W.*", re.I)
 _NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
     "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
@@ -159,7 +161,8 @@ def number_spans(text: str) -> list[tuple[int, int, float, str | None, str]]:
             continue
         unit = (m.group(2) or "").lower() or None
         if unit:
-            unit = _UNIT_CANON.get(unit, unit)
+            rate = _RATE_UNIT.match(unit)
+            unit = ("bpm" if rate.group(1).startswith("beat") else "/min") if rate else _UNIT_CANON.get(unit, unit)
         out.append((m.start(), m.end(), val, unit, m.group(0).strip()))
     for m in _WORD_NUM.finditer(text):
         parts = re.split(r"[- ]", m.group(1).lower())

@@ -439,7 +439,8 @@ class Verifier:
             # a gastroscopy): binding fails only on evidence that the value belongs to another entity
             competing = [c for c in (self._subject_type_mentions(claim, p, sent, pid)
                                      if (claim.relative or claim.numbers) and not claim.topic_only else [])
-                         if not (c[0] < v[1] and v[0] < c[1]) and not self._same(pid, c[2], claim.subject)]
+                         if (not (c[0] < v[1] and v[0] < c[1]) or (claim.numbers and c[0] < v[0]))
+                         and not self._same(pid, c[2], claim.subject)]  # a vital's span holds its value: "RR:18"
             if competing:
                 return [Finding(check="binding", claim=who, status="contradicted",
                                 detail=f"the clause names '{competing[0][2]}', not {who}: '{_quote(text, loc.clause)}'")]
@@ -563,6 +564,11 @@ class Verifier:
         concept for the patient's graph ("HbA1c" / "hemoglobin A1c", "BP" / "blood pressure")."""
         if _same_entity(name, subject):
             return True
+        from graph_store.resolution import dictionary_senses
+
+        names = {e.name.lower() for e in dictionary_senses(name)}
+        if names and any(names & {e.name.lower() for e in dictionary_senses(s)} for s in subject):
+            return True  # one dictionary concept ("HbA1c" / "hemoglobin A1c") even when the notes hold no fact of it
         if self.tools is None:
             return False
         mine = set(self.tools.resolve(pid, name))

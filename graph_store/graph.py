@@ -43,6 +43,7 @@ from graph_store.resolution import (
     DrugNames,
     IdentityCheck,
     PatientIdentity,
+    dictionary_senses,
     normalize_name,
 )
 from graph_store.store import PatientStore
@@ -477,6 +478,13 @@ class PatientGraphs:
             for key, c in m.concepts.items():
                 if any(words <= set(s.split()) for s in (c.name, *c.synonyms)):
                     keys.add(key)
+        if not keys:
+            # a dictionary synonym the patient's notes do not use ("HTN" for hypertension, "RR" for respiratory rate):
+            # the dictionary's preferred name or codes
+            for e in dictionary_senses(text):
+                keys |= m.terms.get(normalize_name(e.name), set()) | m.terms.get(e.name.lower(), set())
+                for _, code in e.codes:
+                    keys |= m.terms.get(code.lower(), set())
         return sorted(keys)
 
     # -- queries -----------------------------------------------------------------------------------

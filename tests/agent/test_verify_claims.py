@@ -568,3 +568,27 @@ def test_a_switch_keeps_its_direction(text, question, asks_new):
     wrong = _verify(text, question, opts, old, intent)
     assert "binding" in _failed(wrong), wrong.reason
     assert _verify(text, question, opts, new, intent).status == "verified"
+
+
+@pytest.mark.parametrize("text,answer,states", [
+    ("HR: 98.", "98 beats per minute", True),
+    ("Pulse 98 bpm, regular.", "98 beats per minute", True),
+    ("Respiratory rate: 20 breaths per minute.", "20 breaths/min", True),
+    ("EF 35 on the echo.", "35%", True),
+    ("Take 10 tablets.", "10 days", False),  # a duration's unit must be written
+    ("She had three episodes.", "3 mg", False),
+    ("BP: 130/68.", "68 beats per minute", False),  # a number of a slash group is the group's
+    ("Blood pressure 130/68 mmHg", "130 mmHg", False),
+])
+def test_a_vital_sign_unit_the_record_leaves_out_still_states_the_value(text, answer, states):
+    from agent.claims import build_claim, locate
+
+    claim = build_claim("What was the value?", answer, Intent(asked="value"))
+    loc = locate(claim, text)
+    assert (loc is not None and loc.coverage >= 0.6) is states
+
+
+@pytest.mark.parametrize("subject,head", [("HbA1c", "hemoglobin A1c"), ("HTN", "hypertension"),
+                                          ("BP", "blood pressure")])
+def test_a_dictionary_synonym_is_the_same_entity_not_a_competitor(subject, head):
+    assert Verifier()._same("p1", head, [subject])
