@@ -645,7 +645,11 @@ class Verifier:
             return []
         assertion, experiencer = res
         out = []
-        answer_neg = bool(self.assertions.phrase_negated(claim.answer, claim.value_terms))
+        # the answer's polarity where it says what this clause states ("no fever and his blood pressure was well
+        # controlled" against "your blood pressure's nice and controlled": the second part, not the first)
+        here = set(content_tokens(p.text[loc.clause[0]:loc.clause[1]]))
+        terms = [t for t in claim.value_terms if t in here] or claim.value_terms
+        answer_neg = bool(self.assertions.phrase_negated(claim.answer, terms))
         if (assertion == "absent") != answer_neg:
             out.append(Finding(check="assertion", claim=claim.answer[:80], status="contradicted",
                                detail=f"the clause states it as {'negated' if assertion == 'absent' else 'present'}, "

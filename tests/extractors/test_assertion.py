@@ -393,3 +393,25 @@ def test_a_period_written_apart_from_its_word_ends_a_lower_case_sentence(text, s
     assert [text[s:e] for s, e in split_sentences(text)] == sentences
     if "Dr." not in text:  # the agent's splitter also cuts before a capital after an abbreviation
         assert [text[s:e] for s, e in agent_split(text)] == sentences
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("Pituitary hormone profile demonstrates a low TSH, all other results were normal.", "low TSH"),
+    ("MRI shows a small disc bulge, the remainder of the study is normal.", "disc bulge"),
+    ("Chest film with a right effusion, the rest of the lungs are clear and unremarkable.", "right effusion"),
+    ("Trace protein in the urine; everything else was negative.", "Trace protein"),
+])
+def test_the_rest_of_a_report_being_normal_does_not_negate_the_finding_before_it(clf, sentence, concept):
+    assert run(clf, sentence, concept).assertion == A.PRESENT
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("[patient] well it started maybe i do n't know a month or two after i started the norvasc", "norvasc"),
+    ("I don't know, a week or two after the fall.", "fall"),
+    ("She does not remember when the rash began.", "rash"),
+    ("He didn't recall any trigger for the wheezing.", "wheezing"),
+])
+def test_not_knowing_negates_nothing(clf, sentence, concept):
+    assert run(clf, sentence, concept).assertion != A.ABSENT
+    # the ordinary reading stays: "I don't have any chest pain" is a negation
+    assert run(clf, "I don't have any chest pain.", "chest pain").assertion == A.ABSENT
