@@ -592,3 +592,19 @@ def test_a_vital_sign_unit_the_record_leaves_out_still_states_the_value(text, an
                                           ("BP", "blood pressure")])
 def test_a_dictionary_synonym_is_the_same_entity_not_a_competitor(subject, head):
     assert Verifier()._same("p1", head, [subject])
+
+
+@pytest.mark.parametrize("texts", [
+    ("Past medical history:\n- Type 2 diabetes mellitus, diagnosed 2015.\n- Hypertension.",
+     "Family history: Mother with Alzheimer's disease."),
+    ("She takes metformin for her type 2 diabetes mellitus.", "FH: mother - Alzheimer's disease; father - MI at 60."),
+    ("Assessment: type 2 diabetes mellitus, well controlled.", "Her mother had Alzheimer's disease."),
+])
+def test_a_relatives_condition_must_be_stated_of_that_relative(texts):
+    """The patient's own diagnosis, in a sentence that names no relative, is not the mother's."""
+    ctx, ids = _ctx(*texts)
+    opts = {"A": "type 2 diabetes mellitus", "B": "Alzheimer's disease"}
+    a = QuestionAnalyzer().run("Which condition was diagnosed in the patient's mother?", opts)
+    wrong = Verifier().run(Draft(opts["A"], "A", [ids[0]]), ctx, a, MOTHER)
+    assert "binding" in _failed(wrong), wrong.reason
+    assert Verifier().run(Draft(opts["B"], "B", [ids[1]]), ctx, a, MOTHER).status == "verified"
