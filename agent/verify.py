@@ -470,10 +470,12 @@ class Verifier:
                                 detail=f"could not bind: neither the note that states the answer nor any cited passage "
                                        f"names {who}: "
                                        f"'{_quote(text, loc.clause)}'")]
-            if claim.relative:  # a relative's condition must be stated of that relative, not near the patient's
+            if claim.relative or (claim.dates and not claim.topic_only and not overlap):
+                # a relative's condition must be stated of that relative, not near the patient's; a date of the
+                # subject's event, not one of a letterhead or of another event in the note
                 return [Finding(check="binding", claim=who, status="unsupported",
-                                detail=f"could not bind: the clause does not name the {who}, and the sentences next "
-                                       f"to it do not either: '{_quote(text, loc.clause)}'")]
+                                detail=f"could not bind: the clause does not name {'the ' * bool(claim.relative)}{who}, "
+                                       f"and the sentences next to it do not either: '{_quote(text, loc.clause)}'")]
             return [Finding(check="binding", claim=who, status="skipped",
                             detail=f"{who} is named elsewhere in the note, not next to the clause; no other entity "
                                    "competes for the answer")]

@@ -608,3 +608,16 @@ def test_a_relatives_condition_must_be_stated_of_that_relative(texts):
     wrong = Verifier().run(Draft(opts["A"], "A", [ids[0]]), ctx, a, MOTHER)
     assert "binding" in _failed(wrong), wrong.reason
     assert Verifier().run(Draft(opts["B"], "B", [ids[1]]), ctx, a, MOTHER).status == "verified"
+
+
+@pytest.mark.parametrize("header", ["Date: 05/16/2024", "Letter dated 2024-05-16.", "Printed on 16.05.2024 by the ward clerk."])
+def test_a_date_must_be_stated_of_the_subjects_event(header):
+    """A letterhead's date verifies no event; the sentence that dates the revision does."""
+    ctx, ids = _ctx(header, "The diagnosis of type 2 diabetes mellitus was formally revised on 2024-05-21.")
+    opts = {"A": "May 16, 2024", "B": "May 21, 2024"}
+    q = "On what date was the earlier diabetes diagnosis formally revised?"
+    a = QuestionAnalyzer().run(q, opts)
+    intent = Intent(asked="date", entities=[IntentEntity(text="diabetes", type="problem")])
+    wrong = Verifier().run(Draft(opts["A"], "A", [ids[0]]), ctx, a, intent)
+    assert "binding" in _failed(wrong), wrong.reason
+    assert Verifier().run(Draft(opts["B"], "B", [ids[1]]), ctx, a, intent).status == "verified"
