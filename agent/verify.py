@@ -333,6 +333,7 @@ class Verifier:
             fs += self._switch(claim, p, loc)
             fs += self._superseded(claim, p, loc)
             fs += self._anchor(claim, p, loc, analysis)
+            fs += self._event_anchor(claim, p, loc)
             if self._ok(fs):
                 fs += self._series(claim, pid, analysis)
             if self._ok(fs):
@@ -918,6 +919,28 @@ class Verifier:
         return [Finding(check="time_anchor", claim=claim.answer[:80], status="contradicted",
                         detail=f"the clause is dated {', '.join(sorted(d.isoformat() for d in when))}; the question "
                                f"asks about {', '.join(d.isoformat() for d in analysis.dates)}: '{_quote(p.text, loc.sentence)}'")]
+
+    def _event_anchor(self, claim, p, loc) -> list[Finding]:
+        """A question asked before or after an event ("in the weeks before the GI bleed"): a clause that dates itself
+        (a date or month written in its sentence) on the wrong side of the event's own date is about another time.
+        Only dates written in the text count: a note's date says when it was written, not when its story happened."""
+        role, anchor = claim.intent.time_role, claim.intent.anchor
+        if role not in ("before", "after") or not anchor or self.tools is None or claim.dates:
+            return []
+        got = self.tools.event_date(p.patient_id, anchor)
+        if got is None or got[2] == "note date":
+            return []
+        day = got[0]
+        event = (day.year, day.month)
+        said = _months_in(p.text[loc.sentence[0]:loc.sentence[1]])
+        if not said:
+            return []
+        wrong = min(said) > event if role == "before" else max(said) < event
+        if not wrong:
+            return []
+        return [Finding(check="time_anchor", claim=claim.answer[:80], status="contradicted",
+                        detail=f"the question asks {role} {anchor} ({day.isoformat()}); the clause is dated "
+                               f"{', '.join(f'{y}-{m:02d}' for y, m in sorted(said))}: '{_quote(p.text, loc.sentence)}'")]
 
     def _month_anchor(self, claim, p, loc) -> list[Finding]:
         """A question asked about one month ("her BP when she arrived in the ED in February 2023") needs a clause of

@@ -621,3 +621,21 @@ def test_a_date_must_be_stated_of_the_subjects_event(header):
     wrong = Verifier().run(Draft(opts["A"], "A", [ids[0]]), ctx, a, intent)
     assert "binding" in _failed(wrong), wrong.reason
     assert Verifier().run(Draft(opts["B"], "B", [ids[1]]), ctx, a, intent).status == "verified"
+
+
+@pytest.mark.parametrize("texts,question", [
+    (("Admission 16.02.2024: upper GI bleed from a duodenal ulcer. He had been taking OTC ibuprofen 400 mg three "
+      "times daily for three weeks.", "Follow-up: in July 2024 he took naproxen from his wife's supply for knee pain."),
+     "Which painkiller had he been taking in the weeks before the GI bleed?"),
+    (("Seen 2024-02-16 with an upper GI bleed; for the preceding weeks he had used ibuprofen 400 mg tid bought OTC.",
+      "Review 08/20/2024: naproxen taken on two days in July 2024 after a hike."),
+     "Before his GI bleed, which over-the-counter analgesic was he using?"),
+])
+def test_a_clause_dated_after_the_anchor_event_does_not_answer_a_before_question(notes_qa, texts, question):
+    from clinqa.records import Patient
+
+    notes = {f"b{i}": (day, t) for i, (day, t) in enumerate(zip(("2024-02-17", "2024-08-20"), texts))}
+    qa = notes_qa(Patient("pb", "Otto Berg", "1960-01-01"), notes)
+    opts = {"A": "Naproxen", "B": "Ibuprofen 400 mg three times daily"}
+    ans = qa.ask("pb", question, options=opts)
+    assert ans.option_checks["A"] != "verified", ans.option_checks
