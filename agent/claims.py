@@ -131,6 +131,13 @@ def _question_role(question: str, intent: Intent) -> tuple[str | None, str | Non
     return role, ev
 
 
+def is_frame_phrase(phrase: str) -> bool:
+    """A phrase made only of question frame words ("total", "placed"): it names nothing in the record."""
+    frame = {stem(w) for w in cues()["question_frame_words"]}
+    terms = content_tokens(phrase)
+    return bool(terms) and all(t in frame for t in terms)
+
+
 def _topic_phrases(question: str, intent: Intent) -> list[str]:
     """For a question that names no dictionary entity ("How long ago was the rotator cuff repair?"), the runs of
     its own words that name what it is about: not stopwords, question frame words, relation words, generic

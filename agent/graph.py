@@ -28,6 +28,7 @@ from langgraph.graph import END, START, StateGraph
 
 from agent.chain import CHAIN_KINDS, chain_answers
 from agent.chain.common import change_direction
+from agent.claims import is_frame_phrase
 from agent.context import ContextBuilder
 from agent.intent import IntentParser
 from agent.records import Answer, Citation, FactUsed, FlaggedSentence, Verification
@@ -219,6 +220,8 @@ class AgentGraph:
             return {"plan": ["notes.raw"], "resolved": {}, "family": "collapsed", "route": ["route:collapsed"]}
         resolved: dict[str, list[str]] = {}
         for c in a.concepts:
+            if is_frame_phrase(c):
+                continue  # "in total": a word of the question's frame, not a concept ("total protein")
             sub, keys = self._resolve(pid, c)
             if keys:
                 resolved[sub] = keys

@@ -639,3 +639,12 @@ def test_a_clause_dated_after_the_anchor_event_does_not_answer_a_before_question
     opts = {"A": "Naproxen", "B": "Ibuprofen 400 mg three times daily"}
     ans = qa.ask("pb", question, options=opts)
     assert ans.option_checks["A"] != "verified", ans.option_checks
+
+
+@pytest.mark.parametrize("phrase,frame", [("total", True), ("in total", True), ("placed", True),
+                                          ("total protein", False), ("rubber bands", False), ("EVL sessions", False)])
+def test_a_phrase_of_question_frame_words_names_nothing(phrase, frame):
+    """'How many rubber bands were placed in total': 'total' must not be looked up as a concept (total protein)."""
+    from agent.claims import is_frame_phrase
+
+    assert is_frame_phrase(phrase) is frame
