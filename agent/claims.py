@@ -278,11 +278,21 @@ def _number_spans(text: str, start: int, end: int, numbers, claim_ratios=()) -> 
         # a unit the answer states must be the text's too ("10 days" is not "three times a day"), unless records
         # routinely leave it out ("HR: 98" for "98 beats per minute")
         hit = next(((start + a, start + b) for a, b, g, gu, _ in found if abs(g - v) < 1e-6 and (
-            u is None or gu == u or (gu is None and u in cues()["omissible_units"]))), None)
+            u is None or gu == u or (gu is None and u in cues()["omissible_units"] and _bare(seg, b)))), None)
         if hit is None:
             return []
         spans.append(hit)
     return spans
+
+
+def _bare(seg: str, end: int) -> bool:
+    """A number that stands alone after ``end``: "EF 35 on the echo", "HR: 98." (not "45-year-old", "45 -year-old",
+    "3 tablets", whose next word says what it counts)."""
+    rest = seg[end:].lstrip()
+    if rest.startswith("-"):
+        return False
+    word = re.match(r"[A-Za-z]+", rest)
+    return word is None or word.group(0).lower() in STOPWORDS
 
 
 def locate(claim: Claim, text: str, note_date=None) -> Located | None:

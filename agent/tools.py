@@ -20,12 +20,10 @@ from typing import Any
 from clinqa.records import Note
 from agent.resources import load as load_resource
 from agent.understand import content_tokens
+from extractors.text import split_sentences as extract_sentences
 
 log = logging.getLogger(__name__)
 
-# a sentence ends at a line break, at end punctuation before a capital, or at punctuation written apart from its
-# word ("okay . so , you know": transcripts tokenized by a speech recognizer are lower-case)
-_SENT = re.compile(r"\n+|(?<=[.!?;])\s+(?=[A-Z0-9(\"'])|(?<=\s[.!?])\s+")
 
 
 @dataclass
@@ -76,21 +74,9 @@ class Computed:
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence / list-line spans, trimmed."""
-    out, pos = [], 0
-    for m in _SENT.finditer(text):
-        out.append((pos, m.start()))
-        pos = m.end()
-    out.append((pos, len(text)))
-    spans = []
-    for s, e in out:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if e - s >= 3:
-            spans.append((s, e))
-    return spans
+    """Sentence / list-line spans, trimmed: the extractors' one splitter (abbreviations, hard-wrapped lines, a
+    speech recognizer's spaced periods), without fragments under three characters."""
+    return [(s, e) for s, e in extract_sentences(text) if e - s >= 3]
 
 
 def sentence_around(text: str, start: int, end: int) -> tuple[int, int]:

@@ -656,7 +656,10 @@ class Verifier:
         # controlled" against "your blood pressure's nice and controlled": the second part, not the first)
         here = set(content_tokens(p.text[loc.clause[0]:loc.clause[1]]))
         terms = [t for t in claim.value_terms if t in here] or claim.value_terms
-        answer_neg = bool(self.assertions.phrase_negated(claim.answer, terms))
+        answer_neg = bool(self.assertions.phrase_negated(claim.answer, terms)) or _inner_negated(
+            claim.answer, (0, len(claim.answer)), terms)
+        if assertion == "present" and _inner_negated(p.text, loc.span, terms):
+            assertion = "absent"  # the value's own words carry the negation ("white cell count is not elevated")
         if (assertion == "absent") != answer_neg:
             out.append(Finding(check="assertion", claim=claim.answer[:80], status="contradicted",
                                detail=f"the clause states it as {'negated' if assertion == 'absent' else 'present'}, "
@@ -1183,6 +1186,19 @@ class Verifier:
         status = {"entailed": "supported", "contradicted": "contradicted", "not_stated": "unsupported"}[verdict]
         return Finding(check="entailment", claim=claim.answer[:80], status=status,
                        detail=f"{verdict.replace('_', ' ')} by '{_quote(sentence, (0, len(sentence)))}'")
+
+
+_INNER_NEG = re.compile(r"^(?:no|not|never|cannot|can't|won't|don't|doesn't|didn't|isn't|wasn't|aren't|weren't|"
+                        r"n't|without)$", re.I)
+
+
+def _inner_negated(text: str, span: tuple[int, int], terms) -> bool:
+    """A negation word right before (up to two words) a value word inside the span: the span states the value
+    negated ("count is not elevated", "ca n't take"), which a classifier reading the span as one target misses."""
+    toks = [(m.group(0), stem(m.group(0).lower())) for m in re.finditer(r"[A-Za-z]+(?:'[a-z]+)?|n't", text[span[0]:span[1]])]
+    want = set(terms)
+    return any(t in want and any(_INNER_NEG.match(w) for w, _ in toks[max(0, i - 3):i])
+               for i, (_, t) in enumerate(toks) if i)
 
 
 def _clause_tail(before: str) -> str:

@@ -579,6 +579,8 @@ def test_a_switch_keeps_its_direction(text, question, asks_new):
     ("She had three episodes.", "3 mg", False),
     ("BP: 130/68.", "68 beats per minute", False),  # a number of a slash group is the group's
     ("Blood pressure 130/68 mmHg", "130 mmHg", False),
+    ("Russell is a 45 -year-old male with CAD.", "45%", False),  # an age is no bare number
+    ("She is a 35-year-old woman.", "35%", False),
 ])
 def test_a_vital_sign_unit_the_record_leaves_out_still_states_the_value(text, answer, states):
     from agent.claims import build_claim, locate
@@ -648,3 +650,19 @@ def test_a_phrase_of_question_frame_words_names_nothing(phrase, frame):
     from agent.claims import is_frame_phrase
 
     assert is_frame_phrase(phrase) is frame
+
+
+@pytest.mark.parametrize("text,answer", [
+    ("looking at your labs, your white blood cell count is not elevated, which is good.",
+     "His white blood cell count is persistently elevated"),
+    ("The creatinine was never raised during the stay.", "The creatinine was raised during the stay"),
+    ("She did not take the prednisone as prescribed.", "She took the prednisone as prescribed"),
+])
+def test_a_negation_inside_the_stated_value_contradicts_a_positive_answer(text, answer):
+    """The negation sits between the value's own words ("count is not elevated"): a classifier reading the whole
+    span as one target sees it as present; the answer that states it positive is contradicted."""
+    ctx, ids = _ctx(text)
+    opts = {"A": answer, "B": "Something else entirely different"}
+    a = QuestionAnalyzer().run("What did the doctor say?", opts)
+    v = Verifier().run(Draft(answer, "A", ids), ctx, a, Intent(asked="value"))
+    assert "assertion" in _failed(v), v.reason
