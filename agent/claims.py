@@ -302,7 +302,7 @@ def locate(claim: Claim, text: str, note_date=None) -> Located | None:
     want = set(claim.value_terms)
     for s0, e0 in split_sentences(text):
         for cs, ce in clauses(text, s0, e0):
-            toks = _tokens(text, cs, ce)
+            toks = _compact(_tokens(text, cs, ce), want)
             hits = [(a, b) for a, b, t in toks if t in want]
             got = {t for _, _, t in toks if t in want}
             nspans = _number_spans(text, cs, ce, claim.numbers, claim.ratios) if claim.numbers else []
@@ -326,6 +326,23 @@ def locate(claim: Claim, text: str, note_date=None) -> Located | None:
             if best is None or key > best[0]:
                 best = (key, Located(text, (s0, e0), (cs, ce), span, cov))
     return best[1] if best else None
+
+
+def _compact(toks: list[tuple[int, int, str]], want: set[str]) -> list[tuple[int, int, str]]:
+    """The run of content tokens, at most three per value word (and ten at least) long, that holds the most distinct
+    value words: an answer's words must be stated together, not picked one by one from a long dialogue turn."""
+    width = max(10, 3 * len(want))
+    if len(toks) <= width or not want:
+        return toks
+    best, best_n = toks[:width], -1
+    for i in range(len(toks)):
+        if toks[i][2] not in want:
+            continue
+        run = toks[i:i + width]
+        n = len({t for _, _, t in run if t in want})
+        if n > best_n:
+            best, best_n = run, n
+    return best
 
 
 def _densest(hits: list[tuple[int, int]], toks) -> list[tuple[int, int]]:

@@ -666,3 +666,17 @@ def test_a_negation_inside_the_stated_value_contradicts_a_positive_answer(text, 
     a = QuestionAnalyzer().run("What did the doctor say?", opts)
     v = Verifier().run(Draft(answer, "A", ids), ctx, a, Intent(asked="value"))
     assert "assertion" in _failed(v), v.reason
+
+
+def test_an_answers_words_must_be_stated_together_not_picked_from_a_long_turn():
+    """'Headache from a brain bleed' is not stated by a long turn that says 'brain' at its start and 'bleed' thirty
+    words later; the same words together are."""
+    from agent.claims import build_claim, locate
+
+    claim = build_claim("What type of headache does the physician believe she has?", "Headache from a brain bleed",
+                        Intent(asked="value"))
+    far = ("[doctor] so we looked at your brain scan today and it is fine , you took some tylenol on friday and it went "
+           "away for a while and then it came back on sunday and your exam is reassuring , and your gums bleed a little")
+    near = "The CT shows a small brain bleed, which explains the headache."
+    assert (locate(claim, far) is None) or locate(claim, far).coverage < 0.6
+    assert locate(claim, near).coverage >= 0.6
