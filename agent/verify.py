@@ -398,9 +398,34 @@ class Verifier:
             after = after[:min(ends)] if ends else after
             if _PRE_NEG.search(before) or cue_rx("absence", "post").search(after):
                 assertion = "absent"
-            elif after.lstrip().startswith("?") or _interrogative(p.text[s0:s1]):
-                assertion = "possible"  # a question ("any chest pain?") asserts nothing
+            elif after.lstrip().startswith("?") or _interrogative(p.text[s0:s1]) or _asked_before(p.text[s0:loc.span[0]]):
+                # a question ("any chest pain?") asserts nothing by itself; the reply that follows it does
+                assertion = self._reply(p, loc) or "possible"
         return assertion, experiencer
+
+    def _reply(self, p, loc) -> str | None:
+        """'absent' / 'present' when the next turn of the transcript answers the question that names the mention
+        with a plain no / yes (verify_cues interrogative.replies); None otherwise."""
+        from agent.claims import cues
+        from agent.tools import split_sentences
+
+        text, at = p.text, loc.sentence[1]
+        note = self.tools.notes(p.patient_id).get(p.note_id) if self.tools is not None else None
+        if note is not None and note.text[p.start:p.end] == p.text:
+            text, at = note.text, p.start + loc.sentence[1]
+        nxt = next(((s, e) for s, e in split_sentences(text) if s >= at), None)
+        if nxt is None:
+            return None
+        turn = re.match(cues()["interrogative"]["speaker_tags"], text[nxt[0]:nxt[1]], flags=re.I)
+        if turn is None or "doctor" in turn.group(0).lower():
+            return None  # only a turn of the other speaker answers
+        body = text[nxt[0] + turn.end():nxt[1]].strip().lower()
+        body = re.sub(r"^(?:um|uh|hmm+|well|oh|so)\b[\s,.]*", "", body)
+        for verdict, words in (("absent", cues()["interrogative"]["replies"]["no"]),
+                               ("present", cues()["interrogative"]["replies"]["yes"])):
+            if any(re.match(re.escape(w) + r"(?![a-z])", body) for w in words):
+                return verdict
+        return None
 
     def _part(self, claim, passages):
         """A later part of a composite answer: stated in a cited clause, with the polarity it is given."""
@@ -1245,6 +1270,15 @@ def _interrogative(sentence: str) -> bool:
             return True
         body = re.sub(r"^(?:okay|ok|alright|all right|and|so|now|um|uh|well|right)\b[\s,.]*", "", body)
     return False
+
+
+def _asked_before(before: str, window: int = 12) -> bool:
+    """A question opened inside the sentence shortly before the mention ("... okay alright now how about have you had
+    any burning when you urinate"): a transcript's sentence often holds a statement and then a question."""
+    from agent.claims import cue_rx
+
+    hits = list(cue_rx("interrogative", "starts").finditer(before))
+    return bool(hits) and len(before[hits[-1].end():].split()) <= window
 
 
 def _counted(text: str) -> list[tuple[float, str]]:

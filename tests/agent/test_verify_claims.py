@@ -680,3 +680,22 @@ def test_an_answers_words_must_be_stated_together_not_picked_from_a_long_turn():
     near = "The CT shows a small brain bleed, which explains the headache."
     assert (locate(claim, far) is None) or locate(claim, far).coverage < 0.6
     assert locate(claim, near).coverage >= 0.6
+
+
+@pytest.mark.parametrize("text", [
+    "[doctor] okay so you think it's been going on longer okay now how about have you had any burning when you urinate\n"
+    "[patient] no it doesn't burn\n[doctor] and you get up at night to urinate\n[patient] yes three times a night",
+    "[doctor] any burning when you urinate ?\n[patient] nope .\n[doctor] getting up at night to urinate ?\n"
+    "[patient] yeah , about three times .",
+    "[doctor] alright , do you have burning when you urinate ?\n[patient] um , not really .\n"
+    "[patient] but i do get up at night to urinate a lot .",
+])
+def test_a_transcript_question_is_answered_by_the_next_turn(text):
+    """A clinician's question asserts nothing; the patient's plain no / yes in the next turn does."""
+    ctx, ids = _ctx(text)
+    opts = {"A": "Burning when he urinates", "B": "Getting up at night to urinate"}
+    a = QuestionAnalyzer().run("Which urinary complaint did the patient deny?", opts)
+    intent = Intent(asked="presence", negated=True)
+    assert Verifier().run(Draft(opts["A"], "A", ids), ctx, a, intent).status == "verified"
+    wrong = Verifier().run(Draft(opts["B"], "B", ids), ctx, a, intent)
+    assert "absence" in _failed(wrong), wrong.reason
