@@ -544,8 +544,27 @@ class AgentGraph:
 
     def reason(self, s: AgentState) -> dict:
         d = self.reasoner.run(s["analysis"], s["context"])
-        return {"draft": d, "route": [f"reason:{getattr(self.reasoner, 'name', 'reasoner')}"],
-                "tokens": {"prompt": d.prompt_tokens, "completion": d.completion_tokens}}
+        route = [f"reason:{getattr(self.reasoner, 'name', 'reasoner')}"]
+        single = self._single_verified(s, d)
+        if single is not None:
+            d = single
+            route.append(f"reason:only_verified_option:{d.choice}")
+        return {"draft": d, "route": route, "tokens": {"prompt": d.prompt_tokens, "completion": d.completion_tokens}}
+
+    def _single_verified(self, s: AgentState, d: Draft) -> Draft | None:
+        """Without a model (the extractive backend), the one option the verifier's typed checks accept, when the
+        evidence scores picked another: the option whose claim binds to the record beats the one whose words merely
+        occur in it. An abstention and a computed answer stay what they are, and a model's choice is the model's."""
+        a, ctx = s["analysis"], s["context"]
+        if (getattr(self.reasoner, "name", "") != "extractive" or not a.multiple_choice or self.mode != "stack"
+                or d.abstained or not d.choice or d.computed_answer):
+            return None  # a computed answer is re-derived by the verifier from its own facts
+        judged = self.reasoner.judge_options(a, ctx)
+        ok = [letter for letter in a.real_options if self.verifier.run(
+            self.reasoner.draft_for(a, ctx, judged, letter), ctx, a, s.get("intent")).status == "verified"]
+        if len(ok) != 1 or ok[0] == d.choice:
+            return None
+        return self.reasoner.draft_for(a, ctx, judged, ok[0], d.option_verdicts or None, d.option_scores or None)
 
     def verify(self, s: AgentState) -> dict:
         v = self.verifier.run(s["draft"], s["context"], s["analysis"], s.get("intent"))

@@ -160,3 +160,17 @@ def test_an_option_is_a_value_only_when_its_numbers_and_dates_make_it_up(option,
     from agent.verify import _mostly_value
 
     assert _mostly_value(option) is value
+
+
+@pytest.mark.parametrize("text", [
+    "Medications: metformin 500 mg twice daily, amlodipine 5 mg once daily.",
+    "Current meds include metformin 500 mg BID and amlodipine 5 mg daily.",
+    "Home medications: Metformin 500 mg PO BID; Amlodipine 5 mg PO daily.",
+])
+def test_without_a_model_the_only_option_the_verifier_accepts_is_chosen(notes_qa, text):
+    """The evidence scores favour '500 mg' (its number is in the sentence); only '5 mg' binds to amlodipine, so the
+    extractive backend answers with the one option its typed checks verify, and says so in the route."""
+    qa = notes_qa(Patient("pv", "Sam Poe", "1970-01-01"), {"m": ("2021-03-01", text)})
+    ans = qa.ask("pv", "What dose of amlodipine does he take?", options={"A": "500 mg", "B": "5 mg", "C": "10 mg"},
+                 allow_abstain=False)
+    assert ans.choice == "B" and ans.verification.status == "verified"
