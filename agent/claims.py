@@ -266,7 +266,7 @@ def _tokens(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
     return out
 
 
-def _number_spans(text: str, start: int, end: int, numbers, claim_ratios=()) -> list[tuple[int, int]]:
+def _number_spans(text: str, start: int, end: int, numbers, claim_ratios=(), count: bool = False) -> list[tuple[int, int]]:
     """Spans in text[start:end] of numbers equal to the claim's (value and unit; count words included)."""
     seg = text[start:end]
     grouped = [(m.start(), m.end()) for m in _RATIO.finditer(seg)]
@@ -277,8 +277,11 @@ def _number_spans(text: str, start: int, end: int, numbers, claim_ratios=()) -> 
     for v, u, _ in numbers:
         # a unit the answer states must be the text's too ("10 days" is not "three times a day"), unless records
         # routinely leave it out ("HR: 98" for "98 beats per minute")
+        # a count ("how many tablets") is no measure: "lortab 5 milligram", "every six hours" state no count of 5 or 6
+        # (a count unit, "4 cycles", "3 times", still counts)
         hit = next(((start + a, start + b) for a, b, g, gu, _ in found if abs(g - v) < 1e-6 and (
-            u is None or gu == u or (gu is None and u in cues()["omissible_units"] and _bare(seg, b)))), None)
+            (u is None and not (count and gu not in (None, "cycle", "x"))) or gu == u
+            or (gu is None and u in cues()["omissible_units"] and _bare(seg, b)))), None)
         if hit is None:
             return []
         spans.append(hit)
@@ -305,7 +308,8 @@ def locate(claim: Claim, text: str, note_date=None) -> Located | None:
             toks = _compact(_tokens(text, cs, ce), want)
             hits = [(a, b) for a, b, t in toks if t in want]
             got = {t for _, _, t in toks if t in want}
-            nspans = _number_spans(text, cs, ce, claim.numbers, claim.ratios) if claim.numbers else []
+            nspans = _number_spans(text, cs, ce, claim.numbers, claim.ratios,
+                                   count=claim.intent.asked == "count") if claim.numbers else []
             if claim.numbers and not nspans:
                 continue
             if claim.ratios and not all(states_ratio(g, text[cs:ce]) for g in claim.ratios):

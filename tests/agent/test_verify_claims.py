@@ -699,3 +699,18 @@ def test_a_transcript_question_is_answered_by_the_next_turn(text):
     assert Verifier().run(Draft(opts["A"], "A", ids), ctx, a, intent).status == "verified"
     wrong = Verifier().run(Draft(opts["B"], "B", ids), ctx, a, intent)
     assert "absence" in _failed(wrong), wrong.reason
+
+
+@pytest.mark.parametrize("text,right,wrong", [
+    ("we'll do lortab 5 milligram , one to two tablets every six hours as needed . i'll give you 20 of those .", "20", "5"),
+    ("Tramadol 50 mg every six hours as needed; eight tablets dispensed.", "8", "6"),
+    ("She received 4 cycles of FOLFOX, each over 2 days.", "4", "2"),
+])
+def test_a_count_is_not_a_measured_number(text, right, wrong):
+    """Asked how many, a number that carries a unit (5 mg, six hours, 2 days) counts nothing."""
+    from agent.claims import build_claim, locate
+
+    intent = Intent(asked="count")
+    bad = locate(build_claim("How many were given?", wrong, intent), text)
+    assert bad is None or bad.coverage < 0.6
+    assert locate(build_claim("How many were given?", right, intent), text).coverage >= 0.6
