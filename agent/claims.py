@@ -131,20 +131,26 @@ def _question_role(question: str, intent: Intent) -> tuple[str | None, str | Non
     return role, ev
 
 
+@lru_cache(maxsize=1)
+def _frame() -> frozenset[str]:
+    """Stems of the question frame words (how long ago, which of the following, in total)."""
+    return frozenset(stem(w) for w in cues()["question_frame_words"])
+
+
 def is_frame_phrase(phrase: str) -> bool:
     """A phrase made only of question frame words ("total", "placed"): it names nothing in the record."""
-    frame = {stem(w) for w in cues()["question_frame_words"]}
     terms = content_tokens(phrase)
-    return bool(terms) and all(t in frame for t in terms)
+    return bool(terms) and all(t in _frame() for t in terms)
 
 
-def _topic_phrases(question: str, intent: Intent) -> list[str]:
+@lru_cache(maxsize=256)
+def _topic_phrases(question: str, anchor: str | None) -> tuple[str, ...]:
     """For a question that names no dictionary entity ("How long ago was the rotator cuff repair?"), the runs of
     its own words that name what it is about: not stopwords, question frame words, relation words, generic
     subjects, the time anchor, the kind of answer asked ("which anticoagulant"), numbers or a person's name (a
-    capitalised word inside the sentence that no dictionary knows)."""
-    frame = {stem(w) for w in cues()["question_frame_words"]} | _generic()
-    anchor = set(content_tokens(intent.anchor or ""))
+    capitalised word inside the sentence that no dictionary knows). Cached: every option's claim asks again."""
+    frame = _frame() | _generic()
+    anchor = set(content_tokens(anchor or ""))
     from agent.intent import shared_parser
 
     parser = shared_parser()
@@ -170,7 +176,7 @@ def _topic_phrases(question: str, intent: Intent) -> list[str]:
             run.append(w)
     if run:
         runs.append(" ".join(run))
-    return list(dict.fromkeys(runs))
+    return tuple(dict.fromkeys(runs))
 
 
 def build_claim(question: str, answer: str, intent: Intent) -> Claim:
@@ -178,11 +184,11 @@ def build_claim(question: str, answer: str, intent: Intent) -> Claim:
     subject = _subject_phrases(intent)
     topic_only = not subject and not intent.entities
     if topic_only:
-        subject = _topic_phrases(question, intent)
+        subject = list(_topic_phrases(question, intent.anchor))
     subject_terms = {t for p in subject for t in content_tokens(p) if t not in _generic() and not t[0].isdigit()}
     q_terms = set(content_tokens(question))
     q_nums = find_numbers(question)
-    grouped = [(m.start(), m.end()) for m in _RATIO.finditer(answer)]
+    grouped = _ratio_spans(answer)
     # a slash group's unit ("162/98 mmHg") is the group's: the group check binds its numbers, so a text that omits
     # the unit ("BP 162/98") still states it
     numbers = [(v, None if any(a <= s < b for a, b in grouped) else u, surface)
@@ -215,10 +221,15 @@ def states_ratio(group: tuple[float, ...], text: str) -> bool:
     ("three out of six" for "3/6")? A group is one value: "92/22 µg" is not stated by "92/55/22 µg"."""
     if group in ratios(text):
         return True
-    grouped = [(m.start(), m.end()) for m in _RATIO.finditer(text)]
+    grouped = _ratio_spans(text)
     loose = [v for a, _, v, _, _ in sorted(number_spans(text)) if not any(x <= a < y for x, y in grouped)]
     n = len(group)
     return any(tuple(loose[i:i + n]) == group for i in range(len(loose) - n + 1))
+
+
+def _ratio_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every slash group of numbers in ``text``."""
+    return [(m.start(), m.end()) for m in _RATIO.finditer(text)]
 
 
 def ratios(text: str) -> list[tuple[float, ...]]:
@@ -269,7 +280,7 @@ def _tokens(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
 def _number_spans(text: str, start: int, end: int, numbers, claim_ratios=(), count: bool = False) -> list[tuple[int, int]]:
     """Spans in text[start:end] of numbers equal to the claim's (value and unit; count words included)."""
     seg = text[start:end]
-    grouped = [(m.start(), m.end()) for m in _RATIO.finditer(seg)]
+    grouped = _ratio_spans(seg)
     # a number inside a slash group belongs to the group ("BP: 130/68" states no heart rate of 68), unless the
     # answer states that group too
     found = [x for x in number_spans(seg) if not any(a <= x[0] < b for a, b in grouped) or claim_ratios]
