@@ -290,9 +290,12 @@ def _number_spans(text: str, start: int, end: int, numbers, claim_ratios=(), cou
         # routinely leave it out ("HR: 98" for "98 beats per minute")
         # a count ("how many tablets") is no measure: "lortab 5 milligram", "every six hours" state no count of 5 or 6
         # (a count unit, "4 cycles", "3 times", still counts)
-        hit = next(((start + a, start + b) for a, b, g, gu, _ in found if abs(g - v) < 1e-6 and (
-            (u is None and not (count and gu not in (None, "cycle", "x"))) or gu == u
-            or (gu is None and u in cues()["omissible_units"] and _bare(seg, b)))), None)
+        # the occurrence with the answer's own unit (or none, like the answer) first: "3 out of 10" is not the "3" of
+        # "3 months ago" before it
+        hit = next(((start + a, start + b) for a, b, g, gu, _ in sorted(found, key=lambda x: x[3] != u)
+                    if abs(g - v) < 1e-6 and (
+                        (u is None and not (count and gu not in (None, "cycle", "x"))) or gu == u
+                        or (gu is None and u in cues()["omissible_units"] and _bare(seg, b)))), None)
         if hit is None:
             return []
         spans.append(hit)

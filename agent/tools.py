@@ -475,8 +475,8 @@ _CUE_WORDS = {
     "dose": r"\b(increas|decreas|reduc|titrat|adjust|changed|uptitrat|escalat)\w*",
 }
 _REL_AGO = re.compile(r"\b(?:for the (?:past|last)|since|over the (?:past|last))\s+(\d+|one|two|three|four|five|six|seven|"
-                      r"eight|nine|ten)\s+(day|week|month)s?\b|\b(\d+|one|two|three|four|five|six)\s+(day|week|month)s?\s+ago\b", re.I)
-_NUMW = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+                      r"eight|nine|ten)\s+(day|week|month)s?\b|\b(\d+|an?|one|two|three|four|five|six)\s+(day|week|month)s?\s+ago\b", re.I)
+_NUMW = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
 
 
 def _cue_kind(cue: str | None) -> str | None:
@@ -647,13 +647,14 @@ def _event_date_of(self: Toolbox, pid: str, phrase: str, min_cover: float = 0.6)
         elif cue == "dose":
             return None  # a dose change must be described as one
     explicit, implicit = [], []
+    weights = {t: self.idf(pid, t) for t in content_tokens(target)}
     for p in cands:
         rel = relative_onset(p.text, p.note_date) if cue in (None, "onset") else None
         ds = [d for d, _ in find_dates(p.text)]
         if rel is not None:
             explicit.append((rel, p, "relative"))
         elif ds:
-            explicit.append((_date_nearest(p.text, target) or min(ds), p, "explicit"))
+            explicit.append((_date_nearest(p.text, target, weights) or min(ds), p, "explicit"))
         elif p.note_date is not None:
             implicit.append((p.note_date, p, "note date"))
     pool = explicit or implicit
@@ -679,12 +680,18 @@ def _ranks(text: str, target: str) -> set[int]:
             if w in ordinals and any(set(content_tokens(x)) & want for x in words[i + 1:i + 4])}
 
 
-def _date_nearest(text: str, target: str):
+def _date_nearest(text: str, target: str, weights: dict[str, float] | None = None):
     """Of several dates in one sentence, the one written nearest the target's mention ("MMF (switched 04.04.2023);
-    atovaquone (12.07.2023)": atovaquone's is the second); None when the target is not found by its words."""
+    atovaquone (12.07.2023)": atovaquone's is the second); None when the target is not found by its words. With
+    ``weights`` (the record's idf of the target's words) the mention is its rarest word in the sentence: in
+    "Apixaban 2.5 mg ...; since 17.05.2024 (5 mg from 23.02.2024)" the drug, not a dose unit, places the event."""
     from agent.understand import find_dates
 
     want = set(content_tokens(target))
+    if weights:
+        here = want & set(content_tokens(text))
+        top = max((weights.get(t, 0.0) for t in here), default=0.0)
+        want = {t for t in here if weights.get(t, 0.0) >= top} or want
     spots = [m.start() for m in re.finditer(r"[A-Za-z][A-Za-z0-9\-/+']*", text) if set(content_tokens(m.group(0))) & want]
     if not spots:
         return None

@@ -156,6 +156,9 @@ _TOL_DAYS = {"d": 0.5, None: 0.5, "wk": 3.6, "mo": 16, "y": 183}
 # below 60 % of its words in one clause an answer is not stated there; from this share on, a model may judge it
 # as a paraphrase of that clause (the LLM backends only)
 _PARAPHRASE = 0.3
+_STATED = 0.6
+_STATED_TYPED = 0.75
+_QUALIFIER_DF = 5  # a question word in more of the record's sentences than this is too common to pick one out
 
 
 def _quote(text: str, span: tuple[int, int], limit: int = 160) -> str:
@@ -300,7 +303,7 @@ class Verifier:
                 sub = build_claim(claim.question, part, claim.intent)
                 if not sub.checkable:
                     continue
-                got, w = self._value(sub, passages, pid, analysis) if i == 0 else self._part(sub, passages)
+                got, w = self._value(sub, passages, pid, analysis) if i == 0 else self._part(sub, passages, analysis)
                 out += got
                 where = where or w
                 if not self._ok(got):
@@ -312,15 +315,18 @@ class Verifier:
             if loc is not None:
                 cands.append((loc.coverage, p, loc))
         cands.sort(key=lambda x: -x[0])
-        if cands and cands[0][0] < 0.6 and cands[0][0] >= _PARAPHRASE and self.entail:
+        # typed checks alone hold an option to more of its words than a model's judgement of a paraphrase would; an
+        # open answer is the reasoner's own wording around the record's value
+        stated = _STATED_TYPED if analysis.multiple_choice and not self.entail else _STATED
+        if cands and cands[0][0] < _STATED and cands[0][0] >= _PARAPHRASE and self.entail:
             return self._paraphrase(claim, cands[0], pid, analysis, passages), None
-        if not cands or cands[0][0] < 0.6:
+        if not cands or cands[0][0] < stated:
             best = f" (best clause: '{_quote(cands[0][1].text, cands[0][2].clause)}')" if cands else ""
             return [Finding(check="value", claim=claim.answer[:80], status="unsupported",
                             detail="the answer's value is not stated in any cited clause" + best)], None
         first_fail = None
         for cov, p, loc in cands:
-            if cov < 0.6:
+            if cov < stated:
                 break
             fs = [Finding(check="value", claim=claim.answer[:80], status="supported",
                           detail=f"stated in {p.note_id}: '{_quote(p.text, loc.clause)}'")]
@@ -336,6 +342,8 @@ class Verifier:
             fs += self._event_anchor(claim, p, loc)
             if self._ok(fs):
                 fs += self._series(claim, pid, analysis)
+            if self._ok(fs):
+                fs += self._qualified_rival(claim, p, loc, pid, analysis)
             if self._ok(fs):
                 return fs, (p, loc)
             first_fail = first_fail or fs
@@ -427,7 +435,7 @@ class Verifier:
                 return verdict
         return None
 
-    def _part(self, claim, passages):
+    def _part(self, claim, passages, analysis: QuestionAnalysis):
         """A later part of a composite answer: stated in a cited clause, with the polarity it is given."""
         from agent.claims import locate
 
@@ -436,7 +444,7 @@ class Verifier:
             loc = locate(claim, p.text, p.note_date)
             if loc is not None and (best is None or loc.coverage > best[1].coverage):
                 best = (p, loc)
-        if best is None or best[1].coverage < 0.6:
+        if best is None or best[1].coverage < (_STATED_TYPED if analysis.multiple_choice and not self.entail else _STATED):
             return [Finding(check="value", claim=claim.answer[:80], status="unsupported",
                             detail=f"this part of the answer is not stated in any cited clause: '{claim.answer[:80]}'")], None
         p, loc = best
@@ -513,6 +521,12 @@ class Verifier:
             return [Finding(check="binding", claim=who, status="supported",
                             detail=f"the clause states the answer as the side of the switch asked: "
                                    f"'{_quote(text, sent)}'")]
+        of = self._amount_of(claim, text, v, sent)
+        if of is not None:
+            return [Finding(check="binding", claim=who, status="contradicted",
+                            detail=f"the clause gives the answer as the amount of '{of}', not of "
+                                   f"{next(e.text for e in claim.intent.entities if e.type == 'drug')}: "
+                                   f"'{_quote(text, sent)}'")]
         # (b) a value attaches to its nearest head: another relative, or (for a number) another drug or test
         heads = self._subject_type_mentions(claim, p, sent, pid) if (
             (claim.relative or claim.numbers) and not claim.topic_only) else []  # a topic word is no typed head
@@ -567,6 +581,26 @@ class Verifier:
                             detail=f"nearest to {who} in the clause is '{r[2]}', not the answer: '{_quote(text, sent)}'")]
         return [Finding(check="binding", claim=who, status="supported",
                         detail=f"bound to {who} in '{_quote(text, sent)}'")]
+
+    @staticmethod
+    def _amount_of(claim, text: str, v: tuple[int, int], sent: tuple[int, int]) -> str | None:
+        """The other drug an amount is written of ("1.0 cc of Celestone and 0.5 cc of lidocaine"), when the question
+        asks one drug's amount "with" another: the drug it names first is the one asked about."""
+        from dataclasses import replace
+
+        from agent.claims import subject_spans
+
+        drugs = [e.text for e in claim.intent.entities if e.type == "drug"]
+        if not claim.numbers or len(drugs) < 2:
+            return None
+        m = re.match(r"\s*(?:of|de)\s+", text[v[1]:sent[1]], re.I)
+        if m is None:
+            return None
+        at = v[1] + m.end()
+        for d in drugs[1:]:
+            if any(a == at for a, _ in subject_spans(replace(claim, subject=[d]), text, *sent)) and not _same_entity(d, drugs[:1]):
+                return d
+        return None
 
     def _subject_type_mentions(self, claim, p, sent, pid) -> list:
         from agent.claims import relatives_in
@@ -633,6 +667,36 @@ class Verifier:
                 return q, rival
         return None
 
+    def _qualified_rival(self, claim, p, loc, pid: str, analysis: QuestionAnalysis) -> list[Finding]:
+        """A sentence of the record that names the subject with more of the question's qualifying words than the
+        answer's own sentence, and states another option ("A1c ... 6.7, which has been his average for 2 years"
+        against "an A1c that at one point was 13", asked the two-year average): the question's words pick that one."""
+        from agent.claims import subject_spans
+
+        if self.tools is None or not claim.subject or claim.topic_only or analysis.dates or _months_in(claim.question):
+            return []  # a dated question is checked against the clauses of its date (the anchor checks)
+        # a word most of the record's sentences hold ("take", "now" in a transcript) picks no sentence out
+        quals = {t for t in _qualifiers(claim) if self.tools.doc_freq(pid, t) <= _QUALIFIER_DF}
+        if not quals:
+            return []
+        mine = quals & set(content_tokens(p.text[loc.sentence[0]:loc.sentence[1]]))
+        here = p.start + loc.sentence[0]
+        for q in self.tools.lexical(pid, " ".join([*claim.subject, *sorted(quals)]), k=10):
+            if q.start <= here < q.end and q.note_id == p.note_id:
+                continue
+            if len(q.text) > 400 or not subject_spans(claim, q.text, 0, len(q.text)):
+                continue  # a long dialogue turn names many things: not one subject's own sentence
+            theirs = quals & set(content_tokens(q.text))
+            if len(theirs) <= len(mine) or not theirs - mine:
+                continue
+            rival = self._rival_in(claim, q.text, analysis)
+            if rival is not None:
+                return [Finding(check="binding", claim=claim.answer[:80], status="contradicted",
+                                detail=f"the question's words ({', '.join(sorted(theirs))}) are in another sentence "
+                                       f"about {', '.join(claim.subject)}, which gives '{rival}': {q.note_id} "
+                                       f"'{_quote(q.text, (0, len(q.text)))}'")]
+        return []
+
     @staticmethod
     def _rival_in(claim, text: str, analysis: QuestionAnalysis) -> str | None:
         """Another option stated in full in ``text`` (the sentence that names the subject)."""
@@ -682,7 +746,11 @@ class Verifier:
         here = set(content_tokens(p.text[loc.clause[0]:loc.clause[1]]))
         terms = [t for t in claim.value_terms if t in here] or claim.value_terms
         answer_neg = bool(self.assertions.phrase_negated(claim.answer, terms)) or _inner_negated(
-            claim.answer, (0, len(claim.answer)), terms)
+            claim.answer, (0, len(claim.answer)), terms) or (
+            # a "no" reply denies the question's proposition: it is the answer's polarity where the clause is that
+            # question ("have you ever had a tick bite before" / "i have"), not where it states the option's words
+            _reply_no(claim.answer) and (_interrogative(p.text[loc.sentence[0]:loc.sentence[1]])
+                                         or _asked_before(p.text[loc.sentence[0]:loc.span[0]])))
         if assertion == "present" and _inner_negated(p.text, loc.span, terms):
             assertion = "absent"  # the value's own words carry the negation ("white cell count is not elevated")
         if (assertion == "absent") != answer_neg:
@@ -771,7 +839,10 @@ class Verifier:
         if claim.role == "current":
             before = clause[:max(0, loc.span[0] - s0)]
             past = list(cue_rx_words("past_markers").finditer(before))
-            if past and not cue_rx("change", "to").search(before[past[-1].end():]):
+            # or right after it: "was 8 out of 10 back then"
+            after = cue_rx_words("past_markers").match(clause[max(0, loc.span[1] - s0):].strip(" ,"))
+            past = past if past and not cue_rx("change", "to").search(before[past[-1].end():]) else [after] if after else []
+            if past:
                 out.append(Finding(check="time_role", claim=claim.answer[:80], status="contradicted",
                                    detail=f"the question asks the current value; the clause puts the answer in the "
                                           f"past ('{past[-1].group(0)}'): '{_quote(text, loc.clause)}'"))
@@ -1048,14 +1119,16 @@ class Verifier:
     def _absence(self, claim, ctx: Context, analysis: QuestionAnalysis, draft: Draft) -> list[Finding]:
         from agent.claims import build_claim, locate
 
-        def mentions(text: str) -> list:
-            """(passage, located) for every sentence of the record that names the option."""
+        def mentions(text: str, partly: bool = False) -> list:
+            """(passage, located) for every sentence of the record that names the option (``partly``: most of its
+            words)."""
             c = build_claim("", text, claim.intent)
             if not c.checkable:
                 return []
             out = []
             pool = self.tools.lexical(ctx.patient_id, text, k=12) if self.tools is not None else list(ctx.passages.values())
             need = 0.99 if len(c.value_terms) + len(c.numbers) <= 4 else 0.75  # "lateral" is not "medial"
+            need = 0.6 if partly else need
             # the drug an option names must be in the sentence ("Varenicline, because of the prolonged QTc" is not
             # "azithromycin ... not started because of the prolonged QTc interval")
             drugs = [set(content_tokens(d)) for d in self._drugs_in(text)]
@@ -1098,6 +1171,14 @@ class Verifier:
                             detail=f"could not check: not stated in these words, but the record names "
                                    f"'{named[1]}' for the patient: {named[0].note_id} "
                                    f"'{_quote(named[0].text, (0, len(named[0].text)))}'")]
+        partial = [(p, loc) for p, loc, c in mentions(claim.answer, partly=True) if positive(p, loc, c)]
+        if partial:
+            # most of its words are stated for the patient ("pain to palpation to the sinuses" for "tenderness to
+            # palpation over the sinuses"): silence cannot be told from a paraphrase
+            p, loc = partial[0]
+            return [Finding(check="absence", claim=claim.answer[:80], status="unsupported",
+                            detail=f"could not check: most of its words are stated for the patient: {p.note_id} "
+                                   f"'{_quote(p.text, loc.sentence)}'")]
         if others and documented * 2 >= len(others):
             return [Finding(check="absence", claim=claim.answer[:80], status="supported",
                             detail=f"no mention in the record; {documented} of {len(others)} other options documented")]
@@ -1224,6 +1305,26 @@ def _inner_negated(text: str, span: tuple[int, int], terms) -> bool:
     want = set(terms)
     return any(t in want and any(_INNER_NEG.match(w) for w, _ in toks[max(0, i - 3):i])
                for i, (_, t) in enumerate(toks) if i)
+
+
+def _qualifiers(claim) -> set[str]:
+    """The question's own words beyond its subject, the answer and how it is asked ("averaged", "past", "years";
+    "now", "discharge"): a person's name (a capitalised word inside it) is none of them."""
+    from agent.claims import cues
+
+    frame = {stem(w) for w in cues()["speech_frame_words"]}
+    names = {stem(m.group(0).lower()) for m in re.finditer(r"(?<=\w\W)\b[A-Z][a-z]+", claim.question)}
+    return ({t for t in content_tokens(claim.question) if not t[0].isdigit()} - claim.subject_terms - set(claim.value_terms) - frame - names
+            - set(content_tokens(claim.answer)))
+
+
+def _reply_no(answer: str) -> bool:
+    """An option that opens as a "no" reply ("No, this is his first tick bite ever"): it denies what the question
+    asks, whatever its later words state (verify_cues interrogative.replies)."""
+    from agent.claims import cues
+
+    head = answer.strip().lower()
+    return any(re.match(re.escape(w) + r"\s*[,.;:\u2013\u2014-]", head) for w in cues()["interrogative"]["replies"]["no"])
 
 
 def _clause_tail(before: str) -> str:

@@ -260,8 +260,8 @@ HCQ = Intent(asked="reason", entities=[IntentEntity(text="hydroxychloroquine", t
 @pytest.mark.parametrize("text, right, wrong", [
     ("Hydroxychloroquine whole-blood level 910 ng/mL, within the target range.",
      "The hydroxychloroquine level was within the target range", "The hydroxychloroquine level was above the target range"),
-    ("Hydroxychloroquine was reduced because of a high blood level.",
-     "A high hydroxychloroquine blood level", "A low hydroxychloroquine blood level"),
+    ("Hydroxychloroquine was reduced because of a high whole-blood level at screening.",
+     "A high hydroxychloroquine whole-blood level at screening", "A low hydroxychloroquine whole-blood level at screening"),
     ("Hydroxychloroquine retinal screening: OCT of the left eye abnormal.",
      "An abnormal OCT of the left eye", "An abnormal OCT of the right eye"),
 ])
@@ -656,7 +656,7 @@ def test_a_phrase_of_question_frame_words_names_nothing(phrase, frame):
     ("looking at your labs, your white blood cell count is not elevated, which is good.",
      "His white blood cell count is persistently elevated"),
     ("The creatinine was never raised during the stay.", "The creatinine was raised during the stay"),
-    ("She did not take the prednisone as prescribed.", "She took the prednisone as prescribed"),
+    ("She did not take the prednisone as prescribed.", "She takes the prednisone as prescribed"),
 ])
 def test_a_negation_inside_the_stated_value_contradicts_a_positive_answer(text, answer):
     """The negation sits between the value's own words ("count is not elevated"): a classifier reading the whole
@@ -714,3 +714,100 @@ def test_a_count_is_not_a_measured_number(text, right, wrong):
     bad = locate(build_claim("How many were given?", wrong, intent), text)
     assert bad is None or bad.coverage < 0.6
     assert locate(build_claim("How many were given?", right, intent), text).coverage >= 0.6
+
+
+@pytest.mark.parametrize("text,question,right,wrong", [
+    ("[patient] it really hurts when i'm climbing the stairs , so i use the elevator",
+     "What makes her knee pain worse?", "Climbing stairs", "Climbing stairs at night"),
+    ("Metoprolol 25 mg is taken every morning with breakfast.",
+     "When does he take his metoprolol?", "Every morning with breakfast", "Every evening with dinner"),
+    ("The rash spread from the left forearm to the chest over two days.",
+     "Where did the rash spread?", "From the left forearm to the chest", "From the right forearm to the back"),
+])
+def test_typed_checks_alone_need_most_of_an_options_words(text, question, right, wrong):
+    """Without a model to judge paraphrase, an option is stated only where at least three quarters of its words are:
+    'once a day at bedtime' is not stated by 'less than once a day when i'm walking'."""
+    opts = {"A": right, "B": wrong}
+    intent = Intent(asked="value")
+    bad = _verify(text, question, opts, wrong, intent)
+    assert bad.status == "unsupported" and "value" in _failed(bad), bad.reason
+    assert "value" not in _failed(_verify(text, question, opts, right, intent))
+
+
+@pytest.mark.parametrize("text,question,drugs,right,wrong", [
+    ("We repeated the injection with 1.0 cc of Celestone and 0.5 cc of lidocaine.",
+     "How much lidocaine was drawn up with the Celestone?", ["lidocaine", "Celestone"], "0.5 cc", "1.0 cc"),
+    ("For sedation she received 2 mg of midazolam and 4 mg of morphine.",
+     "How much morphine was given along with the midazolam?", ["morphine", "midazolam"], "4 mg", "2 mg"),
+    ("In the emergency department 1 g of ceftriaxone and 500 mg of azithromycin were given.",
+     "What amount of azithromycin did he get together with ceftriaxone?", ["azithromycin", "ceftriaxone"], "500 mg", "1 g"),
+])
+def test_an_amount_written_of_another_drug_is_not_the_one_asked(text, question, drugs, right, wrong):
+    """Asked one drug's amount given with another, "N unit of <other drug>" is the other drug's amount."""
+    intent = Intent(asked="dose", entities=[IntentEntity(text=d, type="drug") for d in drugs])
+    opts = {"A": right, "B": wrong}
+    bad = _verify(text, question, opts, wrong, intent)
+    assert bad.status == "unsupported" and "binding" in _failed(bad), bad.reason
+    assert "binding" not in _failed(_verify(text, question, opts, right, intent))
+
+
+@pytest.mark.parametrize("text,question,no_option", [
+    ("[doctor] and have you ever had a tick bite before\n[patient] i have when i was younger , lots of them",
+     "Has he been bitten by ticks before this episode?", "No, this is his first tick bite ever"),
+    ("[doctor] have you ever had kidney stones in the past\n[patient] yes , twice , both passed on their own",
+     "Has she had kidney stones before?", "No, she has never had kidney stones"),
+    ("[doctor] any surgery on that knee before\n[patient] yeah , an arthroscopy about ten years ago",
+     "Has the knee been operated on before?", "No. The knee has never had surgery"),
+])
+def test_a_no_reply_option_against_a_yes_reply_in_the_transcript(text, question, no_option):
+    """An option that opens with "No," denies what the question asks; where the clause is that question and the
+    patient answers yes, it is contradicted, whatever the option's later words."""
+    opts = {"A": no_option, "B": "Yes, before"}
+    bad = _verify(text, question, opts, no_option, Intent(asked="presence"))
+    assert bad.status == "unsupported", bad.reason
+
+
+@pytest.mark.parametrize("text", [
+    "This is his first tick bite ever.",
+    "He reports that this is his first tick bite ever.",
+    "History: first tick bite ever, removed at home.",
+])
+def test_a_no_reply_option_stated_by_a_plain_sentence_keeps_its_polarity(text):
+    """The "No," of a reply is not a negation of the option's own words: a sentence stating them supports it."""
+    opts = {"A": "No, this is his first tick bite ever", "B": "Yes, many tick bites as a boy"}
+    v = _verify(text, "Has he been bitten by ticks before this episode?", opts, opts["A"], Intent(asked="presence"))
+    assert "assertion" not in _failed(v), v.reason
+
+
+@pytest.mark.parametrize("text,question,right,wrong", [
+    ("Headaches began 3 months ago, at which point they were 3 out of 10 in severity; he now rates them 6 out of 10.",
+     "How severe are his headaches now?", "6 out of 10", "3 out of 10"),
+    ("Knee pain started in spring, at the time rated 2 out of 10, and currently it is 7 out of 10.",
+     "How does she rate her knee pain currently?", "7 out of 10", "2 out of 10"),
+    ("His back pain was 8 out of 10 back then, and today it is 4 out of 10 in clinic.",
+     "What is his current back pain score?", "4 out of 10", "8 out of 10"),
+])
+def test_a_value_put_in_the_past_is_not_the_current_one(text, question, right, wrong):
+    """Past-time markers ('at which point', 'at the time', 'back then') place a value before the current one."""
+    opts = {"A": right, "B": wrong}
+    bad = _verify(text, question, opts, wrong, Intent(asked="value"))
+    assert bad.status == "unsupported", bad.reason
+    assert "time_role" not in _failed(_verify(text, question, opts, right, Intent(asked="value")))
+
+
+@pytest.mark.parametrize("texts,question,option", [
+    (["Head and face: pain to palpation to the sinuses.", "Lungs: no wheezes."],
+     "Which of the following was NOT found on exam?", "Tenderness to palpation over the sinuses"),
+    (["Abdomen: guarding in the right lower quadrant.", "No rebound."],
+     "Which sign was absent on examination?", "Tenderness and guarding in the right lower quadrant"),
+    (["Skin: erythema of the left forearm.", "No fever."],
+     "Which finding did the patient not have?", "Warmth and erythema of the left forearm"),
+])
+def test_an_option_mostly_stated_for_the_patient_is_no_absence(texts, question, option):
+    """Most of an option's words stated present for the patient: silence cannot be told from a paraphrase, so the
+    option is not verified as the one absent."""
+    ctx, ids = _ctx(*texts)
+    opts = {"A": option, "B": "Fever", "C": "Wheezes", "D": "Rebound"}
+    a = QuestionAnalyzer().run(question, opts)
+    v = Verifier().run(Draft(option, "A", ids), ctx, a, Intent(asked="presence", negated=True))
+    assert v.status == "unsupported" and "absence" in _failed(v), v.reason
