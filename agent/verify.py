@@ -315,19 +315,15 @@ class Verifier:
             if loc is not None:
                 cands.append((loc.coverage, p, loc))
         cands.sort(key=lambda x: -x[0])
-        # typed checks alone hold an option to more of its words than a model's judgement of a paraphrase would; an
-        # open answer is the reasoner's own wording around the record's value
-        stated = _STATED_TYPED if analysis.multiple_choice and not self.entail else _STATED
         if cands and cands[0][0] < _STATED and cands[0][0] >= _PARAPHRASE and self.entail:
             return self._paraphrase(claim, cands[0], pid, analysis, passages), None
-        if not cands or cands[0][0] < stated:
+        stated = [c for c in cands if self._stated(claim, c, analysis)]
+        if not stated:
             best = f" (best clause: '{_quote(cands[0][1].text, cands[0][2].clause)}')" if cands else ""
             return [Finding(check="value", claim=claim.answer[:80], status="unsupported",
                             detail="the answer's value is not stated in any cited clause" + best)], None
         first_fail = None
-        for cov, p, loc in cands:
-            if cov < stated:
-                break
+        for cov, p, loc in stated:
             fs = [Finding(check="value", claim=claim.answer[:80], status="supported",
                           detail=f"stated in {p.note_id}: '{_quote(p.text, loc.clause)}'")]
             fs += self._binding(claim, p, loc, pid, analysis, passages)
@@ -348,6 +344,24 @@ class Verifier:
                 return fs, (p, loc)
             first_fail = first_fail or fs
         return first_fail, None
+
+    def _stated(self, claim, cand, analysis: QuestionAnalysis) -> bool:
+        """Is the answer stated in the located clause? Most of its words (``_STATED``); with typed checks alone, an
+        option's own words (those not shared by every option: "the later study showed ...") three quarters at least,
+        since no model judges a paraphrase. An open answer is the reasoner's wording around the record's value."""
+        cov, p, loc = cand
+        if cov < _STATED:
+            return False
+        if self.entail or not analysis.multiple_choice:
+            return True
+        opts = [set(content_tokens(t)) for t in analysis.real_options.values()]
+        shared = set.intersection(*opts) if len(opts) >= 2 else set()
+        own = [t for t in claim.value_terms if t not in shared]
+        fixed = len(claim.numbers) + len(claim.dates)  # locate found every number and date of the answer
+        if not own:
+            return True
+        here = set(content_tokens(p.text[loc.clause[0]:loc.clause[1]]))
+        return (sum(t in here for t in own) + fixed) / (len(own) + fixed) >= _STATED_TYPED
 
     def _paraphrase(self, claim, cand, pid: str, analysis: QuestionAnalysis, passages) -> list[Finding]:
         """An answer told in other words than the record's ("the COVID 15" for "the weight she put on during
@@ -444,7 +458,7 @@ class Verifier:
             loc = locate(claim, p.text, p.note_date)
             if loc is not None and (best is None or loc.coverage > best[1].coverage):
                 best = (p, loc)
-        if best is None or best[1].coverage < (_STATED_TYPED if analysis.multiple_choice and not self.entail else _STATED):
+        if best is None or not self._stated(claim, (best[1].coverage, *best), analysis):
             return [Finding(check="value", claim=claim.answer[:80], status="unsupported",
                             detail=f"this part of the answer is not stated in any cited clause: '{claim.answer[:80]}'")], None
         p, loc = best

@@ -267,7 +267,7 @@ HCQ = Intent(asked="reason", entities=[IntentEntity(text="hydroxychloroquine", t
 ])
 def test_a_value_word_against_its_opposite_in_the_clause(text, right, wrong):
     q = "What did the hydroxychloroquine monitoring show?"
-    opts = {"A": right, "B": wrong}
+    opts = {"A": right, "B": wrong, "C": "No monitoring was done"}  # the options share few words: each is checked whole
     bad = _verify(text, q, opts, wrong, HCQ)
     assert bad.status == "unsupported" and "contrast" in _failed(bad)
     assert "contrast" not in _failed(_verify(text, q, opts, right, HCQ))
@@ -811,3 +811,22 @@ def test_an_option_mostly_stated_for_the_patient_is_no_absence(texts, question, 
     a = QuestionAnalyzer().run(question, opts)
     v = Verifier().run(Draft(option, "A", ids), ctx, a, Intent(asked="presence", negated=True))
     assert v.status == "unsupported" and "absence" in _failed(v), v.reason
+
+
+@pytest.mark.parametrize("text,question,options", [
+    ("The study shows postoperative changes without evidence of recurrence.", "What did the follow-up CT show?",
+     ["The later study showed no evidence of recurrence.", "The later study showed new pleural effusion.",
+      "The later study showed a mildly fatty liver."]),
+    ("Insulin glargine 10 units at bedtime was started on 2023-05-14.", "What drug was begun for basal glucose control?",
+     ["treatment with insulin glargine", "treatment with metformin", "treatment with glipizide"]),
+    ("MRI lumbar spine: small disc herniation at L4-L5, no stenosis.", "What did the MRI of the lumbar spine find?",
+     ["Imaging revealed a small disc herniation at L4-L5", "Imaging revealed a compression fracture",
+      "Imaging revealed a spinal cord tumour"]),
+])
+def test_words_every_option_shares_are_framing_not_value(text, question, options):
+    """Typed checks hold an option to three quarters of its own words; the words every option shares ("the later
+    study showed", "treatment with") say how the options are written, and may be paraphrased."""
+    opts = dict(zip("ABC", options))
+    v = _verify(text, question, opts, options[0], Intent(asked="value"))
+    assert "value" not in _failed(v), v.reason
+    assert "value" in _failed(_verify(text, question, opts, options[1], Intent(asked="value")))
