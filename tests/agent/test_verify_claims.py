@@ -830,3 +830,19 @@ def test_words_every_option_shares_are_framing_not_value(text, question, options
     v = _verify(text, question, opts, options[0], Intent(asked="value"))
     assert "value" not in _failed(v), v.reason
     assert "value" in _failed(_verify(text, question, opts, options[1], Intent(asked="value")))
+
+
+@pytest.mark.parametrize("text,question,right,wrong", [
+    ("[patient] it started maybe a month or two after i started the norvasc",
+     "When did the ankle swelling start?", "After he started Norvasc", "Before he ever started Norvasc"),
+    ("The rash appeared two days after the first dose of amoxicillin.",
+     "When did the rash appear?", "After the first dose of amoxicillin", "Before the first dose of amoxicillin"),
+    ("Her headaches began before the move to night shifts.",
+     "When did the headaches begin?", "Before the move to night shifts", "After the move to night shifts"),
+])
+def test_before_against_after_in_the_clause(text, question, right, wrong):
+    """'Before' and 'after' exclude each other: an answer placing the event on the other side is contradicted."""
+    opts = {"A": right, "B": wrong, "C": "It is not documented when"}
+    bad = _verify(text, question, opts, wrong, Intent(asked="date"))
+    assert bad.status == "unsupported" and "contrast" in _failed(bad), bad.reason
+    assert "contrast" not in _failed(_verify(text, question, opts, right, Intent(asked="date")))
