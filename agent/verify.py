@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 # Pre-/post-negation triggers (NegEx style) used when the extractors' classifier is not installed.
 _PRE_NEG = re.compile(
     r"\b(no|not|without|denie[sd]|deny|negative for|free of|absence of|absent|never|ruled out|rules out|"
-    r"rule out|ruling out|excluded|excluding|neither|nor|no evidence of|no signs? of|unremarkable for)\b",
+    r"rule out|ruling out|excluded|excluding|neither|nor|no evidence of|no signs? of|unremarkable for)\b"
+    r"|n't\b(?!\s+(?:know|remember|recall)\b)",  # a transcript's "do n't think that ..." (not "do n't know")
     re.I,
 )
 _POST_NEG = re.compile(r"^\W*(?:[A-Za-z0-9\-/]+\s+){0,3}?(?:was|were|is|are|has been|have been)?\s*(ruled out|excluded|negative|absent|not (?:seen|found|detected|present|given|administered|performed|started))\b", re.I)
@@ -356,7 +357,8 @@ class Verifier:
             return True
         opts = [set(content_tokens(t)) for t in analysis.real_options.values()]
         shared = set.intersection(*opts) if len(opts) >= 2 else set()
-        own = [t for t in claim.value_terms if t not in shared]
+        said = {stem(w.lower()) for _, _, surface in claim.numbers for w in re.findall(r"[A-Za-z]+", surface)}
+        own = [t for t in claim.value_terms if t not in shared and t not in said]  # "once" is counted as its number
         fixed = len(claim.numbers) + len(claim.dates)  # locate found every number and date of the answer
         if not own:
             return True
@@ -1343,7 +1345,7 @@ def _reply_no(answer: str) -> bool:
 
 def _clause_tail(before: str) -> str:
     """The part of the text before a mention that lies in the mention's own clause."""
-    return re.split(r"[,;:\n]|\.\s|\bbut\b|\bhowever\b|\band\b", before)[-1]
+    return re.split(r"[,;:\n]|\.\s|\bbut\b|\bhowever\b|\band\b|\bbecause\b", before)[-1]
 
 
 @lru_cache(maxsize=1)

@@ -846,3 +846,38 @@ def test_before_against_after_in_the_clause(text, question, right, wrong):
     bad = _verify(text, question, opts, wrong, Intent(asked="date"))
     assert bad.status == "unsupported" and "contrast" in _failed(bad), bad.reason
     assert "contrast" not in _failed(_verify(text, question, opts, right, Intent(asked="date")))
+
+
+@pytest.mark.parametrize("text,question,options,negated,present", [
+    ("[doctor] but i do n't think that this is a sign of a stroke or any bleeding in your brain",
+     "What does the doctor think causes the headache?", ["Bleeding in the brain", "Muscle tension"],
+     "Bleeding in the brain", None),
+    ("[doctor] we did n't see any fracture of the wrist on the x-ray today",
+     "What did the wrist x-ray show?", ["A fracture of the wrist", "Soft tissue swelling"],
+     "A fracture of the wrist", None),
+    ("[patient] i could n't qualify because i had recently traveled internationally",
+     "Why was he turned away from donating blood?", ["He had recently traveled internationally", "He had anemia"],
+     None, "He had recently traveled internationally"),
+])
+def test_a_transcripts_split_negation(text, question, options, negated, present):
+    """Speech transcripts split "don't" into "do n't": it negates what follows in its clause, but not past
+    "because", which opens a clause of its own."""
+    opts = dict(zip("AB", options))
+    if negated:
+        v = _verify(text, question, opts, negated, Intent(asked="value"))
+        assert "assertion" in _failed(v), v.reason
+    if present:
+        v = _verify(text, question, opts, present, Intent(asked="value"))
+        assert "assertion" not in _failed(v), v.reason
+
+
+@pytest.mark.parametrize("question,answer", [
+    ("How much coffee did the doctor suggest he limit himself to?", "None at all"),
+    ("How many cigarettes does she smoke now?", "None"),
+    ("How many puffs of the rescue inhaler does he need per day?", "None at present"),
+])
+def test_a_none_answer_is_an_absence_not_a_word_to_find(question, answer):
+    """'None' says an amount is zero: finding the word "none" somewhere ("uh, none of that") confirms nothing."""
+    text = "[patient] uh , none of that .\n[doctor] okay , and he quit drinking last year ."
+    v = _verify(text, question, {"A": answer, "B": "One cup a day", "C": "Two packs a day"}, answer, Intent(asked="value"))
+    assert v.status == "unsupported", v.reason
