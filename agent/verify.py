@@ -520,7 +520,7 @@ class Verifier:
                                 detail=f"could not bind: neither the note that states the answer nor any cited passage "
                                        f"names {who}: "
                                        f"'{_quote(text, loc.clause)}'")]
-            if claim.relative or (claim.dates and not claim.topic_only and not overlap):
+            if claim.relative or ((claim.dates or _year_only(claim)) and not claim.topic_only and not overlap):
                 # a relative's condition must be stated of that relative, not near the patient's; a date of the
                 # subject's event, not one of a letterhead or of another event in the note
                 return [Finding(check="binding", claim=who, status="unsupported",
@@ -1332,6 +1332,12 @@ def _qualifiers(claim) -> set[str]:
     names = {stem(m.group(0).lower()) for m in re.finditer(r"(?<=\w\W)\b[A-Z][a-z]+", claim.question)}
     return ({t for t in content_tokens(claim.question) if not t[0].isdigit()} - claim.subject_terms - set(claim.value_terms) - frame - names
             - set(content_tokens(claim.answer)))
+
+
+def _year_only(claim) -> bool:
+    """An answer that is a bare year ("2013"): a date at year precision, bound to its subject like any date."""
+    return bool(claim.numbers) and not claim.value_terms and all(
+        u is None and v == int(v) and 1900 <= v <= 2100 and surface.strip().isdigit() for v, u, surface in claim.numbers)
 
 
 def _reply_no(answer: str) -> bool:

@@ -881,3 +881,24 @@ def test_a_none_answer_is_an_absence_not_a_word_to_find(question, answer):
     text = "[patient] uh , none of that .\n[doctor] okay , and he quit drinking last year ."
     v = _verify(text, question, {"A": answer, "B": "One cup a day", "C": "Two packs a day"}, answer, Intent(asked="value"))
     assert v.status == "unsupported", v.reason
+
+
+@pytest.mark.parametrize("text,question,entity", [
+    ("- Raynaud phenomenon since 2013 (age 19), no digital ulcers", "When was her arthralgia first documented?",
+     "arthralgia"),
+    ("Appendectomy in 2009. Smoker since 1998.", "In which year was the cholecystectomy?", "cholecystectomy"),
+    ("Hypertension diagnosed 2015; on amlodipine.", "When did the asthma start?", "asthma"),
+])
+def test_a_bare_year_is_bound_like_a_date(text, question, entity):
+    """A year is a date at year precision: one written of another condition does not date the one asked about."""
+    intent = Intent(asked="date", entities=[IntentEntity(text=entity, type="problem")])
+    opts = {"A": "2013" if "2013" in text else "2009" if "2009" in text else "2015", "B": "2020", "C": "2021"}
+    v = _verify(text, question, opts, opts["A"], intent)
+    assert v.status == "unsupported" and "binding" in _failed(v), v.reason
+
+
+def test_a_bare_year_bound_to_its_subject_is_verified():
+    intent = Intent(asked="date", entities=[IntentEntity(text="appendectomy", type="procedure")])
+    v = _verify("Appendectomy in 2009. Smoker since 1998.", "In which year was the appendectomy?",
+                {"A": "2009", "B": "1998", "C": "2015"}, "2009", intent)
+    assert v.status == "verified", v.reason
