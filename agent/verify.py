@@ -1166,6 +1166,16 @@ class Verifier:
             return [Finding(check="absence", claim=claim.answer[:80], status="contradicted",
                             detail=f"the record states it for the patient: {p.note_id} '{_quote(p.text, loc.sentence)}'")]
         negated = [(p, loc) for p, loc, c in mine if not positive(p, loc, c)]
+        if negated and analysis.dates:
+            # asked about one day ("during the ED work-up on 10/29/2023"): a denial told of another day is no answer
+            dated = [(p, loc) for p, loc in negated if self._told_of(p, loc, set(analysis.dates))]
+            if not dated:
+                p, loc = negated[0]
+                return [Finding(check="absence", claim=claim.answer[:80], status="unsupported",
+                                detail=f"could not check: stated as negated, but not of "
+                                       f"{', '.join(d.isoformat() for d in analysis.dates)}: {p.note_id} "
+                                       f"'{_quote(p.text, loc.sentence)}'")]
+            negated = dated
         others = [t for k, t in analysis.real_options.items() if t.strip() != claim.answer.strip()]
         seen = [mentions(t) for t in others]
         documented = sum(1 for ms in seen if any(positive(p, loc, c) for p, loc, c in ms))
@@ -1201,6 +1211,17 @@ class Verifier:
         return [Finding(check="absence", claim=claim.answer[:80], status="unsupported",
                         detail=f"could not check: not mentioned, and only {documented} of {len(others)} other options "
                                "are documented, so the record may simply not cover the question")]
+
+    def _told_of(self, p, loc, days: set) -> bool:
+        """Is the located sentence about one of ``days``: a date written in it, else its note's date, else a note
+        that tells of that day (a discharge letter's account of the admission)?"""
+        said = {d for d, _ in find_dates(p.text[loc.sentence[0]:loc.sentence[1]])}
+        if said:
+            return bool(said & days)
+        if p.note_date in days:
+            return True
+        note = self.tools.notes(p.patient_id).get(p.note_id) if self.tools is not None else None
+        return note is not None and bool(days & {d for d, _ in find_dates(note.text)})
 
     def _drugs_in(self, text: str) -> list[str]:
         """The dictionary drugs a text names (the intent parser's typed mentions)."""
@@ -1259,6 +1280,10 @@ class Verifier:
             return [Finding(check="recompute", claim=claim.answer[:80], status="supported" if ok else "contradicted",
                             detail=f"{n} dated events in the cited evidence")]
         if c.kind in ("order",):
+            if self._ordinal(claim, analysis) is None:
+                return [Finding(check="recompute", claim=claim.answer[:80], status="unsupported",
+                                detail="could not check: an order was computed, but the question does not ask which "
+                                       "option came first or last")]
             items = [it for it in val.get("items", []) if it.get("date")]
             names = [it.get("query") or it.get("name") for it in sorted(items, key=lambda it: it["date"])]
             if not names:

@@ -902,3 +902,51 @@ def test_a_bare_year_bound_to_its_subject_is_verified():
     v = _verify("Appendectomy in 2009. Smoker since 1998.", "In which year was the appendectomy?",
                 {"A": "2009", "B": "1998", "C": "2015"}, "2009", intent)
     assert v.status == "verified", v.reason
+
+
+@pytest.mark.parametrize("question,day", [
+    ("During the ED work-up on 10/29/2023, which symptom did the patient explicitly deny?", "2023-10-29"),
+    ("Which symptom was denied at the visit of 29 October 2023?", "2023-10-29"),
+    ("On 2022-05-03, which complaint did she NOT report?", "2022-05-03"),
+])
+def test_a_denial_must_be_told_of_the_day_asked(question, day):
+    """Asked what was denied on one day, a denial written in a note of another day answers nothing; the same
+    denial in that day's note does."""
+    import datetime as dt
+
+    from agent.understand import find_dates
+
+    asked = find_dates(question)[0][0]
+    assert asked == dt.date.fromisoformat(day)
+    opts = {"A": "Palpitations", "B": "Chest pain", "C": "Fever"}
+    a = QuestionAnalyzer().run(question, opts)
+    intent = Intent(asked="presence", negated=True)
+
+    def verdict(denial_day):
+        ctx = Context("p1")
+        texts = [("Denies palpitations.", denial_day), ("Reports chest pain and fever.", asked)]
+        ids = [ctx.add_passage(Passage("p1", f"p1/n{i}", 0, len(t), t, d)) for i, (t, d) in enumerate(texts)]
+        return Verifier().run(Draft(opts["A"], "A", ids), ctx, a, intent)
+
+    other = verdict(asked - dt.timedelta(days=200))
+    assert other.status == "unsupported" and "absence" in _failed(other), other.reason
+    assert verdict(asked).status == "verified"
+
+
+def test_a_computed_order_does_not_answer_a_question_that_asks_no_order():
+    """"Sent home on after his first hospital stay" asks a regimen, not which option came first: an order computed
+    for it verifies nothing."""
+    import datetime as dt
+
+    from agent.tools import Computed
+
+    text = "Dabigatran 150 mg twice daily after a heparin lead-in was started on 2023-11-02."
+    ctx = Context("p1")
+    p = Passage("p1", "p1/n0", 0, len(text), text, dt.date(2023, 11, 2))
+    opts = {"A": "Dabigatran 150 mg twice daily after a heparin lead-in", "B": "Apixaban 5 mg twice daily",
+            "C": "Warfarin, INR 2-3"}
+    cid = ctx.add_computed(Computed("order", "first: dabigatran", {"choice": "A", "items": [
+        {"query": opts["A"], "date": dt.date(2023, 11, 2)}]}, [p]))
+    a = QuestionAnalyzer().run("Which anticoagulant regimen was he sent home on after his first hospital stay?", opts)
+    v = Verifier().run(Draft(opts["A"], "A", [cid], computed_answer=True), ctx, a, Intent(asked="value"))
+    assert v.status == "unsupported" and "recompute" in _failed(v), v.reason
