@@ -158,7 +158,7 @@ _TOL_DAYS = {"d": 0.5, None: 0.5, "wk": 3.6, "mo": 16, "y": 183}
 # as a paraphrase of that clause (the LLM backends only)
 _PARAPHRASE = 0.3
 _STATED = 0.6
-_STATED_TYPED = 0.75
+_STATED_TYPED = 0.75  # with typed checks alone (no model judges a paraphrase): of an option's own words
 _QUALIFIER_DF = 5  # a question word in more of the record's sentences than this is too common to pick one out
 
 
@@ -855,9 +855,10 @@ class Verifier:
         if claim.role == "current":
             before = clause[:max(0, loc.span[0] - s0)]
             past = list(cue_rx_words("past_markers").finditer(before))
-            # or right after it: "was 8 out of 10 back then"
+            if past and cue_rx("change", "to").search(before[past[-1].end():]):
+                past = []  # "previously 20 mg, now 40 mg": the marker is the old value's
             after = cue_rx_words("past_markers").match(clause[max(0, loc.span[1] - s0):].strip(" ,"))
-            past = past if past and not cue_rx("change", "to").search(before[past[-1].end():]) else [after] if after else []
+            past = past or ([after] if after else [])  # or right after it: "was 8 out of 10 back then"
             if past:
                 out.append(Finding(check="time_role", claim=claim.answer[:80], status="contradicted",
                                    detail=f"the question asks the current value; the clause puts the answer in the "
@@ -1355,8 +1356,8 @@ def _qualifiers(claim) -> set[str]:
 
     frame = {stem(w) for w in cues()["speech_frame_words"]}
     names = {stem(m.group(0).lower()) for m in re.finditer(r"(?<=\w\W)\b[A-Z][a-z]+", claim.question)}
-    return ({t for t in content_tokens(claim.question) if not t[0].isdigit()} - claim.subject_terms - set(claim.value_terms) - frame - names
-            - set(content_tokens(claim.answer)))
+    words = {t for t in content_tokens(claim.question) if not t[0].isdigit()}
+    return words - claim.subject_terms - set(claim.value_terms) - frame - names - set(content_tokens(claim.answer))
 
 
 def _year_only(claim) -> bool:
