@@ -108,6 +108,9 @@ def storage_error(e: BaseException, path: Path) -> StorageError | None:
     if code == errno.ENOSPC or "database or disk is full" in msg or "no space left" in msg:
         return StorageError(f"disk full: cannot write to the workspace {path.parent} (free some space and run again; "
                             "nothing half-written was kept)")
+    if "database is locked" in msg:
+        return StorageError(f"the patient store {path} is busy: another clinqa process is writing it (SQLite: "
+                            "database is locked); run again when it has finished (nothing was written)")
     if code in (errno.EROFS, errno.EACCES, errno.EPERM) or "readonly database" in msg or "read-only" in msg:
         return StorageError(f"the workspace {path.parent} is read-only (check its permissions or mount); "
                             "nothing was written")

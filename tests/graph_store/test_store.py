@@ -134,3 +134,13 @@ def test_persists_across_reopen(tmp_path):
     s2 = PatientStore(tmp_path / "db.sqlite")
     assert s2.notes("p1")[0].text == n.text
     s2.close()
+
+
+def test_a_store_held_too_long_is_reported_busy_not_damaged(tmp_path):
+    """SQLite's "database is locked" (another process kept the store past the busy timeout) is no damage."""
+    import sqlite3
+
+    from graph_store.store import storage_error
+
+    err = storage_error(sqlite3.OperationalError("database is locked"), tmp_path / "clinqa.sqlite")
+    assert err is not None and "busy" in str(err) and "damaged" not in str(err)
