@@ -1281,7 +1281,7 @@ class Verifier:
             return [Finding(check="recompute", claim=claim.answer[:80], status="supported" if ok else "contradicted",
                             detail=f"{n} dated events in the cited evidence")]
         if c.kind in ("order",):
-            if self._ordinal(claim, analysis) is None:
+            if self._ordinal(claim, analysis) is None and (analysis.kind != "order" or _anchor_ordinal(claim.question)):
                 return [Finding(check="recompute", claim=claim.answer[:80], status="unsupported",
                                 detail="could not check: an order was computed, but the question does not ask which "
                                        "option came first or last")]
@@ -1358,6 +1358,17 @@ def _qualifiers(claim) -> set[str]:
     names = {stem(m.group(0).lower()) for m in re.finditer(r"(?<=\w\W)\b[A-Z][a-z]+", claim.question)}
     words = {t for t in content_tokens(claim.question) if not t[0].isdigit()}
     return words - claim.subject_terms - set(claim.value_terms) - frame - names - set(content_tokens(claim.answer))
+
+
+def _anchor_ordinal(question: str) -> bool:
+    """Does the question's ordinal rank its time anchor ("sent home on after his first hospital stay") rather than
+    what it asks ("which was the first treatment started")? verify_cues anchor_prepositions, query_cues ordinals."""
+    from agent.claims import cues
+    from agent.resources import load
+
+    ordinals = "|".join(map(re.escape, load("query_cues")["ordinals"]))
+    preps = "|".join(map(re.escape, cues()["anchor_prepositions"]))
+    return re.search(rf"\b(?:{preps})\s+(?:(?:the|his|her|their|its|a|an)\s+)?(?:{ordinals})\b", question, re.I) is not None
 
 
 def _year_only(claim) -> bool:

@@ -950,3 +950,17 @@ def test_a_computed_order_does_not_answer_a_question_that_asks_no_order():
     a = QuestionAnalyzer().run("Which anticoagulant regimen was he sent home on after his first hospital stay?", opts)
     v = Verifier().run(Draft(opts["A"], "A", [cid], computed_answer=True), ctx, a, Intent(asked="value"))
     assert v.status == "unsupported" and "recompute" in _failed(v), v.reason
+
+
+@pytest.mark.parametrize("question,asks_order", [
+    ("Which was the first treatment started during the hospital stay?", True),
+    ("Which of these drugs was given last?", True),
+    ("Which regimen was he sent home on after his first hospital stay?", False),
+    ("What dose was given at the second infusion?", False),
+    ("Which antibiotic was used during the first admission?", False),
+])
+def test_an_ordinal_of_the_time_anchor_asks_no_order(question, asks_order):
+    """'the first treatment' asks an order; 'after his first hospital stay' ranks the anchor, not the options."""
+    from agent.verify import _anchor_ordinal
+
+    assert _anchor_ordinal(question) is not asks_order
