@@ -160,7 +160,14 @@ class Workspace:
         except OSError as e:
             raise storage_error(e, self.home / "x") or StorageError(f"cannot create workspace {self.home}: {e}") from None
         self.lock = WorkspaceLock(self.home)
-        self.store = PatientStore(self.home / "clinqa.sqlite")
+        store_path = self.home / "clinqa.sqlite"
+        if store_path.exists():
+            self.store = PatientStore(store_path)
+        else:
+            # Two processes creating one SQLite file (and switching it to WAL) can get SQLite's immediate
+            # "database is locked", which no busy timeout waits out: the first creator holds the writer lock.
+            with self.lock.hold():
+                self.store = PatientStore(store_path)
         self._extract = extract
         self._chunk = chunk
         self._extractor = None

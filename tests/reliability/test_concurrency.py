@@ -94,6 +94,20 @@ def test_waiting_writer_proceeds_once_the_lock_is_free(tmp_path):
     assert ws.store.counts()["notes"] == 2
 
 
+def test_a_new_store_is_created_by_one_process_at_a_time(tmp_path):
+    from clinqa.workspace import WorkspaceLock
+
+    home = tmp_path / "ws"
+    home.mkdir()
+    with WorkspaceLock(home).hold():
+        proc = _start(home, _lh_file(tmp_path / "a.json", ["p1"], 2))
+        time.sleep(2)
+        assert proc.poll() is None and not (home / "clinqa.sqlite").exists()  # waits before creating the store
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0 and "waiting for another clinqa process" in err
+    assert Workspace(home, extract=False, chunk=False).store.counts()["notes"] == 2
+
+
 def test_queries_go_on_while_a_writer_holds_the_lock(tmp_path, make_ws):
     ws = make_ws(tmp_path / "ws")
     ws.ingest([_lh_file(tmp_path / "a.json", ["p1"], 3)], progress=False)
