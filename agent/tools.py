@@ -17,9 +17,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from clinqa.records import Note
+from clinqa.records import FactType, Note
 from agent.resources import load as load_resource
-from agent.understand import content_tokens
+from agent.understand import content_tokens, months_in
+from extractors.dates import anchor_role
 from extractors.text import split_sentences as extract_sentences
 
 log = logging.getLogger(__name__)
@@ -635,8 +636,9 @@ def _event_date_of(self: Toolbox, pid: str, phrase: str, min_cover: float = 0.6)
             break  # "the bone scan" is reported as "Bone scintigraphy"
     if rank:  # "the first infusion": a sentence that ranks the thing otherwise ("the second infusion") tells another event
         cands = [p for p in cands if _ranks(p.text, target) <= rank]
+    role = anchor_role(phrase)
     if not cands:
-        return None
+        return self.stay_date(pid, role, phrase) if role else None
     top = max(p.score for p in cands)
     cands = [p for p in cands if p.score >= top - 0.15]
     rx = re.compile(_CUE_WORDS[cue], re.I) if cue else None
@@ -651,10 +653,15 @@ def _event_date_of(self: Toolbox, pid: str, phrase: str, min_cover: float = 0.6)
     for p in cands:
         rel = relative_onset(p.text, p.note_date) if cue in (None, "onset") else None
         ds = [d for d, _ in find_dates(p.text)]
+        noted = self.role_date(pid, p.note_id, role) if role and not ds and rel is None else None
         if rel is not None:
             explicit.append((rel, p, "relative"))
         elif ds:
             explicit.append((_date_nearest(p.text, target, weights) or min(ds), p, "explicit"))
+        elif noted is not None:
+            # "admitted with RLL pneumonia" in a note that writes "admitted 05/19/2023": the note's own date of
+            # that admission (its sentence is the evidence), not the day the note was written
+            explicit.append((*noted, f"the note's {role} date"))
         elif p.note_date is not None:
             implicit.append((p.note_date, p, "note date"))
     pool = explicit or implicit
@@ -668,6 +675,44 @@ Toolbox.event_date = _event_date_of
 
 
 _ORDINAL = re.compile(r"\b(?:" + "|".join(load_resource("query_cues")["ordinals"]) + r")\b", re.I)
+
+
+def _role_date(self: Toolbox, pid: str, note_id: str, role: str) -> tuple[dt.date, Passage] | None:
+    """The date a note writes for its admission, discharge or surgery (the extractors' DATE facts of that role),
+    with the sentence that writes it."""
+    dated = [f for f in self.store.facts(pid, note_id)
+             if f.type == FactType.DATE and f.date is not None and f.attributes.get("role") == role]
+    if not dated:
+        return None
+    f = min(dated, key=lambda f: (f.date, f.start))
+    p = self.passage_for(pid, note_id, f.start, f.end, "timeline")
+    return (f.date, p) if p is not None else None
+
+
+Toolbox.role_date = _role_date
+
+
+def _stay_date(self: Toolbox, pid: str, role: str, phrase: str):
+    """'the discharge for the February-March 2024 inpatient stay': no sentence says it in those words, but the
+    record's dates of that role (a stay's range, 'discharged on ...') in the months the phrase names do, when they
+    agree on one day.  -> (date, passage, how) or None."""
+    months = months_in(phrase)
+    got = []
+    for nid in self.notes(pid):
+        if nid in self.foreign_notes(pid):
+            continue
+        for f in self.store.facts(pid, nid):
+            if f.type == FactType.DATE and f.date is not None and f.attributes.get("role") == role \
+                    and (not months or (f.date.year, f.date.month) in months):
+                got.append((f.date, nid, f.start, f.end))
+    if len({d for d, *_ in got}) != 1:
+        return None
+    d, nid, s, e = got[0]
+    p = self.passage_for(pid, nid, s, e, "timeline")
+    return (d, p, f"the record's {role} date") if p is not None else None
+
+
+Toolbox.stay_date = _stay_date
 
 
 def _ranks(text: str, target: str) -> set[int]:

@@ -148,8 +148,8 @@ def number_spans(text: str) -> list[tuple[int, int, float, str | None, str]]:
     """(start, end, value, canonical unit or None, surface) for each number of ``text``, in the order
     ``find_numbers`` gives them ("BP 162/98 mmHg": 162, then 98 mmHg)."""
     masked = text
-    for m in _DATE_RES_ALL.finditer(text):
-        masked = masked[: m.start()] + " " * (m.end() - m.start()) + masked[m.end():]
+    for start, end, _, _ in date_spans(text):
+        masked = masked[:start] + " " * (end - start) + masked[end:]
     out = []
     for m in _NUM_UNIT.finditer(masked):
         raw = m.group(1)
@@ -173,38 +173,34 @@ def number_spans(text: str) -> list[tuple[int, int, float, str | None, str]]:
     return out
 
 
-_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec"
-_DATE_RES = [
-    (re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b"), "ymd"),
-    (re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b"), "mdy"),
-    (re.compile(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b"), "dmy"),
-    (re.compile(rf"\b((?:{_MONTHS})[a-z]*\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})\b", re.I), "text"),
-    (re.compile(rf"\b(\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})[a-z]*\.?,?\s+\d{{4}})\b", re.I), "text"),
-]
-_DATE_RES_ALL = re.compile("|".join(f"(?:{r.pattern})" for r, _ in _DATE_RES), re.I)
+@lru_cache(maxsize=1)
+def _date_extractor():
+    from extractors.dates import DateExtractor
+
+    return DateExtractor()
+
+
+@lru_cache(maxsize=8192)
+def date_spans(text: str) -> tuple[tuple[int, int, dt.date, str], ...]:
+    """(start, end, date, surface) of each full calendar date in the text, in reading order, read by the
+    extractors' date finder; month- or year-only mentions and dates without a written year are left out."""
+    x = _date_extractor()
+    exprs = x.resolve(text, [e for e in x.find(text) if e.kind == "absolute"], None, False)
+    return tuple((e.start, e.end, e.value, e.text) for e in exprs if e.value is not None and e.precision == "day"
+                 and not e.attrs.get("year_inferred"))
+
+
+def months_in(text: str) -> set[tuple[int, int]]:
+    """(year, month) of every full or month-precision date written in ``text`` (relative ones left out)."""
+    x = _date_extractor()
+    exprs = [e for e in x.find(text) if e.kind == "absolute"]
+    return {(e.value.year, e.value.month) for e in x.resolve(text, exprs, None, False)
+            if e.value is not None and e.precision in ("day", "month")}
 
 
 def find_dates(text: str) -> list[tuple[dt.date, str]]:
-    """Full calendar dates in the text, normalized (month/year-only mentions are not dates here)."""
-    out: list[tuple[dt.date, str]] = []
-    for rx, kind in _DATE_RES:
-        for m in rx.finditer(text or ""):
-            try:
-                if kind == "ymd":
-                    d = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-                elif kind == "mdy":
-                    a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
-                    d = dt.date(y, a, b) if a <= 12 else dt.date(y, b, a)
-                elif kind == "dmy":
-                    d = dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
-                else:
-                    from dateutil import parser as du
-
-                    d = du.parse(re.sub(r"(?<=\d)(st|nd|rd|th)\b", "", m.group(1))).date()  # not "August"
-            except (ValueError, OverflowError):
-                continue
-            out.append((d, m.group(0)))
-    return out
+    """(date, surface) of each full calendar date in the text (``date_spans``)."""
+    return [(d, surface) for _, _, d, surface in date_spans(text or "")]
 
 
 # -- the analyser ---------------------------------------------------------------------------------

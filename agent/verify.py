@@ -18,12 +18,11 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from agent.conflicts import ConflictChecker
 from agent.context import Context
 from agent.records import Finding, Verification
-from agent.understand import DAYS_PER_UNIT, QuestionAnalysis, content_tokens, find_dates, find_numbers, stem
+from agent.understand import DAYS_PER_UNIT, QuestionAnalysis, content_tokens, find_dates, find_numbers, months_in, stem
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +159,9 @@ _PARAPHRASE = 0.3
 _STATED = 0.6
 _STATED_TYPED = 0.75  # with typed checks alone (no model judges a paraphrase): of an option's own words
 _QUALIFIER_DF = 5  # a question word in more of the record's sentences than this is too common to pick one out
+
+
+_EPISODE_DAYS = 31  # a letter written this long after a day can still be that day's account (admission to discharge)
 
 
 def _quote(text: str, span: tuple[int, int], limit: int = 160) -> str:
@@ -419,6 +421,9 @@ class Verifier:
             before = _clause_tail(before)
             after = p.text[loc.span[1]:s1]
             ends = [i for i in (after.find(e) for e in cues()["absence"]["post_window_ends"]) if i >= 0]
+            aside = after.find("(")
+            if aside >= 0 and not cue_rx("absence", "post").match(after[aside + 1:].lstrip()):
+                ends.append(aside)  # "lymphopenia (hemolysis ruled out)" negates the aside's own words; "PE (ruled out)" the mention
             after = after[:min(ends)] if ends else after
             if _PRE_NEG.search(before) or cue_rx("absence", "post").search(after):
                 assertion = "absent"
@@ -689,7 +694,7 @@ class Verifier:
         against "an A1c that at one point was 13", asked the two-year average): the question's words pick that one."""
         from agent.claims import subject_spans
 
-        if self.tools is None or not claim.subject or claim.topic_only or analysis.dates or _months_in(claim.question):
+        if self.tools is None or not claim.subject or claim.topic_only or analysis.dates or months_in(claim.question):
             return []  # a dated question is checked against the clauses of its date (the anchor checks)
         # a word most of the record's sentences hold ("take", "now" in a transcript) picks no sentence out
         quals = {t for t in _qualifiers(claim) if self.tools.doc_freq(pid, t) <= _QUALIFIER_DF}
@@ -1019,10 +1024,13 @@ class Verifier:
         sentence = p.text[loc.sentence[0]:loc.sentence[1]]
         said = {d for d, _ in find_dates(sentence)}
         if not said and self.tools is not None:
-            # undated sentence: its note's date, unless the note itself tells of the asked date ("her lumpectomy on
-            # 01/20/2020" in a later letter)
+            # undated sentence: its note's date, unless the note tells of the asked date and was written within
+            # a month of it (a discharge letter's account of the admission day); a follow-up months later that
+            # names the stay reports its own day's findings
             note = self.tools.notes(p.patient_id).get(p.note_id)
-            if note is not None and set(analysis.dates) & {d for d, _ in find_dates(note.text)}:
+            recent = note is not None and (note.note_date is None or any(
+                0 <= (note.note_date - d).days <= _EPISODE_DAYS for d in analysis.dates))
+            if recent and set(analysis.dates) & {d for d, _ in find_dates(note.text)}:
                 return [Finding(check="time_anchor", claim=claim.answer[:80], status="skipped",
                                 detail="the note tells of the asked date; the sentence itself is undated")]
         when = said or ({p.note_date} if p.note_date else set())
@@ -1048,7 +1056,7 @@ class Verifier:
             return []
         day = got[0]
         event = (day.year, day.month)
-        said = _months_in(p.text[loc.sentence[0]:loc.sentence[1]])
+        said = months_in(p.text[loc.sentence[0]:loc.sentence[1]])
         if not said:
             return []
         wrong = min(said) > event if role == "before" else max(said) < event
@@ -1062,16 +1070,16 @@ class Verifier:
         """A question asked about one month ("her BP when she arrived in the ED in February 2023") needs a clause of
         that month: a date of the month in its sentence, else a note of that month, or one of the next two months
         that tells of it (a discharge letter); a later note's undated sentence tells of its own time."""
-        months = _months_in(claim.question)
+        months = months_in(claim.question)
         if len(months) != 1:
             return []
         month = months.pop()
         sentence = p.text[loc.sentence[0]:loc.sentence[1]]
-        said = _months_in(sentence)
+        said = months_in(sentence)
         if not said and p.note_date is not None:
             note = self.tools.notes(p.patient_id).get(p.note_id) if self.tools is not None else None
             after = (p.note_date.year - month[0]) * 12 + p.note_date.month - month[1]
-            if after in (1, 2) and note is not None and month in _months_in(note.text):
+            if after in (1, 2) and note is not None and month in months_in(note.text):
                 return [Finding(check="time_anchor", claim=claim.answer[:80], status="skipped",
                                 detail="the note tells of the asked month; the sentence itself is undated")]
             said = {(p.note_date.year, p.note_date.month)}
@@ -1389,21 +1397,6 @@ def _reply_no(answer: str) -> bool:
 def _clause_tail(before: str) -> str:
     """The part of the text before a mention that lies in the mention's own clause."""
     return re.split(r"[,;:\n]|\.\s|\bbut\b|\bhowever\b|\band\b|\bbecause\b", before)[-1]
-
-
-@lru_cache(maxsize=1)
-def _date_extractor():
-    from extractors.dates import DateExtractor
-
-    return DateExtractor()
-
-
-def _months_in(text: str) -> set[tuple[int, int]]:
-    """(year, month) of every full or month-precision date written in ``text`` (relative ones left out)."""
-    x = _date_extractor()
-    exprs = [e for e in x.find(text) if e.kind == "absolute"]
-    return {(e.value.year, e.value.month) for e in x.resolve(text, exprs, None, False)
-            if e.value is not None and e.precision in ("day", "month")}
 
 
 def _same_entity(name: str, subject: list[str]) -> bool:

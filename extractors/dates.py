@@ -1,8 +1,9 @@
 """Date, relative-date and duration expressions, normalized against the note date.
 
 Candidates are found with regexes (fast); month-name dates are parsed by dateutil, rare free-form
-relative phrases by dateparser (cached). Numeric formats: ISO 2019-02-05, US 02/05/2019 (month first),
-European 05.02.2019 (day first), month/year 01/2019.
+relative phrases by dateparser (cached). Numeric formats: ISO 2019-02-05, US 02/05/2019 (month first; 19/05/2019 day first),
+European 05.02.2019 (day first), month/year 01/2019, 05-Feb-2019. A range that writes its year once
+(19.05.-24.05.2023, 3-4 March 2024) dates its first day too.
 """
 from __future__ import annotations
 
@@ -29,12 +30,22 @@ NUM = r"(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twel
 UNIT = r"(?:days?|weeks?|wks?|months?|years?|yrs?|hours?|hrs?)"
 ANCHOR = r"(?:admission|hospitalization|presentation|surgery|the operation|operation|the procedure|procedure|transplant(?:ation)?|discharge|diagnosis|the first dose|starting|initiation|onset)"
 
+_D = r"(?:[12]\d|3[01]|0?[1-9])"
+_M = r"(?:1[0-2]|0?[1-9])"
+_TO = r"(?:\s*[-–]\s*|\s+(?:to|until|till|through)\s+)"
+
 _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("iso", re.compile(r"\b(?P<y>(?:19|20)\d\d)-(?P<m>0?[1-9]|1[0-2])-(?P<d>0?[1-9]|[12]\d|3[01])(?!\d)")),
-    ("us", re.compile(r"(?<![\d/.])(?P<m>0?[1-9]|1[0-2])/(?P<d>0?[1-9]|[12]\d|3[01])/(?P<y>(?:19|20)\d\d|\d\d)(?![\d/])")),
+    # month first (US) unless the first number cannot be a month: 19/05/2023 is day first
+    ("us", re.compile(r"(?<![\d/.])(?P<m>0?[1-9]|[12]\d|3[01])/(?P<d>0?[1-9]|[12]\d|3[01])/(?P<y>(?:19|20)\d\d|\d\d)(?![\d/])")),
     ("eu", re.compile(r"(?<![\d.])(?P<d>0?[1-9]|[12]\d|3[01])\.(?P<m>0?[1-9]|1[0-2])\.(?P<y>(?:19|20)\d\d|\d\d)(?![\d.]?\d)")),
     ("mdy", re.compile(r"\b(?P<mon>" + MON + r")\.?\s+(?P<d>[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?(?:,\s*|\s+)(?P<y>(?:19|20)\d\d)\b", re.I)),
-    ("dmy", re.compile(r"\b(?P<d>[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>" + MON + r")\.?,?\s+(?P<y>(?:19|20)\d\d)\b", re.I)),
+    ("dmy", re.compile(r"\b(?P<d>[12]\d|3[01]|0?[1-9])(?:(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>" + MON + r")\.?,?\s+|-(?P<mon2>" + MON + r")-)(?P<y>(?:19|20)\d\d)\b", re.I)),
+    # the first date of a range that names its year (and month) once, at the end: 19.05.-24.05.2023, 3-4 March 2024
+    ("range_eu", re.compile(r"(?<![\d.])(?P<d>" + _D + r")\.(?P<m>" + _M + r")\.?(?=" + _TO + r"(?P<d2>" + _D + r")\.(?P<m2>" + _M + r")\.(?P<y>(?:19|20)\d\d|\d\d)(?![\d.]?\d))")),
+    ("range_us", re.compile(r"(?<![\d/.])(?P<m>" + _M + r")/(?P<d>" + _D + r")(?=" + _TO + r"(?P<m2>" + _M + r")/(?P<d2>" + _D + r")/(?P<y>(?:19|20)\d\d|\d\d)(?![\d/]))")),
+    ("range_dmy", re.compile(r"(?<![\d.,/:])\b(?P<d>" + _D + r")(?:st|nd|rd|th)?(?:\s+(?:of\s+)?(?P<mon1>" + MON + r")\.?)?(?=" + _TO + r"(?P<d2>" + _D + r")(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>" + MON + r")\.?,?\s+(?P<y>(?:19|20)\d\d)\b)", re.I)),
+    ("range_mdy", re.compile(r"\b(?P<mon1>" + MON + r")\.?\s+(?P<d>" + _D + r")(?:st|nd|rd|th)?(?=" + _TO + r"(?:(?P<mon>" + MON + r")\.?\s+)?(?P<d2>" + _D + r")(?:st|nd|rd|th)?(?:,\s*|\s+)(?P<y>(?:19|20)\d\d)\b)", re.I)),
     ("my", re.compile(r"\b(?P<mon>" + MON + r")\.?,?\s+(?P<y>(?:19|20)\d\d)\b", re.I)),
     ("md", re.compile(r"\b(?P<mon>" + MON + r")\.?\s+(?P<d>[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?\b(?!\s*(?:,\s*)?(?:19|20)\d\d)(?![:/\d])", re.I)),
     ("num_my", re.compile(r"(?<![\d/.])(?P<m>0?[1-9]|1[0-2])/(?P<y>(?:19|20)\d\d)(?![\d/])")),
@@ -65,16 +76,20 @@ _POD_TOKENS = {"pod", "post", "postop", "postoperative", "hd"}
 _YEAR_LEAD = {"in", "since", "from", "during", "until", "of"}
 
 _KIND = {"iso": "absolute", "us": "absolute", "eu": "absolute", "mdy": "absolute", "dmy": "absolute",
+         "range_eu": "absolute", "range_us": "absolute", "range_dmy": "absolute", "range_mdy": "absolute",
          "my": "absolute", "md": "absolute", "num_my": "absolute", "year": "absolute", "rel_ago": "relative",
          "rel_anchor": "relative", "rel_later": "relative", "rel_word": "relative", "pod": "relative",
          "hd": "relative", "dur": "duration"}
-_PRIORITY = {k: i for i, k in enumerate(["iso", "us", "eu", "mdy", "dmy", "rel_anchor", "rel_ago", "rel_later", "pod",
+_PRIORITY = {k: i for i, k in enumerate(["iso", "us", "eu", "mdy", "dmy", "range_eu", "range_us", "range_dmy",
+                                          "range_mdy", "rel_anchor", "rel_ago", "rel_later", "pod",
                                           "hd", "dur", "my", "md", "num_my", "year", "rel_word"])}
 
-_ANCHOR_DATE = re.compile(
-    r"\b(?P<what>admitted|admission|presented|hospitali[sz]ed|surgery|operation|operated|underwent|procedure|transplant(?:ation|ed)?|discharged?)\b[^.\n]{0,40}?$",
-    re.I,
-)
+_ANCHOR_WORDS = (r"admitted|admission|presented|hospitali[sz](?:ed|ation)|surgery|operation|operated|underwent|procedure|"
+                 r"transplant(?:ation|ed)?|discharged?")
+_ANCHOR_DATE = re.compile(r"\b(?P<what>" + _ANCHOR_WORDS + r")\b[^.\n]{0,40}?$", re.I)
+_ANCHOR_WORD = re.compile(r"\b(?:" + _ANCHOR_WORDS + r")\b", re.I)
+_STAY_LEAD = re.compile(r"\b(?:inpatient|in-patient|hospitali[sz](?:ed|ation)|admitted|admission|stay)\b[^.\n]{0,40}?$", re.I)
+_RANGE_GAP = re.compile(r"\s*(?:[-–]|to|until|till|through)\s*", re.I)
 
 
 _CAL_OFFSETS = {"last week": {"days": -7}, "next week": {"days": 7}, "last month": {"months": -1},
@@ -173,6 +188,7 @@ class DateExtractor:
                     cands.append(DateExpr(m.start(), m.end(), m.group(), _KIND[name], name, attrs={"_m": m}))
         else:
             self._gated(text, start, end, tokens, cands)
+        cands = [c for c in cands if not _descending_days(c)]
         cands.sort(key=lambda c: (c.start, -(c.end - c.start), _PRIORITY[c.pattern]))
         out: list[DateExpr] = []
         last_end = -1
@@ -196,7 +212,7 @@ class DateExtractor:
                 cands.append(DateExpr(m.start(), m.end(), m.group(), _KIND[name], name, attrs={"_m": m}))
 
         for m in _NUMERIC.finditer(text, start, end):
-            for name in ("iso", "us", "eu", "num_my"):
+            for name in ("iso", "us", "eu", "num_my", "range_eu", "range_us", "range_dmy"):
                 attempt(name, m.start())
         n = len(toks)
         for k, t in enumerate(toks):
@@ -205,10 +221,14 @@ class DateExtractor:
                 attempt("mdy", p)
                 attempt("my", p)
                 attempt("md", p)
+                attempt("range_mdy", p)
                 for back in (1, 2):
                     if k - back >= 0 and toks[k - back][:1].isdigit():
                         attempt("dmy", spans[k - back][0] + start)
                         break
+                for back in (1, 2, 3, 4):  # "3 to 4 March 2024", "27 February to 6 March 2024"
+                    if k - back >= 0 and toks[k - back][:1].isdigit():
+                        attempt("range_dmy", spans[k - back][0] + start)
             if t in _UNIT_TOKENS:
                 for back in range(1, 7):
                     if k - back < 0:
@@ -250,10 +270,28 @@ class DateExtractor:
             p = e.pattern
             ref_year = (base or state.get("last") or dt.date.today()).year
             if p in ("iso", "us", "eu"):
-                e.value = _safe_date(_year(g["y"]), int(g["m"]), int(g["d"]))
-                e.attrs["format"] = {"iso": "YYYY-MM-DD", "us": "MM/DD/YYYY", "eu": "DD.MM.YYYY"}[p]
+                m_, d_ = int(g["m"]), int(g["d"])
+                day_first = p == "us" and m_ > 12
+                if day_first:
+                    m_, d_ = d_, m_
+                e.value = _safe_date(_year(g["y"]), m_, d_)
+                e.attrs["format"] = "DD/MM/YYYY" if day_first else \
+                    {"iso": "YYYY-MM-DD", "us": "MM/DD/YYYY", "eu": "DD.MM.YYYY"}[p]
             elif p in ("mdy", "dmy"):
                 e.value = _dateutil_parse(e.text, ref_year)
+            elif p.startswith("range_"):
+                y = _year(g["y"])
+                if "m" in g:  # numeric: 19.05.-24.05.2023
+                    mon, mon2 = int(g["m"]), int(g["m2"])
+                else:  # 3-4 March 2024, 27 February to 6 March 2024, March 3-8, 2024
+                    named = [_MONTHS[x.lower().rstrip(".")] for x in (g["mon1"], g["mon"]) if x]
+                    mon, mon2 = named[0], named[-1]
+                first, last = _safe_date(y, mon, int(g["d"])), _safe_date(y, mon2, int(g["d2"]))
+                if first and last and first > last:  # a range over New Year: 28.12.-03.01.2024
+                    first = _safe_date(y - 1, mon, int(g["d"]))
+                e.value = first
+                if last is not None:
+                    e.attrs["range_end"] = last.isoformat()
             elif p == "my":
                 mon = _MONTHS.get(g["mon"].lower().rstrip("."))
                 e.value = _safe_date(int(g["y"]), mon, 1) if mon else None
@@ -351,7 +389,38 @@ class DateExtractor:
                     e.attrs["role"] = key
             if e.value is not None and e.kind != "duration":
                 state["last"] = e.value
+        _mark_stays(text, exprs, state)
         return exprs
+
+
+def _descending_days(c: DateExpr) -> bool:
+    """'30-4 March 2024' is no range of days in one month (a range's first day comes first)."""
+    if c.pattern not in ("range_dmy", "range_mdy"):
+        return False
+    g = c.attrs["_m"].groupdict()
+    one_month = not g["mon1"] or not g["mon"] or g["mon1"].lower()[:3] == g["mon"].lower()[:3]
+    return one_month and int(g["d"]) > int(g["d2"])
+
+
+def _mark_stays(text: str, exprs: list[DateExpr], state: dict) -> None:
+    """'treated as an inpatient from 27.02.2024 to 06.03.2024': a stay written as a range of two dates gives the
+    note its admission date (the first) and its discharge date (the second)."""
+    days = [e for e in exprs if e.kind == "absolute" and e.precision == "day" and e.value is not None]
+    for a, b in zip(days, days[1:]):
+        if not _RANGE_GAP.fullmatch(text[a.end:b.start]) or not _STAY_LEAD.search(text[max(0, a.start - 60):a.start]):
+            continue
+        a.attrs.setdefault("role", "admission")
+        if b.attrs.get("role") in (None, "admission"):  # "hospitalized 3-8 March": the lead names the stay, not day 8
+            b.attrs["role"] = "discharge"
+        state.setdefault("anchors", {}).setdefault("admission", a.value)
+        state["anchors"].setdefault("discharge", b.value)
+
+
+def anchor_role(text: str) -> str | None:
+    """The note anchor an event phrase names ('she was admitted with pneumonia' -> 'admission'), or None: the
+    key under which ``resolve`` marks the date a note writes for that event (a DATE fact's ``role``)."""
+    m = _ANCHOR_WORD.search(text)
+    return _anchor_key(m.group(0)) if m else None
 
 
 def _anchor_key(word: str) -> str:

@@ -355,6 +355,8 @@ class AssertionClassifier:
                     continue
                 if rule.scope_breaks and not rule.scope_breaks.isdisjoint(toks[a:b]):
                     continue
+                if _leaves_brackets(toks[a:b], forward):
+                    continue  # "heart failure (PE excluded by CTPA)": a trigger in an aside stays inside it
                 if rule.not_after and not forward and self._clause_opens_with(toks, lo, ts, rule.not_after):
                     continue
                 dist = -1
@@ -538,3 +540,19 @@ def _date_triggers(rules: RuleSet, tk: _Tokens, exprs: Sequence[Any], note_date:
         elif days >= 0:
             out.append(Match(rules.time_recent_rule, a, b, e.text))
     return out
+
+
+def _leaves_brackets(between: Sequence[str], forward: bool) -> bool:
+    """Does the way from a trigger to its target leave the trigger's brackets? A bracketed aside is a clause of
+    its own: its trigger does not reach the words outside it (an unmatched ')' after a forward trigger, an
+    unmatched '(' before a backward one)."""
+    close, open_ = (")", "(") if forward else ("(", ")")
+    depth = 0
+    for t in (between if forward else reversed(between)):
+        if t == open_:
+            depth += 1
+        elif t == close:
+            if depth == 0:
+                return True
+            depth -= 1
+    return False

@@ -59,3 +59,75 @@ def test_relative_onset_reads_a_and_an_as_one(sentence, days):
 
     note = dt.date(2023, 10, 29)
     assert relative_onset(sentence, note) == note - dt.timedelta(days=days)
+
+
+@pytest.mark.parametrize("note,event,day", [
+    ("Progress note, hospital day 3 (admitted 05/19/2023 via the ED).\n28 y/o F admitted with RLL pneumonia, "
+     "improving.\n", "she was admitted with pneumonia", dt.date(2023, 5, 19)),
+    ("Ward round\nAdmission: 19.05.2023 through the emergency department.\nCurrently treated for pneumococcal "
+     "pneumonia, afebrile.\n", "the admission for pneumonia", dt.date(2023, 5, 19)),
+    ("Discharge summary\nHospitalized 19-24 May 2023.\nHe was hospitalized with community-acquired pneumonia and "
+     "treated with ceftriaxone.\n", "his hospitalization with pneumonia", dt.date(2023, 5, 19)),
+])
+def test_an_admission_is_dated_by_the_notes_admission_date(notes_qa, note, event, day):
+    """A sentence that tells of the admission without a date of its own is dated by the date its note writes for
+    the admission, not by the day the note was written (a progress note is written days later)."""
+    qa = notes_qa(Patient("q3", "Cy Hart", "1990-01-01"), {"p": ("2023-05-21", note)}, extract=True)
+    got = qa.tools.event_date("q3", event)
+    assert got is not None and got[0] == day and "19" in got[1].text, got
+
+
+@pytest.mark.parametrize("header,question", [
+    ("who was treated as an inpatient in our department from 27.02.2024 to 06.03.2024.",
+     "How many days elapsed between admission and discharge for the February-March 2024 inpatient stay?"),
+    ("hospitalized 27 February to 6 March 2024 for an exacerbation.",
+     "How long was the stay from admission to discharge in March 2024, in days?"),
+])
+def test_a_stay_range_dates_admission_and_discharge(notes_qa, header, question):
+    qa = notes_qa(Patient("q4", "Di Holt", "1957-06-19"),
+                  {"d": ("2024-03-06", f"Discharge letter\nWe report on Mr. Holt, {header}\nHe improved on NIV.\n"),
+                   "c": ("2024-05-16", "Clinic note\nNo exacerbation since discharge.\n")}, extract=True)
+    ans = qa.ask("q4", question, {"A": "6 days", "B": "7 days", "C": "8 days", "D": "9 days"}, allow_abstain=False)
+    assert ans.choice == "C" and ans.verification.status == "verified", (ans.text, ans.option_checks)
+
+
+@pytest.mark.parametrize("sentence,negated,stated", [
+    ("Further diagnoses: leukopenia, lymphopenia and normocytic anemia in the context of SLE (hemolysis ruled out).",
+     "Hemolysis", "Lymphopenia"),
+    ("Known problems: atrial fibrillation and heart failure (pulmonary embolism excluded by CTPA).",
+     "Pulmonary embolism", "Heart failure"),
+    ("Active issues: cellulitis of the left leg and fever (osteomyelitis not found on MRI).",
+     "Osteomyelitis", "Cellulitis of the left leg"),
+])
+def test_a_negation_inside_an_aside_is_the_asides_own(notes_qa, sentence, negated, stated):
+    """'lymphopenia and anemia (hemolysis ruled out)': the aside negates what it names, not the list before it."""
+    qa = notes_qa(Patient("q5", "Ed Park", "1980-01-01"), {"n": ("2023-05-20", f"Discharge summary\n{sentence}\n")})
+    opts = {"A": stated, "B": negated, "C": "Sarcoidosis"}
+    stated_as = _forced(qa, "q5", "Which diagnosis was ruled out?", opts, "A")
+    assert stated_as.status != "verified" and any(
+        f.check == "absence" and f.status == "contradicted" for f in stated_as.findings), stated_as.findings
+    assert _forced(qa, "q5", "Which diagnosis was ruled out?", opts, "B").status == "verified"
+
+
+def _forced(qa, pid, question, options, letter):
+    """The verifier's verdict on one option forced as the answer, with the citations the agent would give it (as
+    in the distractor attack, ``python -m evals.verifier``)."""
+    g = qa.agent
+    extractive = getattr(g.reasoner, "extractive", g.reasoner)
+    s = g.evidence(pid, question, options)
+    a, ctx = s["analysis"], s["context"]
+    draft = extractive.draft_for(a, ctx, extractive.judge_options(a, ctx), letter)
+    return g.verifier.run(draft, ctx, a, s.get("intent"))
+
+
+def test_an_undated_value_in_a_later_follow_up_is_that_visits_not_the_stays(notes_qa):
+    """A follow-up letter months after a stay names the stay's dates, but its own undated lab line is that day's."""
+    qa = notes_qa(Patient("q6", "Flo Reed", "1957-06-19"), {
+        "d": ("2024-03-06", "Discharge letter\nInpatient from 27.02.2024 to 06.03.2024.\nOn admission: blood "
+                            "eosinophils 0.34 x10^9/L (before steroids).\n"),
+        "f": ("2024-05-16", "Clinic letter\nFollow-up after his stay from 27.02.2024 to 06.03.2024.\nBlood "
+                            "eosinophils 0.29 x10^9/L.\n")})
+    ans = qa.ask("q6", "What blood eosinophil count was documented on admission on 27.02.2024?",
+                 {"A": "0.29 x10^9/L", "B": "0.34 x10^9/L", "C": "0.18 x10^9/L"}, allow_abstain=False)
+    assert ans.option_checks["A"].startswith("failed time_anchor"), ans.option_checks
+    assert ans.choice == "B"

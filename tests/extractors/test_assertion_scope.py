@@ -276,3 +276,20 @@ def test_a_resolution_still_expected_is_not_a_negation(clf, sentence, concept, a
     target, or in another clause, do not stop '[X] has resolved'."""
     res = run(clf, sentence, concept)
     assert (res.assertion is A.ABSENT) is absent, res.triggers
+
+
+@pytest.mark.parametrize("sentence,outside,inside", [
+    ("Known problems: atrial fibrillation and heart failure (pulmonary embolism excluded by CTPA).",
+     "heart failure", "pulmonary embolism"),
+    ("Cellulitis of the left leg (no osteomyelitis on MRI) improving on cefazolin.", "Cellulitis", "osteomyelitis"),
+    ("Chest pain at rest (troponin negative, no ST changes) persists despite nitroglycerin.", "Chest pain", "ST changes"),
+])
+def test_a_trigger_in_brackets_stays_in_them(clf, sentence, outside, inside):
+    """A bracketed aside is a clause of its own: its negation reaches its own words, not the ones around it."""
+    assert run(clf, sentence, inside).assertion is A.ABSENT
+    assert run(clf, sentence, outside).assertion is A.PRESENT
+
+
+def test_a_trigger_outside_brackets_still_reaches_into_them(clf):
+    assert run(clf, "No fever (measured at home) or chills.", "chills").assertion is A.ABSENT
+    assert run(clf, "Pulmonary embolism (on CTPA) was ruled out.", "Pulmonary embolism").assertion is A.ABSENT

@@ -87,3 +87,46 @@ def test_birth_date_does_not_date_concepts(extract):
     assert [f.text for f in dob] == ["08/22/1979"]
     assert one(facts, "PROBLEM", "hypertension").date_kind == DateKind.DOCUMENTED
     assert one(facts, "PROBLEM", "pneumonia").date == dt.date(2019, 2, 5)
+
+
+def test_day_month_year_with_hyphens(extract):
+    facts = extract("Sample drawn 19-May-2023. Repeat on 04-OCT-2023 and 1-Jan-2024.")
+    assert [(t, v) for t, v, _ in dates(facts)] == [("19-May-2023", "2023-05-19"), ("04-OCT-2023", "2023-10-04"),
+                                                    ("1-Jan-2024", "2024-01-01")]
+
+
+def test_a_range_that_names_its_year_once_dates_its_first_day(extract):
+    """Discharge summaries write stays as ranges; the first date takes the year (and month) written at the end."""
+    cases = [
+        ("Inpatient 19.05.-24.05.2023 for pneumonia.", ("19.05.", "2023-05-19")),
+        ("From 19.05. to 24.05.2023 she was treated as an inpatient.", ("19.05.", "2023-05-19")),
+        ("Admitted 3-4 March 2024 for observation.", ("3", "2024-03-03")),
+        ("Admitted 3 to 8 March 2024 for observation.", ("3", "2024-03-03")),
+        ("Stay March 3-8, 2024 on the ward.", ("March 3", "2024-03-03")),
+        ("Seen 12/3 - 12/8/2023 in clinic.", ("12/3", "2023-12-03")),
+        ("Inpatient 28.12.-03.01.2024 over New Year.", ("28.12.", "2023-12-28")),
+        ("Hospitalized 27 February to 6 March 2024.", ("27 February", "2024-02-27")),
+        ("Rehabilitation from 30 January - 2 February 2024.", ("30 January", "2024-01-30")),
+        ("Ward stay February 27 to March 6, 2024.", ("February 27", "2024-02-27")),
+    ]
+    for text, first in cases:
+        got = [(t, v) for t, v, _ in dates(extract(text))]
+        assert got[0] == first, (text, got)
+    end = [f for f in of_type(extract("Inpatient 19.05.-24.05.2023."), "DATE")]
+    assert [f.attributes["value"] for f in end] == ["2023-05-19", "2023-05-24"]
+
+
+def test_numbers_before_a_date_are_no_range(extract):
+    for text in ("Hb 9.5 - 12 May 2023.", "Days 30-4 March 2024 were missed.", "Score 3.4 to 5 March 2024."):
+        firsts = [t for t, _, _ in dates(extract(text))]
+        assert firsts and not any(t in ("5", "30", "4") for t in firsts[:-1]), (text, firsts)
+
+
+def test_a_stay_written_as_a_range_gives_admission_and_discharge(extract):
+    for text in ("He was treated as an inpatient in our department from 27.02.2024 to 06.03.2024.",
+                 "Hospitalized 27 February to 6 March 2024 for an exacerbation.",
+                 "Inpatient stay 27.02.-06.03.2024 (pneumology)."):
+        roles = [(f.attributes["value"], f.attributes.get("role")) for f in of_type(extract(text), "DATE")]
+        assert roles == [("2024-02-27", "admission"), ("2024-03-06", "discharge")], (text, roles)
+    plain = [f.attributes.get("role") for f in of_type(extract("Prednisone from 27.02.2024 to 06.03.2024."), "DATE")]
+    assert plain == [None, None]
