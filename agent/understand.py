@@ -148,7 +148,7 @@ def number_spans(text: str) -> list[tuple[int, int, float, str | None, str]]:
     """(start, end, value, canonical unit or None, surface) for each number of ``text``, in the order
     ``find_numbers`` gives them ("BP 162/98 mmHg": 162, then 98 mmHg)."""
     masked = text
-    for start, end, _, _ in date_spans(text):
+    for start, end, *_ in date_spans(text):
         masked = masked[:start] + " " * (end - start) + masked[end:]
     out = []
     for m in _NUM_UNIT.finditer(masked):
@@ -181,13 +181,14 @@ def _date_extractor():
 
 
 @lru_cache(maxsize=8192)
-def date_spans(text: str) -> tuple[tuple[int, int, dt.date, str], ...]:
-    """(start, end, date, surface) of each full calendar date in the text, in reading order, read by the
-    extractors' date finder; month- or year-only mentions and dates without a written year are left out."""
+def date_spans(text: str) -> tuple[tuple[int, int, dt.date, str, str | None], ...]:
+    """(start, end, date, surface, role) of each full calendar date in the text, in reading order, read by the
+    extractors' date finder (role: 'birth_date', 'admission', ... or None); month- or year-only mentions and dates
+    without a written year are left out."""
     x = _date_extractor()
     exprs = x.resolve(text, [e for e in x.find(text) if e.kind == "absolute"], None, False)
-    return tuple((e.start, e.end, e.value, e.text) for e in exprs if e.value is not None and e.precision == "day"
-                 and not e.attrs.get("year_inferred"))
+    return tuple((e.start, e.end, e.value, e.text, e.attrs.get("role")) for e in exprs
+                 if e.value is not None and e.precision == "day" and not e.attrs.get("year_inferred"))
 
 
 def months_in(text: str) -> set[tuple[int, int]]:
@@ -200,7 +201,7 @@ def months_in(text: str) -> set[tuple[int, int]]:
 
 def find_dates(text: str) -> list[tuple[dt.date, str]]:
     """(date, surface) of each full calendar date in the text (``date_spans``)."""
-    return [(d, surface) for _, _, d, surface in date_spans(text or "")]
+    return [(d, surface) for _, _, d, surface, _ in date_spans(text or "")]
 
 
 # -- the analyser ---------------------------------------------------------------------------------

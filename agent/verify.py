@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from agent.conflicts import ConflictChecker
 from agent.context import Context
 from agent.records import Finding, Verification
-from agent.understand import DAYS_PER_UNIT, QuestionAnalysis, content_tokens, find_dates, find_numbers, months_in, stem
+from agent.understand import DAYS_PER_UNIT, QuestionAnalysis, content_tokens, date_spans, find_dates, find_numbers, months_in, stem
 
 log = logging.getLogger(__name__)
 
@@ -159,9 +159,6 @@ _PARAPHRASE = 0.3
 _STATED = 0.6
 _STATED_TYPED = 0.75  # with typed checks alone (no model judges a paraphrase): of an option's own words
 _QUALIFIER_DF = 5  # a question word in more of the record's sentences than this is too common to pick one out
-
-
-_EPISODE_DAYS = 31  # a letter written this long after a day can still be that day's account (admission to discharge)
 
 
 def _quote(text: str, span: tuple[int, int], limit: int = 160) -> str:
@@ -653,9 +650,11 @@ class Verifier:
             return True
         from graph_store.resolution import dictionary_senses
 
-        names = {e.name.lower() for e in dictionary_senses(name)}
-        if names and any(names & {e.name.lower() for e in dictionary_senses(s)} for s in subject):
-            return True  # one dictionary concept ("HbA1c" / "hemoglobin A1c") even when the notes hold no fact of it
+        # one dictionary concept ("HbA1c" / "hemoglobin A1c") even when the notes hold no fact of it; an ambiguous
+        # abbreviation is the head when one of its senses is ("RR": respiratory rate, or blood pressure)
+        names = {e.name.lower() for e in dictionary_senses(name, ambiguous=True)}
+        if names and any(names & {e.name.lower() for e in dictionary_senses(s, ambiguous=True)} for s in subject):
+            return True
         if self.tools is None:
             return False
         mine = set(self.tools.resolve(pid, name))
@@ -1024,15 +1023,10 @@ class Verifier:
         sentence = p.text[loc.sentence[0]:loc.sentence[1]]
         said = {d for d, _ in find_dates(sentence)}
         if not said and self.tools is not None:
-            # undated sentence: its note's date, unless the note tells of the asked date and was written within
-            # a month of it (a discharge letter's account of the admission day); a follow-up months later that
-            # names the stay reports its own day's findings
-            note = self.tools.notes(p.patient_id).get(p.note_id)
-            recent = note is not None and (note.note_date is None or any(
-                0 <= (note.note_date - d).days <= _EPISODE_DAYS for d in analysis.dates))
-            if recent and set(analysis.dates) & {d for d, _ in find_dates(note.text)}:
-                return [Finding(check="time_anchor", claim=claim.answer[:80], status="skipped",
-                                detail="the note tells of the asked date; the sentence itself is undated")]
+            # undated sentence: the date its paragraph last wrote before it ("ADDENDUM - 06/15/2023 ... Now oriented",
+            # "second episode on 08/17/2023 - ... In the ED: grade 2"), else its note's date
+            told = self._paragraph_date(p, loc)
+            said = {told} if told is not None else said
         when = said or ({p.note_date} if p.note_date else set())
         if not when:
             return [Finding(check="time_anchor", claim=claim.answer[:80], status="unsupported",
@@ -1043,6 +1037,26 @@ class Verifier:
         return [Finding(check="time_anchor", claim=claim.answer[:80], status="contradicted",
                         detail=f"the clause is dated {', '.join(sorted(d.isoformat() for d in when))}; the question "
                                f"asks about {', '.join(d.isoformat() for d in analysis.dates)}: '{_quote(p.text, loc.sentence)}'")]
+
+    def _paragraph_date(self, p, loc):
+        """When an undated sentence tells of: the last date or anchor ("on admission") written in the sentence or
+        before it in its paragraph; an anchor is the note's own date for it (its admission date). None: no clue."""
+        from extractors.dates import anchor_mentions
+
+        note = self.tools.notes(p.patient_id).get(p.note_id)
+        if note is None:
+            return None
+        start, end = p.start + loc.sentence[0], p.start + loc.sentence[1]
+        para = note.text.rfind("\n\n", 0, start)
+        para = para + 2 if para >= 0 else 0
+        spans = date_spans(note.text)
+        roles = {}
+        for _, _, d, _, role in spans:
+            if role not in (None, "birth_date"):
+                roles.setdefault(role, d)
+        clues = [(a, d) for a, _, d, _, role in spans if para <= a < start and role != "birth_date"]
+        clues += [(para + a, roles[r]) for a, r in anchor_mentions(note.text[para:end]) if r in roles]
+        return max(clues, key=lambda c: c[0])[1] if clues else None
 
     def _event_anchor(self, claim, p, loc) -> list[Finding]:
         """A question asked before or after an event ("in the weeks before the GI bleed"): a clause that dates itself

@@ -419,8 +419,13 @@ def _mark_stays(text: str, exprs: list[DateExpr], state: dict) -> None:
 def anchor_role(text: str) -> str | None:
     """The note anchor an event phrase names ('she was admitted with pneumonia' -> 'admission'), or None: the
     key under which ``resolve`` marks the date a note writes for that event (a DATE fact's ``role``)."""
-    m = _ANCHOR_WORD.search(text)
-    return _anchor_key(m.group(0)) if m else None
+    found = anchor_mentions(text)
+    return found[0][1] if found else None
+
+
+def anchor_mentions(text: str) -> list[tuple[int, str]]:
+    """(offset, role) of each anchor word in the text ('Findings on admission:' -> [(12, 'admission')])."""
+    return [(m.start(), _anchor_key(m.group(0))) for m in _ANCHOR_WORD.finditer(text)]
 
 
 def _anchor_key(word: str) -> str:

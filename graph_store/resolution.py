@@ -98,10 +98,11 @@ class DrugNames:
         return stripped
 
 
-def dictionary_senses(text: str) -> list:
+def dictionary_senses(text: str, ambiguous: bool = False) -> list:
     """The extractors' dictionary entries for a term (preferred name, type, codes) when they agree on one preferred
     name: how a synonym the notes do not use still finds its concept ("HTN", "HbA1c"). An ambiguous term ("RR":
-    respiratory rate, or blood pressure in German notation) and a dictionary that cannot load give nothing."""
+    respiratory rate, or blood pressure in German notation) gives nothing unless ``ambiguous`` asks for every
+    sense it may have; a dictionary that cannot load gives nothing."""
     try:
         from extractors.text import norm_key
         from extractors.vocab import vocabulary
@@ -109,7 +110,7 @@ def dictionary_senses(text: str) -> list:
         senses = list(vocabulary().index.terms.get(norm_key(text), ()))
     except Exception:  # no dictionary cache and no way to build it: resolution falls back to the notes' own names
         return []
-    return senses if len({e.name.lower() for e in senses}) == 1 else []
+    return senses if ambiguous or len({e.name.lower() for e in senses}) == 1 else []
 
 
 def concept_type(fact: Fact) -> str | None:

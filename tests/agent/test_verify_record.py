@@ -131,3 +131,29 @@ def test_an_undated_value_in_a_later_follow_up_is_that_visits_not_the_stays(note
                  {"A": "0.29 x10^9/L", "B": "0.34 x10^9/L", "C": "0.18 x10^9/L"}, allow_abstain=False)
     assert ans.option_checks["A"].startswith("failed time_anchor"), ans.option_checks
     assert ans.choice == "B"
+
+
+@pytest.mark.parametrize("notes,question,right,wrong", [
+    ({"ed": ("2023-06-14", "ED physician note\nFirst episode of overt hepatic encephalopathy.\nNeuro: drowsy, oriented "
+                           "to person only, asterixis -> West Haven grade 2."
+                           "\n\nADDENDUM - 06/15/2023, 11:20\nNow oriented to person and place (West Haven grade 1).\n")},
+     "On arrival in the ED on 06/14/2023, how was her hepatic encephalopathy graded?", "West Haven grade 2",
+     "West Haven grade 1"),
+    ({"f": ("2023-08-24", "Clinic note\nInterval events: second episode on 08/17/2023 - found disoriented. In the ED: "
+                          "Glasgow coma scale 13, no infection.\n"),
+      "ed": ("2023-06-14", "ED note\nOn arrival: Glasgow coma scale 14, confused.\n")},
+     "What was her Glasgow coma scale on 06/14/2023?", "14", "13"),
+    ({"d": ("2024-03-06", "Discharge letter\nTreated as an inpatient from 27.02.2024 to 06.03.2024.\n\nFindings on "
+                          "admission:\nLaboratory: eosinophils 0.34 x10^9/L, CRP 86 mg/L.\n\nCourse: on "
+                          "05.03.2024 eosinophils 0.12 x10^9/L after steroids.\n")},
+     "What eosinophil count was documented on 27.02.2024?", "0.34 x10^9/L", "0.12 x10^9/L"),
+])
+def test_an_undated_sentence_tells_of_the_date_its_paragraph_last_wrote(notes_qa, notes, question, right, wrong):
+    """An addendum's header date, the episode a paragraph has just dated, or its 'on admission' heading date the
+    sentences that follow; the note's own date only when the paragraph gives no clue."""
+    qa = notes_qa(Patient("q7", "Gil Moor", "1967-06-09"), notes)
+    opts = {"A": right, "B": wrong, "C": "99"}
+    assert _forced(qa, "q7", question, opts, "A").status == "verified"
+    wrong_verdict = _forced(qa, "q7", question, opts, "B")
+    assert wrong_verdict.status != "verified" and any(
+        f.check == "time_anchor" and f.status == "contradicted" for f in wrong_verdict.findings), wrong_verdict.findings
