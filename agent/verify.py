@@ -1041,6 +1041,7 @@ class Verifier:
     def _paragraph_date(self, p, loc):
         """When an undated sentence tells of: the last date or anchor ("on admission") written in the sentence or
         before it in its paragraph; an anchor is the note's own date for it (its admission date). None: no clue."""
+        from agent.claims import cue_rx_words
         from extractors.dates import anchor_mentions
 
         note = self.tools.notes(p.patient_id).get(p.note_id)
@@ -1054,7 +1055,9 @@ class Verifier:
         for _, _, d, _, role in spans:
             if role not in (None, "birth_date"):
                 roles.setdefault(role, d)
-        clues = [(a, d) for a, _, d, _, role in spans if para <= a < start and role != "birth_date"]
+        ref = cue_rx_words("reference_dates")
+        clues = [(a, d) for a, _, d, _, role in spans if para <= a < start and role != "birth_date"
+                 and not ref.search(note.text[max(para, note.text.rfind(". ", 0, a)):a])]
         clues += [(para + a, roles[r]) for a, r in anchor_mentions(note.text[para:end]) if r in roles]
         return max(clues, key=lambda c: c[0])[1] if clues else None
 
@@ -1315,7 +1318,15 @@ class Verifier:
             first = set(content_tokens(names[0])) & ans
             last = set(content_tokens(names[-1])) & ans
             want_last = analysis.direction == "last"
-            ok = bool(last if want_last else first) or bool(val.get("sequence"))
+            key = last if want_last else first
+            others = [set(content_tokens(t)) for t in analysis.real_options.values() if t.strip() != claim.answer.strip()]
+            if key and not val.get("sequence") and any(key <= o for o in others):
+                # "sodium" first of the dated items, but three options name a mycophenolate sodium: the order
+                # singles out no option
+                return [Finding(check="recompute", claim=claim.answer[:80], status="unsupported",
+                                detail=f"could not check: the re-derived {'last' if want_last else 'first'} item "
+                                       f"('{names[-1] if want_last else names[0]}') is named by other options too")]
+            ok = bool(key) or bool(val.get("sequence"))
             return [Finding(check="recompute", claim=claim.answer[:80], status="supported" if ok else "contradicted",
                             detail=f"dated order re-derived: {' < '.join(names)}")]
         if c.kind in ("lab_answer", "lab_series"):

@@ -147,13 +147,46 @@ def test_an_undated_value_in_a_later_follow_up_is_that_visits_not_the_stays(note
                           "admission:\nLaboratory: eosinophils 0.34 x10^9/L, CRP 86 mg/L.\n\nCourse: on "
                           "05.03.2024 eosinophils 0.12 x10^9/L after steroids.\n")},
      "What eosinophil count was documented on 27.02.2024?", "0.34 x10^9/L", "0.12 x10^9/L"),
+    ({"x": ("2019-03-10", "Chest X-ray report\nPulmonary venous congestion.\n"),
+      "e": ("2019-08-15", "Imaging report\nExamination: follow-up echocardiography\n\nFindings:\nComparison is made "
+                          "with the echocardiography of 2019-03-11. The study shows a mildly dilated left ventricle.\n"),
+      "e0": ("2019-03-11", "Echocardiography report\nThe study shows a severely dilated left ventricle.\n")},
+     "What did the echocardiography on 2019-08-15 show?", "A mildly dilated left ventricle",
+     "A severely dilated left ventricle"),
 ])
 def test_an_undated_sentence_tells_of_the_date_its_paragraph_last_wrote(notes_qa, notes, question, right, wrong):
     """An addendum's header date, the episode a paragraph has just dated, or its 'on admission' heading date the
-    sentences that follow; the note's own date only when the paragraph gives no clue."""
+    sentences that follow; a date that names the study compared with does not; the note's own date when the
+    paragraph gives no clue."""
     qa = notes_qa(Patient("q7", "Gil Moor", "1967-06-09"), notes)
     opts = {"A": right, "B": wrong, "C": "99"}
     assert _forced(qa, "q7", question, opts, "A").status == "verified"
     wrong_verdict = _forced(qa, "q7", question, opts, "B")
     assert wrong_verdict.status != "verified" and any(
         f.check == "time_anchor" and f.status == "contradicted" for f in wrong_verdict.findings), wrong_verdict.findings
+
+
+def test_a_computed_order_whose_first_item_several_options_name_verifies_none(notes_qa):
+    """An order re-derived as 'sodium' < 'amoxicillin' (an item split off 'mycophenolate sodium'): 'sodium' is
+    named by three options, so the order singles out none of them."""
+    from agent.tools import Computed
+    from agent.verify import Draft
+
+    qa = notes_qa(Patient("q8", "Hal Ross", "1990-02-02"), {
+        "a": ("2024-02-29", "Clinic note\nEC mycophenolate sodium 720 mg BID; amoxicillin and clavulanate for 7 days "
+                            "from 29.02.2024.\n")})
+    opts = {"A": "MMF 500 mg BID, then switched for leukopenia to EC mycophenolate sodium",
+            "B": "MMF 500 mg BID, then switched for diarrhea to EC mycophenolate sodium",
+            "C": "MMF 1000 mg BID; replaced by azathioprine"}
+    q = "Which was the first treatment she received?"
+    g = qa.agent
+    s = g.evidence("q8", q, opts)
+    a, ctx = s["analysis"], s["context"]
+    day = dt.date(2024, 2, 29)
+    passage = qa.tools.lexical("q8", "mycophenolate sodium amoxicillin", k=1)
+    cid = ctx.add_computed(Computed("order", "sodium < amoxicillin", {"items": [
+        {"query": "sodium", "name": "sodium", "date": day},
+        {"query": "amoxicillin", "name": "amoxicillin", "date": day}]}, passage))
+    draft = Draft(text=opts["A"], choice="A", evidence_ids=[cid, *ctx.evidence_of(cid)], computed_answer=True)
+    v = g.verifier.run(draft, ctx, a, s.get("intent"))
+    assert v.status != "verified" and any("named by other options" in f.detail for f in v.findings), v.findings
