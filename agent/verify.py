@@ -1317,6 +1317,12 @@ class Verifier:
             ans = set(content_tokens(claim.answer))
             first = set(content_tokens(names[0])) & ans
             last = set(content_tokens(names[-1])) & ans
+            placed = _order_in(claim.answer, sorted(items, key=lambda it: it["date"]))
+            if placed is not None:
+                # the answer tells a whole sequence ("the MRI before the start of X before the dose change"): every
+                # dated item in its place, not just the first
+                return [Finding(check="recompute", claim=claim.answer[:80], status="supported" if placed else "contradicted",
+                                detail=f"dated order re-derived: {' < '.join(names)}")]
             want_last = analysis.direction == "last"
             key = last if want_last else first
             others = [set(content_tokens(t)) for t in analysis.real_options.values() if t.strip() != claim.answer.strip()]
@@ -1391,6 +1397,22 @@ def _qualifiers(claim) -> set[str]:
     names = {stem(m.group(0).lower()) for m in re.finditer(r"(?<=\w\W)\b[A-Z][a-z]+", claim.question)}
     words = {t for t in content_tokens(claim.question) if not t[0].isdigit()}
     return words - claim.subject_terms - set(claim.value_terms) - frame - names - set(content_tokens(claim.answer))
+
+
+def _order_in(answer: str, items: list[dict]) -> bool | None:
+    """Does the answer name the dated items (sorted by date) in their order? None when it does not name every one
+    of at least two items: then it tells no sequence to compare."""
+    words = content_tokens(answer)
+    at = []
+    for it in items:
+        mine = content_tokens(it.get("query") or it.get("name") or "")
+        hits = [i for i, w in enumerate(words) if w in mine]
+        if not mine or not hits:
+            return None
+        at.append((it["date"], min(hits)))
+    if len(at) < 2 or len({i for _, i in at}) < len(at):
+        return None
+    return all(i < j for (d1, i), (d2, j) in zip(at, at[1:]) if d1 < d2)
 
 
 def _anchor_ordinal(question: str) -> bool:

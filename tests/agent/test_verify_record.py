@@ -190,3 +190,19 @@ def test_a_computed_order_whose_first_item_several_options_name_verifies_none(no
     draft = Draft(text=opts["A"], choice="A", evidence_ids=[cid, *ctx.evidence_of(cid)], computed_answer=True)
     v = g.verifier.run(draft, ctx, a, s.get("intent"))
     assert v.status != "verified" and any("named by other options" in f.detail for f in v.findings), v.findings
+
+
+@pytest.mark.parametrize("answer,expected", [
+    ("The brain MRI before the start of metoclopramide before the dose change of metoprolol", True),
+    ("The brain MRI before the dose change of metoprolol before the start of metoclopramide", False),
+    ("Metoclopramide was started first, then the brain MRI, then metoprolol was changed", False),
+    ("The brain MRI, followed by metoclopramide", None),  # names two of the three dated items: no sequence to compare
+])
+def test_a_sequence_answer_is_checked_item_by_item(answer, expected):
+    """Two options that both open with the first dated event differ in the rest: the whole order decides."""
+    from agent.verify import _order_in
+
+    items = [{"query": "brain MRI", "date": dt.date(2021, 2, 11)},
+             {"query": "start of metoclopramide", "date": dt.date(2021, 3, 2)},
+             {"query": "dose change of metoprolol", "date": dt.date(2021, 4, 9)}]
+    assert _order_in(answer, items) is expected

@@ -293,3 +293,15 @@ def test_a_trigger_in_brackets_stays_in_them(clf, sentence, outside, inside):
 def test_a_trigger_outside_brackets_still_reaches_into_them(clf):
     assert run(clf, "No fever (measured at home) or chills.", "chills").assertion is A.ABSENT
     assert run(clf, "Pulmonary embolism (on CTPA) was ruled out.", "Pulmonary embolism").assertion is A.ABSENT
+
+
+@pytest.mark.parametrize("sentence,concept,assertion", [
+    ("Non-compressible, occlusive thrombus in the left popliteal vein.", "occlusive thrombus", A.PRESENT),
+    ("Abdomen non-tender, mass in the right lower quadrant.", "mass", A.PRESENT),
+    ("Non-pitting edema of both ankles.", "edema", A.PRESENT),
+    ("Non-bloody diarrhea for 3 days.", "diarrhea", A.PRESENT),
+    ("Abdomen non-tender.", "tender", A.ABSENT),
+    ("Abdomen soft, non distended.", "distended", A.ABSENT),
+])
+def test_non_negates_only_the_word_it_is_written_onto(clf, sentence, concept, assertion):
+    assert run(clf, sentence, concept).assertion is assertion
