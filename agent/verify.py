@@ -1403,9 +1403,11 @@ def _order_in(answer: str, items: list[dict]) -> bool | None:
     """Does the answer name the dated items (sorted by date) in their order? None when it does not name every one
     of at least two items: then it tells no sequence to compare."""
     words = content_tokens(answer)
+    names = [set(content_tokens(it.get("query") or it.get("name") or "")) for it in items]
     at = []
-    for it in items:
-        mine = content_tokens(it.get("query") or it.get("name") or "")
+    for k, it in enumerate(items):
+        # an item is found by the words no other item has ("follow-up" of "the follow-up CT", not its "CT")
+        mine = names[k] - set().union(*(n for j, n in enumerate(names) if j != k)) or names[k]
         hits = [i for i, w in enumerate(words) if w in mine]
         if not mine or not hits:
             return None

@@ -206,3 +206,13 @@ def test_a_sequence_answer_is_checked_item_by_item(answer, expected):
              {"query": "start of metoclopramide", "date": dt.date(2021, 3, 2)},
              {"query": "dose change of metoprolol", "date": dt.date(2021, 4, 9)}]
     assert _order_in(answer, items) is expected
+
+
+def test_a_sequence_item_is_found_by_its_own_words():
+    from agent.verify import _order_in
+
+    items = [{"query": "the staging CT", "date": dt.date(2017, 6, 8)},
+             {"query": "the sigmoid resection", "date": dt.date(2017, 6, 12)},
+             {"query": "the follow-up CT", "date": dt.date(2017, 9, 27)}]
+    assert _order_in("The staging CT, then the sigmoid resection, then the follow-up CT", items) is True
+    assert _order_in("The follow-up CT, then the sigmoid resection, then the staging CT", items) is False
