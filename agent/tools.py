@@ -697,19 +697,14 @@ def _stay_date(self: Toolbox, pid: str, role: str, phrase: str):
     record's dates of that role (a stay's range, 'discharged on ...') in the months the phrase names do, when they
     agree on one day.  -> (date, passage, how) or None."""
     months = months_in(phrase)
-    got = []
-    for nid in self.notes(pid):
-        if nid in self.foreign_notes(pid):
-            continue
-        for f in self.store.facts(pid, nid):
-            if f.type == FactType.DATE and f.date is not None and f.attributes.get("role") == role \
-                    and (not months or (f.date.year, f.date.month) in months):
-                got.append((f.date, nid, f.start, f.end))
-    if len({d for d, *_ in got}) != 1:
+    own = set(self.notes(pid)) - self.foreign_notes(pid)
+    got = [f for f in self.store.facts(pid) if f.note_id in own and f.type == FactType.DATE and f.date is not None
+           and f.attributes.get("role") == role and (not months or (f.date.year, f.date.month) in months)]
+    if len({f.date for f in got}) != 1:
         return None
-    d, nid, s, e = got[0]
-    p = self.passage_for(pid, nid, s, e, "timeline")
-    return (d, p, f"the record's {role} date") if p is not None else None
+    f = got[0]
+    p = self.passage_for(pid, f.note_id, f.start, f.end, "timeline")
+    return (f.date, p, f"the record's {role} date") if p is not None else None
 
 
 Toolbox.stay_date = _stay_date

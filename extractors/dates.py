@@ -40,7 +40,7 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("us", re.compile(r"(?<![\d/.])(?P<m>0?[1-9]|[12]\d|3[01])/(?P<d>0?[1-9]|[12]\d|3[01])/(?P<y>(?:19|20)\d\d|\d\d)(?![\d/])")),
     ("eu", re.compile(r"(?<![\d.])(?P<d>0?[1-9]|[12]\d|3[01])\.(?P<m>0?[1-9]|1[0-2])\.(?P<y>(?:19|20)\d\d|\d\d)(?![\d.]?\d)")),
     ("mdy", re.compile(r"\b(?P<mon>" + MON + r")\.?\s+(?P<d>[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?(?:,\s*|\s+)(?P<y>(?:19|20)\d\d)\b", re.I)),
-    ("dmy", re.compile(r"\b(?P<d>[12]\d|3[01]|0?[1-9])(?:(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>" + MON + r")\.?,?\s+|-(?P<mon2>" + MON + r")-)(?P<y>(?:19|20)\d\d)\b", re.I)),
+    ("dmy", re.compile(r"\b(?P<d>[12]\d|3[01]|0?[1-9])(?:(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>" + MON + r")\.?,?\s+|-(?:" + MON + r")-)(?P<y>(?:19|20)\d\d)\b", re.I)),
     # the first date of a range that names its year (and month) once, at the end: 19.05.-24.05.2023, 3-4 March 2024
     ("range_eu", re.compile(r"(?<![\d.])(?P<d>" + _D + r")\.(?P<m>" + _M + r")\.?(?=" + _TO + r"(?P<d2>" + _D + r")\.(?P<m2>" + _M + r")\.(?P<y>(?:19|20)\d\d|\d\d)(?![\d.]?\d))")),
     ("range_us", re.compile(r"(?<![\d/.])(?P<m>" + _M + r")/(?P<d>" + _D + r")(?=" + _TO + r"(?P<m2>" + _M + r")/(?P<d2>" + _D + r")/(?P<y>(?:19|20)\d\d|\d\d)(?![\d/]))")),
@@ -89,7 +89,7 @@ _ANCHOR_WORDS = (r"admitted|admission|presented|hospitali[sz](?:ed|ation)|surger
 _ANCHOR_DATE = re.compile(r"\b(?P<what>" + _ANCHOR_WORDS + r")\b[^.\n]{0,40}?$", re.I)
 _ANCHOR_WORD = re.compile(r"\b(?:" + _ANCHOR_WORDS + r")\b", re.I)
 _STAY_LEAD = re.compile(r"\b(?:inpatient|in-patient|hospitali[sz](?:ed|ation)|admitted|admission|stay)\b[^.\n]{0,40}?$", re.I)
-_RANGE_GAP = re.compile(r"\s*(?:[-–]|to|until|till|through)\s*", re.I)
+_RANGE_GAP = re.compile(_TO, re.I)
 
 
 _CAL_OFFSETS = {"last week": {"days": -7}, "next week": {"days": 7}, "last month": {"months": -1},
