@@ -38,6 +38,11 @@ def _generic() -> frozenset[str]:
     return frozenset(stem(w) for w in cues()["generic_subjects"])
 
 
+def subject_words(phrase: str) -> set[str]:
+    """The stems of a subject phrase that can name it: not generic words ("level", "result") nor numbers."""
+    return {t for t in content_tokens(phrase) if t not in _generic() and not t[0].isdigit()}
+
+
 def relatives_in(text: str) -> list[tuple[int, int, str]]:
     """(start, end, canonical relative) for each family member named in the text."""
     idx = _relative_index()
@@ -387,7 +392,7 @@ def subject_spans(claim: Claim, text: str, start: int, end: int) -> list[tuple[i
     if claim.relative:
         out += [(a, b) for a, b, r in relatives_in(text[start:end]) for a, b in [(start + a, start + b)] if r == claim.relative]
     for phrase in claim.subject:
-        terms = {t for t in content_tokens(phrase) if t not in _generic() and not t[0].isdigit()}
+        terms = subject_words(phrase)
         if not terms:
             continue
         toks = [(a, b, t) for a, b, t in _tokens(text, start, end)]

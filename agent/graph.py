@@ -681,8 +681,9 @@ def _wanted(step: str, intent, a) -> bool:
         return intent.negated or a.kind == "negation"
     if step == "interval":
         return bool(a.pair) and (intent.asked == "interval" or a.kind == "interval")
-    if step == "order":  # options that are dates are the answer's values, not events to order
-        return (intent.asked == "order" or a.kind == "order") and intent.asked != "date"
+    if step == "order":  # options that are dates are the answer's values, not events to order; a question that
+        # names its own dates ("the follow-up scan of 10/04/2023") selects by them unless its intent asks an order
+        return (intent.asked == "order" or (a.kind == "order" and not a.dates)) and intent.asked != "date"
     if step == "count":  # 'how many puffs' is a dose: the intent, not the words 'how many', asks a count
         return intent.asked == "count"
     if step == "lab_series":

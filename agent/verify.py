@@ -539,6 +539,16 @@ class Verifier:
             return [Finding(check="binding", claim=who, status="supported",
                             detail=f"the clause states the answer as the side of the switch asked: "
                                    f"'{_quote(text, sent)}'")]
+        missing = self._unnamed_subject_words(claim, text, subj, pid) if not claim.relative else set()
+        if missing:
+            # the clause names a subject only in part ("alcohol withdrawal" for "alcohol craving"): the record's
+            # sentence that names the rest, if it gives another option, is the subject's own
+            elsewhere = self._rival_sentence(claim, p, sent, pid, analysis, need=missing)
+            if elsewhere is not None:
+                q, rival = elsewhere
+                return [Finding(check="binding", claim=who, status="contradicted",
+                                detail=f"the clause names {who} only in part; the record's sentence that names it "
+                                       f"gives '{rival}', not the answer: {q.note_id} '{_quote(q.text, (0, len(q.text)))}'")]
         of = self._amount_of(claim, text, v, sent)
         if of is not None:
             return [Finding(check="binding", claim=who, status="contradicted",
@@ -600,6 +610,23 @@ class Verifier:
         return [Finding(check="binding", claim=who, status="supported",
                         detail=f"bound to {who} in '{_quote(text, sent)}'")]
 
+    def _unnamed_subject_words(self, claim, text: str, subj: list[tuple[int, int]], pid: str) -> set[str]:
+        """The words of a subject phrase the clause names only in part that the clause lacks and that are rarer in
+        the record than the words it names ("craving" of "alcohol craving" against "alcohol withdrawal", in a
+        record that speaks of alcohol often): the words that pick the subject's own sentence."""
+        from agent.claims import subject_words
+
+        if self.tools is None:
+            return set()
+        named = {t for a, b in subj for t in content_tokens(text[a:b])}
+        out = set()
+        for phrase in claim.subject:
+            terms = subject_words(phrase)
+            if terms & named:
+                common = min(self.tools.doc_freq(pid, t) for t in terms & named)
+                out |= {t for t in terms - named if 0 < self.tools.doc_freq(pid, t) < common}
+        return out
+
     @staticmethod
     def _amount_of(claim, text: str, v: tuple[int, int], sent: tuple[int, int]) -> str | None:
         """The other drug an amount is written of ("1.0 cc of Celestone and 0.5 cc of lidocaine"), when the question
@@ -660,27 +687,29 @@ class Verifier:
         mine = set(self.tools.resolve(pid, name))
         return bool(mine) and any(mine & set(self.tools.resolve(pid, s)) for s in subject)
 
-    def _rival_sentence(self, claim, p, sent, pid: str, analysis: QuestionAnalysis):
+    def _rival_sentence(self, claim, p, sent, pid: str, analysis: QuestionAnalysis, need: set[str] | None = None):
         """(sentence, option) where a sentence of the record that names the subject states another option in full
         ("had an episode of gout ... about 2 months ago" against "about 2 days ago" from a sentence about bowel
-        movements): a value from a clause that does not name its subject loses to the subject's own sentence."""
+        movements): a value from a clause that does not name its subject loses to the subject's own sentence. That
+        sentence holds one of the ``need`` words (default: the subject's rarest words in the record)."""
         from agent.claims import subject_spans
         from agent.context import looks_like_injection
 
         if self.tools is None or not claim.subject or analysis.dates:
             return None  # a question anchored on dates is checked against the clauses of those dates instead
         here = (p.note_id, p.start + sent[0])
-        df = {t: self.tools.doc_freq(pid, t) for t in content_tokens(" ".join(claim.subject))}
-        present = {t: n for t, n in df.items() if n}
-        if not present:
+        if need is None:
+            df = {t: self.tools.doc_freq(pid, t) for t in content_tokens(" ".join(claim.subject))}
+            present = {t: n for t, n in df.items() if n}
+            need = {t for t, n in present.items() if n == min(present.values())} if present else set()
+        if not need:
             return None
-        rarest = {t for t, n in present.items() if n == min(present.values())}
         for q in self.tools.lexical(pid, " ".join(claim.subject), k=8):
             if (q.note_id, q.start) == here or len(q.text) > 400 or not subject_spans(claim, q.text, 0, len(q.text)):
                 continue  # a long dialogue turn names many things: not one subject's own sentence
             if looks_like_injection(q.text):
                 continue  # text that addresses a reader is no evidence, not even against an answer
-            if not rarest & set(content_tokens(q.text)):
+            if not need & set(content_tokens(q.text)):
                 continue  # "left ankle" is not "ankle sprain": the subject's rarest word in the record must be there
             rival = self._rival_in(claim, q.text, analysis)
             if rival is not None:
@@ -773,6 +802,11 @@ class Verifier:
                                          or _asked_before(p.text[loc.sentence[0]:loc.span[0]])))
         if assertion == "present" and _inner_negated(p.text, loc.span, terms):
             assertion = "absent"  # the value's own words carry the negation ("white cell count is not elevated")
+        normal = self._normal_after(claim, p, loc) if assertion == "present" and not answer_neg else None
+        if normal is not None:
+            out.append(Finding(check="assertion", claim=claim.answer[:80], status="contradicted",
+                               detail=f"the answer claims an abnormality; the clause states it normal "
+                                      f"('{normal}'): '{_quote(p.text, loc.clause)}'"))
         if (assertion == "absent") != answer_neg:
             out.append(Finding(check="assertion", claim=claim.answer[:80], status="contradicted",
                                detail=f"the clause states it as {'negated' if assertion == 'absent' else 'present'}, "
@@ -789,6 +823,24 @@ class Verifier:
                                detail=f"the clause is about a family member, not the patient: '{_quote(p.text, loc.clause)}'"))
         return out or [Finding(check="assertion", claim=claim.answer[:80], status="supported",
                                detail=f"{assertion}, {experiencer}")]
+
+    @staticmethod
+    def _normal_after(claim, p, loc) -> str | None:
+        """The words that state the answer's site normal right after its mention ("metacarpals intact"), when the
+        answer says more of it than the mention ("a metacarpal fracture") and neither it nor the question speaks
+        of normal findings (verify_cues normal_state)."""
+        from agent.claims import cue_rx
+
+        if cue_rx("normal_state", "words").search(claim.answer) or cue_rx("normal_state", "words").search(claim.question):
+            return None  # "which reflexes were normal?"
+        if set(content_tokens(claim.answer)) <= set(content_tokens(p.text[loc.span[0]:loc.span[1]])):
+            return None  # the answer names the site alone ("the metacarpals"), no abnormality of it
+        after = p.text[loc.span[1]:loc.clause[1]]
+        at = len(after) - len(after.lstrip(" :,-"))
+        link = cue_rx("normal_state", "linking").match(after, at)
+        at = len(after) - len(after[link.end():].lstrip()) if link else at
+        m = cue_rx("normal_state", "words").match(after, at)
+        return p.text[loc.span[0]:loc.span[1] + m.end()] if m else None
 
     def _counts(self, claim, p, loc) -> list[Finding]:
         """Count words bound to their noun: "two inhalations" against a clause that says "one inhalation"."""
@@ -875,6 +927,15 @@ class Verifier:
                 out.append(Finding(check="time_role", claim=claim.answer[:80], status="contradicted",
                                    detail=f"the question asks what was {'started' if events[0] == 'start' else 'stopped'}; "
                                           f"the sentence continues it ('{kept.group(0)}'): '{_quote(text, loc.sentence)}'"))
+        asked = _asked_event(claim.question) if "replace" not in claim.intent.relations else None
+        if asked is not None:
+            # "after X was stopped, which drug was she started on?": the wh-clause names the event asked; a
+            # medication list line that names the answer without starting (or switching to) it does not say so
+            sentence = text[loc.sentence[0]:loc.sentence[1]]
+            if not (cue_rx("event_roles", asked).search(sentence) or cue_rx("event_roles", "change").search(sentence)):
+                out.append(Finding(check="time_role", claim=claim.answer[:80], status="unsupported",
+                                   detail=f"the question asks what was {'started' if asked == 'start' else 'stopped'}; "
+                                          f"the sentence does not say so: '{_quote(text, loc.sentence)}'"))
         if claim.event_role and claim.dates:
             sentence = text[loc.sentence[0]:loc.sentence[1]]
             roles = {r for r in ("start", "stop", "change") if cue_rx("event_roles", r).search(sentence)}
@@ -1028,15 +1089,16 @@ class Verifier:
             told = self._paragraph_date(p, loc)
             said = {told} if told is not None else said
         when = said or ({p.note_date} if p.note_date else set())
+        asked = _asked_dates(claim.question, set(analysis.dates), claim.intent.anchor)
         if not when:
             return [Finding(check="time_anchor", claim=claim.answer[:80], status="unsupported",
-                            detail=f"the clause is undated; the question asks about {analysis.dates[0].isoformat()}")]
-        if when & set(analysis.dates):
+                            detail=f"the clause is undated; the question asks about {min(asked).isoformat()}")]
+        if when & asked:
             return [Finding(check="time_anchor", claim=claim.answer[:80], status="supported",
-                            detail=f"dated {sorted(when & set(analysis.dates))[0].isoformat()}")]
+                            detail=f"dated {sorted(when & asked)[0].isoformat()}")]
         return [Finding(check="time_anchor", claim=claim.answer[:80], status="contradicted",
                         detail=f"the clause is dated {', '.join(sorted(d.isoformat() for d in when))}; the question "
-                               f"asks about {', '.join(d.isoformat() for d in analysis.dates)}: '{_quote(p.text, loc.sentence)}'")]
+                               f"asks about {', '.join(d.isoformat() for d in sorted(asked))}: '{_quote(p.text, loc.sentence)}'")]
 
     def _paragraph_date(self, p, loc):
         """When an undated sentence tells of: the last date or anchor ("on admission") written in the sentence or
@@ -1377,6 +1439,39 @@ class Verifier:
 
 _INNER_NEG = re.compile(r"^(?:no|not|never|cannot|can't|won't|don't|doesn't|didn't|isn't|wasn't|aren't|weren't|"
                         r"n't|without)$", re.I)
+
+
+def _asked_dates(question: str, dates: set, anchor: str | None) -> set:
+    """The dates a question asks about when it names several: not one it compares with ("compared with the scan of
+    05/09/2023", verify_cues reference_dates, read in the date's own clause), and the intent's anchor date where
+    one remains ("after the scan of 05/09/2023, a follow-up scan on 10/04/2023: what did it show?")."""
+    from agent.claims import cue_rx_words
+
+    if len(dates) < 2:
+        return dates
+    ref = cue_rx_words("reference_dates")
+    refs = {d for a, _, d, _, _ in date_spans(question)
+            if ref.search(question[max(question.rfind(c, 0, a) for c in ",;(.?"):a])}
+    asked = (dates - refs) or dates
+    named = {d for d, _ in find_dates(anchor or "")} & asked
+    return named or asked
+
+
+def _asked_event(question: str) -> str | None:
+    """'start' / 'stop': the event the question's wh-clause asks about when the rest of the question names the
+    other one ("after X was stopped, which drug was she started on?": start); None otherwise."""
+    from agent.claims import cue_rx
+
+    parts = re.split(r"[,;:]", question)
+    i = next((k for k, c in enumerate(parts) if re.search(r"\b(?:which|what|who)\b", c, re.I)), None)
+    if i is None:
+        return None
+    rest = " ".join(parts[:i] + parts[i + 1:])
+    roles = [r for r in ("start", "stop") if cue_rx("event_roles", r).search(parts[i])]
+    if len(roles) != 1:
+        return None
+    other = "stop" if roles[0] == "start" else "start"
+    return roles[0] if cue_rx("event_roles", other).search(rest) else None
 
 
 def _inner_negated(text: str, span: tuple[int, int], terms) -> bool:

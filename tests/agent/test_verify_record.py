@@ -166,6 +166,105 @@ def test_an_undated_sentence_tells_of_the_date_its_paragraph_last_wrote(notes_qa
         f.check == "time_anchor" and f.status == "contradicted" for f in wrong_verdict.findings), wrong_verdict.findings
 
 
+@pytest.mark.parametrize("question", [
+    "After the renal ultrasound (05/09/2023), a follow-up ultrasound was performed on 10/04/2023. What were its "
+    "findings?",
+    "What did the repeat renal ultrasound on 10/04/2023 show, compared with the one of 05/09/2023?",
+    "Compared with 05/09/2023, what did the renal ultrasound performed on 10/04/2023 find?",
+])
+def test_a_question_naming_two_dates_asks_about_its_anchors(notes_qa, question):
+    """The date a question compares with is not the date it asks about: the earlier scan's finding is the wrong
+    study's, and the question is no order question for the timeline tools to answer."""
+    qa = notes_qa(Patient("q9", "Ida Lane", "1944-03-02"), {
+        "u1": ("2023-05-09", "Renal ultrasound\nFindings: normal-sized kidneys with increased cortical "
+                             "echogenicity.\n"),
+        "u2": ("2023-10-04", "Renal ultrasound\nFindings: comparison is made with the renal ultrasound of "
+                             "2023-05-09. The study shows unchanged kidney size without new findings.\n")})
+    opts = {"A": "Unchanged kidney size", "B": "Increased cortical echogenicity", "C": "New pleural effusion"}
+    assert _forced(qa, "q9", question, opts, "A").status == "verified"
+    wrong = _forced(qa, "q9", question, opts, "B")
+    assert any(f.check == "time_anchor" and f.status == "contradicted" and "2023-10-04" in f.detail
+               for f in wrong.findings), wrong.findings
+    ans = qa.ask("q9", question, opts, allow_abstain=False)
+    assert ans.choice == "A" and not any(r.startswith("lookup:order") for r in ans.route), ans.route
+
+
+@pytest.mark.parametrize("text,question,right,wrong", [
+    ("Exam: metacarpals intact, swelling over the distal radius, likely fracture.\nX-ray: displaced distal radius "
+     "fracture and an ulnar styloid fracture.\n", "Besides the radius fracture, what other fracture was found?",
+     "An ulnar styloid fracture", "A metacarpal fracture"),
+    ("CT abdomen\nLiver: normal in size, the mass is in the right kidney (2 cm, solid).\n", "Where was the mass found?",
+     "In the right kidney", "A liver mass"),
+    ("Knee MRI shows a tear of the medial meniscus; the cruciate ligaments are intact.\n",
+     "What tear did the MRI show?", "A medial meniscus tear", "A ligament tear"),
+])
+def test_a_site_stated_normal_contradicts_an_abnormality_of_it(notes_qa, text, question, right, wrong):
+    """'Metacarpals intact' names the metacarpals, but states them normal: it is no evidence of a metacarpal
+    fracture, while the abnormality the note does state still verifies."""
+    qa = notes_qa(Patient("q10", "Jo Park", "1980-01-01"), {"e": ("2024-02-02", text)})
+    opts = {"A": right, "B": wrong, "C": "A skin rash"}
+    assert _forced(qa, "q10", question, opts, "A").status == "verified"
+    bad = _forced(qa, "q10", question, opts, "B")
+    assert any(f.check == "assertion" and "states it normal" in f.detail for f in bad.findings), [
+        (f.check, f.status, f.detail) for f in bad.findings]
+
+
+@pytest.mark.parametrize("question,right", [
+    ("Which structures were intact on the hand exam?", "The metacarpals"),
+    ("What was normal on the hand exam?", "Metacarpals intact"),
+])
+def test_a_normal_finding_asked_for_is_not_contradicted_by_its_own_normal_words(notes_qa, question, right):
+    qa = notes_qa(Patient("q11", "Kim Ode", "1980-01-01"), {"e": ("2024-02-02", "Hand exam: metacarpals intact, "
+                                                                              "swelling over the distal radius.\n")})
+    verdict = _forced(qa, "q11", question, {"A": right, "B": "A wrist fracture", "C": "A skin rash"}, "A")
+    assert not any("states it normal" in f.detail for f in verdict.findings), verdict.findings
+
+
+@pytest.mark.parametrize("text,question,right,wrong", [
+    ("Diagnosis: alcohol use disorder.\nCourse\nAlcohol withdrawal on days 2-3 was treated with lorazepam.\nTo "
+     "reduce craving, baclofen 5 mg three times daily was started.\n",
+     "Which medicine was prescribed to curb her alcohol craving?", "Baclofen", "Lorazepam"),
+    ("Complaint: pain in the lower back and both feet.\nMedications\nBack pain: ibuprofen 400 mg as needed.\nFor "
+     "the neuropathic symptoms, gabapentin 300 mg at night.\n", "What does she take for her neuropathic pain?",
+     "Gabapentin", "Ibuprofen"),
+    ("Indication: chest pain.\nImaging\nChest X-ray: right lower lobe consolidation.\nCT angiography: segmental "
+     "pulmonary embolism on the right.\n", "What did the chest CT show?", "A pulmonary embolism",
+     "A right lower lobe consolidation"),
+])
+def test_a_clause_naming_the_subject_only_in_part_loses_to_the_sentence_naming_it(notes_qa, text, question, right,
+                                                                                  wrong):
+    """'Alcohol withdrawal' shares a word with 'alcohol craving' but is not it: the sentence that names the
+    subject's rarest word gives another option, so the answer from the partial match is contradicted."""
+    qa = notes_qa(Patient("q12", "Lou Mays", "1970-05-05"), {"n": ("2024-03-03", text)})
+    opts = {"A": right, "B": wrong, "C": "Sertraline"}
+    assert _forced(qa, "q12", question, opts, "A").status == "verified"
+    bad = _forced(qa, "q12", question, opts, "B")
+    assert bad.status != "verified", [(f.check, f.status, f.detail) for f in bad.findings]
+
+
+@pytest.mark.parametrize("text,question,right,wrong", [
+    ("Medication on admission:\n- Ethinylestradiol/levonorgestrel once daily\nCourse: the combined pill was "
+     "stopped. Desogestrel 75 ug once daily was started instead.\n",
+     "After her estrogen-containing pill was stopped, which contraceptive was she started on?",
+     "Desogestrel 75 ug once daily", "Ethinylestradiol/levonorgestrel once daily"),
+    ("Current medications:\n- Simvastatin 40 mg at night\nPlan: simvastatin discontinued because of myalgia; "
+     "rosuvastatin 10 mg initiated.\n", "Once simvastatin was discontinued, what statin did he begin?",
+     "Rosuvastatin 10 mg", "Simvastatin 40 mg"),
+    ("Home medications:\n- Warfarin 5 mg daily\nWarfarin was held before surgery and then apixaban 5 mg twice "
+     "daily was commenced.\n", "Warfarin was stopped before surgery; what anticoagulant was started afterwards?",
+     "Apixaban 5 mg twice daily", "Warfarin 5 mg daily"),
+])
+def test_asked_what_was_started_a_list_line_that_starts_nothing_does_not_verify(notes_qa, text, question, right,
+                                                                                wrong):
+    """A question that names a stop and asks what was started: the admission list line that names the old drug
+    says nothing of a start."""
+    qa = notes_qa(Patient("q13", "Mo Dent", "1975-07-07"), {"n": ("2024-03-03", text)})
+    opts = {"A": right, "B": wrong, "C": "Copper intrauterine device"}
+    assert _forced(qa, "q13", question, opts, "A").status == "verified"
+    bad = _forced(qa, "q13", question, opts, "B")
+    assert bad.status != "verified", [(f.check, f.status, f.detail) for f in bad.findings]
+
+
 def test_a_computed_order_whose_first_item_several_options_name_verifies_none(notes_qa):
     """An order re-derived as 'sodium' < 'amoxicillin' (an item split off 'mycophenolate sodium'): 'sodium' is
     named by three options, so the order singles out none of them."""
