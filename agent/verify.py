@@ -467,7 +467,8 @@ class Verifier:
                             detail=f"this part of the answer is not stated in any cited clause: '{claim.answer[:80]}'")], None
         p, loc = best
         return [Finding(check="value", claim=claim.answer[:80], status="supported",
-                        detail=f"stated in {p.note_id}: '{_quote(p.text, loc.clause)}'")] + self._polarity(claim, p, loc), (p, loc)
+                        detail=f"stated in {p.note_id}: '{_quote(p.text, loc.clause)}'")] + self._polarity(
+            claim, p, loc) + self._continued(claim, p, loc), (p, loc)
 
     def _binding(self, claim, p, loc, pid: str, analysis: QuestionAnalysis, passages=None) -> list[Finding]:
         from agent.claims import distance, locate, subject_spans
@@ -919,14 +920,7 @@ class Verifier:
                 out.append(Finding(check="time_role", claim=claim.answer[:80], status="contradicted",
                                    detail=f"the question asks the current value; the clause puts the answer in the "
                                           f"past ('{past[-1].group(0)}'): '{_quote(text, loc.clause)}'"))
-        events = [r for r in ("start", "stop") if r in claim.intent.relations]
-        if len(events) == 1 and "replace" not in claim.intent.relations:
-            sentence = text[loc.sentence[0]:loc.sentence[1]]
-            kept = cue_rx_words("continuation").search(sentence)
-            if kept and not cue_rx("event_roles", events[0]).search(sentence):
-                out.append(Finding(check="time_role", claim=claim.answer[:80], status="contradicted",
-                                   detail=f"the question asks what was {'started' if events[0] == 'start' else 'stopped'}; "
-                                          f"the sentence continues it ('{kept.group(0)}'): '{_quote(text, loc.sentence)}'"))
+        out += self._continued(claim, p, loc)
         asked = _asked_event(claim.question) if "replace" not in claim.intent.relations else None
         if asked is not None:
             # "after X was stopped, which drug was she started on?": the wh-clause names the event asked; a
@@ -945,6 +939,29 @@ class Verifier:
                                    detail=f"the question asks a {claim.event_role} date; the clause dates a "
                                           f"{'/'.join(sorted(roles))}: '{_quote(text, loc.sentence)}'"))
         return out
+
+    @staticmethod
+    def _continued(claim, p, loc) -> list[Finding]:
+        """What was started or stopped (asked by the question, or said by the answer: "stopped on 06.04.2024 after
+        the 12-week course") is not what its sentence continues ("the course ended on 06.04.2024; varenicline was
+        continued for a further 12 weeks"), unless the sentence also states that event."""
+        from agent.claims import cue_rx, cue_rx_words
+
+        events = [r for r in ("start", "stop") if r in claim.intent.relations]
+        if len(events) == 1 and "replace" not in claim.intent.relations:
+            who = "the question asks what was"
+        else:
+            events = [r for r in ("start", "stop") if cue_rx("event_roles", r).search(claim.answer)]
+            who = "the answer says it was"
+        if len(events) != 1:
+            return []
+        sentence = p.text[loc.sentence[0]:loc.sentence[1]]
+        kept = cue_rx_words("continuation").search(sentence)
+        if not kept or cue_rx("event_roles", events[0]).search(sentence):
+            return []
+        return [Finding(check="time_role", claim=claim.answer[:80], status="contradicted",
+                        detail=f"{who} {'started' if events[0] == 'start' else 'stopped'}; the sentence continues it "
+                               f"('{kept.group(0)}'): '{_quote(p.text, loc.sentence)}'")]
 
     @staticmethod
     def _switch_cue(text: str, start: int, end: int):
@@ -1089,7 +1106,7 @@ class Verifier:
             told = self._paragraph_date(p, loc)
             said = {told} if told is not None else said
         when = said or ({p.note_date} if p.note_date else set())
-        asked = _asked_dates(claim.question, set(analysis.dates), claim.intent.anchor)
+        asked = _asked_dates(claim.question, set(analysis.dates))
         if not when:
             return [Finding(check="time_anchor", claim=claim.answer[:80], status="unsupported",
                             detail=f"the clause is undated; the question asks about {min(asked).isoformat()}")]
@@ -1441,20 +1458,22 @@ _INNER_NEG = re.compile(r"^(?:no|not|never|cannot|can't|won't|don't|doesn't|didn
                         r"n't|without)$", re.I)
 
 
-def _asked_dates(question: str, dates: set, anchor: str | None) -> set:
-    """The dates a question asks about when it names several: not one it compares with ("compared with the scan of
-    05/09/2023", verify_cues reference_dates, read in the date's own clause), and the intent's anchor date where
-    one remains ("after the scan of 05/09/2023, a follow-up scan on 10/04/2023: what did it show?")."""
+def _asked_dates(question: str, dates: set) -> set:
+    """The dates a question asks about when it names several: not those it compares with, which the words between
+    the previous date (or the question's start) and the date lead to ("compared with the CT of 2018-12-30",
+    "after the renal ultrasound (05/09/2023)"; verify_cues question_reference_dates)."""
     from agent.claims import cue_rx_words
 
     if len(dates) < 2:
         return dates
-    ref = cue_rx_words("reference_dates")
-    refs = {d for a, _, d, _, _ in date_spans(question)
-            if ref.search(question[max(question.rfind(c, 0, a) for c in ",;(.?"):a])}
-    asked = (dates - refs) or dates
-    named = {d for d, _ in find_dates(anchor or "")} & asked
-    return named or asked
+    ref = cue_rx_words("question_reference_dates")
+    refs, prev = set(), 0
+    for a, b, d, _, _ in date_spans(question):
+        lead = question[max(prev, question.rfind(".", 0, a) + 1, question.rfind("?", 0, a) + 1):a]
+        if ref.search(lead):
+            refs.add(d)
+        prev = b
+    return (dates - refs) or dates
 
 
 def _asked_event(question: str) -> str | None:

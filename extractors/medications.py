@@ -38,6 +38,7 @@ class MedicationAttributes:
                 self.trigger_status[re.sub(r"\s+", " ", w.lower())] = status
                 trig.append(w)
         self.change_rx = re.compile(r"(?<![\w/])(?:" + _alt(trig) + r")(?![\w/])", re.I)
+        self.passive_rx = re.compile(r"\b(?:" + _alt(data["passive_auxiliaries"]) + r")\s+$", re.I)
 
     def attributes(self, text: str, start: int, end: int, limit: int) -> tuple[dict[str, Any], tuple[int, int] | None]:
         """Attributes in text[end:limit] right after a drug mention (or a dose right before it: "40 mg of
@@ -84,6 +85,8 @@ class MedicationAttributes:
         for m in self.change_rx.finditer(text, sent_start, sent_end):
             ts, te = m.span()
             if te <= start:
+                if self.passive_rx.search(text[max(sent_start, ts - 12):ts]):
+                    continue  # "X was stopped, and Y ...": a passive trigger names the drug before it
                 dist = start - te
                 between = text[te:start]
             elif ts >= end:

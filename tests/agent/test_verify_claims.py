@@ -273,6 +273,23 @@ def test_a_value_word_against_its_opposite_in_the_clause(text, right, wrong):
     assert "contrast" not in _failed(_verify(text, q, opts, right, HCQ))
 
 
+@pytest.mark.parametrize("text, question, right, wrong", [
+    ("X-rays: extra-articular distal radius fracture; dorsal angulation of the distal fragment.",
+     "What other finding did the wrist x-rays show?", "Dorsal angulation of the distal fragment",
+     "Volar angulation of the distal fragment"),
+    ("MRI knee: complex tear of the posterior horn of the medial meniscus.", "What did the knee MRI show?",
+     "A tear of the posterior horn of the medial meniscus", "A tear of the posterior horn of the lateral meniscus"),
+    ("ECG: ST elevation in the anterior leads, consistent with an anterior wall infarct.", "What did the ECG show?",
+     "ST elevation in the anterior leads", "ST elevation in the posterior leads"),
+])
+def test_an_anatomical_direction_against_its_opposite_in_the_clause(text, question, right, wrong):
+    intent = Intent(asked="test_result", entities=[])
+    opts = {"A": right, "B": wrong, "C": "No abnormality"}
+    bad = _verify(text, question, opts, wrong, intent)
+    assert bad.status == "unsupported" and "contrast" in _failed(bad), bad.findings
+    assert "contrast" not in _failed(_verify(text, question, opts, right, intent))
+
+
 PULSE = Intent(asked="dose", entities=[IntentEntity(text="methylprednisolone", type="drug")])
 
 

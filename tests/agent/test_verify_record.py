@@ -265,6 +265,26 @@ def test_asked_what_was_started_a_list_line_that_starts_nothing_does_not_verify(
     assert bad.status != "verified", [(f.check, f.status, f.detail) for f in bad.findings]
 
 
+@pytest.mark.parametrize("text,question,right,wrong", [
+    ("Varenicline was started on 13.01.2024 at 0.5 mg once daily.\nThe initial 12-week course ended on 06.04.2024; "
+     "at his request varenicline was continued for a further 12 weeks.\n", "How did the varenicline course evolve?",
+     "Started on 13.01.2024 at 0.5 mg once daily; continued for a further 12 weeks",
+     "Started on 13.01.2024 at 0.5 mg once daily; stopped on 06.04.2024 after the 12-week course"),
+    ("Prednisolone 40 mg daily was started on 02.03.2024.\nOn 16.03.2024 the dose was tapered to 20 mg and "
+     "prednisolone was continued at that dose.\n", "How was the prednisolone course managed?",
+     "Started at 40 mg daily; tapered to 20 mg on 16.03.2024",
+     "Started at 40 mg daily; stopped on 16.03.2024 after the taper to 20 mg"),
+])
+def test_an_answer_saying_a_drug_was_stopped_is_contradicted_where_its_sentence_continues_it(notes_qa, text, question,
+                                                                                             right, wrong):
+    qa = notes_qa(Patient("q14", "Ned Fox", "1962-04-04"), {"n": ("2024-07-01", text)})
+    opts = {"A": right, "B": wrong, "C": "Replaced by nicotine patches"}
+    assert _forced(qa, "q14", question, opts, "A").status == "verified"
+    bad = _forced(qa, "q14", question, opts, "B")
+    assert any(f.check == "time_role" and "continues it" in f.detail for f in bad.findings), [
+        (f.check, f.status, f.detail) for f in bad.findings]
+
+
 def test_a_computed_order_whose_first_item_several_options_name_verifies_none(notes_qa):
     """An order re-derived as 'sodium' < 'amoxicillin' (an item split off 'mycophenolate sodium'): 'sodium' is
     named by three options, so the order singles out none of them."""

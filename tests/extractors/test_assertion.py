@@ -146,6 +146,28 @@ def test_pseudo_triggers_block_negation(clf, sentence, concept):
     assert res.assertion is A.PRESENT, res.triggers
 
 
+@pytest.mark.parametrize("sentence,concept", [
+    ("Lisinopril was stopped and losartan 50 mg was started.", "losartan"),
+    ("The combined pill was discontinued and desogestrel 75 ug daily begun.", "desogestrel"),
+    ("Metformin was ceased; insulin glargine started at night.", "insulin glargine"),
+    ("Amlodipine discontinued, and hydrochlorothiazide added.", "hydrochlorothiazide"),
+])
+def test_what_follows_a_stop_with_no_object_after_it_is_not_stopped(clf, sentence, concept):
+    """A passive stop ('X was stopped') or one a conjunction follows names what stopped before it."""
+    res = run(clf, sentence, concept)
+    assert res.assertion is A.PRESENT, res.triggers
+
+
+@pytest.mark.parametrize("sentence,concept", [
+    ("He stopped aspirin and clopidogrel last week.", "clopidogrel"),
+    ("She quit smoking in 2019.", "smoking"),
+    ("Discontinued metformin because of diarrhea.", "metformin"),
+])
+def test_a_stop_with_its_object_after_it_still_negates(clf, sentence, concept):
+    res = run(clf, sentence, concept)
+    assert res.assertion is A.ABSENT, res.triggers
+
+
 def test_pseudo_does_not_block_a_real_trigger_after_it(clf):
     res = run(clf, "No change in medications; no fever.", "fever")
     assert res.assertion is A.ABSENT

@@ -57,6 +57,15 @@ def test_coordinated_drugs_share_the_trigger(extract):
     assert [d.attributes.get("change") for d in of_type(facts, "DRUG")] == ["started", "started"]
 
 
+def test_a_passive_stop_names_the_drug_before_it_not_the_one_started_after(extract):
+    for text in ("Lisinopril was stopped, and losartan was started.",
+                 "Metformin was discontinued and insulin glargine was begun at night.",
+                 "Amlodipine is held; hydrochlorothiazide was started instead."):
+        drugs = of_type(extract(text), "DRUG")
+        assert [d.attributes.get("change") for d in drugs] == ["stopped" if "held" not in text else "held", "started"], (
+            text, [(d.name, d.attributes) for d in drugs])
+
+
 def test_adverse_event_relations(extract):
     cases = [
         ("Rash after starting amoxicillin.", "rash", "amoxicillin", "ae:after_starting"),
