@@ -27,7 +27,7 @@ from typing import Annotated, Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 
 from agent.chain import CHAIN_KINDS, chain_answers
-from agent.chain.common import change_direction
+from agent.chain.common import change_direction, series_change, states_change
 from agent.claims import is_frame_phrase
 from agent.context import ContextBuilder
 from agent.intent import IntentParser
@@ -411,10 +411,13 @@ class AgentGraph:
 
         from agent.understand import find_numbers
 
+        from agent.claims import cue_rx_words
+
         ext = _extreme(a.question)
-        change = intent.asked == "trend" and len(a.dates) >= 2
-        at_date = len(a.dates) == 1 and not change
-        if not (ext or change or at_date):
+        diff = bool(cue_rx_words("difference_question").search(a.question))
+        change = (intent.asked == "trend" or diff) and len(a.dates) >= 2
+        at_date = len(a.dates) == 1 and not change and not diff
+        if not (ext or change or at_date or diff):
             return None
         test, series = self._lab_series_for(pid, a)
         if series is None:
@@ -427,8 +430,18 @@ class AgentGraph:
                 pts.append(pt)
         by_val = lambda v: [k for k, t in a.real_options.items()  # noqa: E731
                             if (ns := find_numbers(t)) and abs(ns[0][0] - v) < 1e-6]
-        choice, what = None, ""
-        if ext:
+        choice, what, size = None, "", None
+        if diff and not change:
+            # the size of a change from an extreme (or the first date) to a date (or the latest value)
+            size = series_change(pts, ext, a.dates, bool(cue_rx_words("latest_value").search(a.question)))
+            if size is None:
+                what = f"{test}: the two ends of the change are not both documented"
+            else:
+                hits = [k for k, t in a.real_options.items() if states_change(t, size["value"], size["direction"])]
+                what = (f"{test}: {size['from']:g} on {size['from_date'].isoformat()} -> {size['to']:g} on "
+                        f"{size['to_date'].isoformat()}, a change of {size['value']:g} ({size['direction']})")
+                choice = hits[0] if len(hits) == 1 else None
+        elif ext:
             vals = [pt["value"] for pt in pts]
             v = ext(vals)
             hits = by_val(v)
@@ -453,8 +466,12 @@ class AgentGraph:
                 trend = "up" if y > x else "down" if y < x else "same"
                 what = f"{test}: {x:g} on {d1.isoformat()} -> {y:g} on {d2.isoformat()} ({trend})"
                 hits = []
+                size = {"from": x, "to": y, "from_date": d1, "to_date": d2, "value": abs(y - x), "direction": trend}
                 for k, t in a.real_options.items():
                     ns = [n[0] for n in find_numbers(t)]
+                    if diff and len(ns) == 1 and states_change(t, abs(y - x), trend):
+                        hits.append(k)  # "a decrease of 70 mL": the size of the change, not its two ends
+                        continue
                     if change_direction(t) != trend:
                         continue
                     if trend == "same" and ns and abs(ns[0] - x) < 1e-6:
@@ -468,8 +485,10 @@ class AgentGraph:
         text = f"{what}; series: {listing} (computed from the notes)"
         if choice:
             text += f"; matching option: {choice}"
-        return Computed("lab_answer", text, {"choice": choice, "points": pts, "test": test}, series.passages,
-                        choice is not None)
+        value = {"choice": choice, "points": pts, "test": test}
+        if diff and size is not None:
+            value["difference"] = size
+        return Computed("lab_answer", text, value, series.passages, choice is not None)
 
     def _option_order(self, pid: str, a, direction: str | None) -> Computed | None:
         """Each option's event dated from the notes, then first / last / the right sequence picked in code."""

@@ -293,7 +293,9 @@ class IntentParser:
                        for m in p.finditer(text)), key=lambda x: x[1])
 
     def negated(self, q: str) -> bool:
-        masked = q
+        from agent.understand import wh_clause
+
+        masked = wh_clause(q)[1]  # "Because X was not covered, how will ...": the fronted clause asks nothing
         for p in self._pseudo:
             masked = p.sub(" ", masked)
         return any(p.search(masked) for p in self._neg)

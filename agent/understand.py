@@ -40,6 +40,20 @@ _NEGATION_Q = re.compile(
     r"\b(not|never|except|excluding|ruled out|denied|no longer)\b|\bwhich (?:of these|one) (?:is|was) (?:false|incorrect)\b",
     re.I,
 )
+_WH_WORD = re.compile(r"\b(?:which|what|who|whom|whose|when|where|why|how)\b", re.I)
+
+
+def wh_clause(question: str) -> tuple[str, str]:
+    """(lead, asked): the question split before the clause that holds its first wh-word. A fronted clause
+    ("Because Epiduo was not covered, how will ...", "Without any medication, how does ...") sets the scene; only
+    the asked part says whether the question asks about an absence or an event. No wh-word: ("", question)."""
+    m = _WH_WORD.search(question)
+    if m is None:
+        return "", question
+    cut = max(question.rfind(c, 0, m.start()) for c in ",;:")
+    return (question[:cut + 1], question[cut + 1:]) if cut >= 0 else ("", question)
+
+
 _INTERVAL_Q = re.compile(
     r"\bhow (?:many|much) (?:days?|weeks?|months?|years?|time)\b|\bhow long\b|\btime (?:between|from|elapsed)\b|"
     r"\binterval\b|\b(?:days?|weeks?|months?|years?) (?:between|after|before|passed|elapsed)\b",
@@ -287,7 +301,7 @@ class QuestionAnalyzer:
         m = _BETWEEN.search(q) or _FROM_TO.search(q) or _SEPARATED.search(q)
         if m:
             pair = (_clean_phrase(m.group(1)), _clean_phrase(m.group(2)))
-        if _NEGATION_Q.search(q) and re.search(r"\b(which|what|who)\b", q, re.I) and not re.search(
+        if _NEGATION_Q.search(wh_clause(q)[1]) and re.search(r"\b(which|what|who)\b", q, re.I) and not re.search(
             r"\bwhy\b.*\bnot\b", q, re.I
         ):
             return "negation", pair, None

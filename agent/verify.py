@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from agent.conflicts import ConflictChecker
 from agent.context import Context
 from agent.records import Finding, Verification
-from agent.understand import DAYS_PER_UNIT, QuestionAnalysis, content_tokens, date_spans, find_dates, find_numbers, months_in, stem
+from agent.understand import (DAYS_PER_UNIT, QuestionAnalysis, content_tokens, date_spans, find_dates, find_numbers,
+                              months_in, stem, wh_clause)
 
 log = logging.getLogger(__name__)
 
@@ -827,21 +828,26 @@ class Verifier:
 
     @staticmethod
     def _normal_after(claim, p, loc) -> str | None:
-        """The words that state the answer's site normal right after its mention ("metacarpals intact"), when the
-        answer says more of it than the mention ("a metacarpal fracture") and neither it nor the question speaks
-        of normal findings (verify_cues normal_state)."""
+        """The words that state the answer's site normal ("metacarpals intact", "lungs are clear to auscultation"):
+        a normal-state word right after one of the answer's own words, in or just after its mention, when the
+        answer says more than the mention ("a metacarpal fracture", "wheezes on lung auscultation") and neither it
+        nor the question speaks of normal findings (verify_cues normal_state)."""
         from agent.claims import cue_rx
 
-        if cue_rx("normal_state", "words").search(claim.answer) or cue_rx("normal_state", "words").search(claim.question):
+        normal = cue_rx("normal_state", "words")
+        if normal.search(claim.answer) or normal.search(claim.question):
             return None  # "which reflexes were normal?"
-        if set(content_tokens(claim.answer)) <= set(content_tokens(p.text[loc.span[0]:loc.span[1]])):
+        want = set(content_tokens(claim.answer))
+        if want <= set(content_tokens(p.text[loc.span[0]:loc.span[1]])):
             return None  # the answer names the site alone ("the metacarpals"), no abnormality of it
-        after = p.text[loc.span[1]:loc.clause[1]]
-        at = len(after) - len(after.lstrip(" :,-"))
-        link = cue_rx("normal_state", "linking").match(after, at)
-        at = len(after) - len(after[link.end():].lstrip()) if link else at
-        m = cue_rx("normal_state", "words").match(after, at)
-        return p.text[loc.span[0]:loc.span[1] + m.end()] if m else None
+        link = cue_rx("normal_state", "linking")
+        for m in normal.finditer(p.text, loc.span[0], min(loc.clause[1], loc.span[1] + 40)):
+            words = re.findall(r"[\w'-]+", p.text[loc.span[0]:m.start()])
+            if words and link.fullmatch(words[-1]):
+                words = words[:-1]  # "lungs are clear"
+            if words and set(content_tokens(words[-1])) & want:
+                return p.text[loc.span[0]:m.end()]
+        return None
 
     def _counts(self, claim, p, loc) -> list[Finding]:
         """Count words bound to their noun: "two inhalations" against a clause that says "one inhalation"."""
@@ -1262,7 +1268,8 @@ class Verifier:
 
         def positive(p, loc, c) -> bool:
             res = self._stance(p, loc)
-            return res is not None and res == ("present", "patient")
+            # "lungs are clear to auscultation" names the lungs and states them normal: no wheezes there
+            return res is not None and res == ("present", "patient") and self._normal_after(c, p, loc) is None
 
         mine = mentions(claim.answer)
         pos = [(p, loc) for p, loc, c in mine if positive(p, loc, c)]
@@ -1421,6 +1428,16 @@ class Verifier:
             if unstated:
                 return [Finding(check="recompute", claim=claim.answer[:80], status="unsupported",
                                 detail=f"lab value {unstated[0]['value']:g} not stated in its evidence")]
+            size = val.get("difference")
+            if size is not None:
+                # the size of a change, re-derived from its two ends as the cited evidence states them
+                from agent.chain.common import states_change
+
+                ok = states_change(claim.answer, size["value"], size["direction"])
+                return [Finding(check="recompute", claim=claim.answer[:80], status="supported" if ok else "contradicted",
+                                detail=f"{size['from']:g} ({size['from_date'].isoformat()}) -> {size['to']:g} "
+                                       f"({size['to_date'].isoformat()}): a change of {size['value']:g}, re-derived "
+                                       "from the cited values")]
             nums = [v for v, _, _ in claim.numbers]
             ok = not nums or all(any(abs(v - pt["value"]) < 1e-6 for pt in pts) for v in nums)
             return [Finding(check="recompute", claim=claim.answer[:80], status="supported" if ok else "contradicted",
@@ -1477,20 +1494,18 @@ def _asked_dates(question: str, dates: set) -> set:
 
 
 def _asked_event(question: str) -> str | None:
-    """'start' / 'stop': the event the question's wh-clause asks about when the rest of the question names the
-    other one ("after X was stopped, which drug was she started on?": start); None otherwise."""
+    """'start' / 'stop': the event the question's wh-clause asks about when the clause before it names the other
+    one ("after X was stopped, which drug was she started on?": start); None otherwise."""
     from agent.claims import cue_rx
 
-    parts = re.split(r"[,;:]", question)
-    i = next((k for k, c in enumerate(parts) if re.search(r"\b(?:which|what|who)\b", c, re.I)), None)
-    if i is None:
+    lead, asked = wh_clause(question)
+    if not lead:
         return None
-    rest = " ".join(parts[:i] + parts[i + 1:])
-    roles = [r for r in ("start", "stop") if cue_rx("event_roles", r).search(parts[i])]
+    roles = [r for r in ("start", "stop") if cue_rx("event_roles", r).search(asked)]
     if len(roles) != 1:
         return None
     other = "stop" if roles[0] == "start" else "start"
-    return roles[0] if cue_rx("event_roles", other).search(rest) else None
+    return roles[0] if cue_rx("event_roles", other).search(lead) else None
 
 
 def _inner_negated(text: str, span: tuple[int, int], terms) -> bool:

@@ -133,6 +133,50 @@ def change_direction(option: str) -> str | None:
     return None
 
 
+def series_change(pts: list[dict], ext, dates: list, latest: bool) -> dict | None:
+    """The change from one end to the other of a dated series: from its extreme (or the first date asked) to the
+    date asked (or the latest value); None when an end is missing or ambiguous."""
+    if not pts:
+        return None
+    on = lambda day: [pt for pt in pts if pt["date"] == day]  # noqa: E731
+    if ext is not None:
+        start = ext(pts, key=lambda pt: pt["value"])
+        rest = list(dates)
+    elif dates:
+        got = on(dates[0])
+        start, rest = (got[0] if len(got) == 1 else None), list(dates[1:])
+    else:
+        return None
+    if start is None:
+        return None
+    if rest:
+        got = on(rest[0])
+        end = got[0] if len(got) == 1 else None
+    elif latest:
+        end = max(pts, key=lambda pt: pt["date"])
+    else:
+        return None
+    if end is None or end is start or end["date"] < start["date"]:
+        return None  # a change runs forward in time
+    x, y = start["value"], end["value"]
+    return {"from": x, "to": y, "from_date": start["date"], "to_date": end["date"], "value": abs(y - x),
+            "direction": "up" if y > x else "down" if y < x else "same"}
+
+
+def states_change(option: str, size: float, direction: str) -> bool:
+    """Does the option state this size of change (to its own precision) and no other direction ("a decrease of
+    70 mL", "4.28 g/g")?"""
+    ns = find_numbers(option)
+    if len(ns) != 1:
+        return False
+    frac = re.search(r"\d[.,](\d+)", ns[0][2])
+    decimals = len(frac.group(1)) if frac and not re.search(r"\d,\d{3}\b", ns[0][2]) else 0
+    if abs(ns[0][0] - size) > 0.5 * 10 ** -decimals + 1e-9:
+        return False
+    said = change_direction(option)
+    return said is None or said == direction
+
+
 DOSE_NUM = r"(\d+(?:\.\d+)?)\s*(mg/m2|mg/kg|mcg|µg|mg|g|units?|iu|ml)\b"
 
 

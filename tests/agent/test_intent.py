@@ -95,6 +95,8 @@ def test_asked_slot_from_independent_wordings(parser, asked, question):
     "Which finding was absent on the echocardiogram?",
     "All of these were started except which one?",
     "Which complication didn't occur after surgery?",
+    "In the ED, which symptom did he deny?",
+    "After the first visit, which test was never repeated?",
 ])
 def test_negated_questions(parser, question):
     assert parser.run(question).negated is True
@@ -104,6 +106,10 @@ def test_negated_questions(parser, question):
     "Which drug was given for the pain?",
     "Not only the cough but what else did he report at the visit?",
     "What was checked whether or not she fasted?",
+    "Because the first drug was not tolerated, which medication was started instead?",
+    "Without any pain medication, how does she rate her knee pain?",
+    "To rule out a fracture, what imaging did the doctor request?",
+    "Since metformin wasn't controlling her sugars, what was added?",
 ])
 def test_affirmed_questions_are_not_negated(parser, question):
     assert parser.run(question).negated is False

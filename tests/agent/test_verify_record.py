@@ -285,6 +285,43 @@ def test_an_answer_saying_a_drug_was_stopped_is_contradicted_where_its_sentence_
         (f.check, f.status, f.detail) for f in bad.findings]
 
 
+@pytest.mark.parametrize("question,right,wrong", [
+    ("By how much did the UPCR fall from its highest recorded value to the most recent measurement?", "3.48 g/g",
+     "4.28 g/g"),
+    ("How much did the UPCR change between 2023-01-10 and 2023-06-20?", "A decrease of 2.68 g/g",
+     "An increase of 2.68 g/g"),
+    ("By how much did the UPCR rise from its lowest value to the value measured on 2023-06-20?", "0.80 g/g",
+     "1.10 g/g"),
+])
+def test_the_size_of_a_change_is_computed_from_the_series_and_re_derived(notes_qa, question, right, wrong):
+    """'By how much did X fall from its highest value to the most recent one': code takes the two ends from the
+    dated series, the verifier re-derives their difference; another size (or the opposite direction) is refuted."""
+    qa = notes_qa(Patient("q15", "Ola Berg", "1985-08-08"), {
+        "a": ("2023-01-10", "Nephrology clinic\nUPCR 3.90 g/g at diagnosis.\n"),
+        "b": ("2023-02-14", "Nephrology clinic\nUPCR 4.70 g/g, rising despite treatment.\n"),
+        "c": ("2023-04-01", "Nephrology clinic\nUPCR 0.42 g/g on therapy.\n"),
+        "d": ("2023-06-20", "Nephrology clinic\nUPCR 1.22 g/g at the latest visit.\n")})
+    opts = {"A": right, "B": wrong, "C": "2.40 g/g"}
+    ans = qa.ask("q15", question, opts, allow_abstain=False)
+    assert ans.choice == "A" and ans.verification.status == "verified", (ans.route, ans.verification.reason)
+    assert _forced(qa, "q15", question, opts, "B").status != "verified"
+    assert any(f.check == "recompute" and f.status == "supported" for f in ans.verification.findings)
+
+
+@pytest.mark.parametrize("text,question,absent,present", [
+    ("Physical exam\nLungs are clear to auscultation bilaterally. Heart: regular rhythm, 2/6 systolic murmur. "
+     "Abdomen: soft, tender in the right lower quadrant.\n", "Which of the following was NOT found on the physical exam?",
+     "Wheezes on lung auscultation", ["A systolic murmur", "Right lower quadrant tenderness"]),
+    ("Neuro exam\nCranial nerves intact. Left arm weakness, 4/5. Reflexes brisk on the left.\n",
+     "Which finding was absent on the neuro exam?", "A cranial nerve palsy", ["Left arm weakness", "Brisk reflexes"]),
+])
+def test_a_site_stated_normal_documents_the_absence_of_an_abnormality_there(notes_qa, text, question, absent, present):
+    qa = notes_qa(Patient("q16", "Pia Holt", "1977-03-03"), {"e": ("2024-04-04", text)})
+    opts = {"A": absent, "B": present[0], "C": present[1]}
+    assert _forced(qa, "q16", question, opts, "A").status == "verified"
+    assert _forced(qa, "q16", question, opts, "B").status != "verified"
+
+
 def test_a_computed_order_whose_first_item_several_options_name_verifies_none(notes_qa):
     """An order re-derived as 'sodium' < 'amoxicillin' (an item split off 'mycophenolate sodium'): 'sodium' is
     named by three options, so the order singles out none of them."""
