@@ -1244,32 +1244,38 @@ class Verifier:
 
     # -- "which was NOT ...": absences are checked against the whole record ---------------------------------------
     def _absence(self, claim, ctx: Context, analysis: QuestionAnalysis, draft: Draft) -> list[Finding]:
-        from agent.claims import build_claim, locate
+        from agent.claims import build_claim, cue_rx, locate
 
         def mentions(text: str, partly: bool = False) -> list:
             """(passage, located) for every sentence of the record that names the option (``partly``: most of its
-            words)."""
-            c = build_claim("", text, claim.intent)
-            if not c.checkable:
-                return []
+            words), or either side of its gloss ("coughing up blood (hemoptysis)")."""
             out = []
-            pool = self.tools.lexical(ctx.patient_id, text, k=12) if self.tools is not None else list(ctx.passages.values())
-            need = 0.99 if len(c.value_terms) + len(c.numbers) <= 4 else 0.75  # "lateral" is not "medial"
-            need = 0.6 if partly else need
-            # the drug an option names must be in the sentence ("Varenicline, because of the prolonged QTc" is not
-            # "azithromycin ... not started because of the prolonged QTc interval")
-            drugs = [set(content_tokens(d)) for d in self._drugs_in(text)]
-            for p in pool:
-                loc = locate(c, p.text)
-                if loc is not None and loc.coverage >= need and all(
-                        d & set(content_tokens(p.text[loc.sentence[0]:loc.sentence[1]])) for d in drugs):
-                    out.append((p, loc, c))
+            for variant in _glossed(text):
+                c = build_claim("", variant, claim.intent)
+                if not c.checkable:
+                    continue
+                pool = (self.tools.lexical(ctx.patient_id, variant, k=12) if self.tools is not None
+                        else list(ctx.passages.values()))
+                need = 0.99 if len(c.value_terms) + len(c.numbers) <= 4 else 0.75  # "lateral" is not "medial"
+                need = 0.6 if partly else need
+                # the drug an option names must be in the sentence ("Varenicline, because of the prolonged QTc" is
+                # not "azithromycin ... not started because of the prolonged QTc interval")
+                drugs = [set(content_tokens(d)) for d in self._drugs_in(variant)]
+                for p in pool:
+                    loc = locate(c, p.text)
+                    if loc is not None and loc.coverage >= need and all(
+                            d & set(content_tokens(p.text[loc.sentence[0]:loc.sentence[1]])) for d in drugs):
+                        out.append((p, loc, c))
             return out
 
         def positive(p, loc, c) -> bool:
             res = self._stance(p, loc)
-            # "lungs are clear to auscultation" names the lungs and states them normal: no wheezes there
-            return res is not None and res == ("present", "patient") and self._normal_after(c, p, loc) is None
+            # "lungs are clear to auscultation" names the lungs and states them normal: no wheezes there; "X was
+            # discussed" or "X is contraindicated" says nothing was done
+            sentence = p.text[loc.sentence[0]:loc.sentence[1]]
+            only_named = cue_rx("mention_only", "cues").search(sentence) and not cue_rx("mention_only", "done").search(sentence)
+            return (res is not None and res == ("present", "patient") and self._normal_after(c, p, loc) is None
+                    and not only_named)
 
         mine = mentions(claim.answer)
         pos = [(p, loc) for p, loc, c in mine if positive(p, loc, c)]
@@ -1473,6 +1479,12 @@ class Verifier:
 
 _INNER_NEG = re.compile(r"^(?:no|not|never|cannot|can't|won't|don't|doesn't|didn't|isn't|wasn't|aren't|weren't|"
                         r"n't|without)$", re.I)
+
+
+def _glossed(option: str) -> list[str]:
+    """An option and, when it ends in a bracketed gloss ("Coughing up blood (hemoptysis)"), each of its two names."""
+    m = re.fullmatch(r"\s*(.+?)\s*\(([^()]+)\)\s*\.?\s*", option)
+    return [option, m.group(1), m.group(2)] if m else [option]
 
 
 def _asked_dates(question: str, dates: set) -> set:

@@ -322,6 +322,35 @@ def test_a_site_stated_normal_documents_the_absence_of_an_abnormality_there(note
     assert _forced(qa, "q16", question, opts, "B").status != "verified"
 
 
+@pytest.mark.parametrize("text,question,absent,given", [
+    ("Course\nIntravenous cyclophosphamide was discussed as an alternative induction regimen. Rituximab 1 g was given "
+     "on 03.02.2024.\n", "Which treatment was discussed but never given?", "Cyclophosphamide", "Rituximab"),
+    ("Smoking cessation\nBupropion is contraindicated because of a seizure history. Varenicline was started at 0.5 mg "
+     "daily.\n", "Which smoking-cessation drug was NOT used?", "Bupropion", "Varenicline"),
+    ("Hepatology round\nA TIPS was considered for refractory ascites. Endoscopic band ligation was performed on "
+     "day 2.\n", "Which procedure was not carried out?", "TIPS", "Endoscopic band ligation"),
+])
+def test_a_thing_only_discussed_is_no_evidence_that_it_was_done(notes_qa, text, question, absent, given):
+    qa = notes_qa(Patient("q17", "Rui Sol", "1966-06-06"), {"n": ("2024-03-03", text)})
+    opts = {"A": absent, "B": given, "C": "Plasma exchange"}
+    assert _forced(qa, "q17", question, opts, "A").status == "verified"
+    assert _forced(qa, "q17", question, opts, "B").status != "verified"
+
+
+@pytest.mark.parametrize("text,question,absent,present", [
+    ("ED note\nCough with white sputum, fever. No hemoptysis. Pleuritic chest pain on the left.\n",
+     "Which symptom did the patient deny?", "Coughing up blood (hemoptysis)", "Pain in the chest when breathing"),
+    ("Exam\nAbdomen soft. No jaundice. Spider naevi on the chest.\n", "Which sign was NOT present?",
+     "Yellow skin (jaundice)", "Spider naevi"),
+])
+def test_a_glossed_option_is_found_by_either_of_its_names(notes_qa, text, question, absent, present):
+    qa = notes_qa(Patient("q18", "Sam Ung", "1958-05-05"), {"n": ("2024-03-03", text)})
+    opts = {"A": absent, "B": present, "C": "Fever"}
+    verdict = _forced(qa, "q18", question, opts, "A")
+    assert verdict.status == "verified" and any("stated as negated" in f.detail for f in verdict.findings), [
+        (f.check, f.status, f.detail) for f in verdict.findings]
+
+
 def test_a_computed_order_whose_first_item_several_options_name_verifies_none(notes_qa):
     """An order re-derived as 'sodium' < 'amoxicillin' (an item split off 'mycophenolate sodium'): 'sodium' is
     named by three options, so the order singles out none of them."""
