@@ -320,6 +320,12 @@ class Verifier:
             return self._paraphrase(claim, cands[0], pid, analysis, passages), None
         stated = [c for c in cands if self._stated(claim, c, analysis)]
         if not stated:
+            for variant in _glossed(claim.answer)[1:]:
+                # an option told two ways ("Microphthalmia (small-appearing eyes)"): the record's way suffices
+                sub = build_claim(claim.question, variant, claim.intent)
+                got = self._value(sub, passages, pid, analysis) if sub.checkable else ([], None)
+                if got[1] is not None:
+                    return got
             best = f" (best clause: '{_quote(cands[0][1].text, cands[0][2].clause)}')" if cands else ""
             return [Finding(check="value", claim=claim.answer[:80], status="unsupported",
                             detail="the answer's value is not stated in any cited clause" + best)], None
@@ -1482,9 +1488,14 @@ _INNER_NEG = re.compile(r"^(?:no|not|never|cannot|can't|won't|don't|doesn't|didn
 
 
 def _glossed(option: str) -> list[str]:
-    """An option and, when it ends in a bracketed gloss ("Coughing up blood (hemoptysis)"), each of its two names."""
-    m = re.fullmatch(r"\s*(.+?)\s*\(([^()]+)\)\s*\.?\s*", option)
-    return [option, m.group(1), m.group(2)] if m else [option]
+    """An option and, when it carries one bracketed gloss, each of its two namings: "Coughing up blood
+    (hemoptysis)" -> "Coughing up blood", "hemoptysis"; "Open reduction and internal fixation (ORIF) of the right
+    foot" -> "... of the right foot", "ORIF of the right foot"."""
+    m = re.fullmatch(r"\s*(.+?)\s*\(([^()]+)\)\s*(.*?)\s*\.?\s*", option)
+    if m is None or not content_tokens(m.group(2)):
+        return [option]  # "Class III (A)": a bracketed letter is a grade, not a second name
+    rest = m.group(3)
+    return [option, f"{m.group(1)} {rest}".strip(), f"{m.group(2)} {rest}".strip()]
 
 
 def _asked_dates(question: str, dates: set) -> set:

@@ -351,6 +351,23 @@ def test_a_glossed_option_is_found_by_either_of_its_names(notes_qa, text, questi
         (f.check, f.status, f.detail) for f in verdict.findings]
 
 
+@pytest.mark.parametrize("text,question,right,wrong", [
+    ("Physical examination\nEyes: presence of microphthalmia. Red reflex normal bilaterally.\nHeart: regular rhythm, "
+     "no murmur.\n", "What eye finding was documented on exam?",
+     "Microphthalmia (small-appearing eyes)", "Coloboma (a gap in the iris)"),
+    ("Assessment and plan\nRight foot Lisfranc fracture. The plan is to proceed with a right foot ORIF next week.\n"
+     "Crutches, non-weight-bearing.\n",
+     "What operation is planned for the fracture?", "Open reduction and internal fixation (ORIF) of the right foot",
+     "Below-knee amputation (BKA) of the right leg"),
+])
+def test_an_option_told_two_ways_verifies_by_the_way_the_record_tells_it(notes_qa, text, question, right, wrong):
+    qa = notes_qa(Patient("q19", "Tom Vik", "1990-09-09"), {"n": ("2024-03-03", text)})
+    opts = {"A": right, "B": wrong, "C": "Nothing abnormal"}
+    verdict = _forced(qa, "q19", question, opts, "A")
+    assert verdict.status == "verified", [(f.check, f.status, f.detail) for f in verdict.findings]
+    assert _forced(qa, "q19", question, opts, "B").status != "verified"
+
+
 def test_a_computed_order_whose_first_item_several_options_name_verifies_none(notes_qa):
     """An order re-derived as 'sodium' < 'amoxicillin' (an item split off 'mycophenolate sodium'): 'sodium' is
     named by three options, so the order singles out none of them."""
