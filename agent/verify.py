@@ -1494,8 +1494,15 @@ def _glossed(option: str) -> list[str]:
     m = re.fullmatch(r"\s*(.+?)\s*\(([^()]+)\)\s*(.*?)\s*\.?\s*", option)
     if m is None or not content_tokens(m.group(2)):
         return [option]  # "Class III (A)": a bracketed letter is a grade, not a second name
-    rest = m.group(3)
-    return [option, f"{m.group(1)} {rest}".strip(), f"{m.group(2)} {rest}".strip()]
+    outer, inner, rest = m.group(1), m.group(2), m.group(3)
+    out = [option, f"{outer} {rest}".strip()]
+    words = re.findall(r"[A-Za-z]+", outer)
+    initials = "".join(w[0] for w in words if w.lower() not in ("and", "of", "the", "a", "an", "with")).lower()
+    if len(content_tokens(outer)) <= 3 or inner.replace(" ", "").lower() == initials:
+        # a name for a short term, or its acronym; an aside to a longer statement ("To lose the weight she put on
+        # during COVID (the COVID 15)") does not name it
+        out.append(f"{inner} {rest}".strip())
+    return out
 
 
 def _asked_dates(question: str, dates: set) -> set:
