@@ -409,9 +409,8 @@ class AgentGraph:
         """Lab questions answered in code from the dated series: the highest / lowest value, the value on a date,
         the change between two dates. The option with exactly that value (and direction) is picked."""
 
-        from agent.understand import find_numbers
-
         from agent.claims import cue_rx_words
+        from agent.understand import find_numbers
 
         ext = _extreme(a.question)
         diff = bool(cue_rx_words("difference_question").search(a.question))

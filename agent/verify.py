@@ -1496,9 +1496,8 @@ def _glossed(option: str) -> list[str]:
         return [option]  # "Class III (A)": a bracketed letter is a grade, not a second name
     outer, inner, rest = m.group(1), m.group(2), m.group(3)
     out = [option, f"{outer} {rest}".strip()]
-    words = re.findall(r"[A-Za-z]+", outer)
-    initials = "".join(w[0] for w in words if w.lower() not in ("and", "of", "the", "a", "an", "with")).lower()
-    if len(content_tokens(outer)) <= 3 or inner.replace(" ", "").lower() == initials:
+    words = content_tokens(outer)
+    if len(words) <= 3 or inner.replace(" ", "").lower() == "".join(w[0] for w in words):
         # a name for a short term, or its acronym; an aside to a longer statement ("To lose the weight she put on
         # during COVID (the COVID 15)") does not name it
         out.append(f"{inner} {rest}".strip())
