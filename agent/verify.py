@@ -810,6 +810,13 @@ class Verifier:
                                          or _asked_before(p.text[loc.sentence[0]:loc.span[0]])))
         if assertion == "present" and _inner_negated(p.text, loc.span, terms):
             assertion = "absent"  # the value's own words carry the negation ("white cell count is not elevated")
+        s0 = loc.sentence[0]
+        if assertion == "possible" and not answer_neg and (
+                _interrogative(p.text[s0:loc.sentence[1]]) or _asked_before(p.text[s0:loc.span[0]])):
+            # "have you tried like azo": a question no reply answers states nothing about the patient
+            out.append(Finding(check="assertion", claim=claim.answer[:80], status="unsupported",
+                               detail=f"the clause only asks about it, and no reply confirms it: "
+                                      f"'{_quote(p.text, loc.clause)}'"))
         normal = self._normal_after(claim, p, loc) if assertion == "present" and not answer_neg else None
         if normal is not None:
             out.append(Finding(check="assertion", claim=claim.answer[:80], status="contradicted",

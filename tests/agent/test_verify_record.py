@@ -368,6 +368,20 @@ def test_an_option_told_two_ways_verifies_by_the_way_the_record_tells_it(notes_q
     assert _forced(qa, "q19", question, opts, "B").status != "verified"
 
 
+@pytest.mark.parametrize("turns,question,wrong", [
+    ("[doctor] so the ct shows a small ureteral stone on the left\n[patient] okay\n[doctor] okay so have you tried "
+     "like azo or any of that\n[patient] i just took what i had at home\n",
+     "What analgesic was prescribed for the ureteral stone?", "Phenazopyridine (AZO)"),
+    ("[doctor] the rash on your arm looks like eczema\n[patient] yeah\n[doctor] and did you ever use a steroid "
+     "cream on it\n[patient] i think my mom bought something once\n", "Which cream was used on the eczema?",
+     "A steroid cream"),
+])
+def test_an_unanswered_question_in_a_transcript_verifies_nothing(notes_qa, turns, question, wrong):
+    qa = notes_qa(Patient("q20", "Uma Ward", "1994-04-04"), {"t": ("2024-05-05", turns)})
+    verdict = _forced(qa, "q20", question, {"A": wrong, "B": "Nothing was given", "C": "Oxycodone"}, "A")
+    assert verdict.status != "verified", [(f.check, f.status, f.detail) for f in verdict.findings]
+
+
 def test_a_computed_order_whose_first_item_several_options_name_verifies_none(notes_qa):
     """An order re-derived as 'sodium' < 'amoxicillin' (an item split off 'mycophenolate sodium'): 'sodium' is
     named by three options, so the order singles out none of them."""
