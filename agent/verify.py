@@ -1499,8 +1499,8 @@ def _glossed(option: str) -> list[str]:
     (hemoptysis)" -> "Coughing up blood", "hemoptysis"; "Open reduction and internal fixation (ORIF) of the right
     foot" -> "... of the right foot", "ORIF of the right foot"."""
     m = re.fullmatch(r"\s*(.+?)\s*\(([^()]+)\)\s*(.*?)\s*\.?\s*", option)
-    if m is None or not content_tokens(m.group(2)):
-        return [option]  # "Class III (A)": a bracketed letter is a grade, not a second name
+    if m is None or not content_tokens(m.group(2)) or re.search(r"\d", m.group(2)):
+        return [option]  # "Class III (A)", "Child-Pugh B (8 points)": a grade or a value, not a second name
     outer, inner, rest = m.group(1), m.group(2), m.group(3)
     out = [option, f"{outer} {rest}".strip()]
     words = content_tokens(outer)
@@ -1514,8 +1514,9 @@ def _glossed(option: str) -> list[str]:
 def _asked_dates(question: str, dates: set) -> set:
     """The dates a question asks about when it names several: not those it compares with, which the words between
     the previous date (or the question's start) and the date lead to ("compared with the CT of 2018-12-30",
-    "after the renal ultrasound (05/09/2023)"; verify_cues question_reference_dates)."""
-    from agent.claims import cue_rx_words
+    "after the renal ultrasound (05/09/2023)"; verify_cues question_reference_dates); of two left, the later or
+    the earlier study as the question words it (question_study_order)."""
+    from agent.claims import cue_rx, cue_rx_words
 
     if len(dates) < 2:
         return dates
@@ -1526,7 +1527,12 @@ def _asked_dates(question: str, dates: set) -> set:
         if ref.search(lead):
             refs.add(d)
         prev = b
-    return (dates - refs) or dates
+    asked = (dates - refs) or dates
+    if len(asked) >= 2:  # "the staging CT of 11/11/2017 was followed by a CT on 03/07/2018: what did the later study show?"
+        later, earlier = (bool(cue_rx("question_study_order", k).search(question)) for k in ("later", "earlier"))
+        if later != earlier:
+            return {max(asked) if later else min(asked)}
+    return asked
 
 
 def _asked_event(question: str) -> str | None:

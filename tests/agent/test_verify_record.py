@@ -171,6 +171,7 @@ def test_an_undated_sentence_tells_of_the_date_its_paragraph_last_wrote(notes_qa
     "findings?",
     "What did the repeat renal ultrasound on 10/04/2023 show, compared with the one of 05/09/2023?",
     "Compared with 05/09/2023, what did the renal ultrasound performed on 10/04/2023 find?",
+    "A renal ultrasound on 05/09/2023 was followed by another on 10/04/2023. What did the later study show?",
 ])
 def test_a_question_naming_two_dates_asks_about_its_anchors(notes_qa, question):
     """The date a question compares with is not the date it asks about: the earlier scan's finding is the wrong
@@ -380,6 +381,16 @@ def test_an_unanswered_question_in_a_transcript_verifies_nothing(notes_qa, turns
     qa = notes_qa(Patient("q20", "Uma Ward", "1994-04-04"), {"t": ("2024-05-05", turns)})
     verdict = _forced(qa, "q20", question, {"A": wrong, "B": "Nothing was given", "C": "Oxycodone"}, "A")
     assert verdict.status != "verified", [(f.check, f.status, f.detail) for f in verdict.findings]
+
+
+def test_a_bracketed_value_is_no_second_name_of_the_option(notes_qa):
+    """'Child-Pugh B (8 points)' is not verified by 'Child-Pugh B' alone when the record scores it 7 points."""
+    qa = notes_qa(Patient("q21", "Vi Lund", "1961-01-01"), {"n": ("2024-03-03", "Hepatology\nCirrhosis, Child-Pugh B "
+                                                                             "(7 points), MELD 12.\n")})
+    opts = {"A": "Child-Pugh B (7 points)", "B": "Child-Pugh B (8 points)", "C": "Child-Pugh C (12 points)"}
+    question = "How was her liver function classified?"
+    assert _forced(qa, "q21", question, opts, "A").status == "verified"
+    assert _forced(qa, "q21", question, opts, "B").status != "verified"
 
 
 def test_a_computed_order_whose_first_item_several_options_name_verifies_none(notes_qa):
