@@ -27,7 +27,7 @@ from typing import Annotated, Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 
 from agent.chain import CHAIN_KINDS, chain_answers
-from agent.chain.common import change_direction, series_change, states_change
+from agent.chain.common import change_direction, change_of, series_change, states_change
 from agent.claims import is_frame_phrase
 from agent.context import ContextBuilder
 from agent.intent import IntentParser
@@ -462,13 +462,13 @@ class AgentGraph:
             v2 = [pt["value"] for pt in pts if pt["date"] == d2]
             if v1 and v2:
                 x, y = v1[0], v2[0]
-                trend = "up" if y > x else "down" if y < x else "same"
+                size = change_of(x, y, d1, d2)
+                trend = size["direction"]
                 what = f"{test}: {x:g} on {d1.isoformat()} -> {y:g} on {d2.isoformat()} ({trend})"
                 hits = []
-                size = {"from": x, "to": y, "from_date": d1, "to_date": d2, "value": abs(y - x), "direction": trend}
                 for k, t in a.real_options.items():
                     ns = [n[0] for n in find_numbers(t)]
-                    if diff and len(ns) == 1 and states_change(t, abs(y - x), trend):
+                    if diff and len(ns) == 1 and states_change(t, size["value"], trend):
                         hits.append(k)  # "a decrease of 70 mL": the size of the change, not its two ends
                         continue
                     if change_direction(t) != trend:

@@ -158,8 +158,12 @@ def series_change(pts: list[dict], ext, dates: list, latest: bool) -> dict | Non
         return None
     if end is None or end is start or end["date"] < start["date"]:
         return None  # a change runs forward in time
-    x, y = start["value"], end["value"]
-    return {"from": x, "to": y, "from_date": start["date"], "to_date": end["date"], "value": abs(y - x),
+    return change_of(start["value"], end["value"], start["date"], end["date"])
+
+
+def change_of(x: float, y: float, from_date, to_date) -> dict:
+    """The change from value x (on from_date) to y (on to_date): its two ends, size and direction."""
+    return {"from": x, "to": y, "from_date": from_date, "to_date": to_date, "value": abs(y - x),
             "direction": "up" if y > x else "down" if y < x else "same"}
 
 
