@@ -99,6 +99,7 @@ class Claim:
     event_role: str | None = None  # "start" | "stop" | "change" (which event a date belongs to)
     ratios: list[tuple[float, ...]] = field(default_factory=list)  # slash groups: "162/98", "92/22 µg"
     topic_only: bool = False  # the subject is the question's own words, not a typed entity: it can only contradict
+    aliases: list[str] = field(default_factory=list)  # the subject's other dictionary names ("hemoglobin a1c" for "HbA1c")
 
     @property
     def checkable(self) -> bool:
@@ -204,6 +205,9 @@ def build_claim(question: str, answer: str, intent: Intent) -> Claim:
     for _, unit, surface in find_numbers(answer):
         if unit:  # "5 mg": the unit belongs to the number, it is not a word to find on its own
             words = words.replace(surface, " ")
+    worded = worded_ratios(answer)
+    for _, _, between in worded:  # "6 out of 10" is the group 6/10, not the words "out" and "of"
+        words = words.replace(between, " ")
     value_terms = [t for t in dict.fromkeys(content_tokens(words))
                    if t not in q_terms and not t[0].isdigit() and len(t) >= 2]
     rel = intent.relative
@@ -214,8 +218,15 @@ def build_claim(question: str, answer: str, intent: Intent) -> Claim:
         rel = _relative_index().get(rel.lower().split()[-1], rel.lower())
     role, ev = _question_role(question, intent)
     return Claim(question, answer, intent, subject, subject_terms, value_terms, numbers,
-                 [d for d, _ in find_dates(answer)], rel, intent.negated, role, ev, ratios(answer),
-                 topic_only and bool(subject))
+                 [d for d, _ in find_dates(answer)], rel, intent.negated, role, ev,
+                 ratios(answer) + [g for g, _, _ in worded if g not in ratios(answer)],
+                 topic_only and bool(subject), [] if topic_only else _aliases(subject))
+
+
+def _aliases(subject: list[str]) -> list[str]:
+    from graph_store.resolution import concept_terms
+
+    return [t for phrase in subject for t in concept_terms(phrase) if subject_words(t)]
 
 
 _RATIO = re.compile(r"(?<![\w.,/])\d+(?:\.\d+)?(?:\s?/\s?\d+(?:\.\d+)?)+(?![\w/]*\d)")
@@ -241,6 +252,18 @@ def ratios(text: str) -> list[tuple[float, ...]]:
     """Slash groups of numbers (a blood pressure "162/98", a combination's strengths "92/55/22"), dates left out."""
     return [tuple(float(x) for x in re.split(r"\s?/\s?", m.group(0))) for m in _RATIO.finditer(text)
             if not find_dates(m.group(0))]
+
+
+def worded_ratios(text: str) -> list[tuple[tuple[float, float], str, str]]:
+    """Two numbers joined by a ratio word ("6 out of 10", "150 over 70"; verify_cues ``ratio_words``): the group
+    a record may write with a slash ("6/10", "150/70"), with the surface and the joining words."""
+    spans = sorted(number_spans(text))
+    out = []
+    for (a, b, v, u, _), (c, d, w, u2, _) in zip(spans, spans[1:]):
+        between = text[b:c]
+        if u is None and re.fullmatch(r"\s+(?:%s)\s+" % "|".join(map(re.escape, cues()["ratio_words"])), between, re.I):
+            out.append(((v, w), text[a:d], between))
+    return out
 
 
 _PARTS = re.compile(r";\s*|,?\s+then\s+|\s*→\s*|\s*->\s*", re.I)
@@ -387,16 +410,18 @@ def _densest(hits: list[tuple[int, int]], toks) -> list[tuple[int, int]]:
 
 def subject_spans(claim: Claim, text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Mentions of the claim's subject in text[start:end]: a run of tokens covering at least half of (and at
-    least one distinctive word of) a subject phrase; relatives by their cue words."""
+    least one distinctive word of) a subject phrase, or all of one of its dictionary aliases; relatives by their cue
+    words."""
     out = []
     if claim.relative:
         out += [(a, b) for a, b, r in relatives_in(text[start:end]) for a, b in [(start + a, start + b)] if r == claim.relative]
-    for phrase in claim.subject:
+    for phrase, whole in [(p, False) for p in claim.subject] + [(p, True) for p in claim.aliases]:
         terms = subject_words(phrase)
         if not terms:
             continue
         toks = [(a, b, t) for a, b, t in _tokens(text, start, end)]
-        need = max(1, (len(terms) + 1) // 2)
+        # the question's own wording: half its words; another name of the subject only in full
+        need = len(terms) if whole else max(1, (len(terms) + 1) // 2)
         for i, (a, _, t) in enumerate(toks):
             if t not in terms:
                 continue

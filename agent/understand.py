@@ -151,6 +151,20 @@ _WORD_NUM = re.compile(
     r"(?<![\w-])((?:%s)(?:[- ](?:%s))?|%s)(?:\s+(%s))?(?![\w-])" % (
         "|".join(_TENS), "|".join(list(_NUMBER_WORDS)[:9]), "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)),
         _UNITS), re.I)
+# spoken three-digit numbers: "one hundred and ten", "a hundred twenty", and, before "over" as in a dictated blood
+# pressure, the hundreds said as one digit ("one fifty over seventy", "one thirty-two over eighty")
+_UNIT_WORD = "|".join(list(_NUMBER_WORDS)[:9])
+_TEEN_WORD = "|".join(sorted(list(_NUMBER_WORDS)[9:19], key=len, reverse=True))
+_SPOKEN_HUNDREDS = re.compile(
+    r"(?<![\w-])(?:(?P<h>one|a|two)\s+hundred(?:\s+and)?(?:\s+(?P<rest>(?:%s)(?:[- ](?:%s))?|%s|%s))?"
+    r"|(?P<d>%s)\s+(?P<tens>(?:%s)(?:[- ](?:%s))?)(?=\s+over\s))(?:\s+(?P<unit>%s))?(?![\w-])" % (
+        "|".join(_TENS), _UNIT_WORD, _TEEN_WORD, _UNIT_WORD, _UNIT_WORD, "|".join(_TENS), _UNIT_WORD, _UNITS), re.I)
+
+
+def _spoken_value(words: str) -> int:
+    """The value of a spoken number below one hundred ("thirty-two", "fifteen", "seven")."""
+    parts = re.split(r"[- ]", words.lower())
+    return _TENS.get(parts[0], 0) + (_NUMBER_WORDS.get(parts[-1], 0) if len(parts) > 1 or parts[0] not in _TENS else 0)
 
 
 def find_numbers(text: str) -> list[tuple[float, str | None, str]]:
@@ -178,10 +192,19 @@ def number_spans(text: str) -> list[tuple[int, int, float, str | None, str]]:
             rate = _RATE_UNIT.match(unit)
             unit = ("bpm" if rate.group(1).startswith("beat") else "/min") if rate else _UNIT_CANON.get(unit, unit)
         out.append((m.start(), m.end(), val, unit, m.group(0).strip()))
+    spoken = []
+    for m in _SPOKEN_HUNDREDS.finditer(text):
+        if m.group("h"):
+            val = (2 if m.group("h").lower() == "two" else 1) * 100 + (_spoken_value(m.group("rest")) if m.group("rest") else 0)
+        else:
+            val = _NUMBER_WORDS[m.group("d").lower()] * 100 + _spoken_value(m.group("tens"))
+        spoken.append((m.start(), m.end()))
+        unit = (m.group("unit") or "").lower() or None
+        out.append((m.start(), m.end(), float(val), _UNIT_CANON.get(unit, unit) if unit else None, m.group(0).strip()))
     for m in _WORD_NUM.finditer(text):
-        parts = re.split(r"[- ]", m.group(1).lower())
-        val = _TENS.get(parts[0], 0) + (_NUMBER_WORDS.get(parts[-1], 0) if len(parts) > 1 or parts[0] not in _TENS
-                                         else 0)
+        if any(a <= m.start() < b for a, b in spoken):
+            continue
+        val = _spoken_value(m.group(1))
         unit = (m.group(2) or "").lower() or None
         out.append((m.start(), m.end(), float(val), _UNIT_CANON.get(unit, unit) if unit else None, m.group(0).strip()))
     return out

@@ -18,6 +18,7 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 
 from clinqa.records import Fact, FactType, Note
@@ -111,6 +112,36 @@ def dictionary_senses(text: str, ambiguous: bool = False) -> list:
     except Exception:  # no dictionary cache and no way to build it: resolution falls back to the notes' own names
         return []
     return senses if ambiguous or len({e.name.lower() for e in senses}) == 1 else []
+
+
+def concept_terms(text: str) -> tuple[str, ...]:
+    """Other names of a term's one dictionary concept: its preferred name and the curated terms for it ("HbA1c" ->
+    "hemoglobin a1c", "a1c"; "Flomax" -> "tamsulosin"). Nothing for a term with no sense or several, or for a
+    procedure."""
+    senses = dictionary_senses(text)
+    if not senses or senses[0].type == "PROCEDURE":
+        return ()  # a procedure's concept is a whole family ("CT" for a head CT and a CTPA): no other name of it
+    name = senses[0].name.lower()
+    own = text.strip().lower()
+    return tuple(sorted(t for t in {name} | _curated_terms().get(name, set()) if t != own))
+
+
+@lru_cache(maxsize=1)
+def _curated_terms() -> dict[str, set[str]]:
+    """Preferred name -> the terms the curated resources (problems, procedures, drug additions, lab and vital
+    names) give it; case-sensitive short forms ("MS") are left out: they name other things in lower case."""
+    try:
+        from extractors.vocab import vocabulary
+
+        terms = vocabulary().index.terms
+    except Exception:  # no dictionary: no other names
+        return {}
+    out: dict[str, set[str]] = defaultdict(set)
+    for key, entries in terms.items():
+        for e in entries:
+            if (e.source.startswith("curated") or e.source in ("labs", "vitals")) and (e.exact is None or len(key) > 3):
+                out[e.name.lower()].add(key)
+    return dict(out)
 
 
 def concept_type(fact: Fact) -> str | None:

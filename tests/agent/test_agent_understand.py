@@ -73,6 +73,21 @@ def test_spelled_out_numbers_are_numbers_with_their_units():
     assert got("someone said nothing often") == []
 
 
+def test_spoken_three_digit_numbers():
+    """Hundreds said in words; a dictated blood pressure says its hundreds as one digit ("one fifty over seventy"),
+    which elsewhere is two numbers ("take one fifty milligram tablet": one tablet of 50 mg)."""
+    from agent.understand import find_numbers
+
+    got = lambda t: [(v, u) for v, u, _ in find_numbers(t)]  # noqa: E731
+    assert got("one hundred and ten over seventy") == [(110.0, None), (70.0, None)]
+    assert got("a hundred twenty milligrams") == [(120.0, "mg")]
+    assert got("two hundred") == [(200.0, None)]
+    assert got("it was one fifty over seventy") == [(150.0, None), (70.0, None)]
+    assert got("one thirty-two over eighty-four") == [(132.0, None), (84.0, None)]
+    assert got("take one fifty milligram tablet") == [(1.0, None), (50.0, "mg")]
+    assert got("one twenty five pounds") == [(1.0, None), (25.0, None)]
+
+
 def test_a_comma_before_three_digits_groups_thousands():
     from agent.understand import find_numbers
 

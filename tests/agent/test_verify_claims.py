@@ -465,6 +465,13 @@ def test_an_absence_needs_the_options_drug_in_the_negated_sentence(notes_qa, tex
     ("Fluticasone furoate/umeclidinium/vilanterol 92/55/22 µg, one inhalation daily.",
      "Fluticasone furoate/vilanterol 92/22 µg, one inhalation daily", False),
     ("BP 162/98, HR 96.", "98/96", False),
+    # a group written with a ratio word in the answer is the record's slash group, and the other way round
+    ("Now he rates them at about 6/10.", "About 6 out of 10", True),
+    ("Pain is 7/10 today, was 4/10 last week.", "6 out of 10", False),
+    ("Her blood pressure today was 150/70.", "150 over 70", True),
+    ("your blood pressure was a little bit high it was one fifty over seventy", "150/70", True),
+    ("blood pressure one hundred and ten over seventy on arrival", "110/70 mmHg", True),
+    ("blood pressure one fifty over seventy", "170/100", False),
 ])
 def test_a_slash_group_is_one_value(text, answer, states):
     """A blood pressure or a combination's strengths is one value: all its numbers, in its order, in one group

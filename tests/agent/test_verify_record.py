@@ -443,3 +443,37 @@ def test_a_sequence_item_is_found_by_its_own_words():
              {"query": "the follow-up CT", "date": dt.date(2017, 9, 27)}]
     assert _order_in("The staging CT, then the sigmoid resection, then the follow-up CT", items) is True
     assert _order_in("The follow-up CT, then the sigmoid resection, then the staging CT", items) is False
+
+
+@pytest.mark.parametrize("note,question,right,wrong", [
+    ("Assessment\nHis past hemoglobin A1c levels have been borderline high, but his most recent level was 8. Glucose "
+     "was 180.\n", "What was his most recent HbA1c?", "8", "180"),
+    ("Plan\nWe will start him on tamsulosin 0.4 mg once at night, and continue finasteride 5 mg daily.\n",
+     "What dose of Flomax was started?", "0.4 mg once at night", "5 mg daily"),
+    ("Vitals\nWhen you came in today your blood pressure was 150/70 and your pulse was 88.\n",
+     "What was his BP on arrival?", "150/70", "88/70"),
+])
+def test_the_subject_named_by_another_dictionary_name_binds(notes_qa, note, question, right, wrong):
+    """A question may name the subject as the dictionary's other name (an abbreviation, a brand): the clause that
+    names it the record's way binds the value to it, and the other values of the sentence still do not."""
+    qa = notes_qa(Patient("q20", "Jo Rand", "1966-02-02"), {"n": ("2024-04-02", note)}, extract=True)
+    opts = {"A": right, "B": wrong, "C": "none of these"}
+    v = _forced(qa, "q20", question, opts, "A")
+    assert v.status == "verified", [(f.check, f.status, f.detail) for f in v.findings]
+    assert _forced(qa, "q20", question, opts, "B").status != "verified"
+
+
+@pytest.mark.parametrize("text,subject,binds", [
+    ("Hemoglobin A1c 7.9 %.", "HbA1c", True),
+    ("A1c was 7.9 today.", "HbA1c", True),
+    ("Hemoglobin 12.1 g/dL.", "HbA1c", False),   # an alias names the subject only in full
+    ("CT head: no bleed.", "CTPA", False),       # a procedure's dictionary concept is a family, no alias
+    ("Deep vein thrombosis of the left leg.", "DVT", True),
+])
+def test_a_subjects_aliases_name_it_only_in_full(text, subject, binds):
+    from agent.claims import build_claim, subject_spans
+    from agent.records import Intent, IntentEntity
+
+    claim = build_claim(f"What did the {subject} show?", "something", Intent(asked="value", entities=[
+        IntentEntity(text=subject, type="test" if subject != "DVT" else "problem")]))
+    assert bool(subject_spans(claim, text, 0, len(text))) is binds
