@@ -438,7 +438,7 @@ class Verifier:
 
     def _reply(self, p, loc) -> str | None:
         """'absent' / 'present' when the next turn of the transcript answers the question that names the mention
-        with a plain no / yes (verify_cues interrogative.replies); None otherwise."""
+        with a plain no / yes (verify_cues interrogative.replies) or repeats the mention's words; None otherwise."""
         from agent.claims import cues
         from agent.tools import split_sentences
 
@@ -458,6 +458,10 @@ class Verifier:
                                ("present", cues()["interrogative"]["replies"]["yes"])):
             if any(re.match(re.escape(w) + r"(?![a-z])", body) for w in words):
                 return verdict
+        # an echo confirms: "do you check your blood sugars every morning" / "[patient] every morning"
+        asked = set(content_tokens(p.text[loc.span[0]:loc.span[1]]))
+        if asked and asked <= set(content_tokens(body.split(".")[0])):
+            return "present"
         return None
 
     def _part(self, claim, passages, analysis: QuestionAnalysis):
@@ -1636,6 +1640,8 @@ def _interrogative(sentence: str) -> bool:
     tagged = re.match(cues()["interrogative"]["speaker_tags"], sentence, flags=re.I)
     body = sentence[tagged.end():] if tagged else sentence
     body = body.strip().lower()
+    tags = "|".join(map(re.escape, cues()["interrogative"]["tag_questions"]))
+    body = re.sub(r"[\s,.]*\b(?:%s)\s*\?$" % tags, "", body)  # "..., okay ?" closes a statement
     if body.endswith("?"):
         return True
     for _ in range(3):  # spoken fillers before the question: "okay so have you noticed ..."

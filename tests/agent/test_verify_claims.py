@@ -725,6 +725,39 @@ def test_a_transcript_question_is_answered_by_the_next_turn(text):
     assert "absence" in _failed(wrong), wrong.reason
 
 
+@pytest.mark.parametrize("text,question,answer,confirmed", [
+    ("[doctor] and do you check your blood sugars every morning at home\n[patient] every morning\n",
+     "How often does she check her blood sugar at home?", "Every morning", True),
+    ("[doctor] do you take the lisinopril at night ?\n[patient] at night , yes , with dinner .\n",
+     "When does he take his lisinopril?", "At night", True),
+    ("[doctor] uh , digoxin ?\n[patient] that's it . yeah .\n", "Which drug does she take for afib?", "Digoxin", True),
+    ("[doctor] so is it the metoprolol ?\n[patient] correct .\n", "Which drug does she take for afib?",
+     "Metoprolol", True),
+    ("[doctor] and do you check your blood sugars every morning at home\n[patient] i forget most days\n",
+     "How often does she check her blood sugar at home?", "Every morning", False),
+    ("[doctor] uh , digoxin ?\n[patient] no , something else , i'll look .\n", "Which drug does she take for afib?",
+     "Digoxin", False),
+])
+def test_a_transcript_question_is_confirmed_by_an_echo_or_an_assent(text, question, answer, confirmed):
+    """The next turn confirms a clinician's question by repeating its words or by an assent ("that's it",
+    "correct"); any other turn leaves the question asserting nothing."""
+    v = _verify(text, question, {"A": answer, "B": "Something else entirely"}, answer, Intent(asked="value"))
+    assert (v.status == "verified") is confirmed, v.reason
+
+
+@pytest.mark.parametrize("text", [
+    "[doctor] so for your reflux i wan na go ahead and get a right upper quadrant ultrasound to rule out gallstones , okay ?",
+    "[doctor] i'm going to order a right upper quadrant ultrasound for the nausea , alright ?",
+    "[doctor] next step is a right upper quadrant ultrasound to look at the gallbladder , does that sound good ?",
+])
+def test_a_statement_closed_by_a_tag_question_is_a_statement(text):
+    """'..., okay ?' asks only for assent: the clinician states the plan, it is no question about the patient."""
+    opts = {"A": "Right upper quadrant ultrasound", "B": "CT of the abdomen"}
+    v = _verify(text, "What imaging was ordered for her vomiting?", opts, opts["A"], Intent(asked="value"))
+    assert "assertion" not in _failed(v), v.reason
+    assert v.status == "verified", v.reason
+
+
 @pytest.mark.parametrize("text,right,wrong", [
     ("we'll do lortab 5 milligram , one to two tablets every six hours as needed . i'll give you 20 of those .", "20", "5"),
     ("Tramadol 50 mg every six hours as needed; eight tablets dispensed.", "8", "6"),
