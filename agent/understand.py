@@ -161,6 +161,15 @@ _SPOKEN_HUNDREDS = re.compile(
         "|".join(_TENS), _UNIT_WORD, _TEEN_WORD, _UNIT_WORD, _UNIT_WORD, "|".join(_TENS), _UNIT_WORD, _UNITS), re.I)
 
 
+# "a year ago", "for about a week", "in a couple of weeks": an article (or "couple of") before a time unit is a count
+# of it where a time word frames it; elsewhere ("once a day", "two tablets a day") it is a rate, no number
+_ARTICLE_TIME = re.compile(
+    r"(?:\b(?:about|around|approximately|roughly|almost|nearly|over|for|in|within|after|past|last|than|just|only)"
+    r"\s+(?P<a>an?|a\s+couple\s+of|a\s+single)\s+(?P<u>hours?|days?|weeks?|months?|years?)\b"
+    r"|\b(?P<a2>an?|a\s+couple\s+of)\s+(?P<u2>hours?|days?|weeks?|months?|years?)(?=\s+(?:ago|later|earlier|before|prior)\b))",
+    re.I)
+
+
 def _spoken_value(words: str) -> int:
     """The value of a spoken number below one hundred ("thirty-two", "fifteen", "seven")."""
     parts = re.split(r"[- ]", words.lower())
@@ -201,6 +210,10 @@ def number_spans(text: str) -> list[tuple[int, int, float, str | None, str]]:
         spoken.append((m.start(), m.end()))
         unit = (m.group("unit") or "").lower() or None
         out.append((m.start(), m.end(), float(val), _UNIT_CANON.get(unit, unit) if unit else None, m.group(0).strip()))
+    for m in _ARTICLE_TIME.finditer(text):
+        g = "a" if m.group("a") else "a2"
+        art, unit = m.group(g).lower(), (m.group("u") or m.group("u2")).lower()
+        out.append((m.start(g), m.end(), 2.0 if "couple" in art else 1.0, _UNIT_CANON[unit], text[m.start(g):m.end()]))
     for m in _WORD_NUM.finditer(text):
         if any(a <= m.start() < b for a, b in spoken):
             continue

@@ -758,9 +758,11 @@ class Verifier:
                                        f"'{_quote(q.text, (0, len(q.text)))}'")]
         return []
 
-    @staticmethod
-    def _rival_in(claim, text: str, analysis: QuestionAnalysis) -> str | None:
-        """Another option stated in full in ``text`` (the sentence that names the subject)."""
+    def _rival_in(self, claim, text: str, analysis: QuestionAnalysis) -> str | None:
+        """Another option stated in full in ``text`` (the sentence that names the subject), in the time role the
+        question asks: "at which point they were 3 out of 10" is no rival to a current score."""
+        from types import SimpleNamespace
+
         from agent.claims import build_claim, locate
 
         for t in analysis.real_options.values():
@@ -768,8 +770,11 @@ class Verifier:
                 continue  # a yes / no option's words are the question's own: it states no value of its own
             other = build_claim(claim.question, t, claim.intent)
             got = locate(other, text) if other.checkable else None
-            if got is not None and got.coverage >= 0.99:
-                return t
+            if got is None or got.coverage < 0.99:
+                continue
+            if claim.role and not self._ok(self._roles(other, SimpleNamespace(text=text), got)):
+                continue
+            return t
         return None
 
     def _nearby(self, pid: str, p, sent, n: int = 2) -> list[str]:
@@ -935,14 +940,21 @@ class Verifier:
         if claim.role == "current":
             before = clause[:max(0, loc.span[0] - s0)]
             past = list(cue_rx_words("past_markers").finditer(before))
-            if past and cue_rx("change", "to").search(before[past[-1].end():]):
-                past = []  # "previously 20 mg, now 40 mg": the marker is the old value's
+            if past and (cue_rx("change", "to").search(before[past[-1].end():]) or find_numbers(before[past[-1].end():])):
+                past = []  # "previously 20 mg, now 40 mg", "on admission 82 kg, 79 kg": the marker is the old value's
             after = cue_rx_words("past_markers").match(clause[max(0, loc.span[1] - s0):].strip(" ,"))
             past = past or ([after] if after else [])  # or right after it: "was 8 out of 10 back then"
             if past:
                 out.append(Finding(check="time_role", claim=claim.answer[:80], status="contradicted",
                                    detail=f"the question asks the current value; the clause puts the answer in the "
                                           f"past ('{past[-1].group(0)}'): '{_quote(text, loc.clause)}'"))
+        if claim.role == "initial":
+            before = clause[:max(0, loc.span[0] - s0)]
+            final = list(cue_rx_words("final_markers").finditer(before))
+            if final and not find_numbers(before[final[-1].end():]):  # the marker is the value's, not an earlier one's
+                out.append(Finding(check="time_role", claim=claim.answer[:80], status="contradicted",
+                                   detail=f"the question asks the value at the start; the clause gives the answer at "
+                                          f"a later point ('{final[-1].group(0)}'): '{_quote(text, loc.clause)}'"))
         out += self._continued(claim, p, loc)
         asked = _asked_event(claim.question) if "replace" not in claim.intent.relations else None
         if asked is not None:

@@ -73,6 +73,21 @@ def test_spelled_out_numbers_are_numbers_with_their_units():
     assert got("someone said nothing often") == []
 
 
+def test_an_article_before_a_time_unit_counts_one_where_time_frames_it():
+    """ "a year ago", "for about a week", "in a couple of weeks" are durations; "once a day", "two tablets a day",
+    "every year" are rates or repeats, no number of their own."""
+    from agent.understand import find_numbers
+
+    got = lambda t: [(v, u) for v, u, _ in find_numbers(t)]  # noqa: E731
+    assert got("About a year ago") == [(1.0, "y")]
+    assert got("for about a week") == [(1.0, "wk")]
+    assert got("follow up in a couple of weeks") == [(2.0, "wk")]
+    assert got("a month later the rash came back") == [(1.0, "mo")]
+    assert got("once a day") == [(1.0, None)]
+    assert got("two tablets a day") == [(2.0, None)]
+    assert got("a colonoscopy every year") == []
+
+
 def test_spoken_three_digit_numbers():
     """Hundreds said in words; a dictated blood pressure says its hundreds as one digit ("one fifty over seventy"),
     which elsewhere is two numbers ("take one fifty milligram tablet": one tablet of 50 mg)."""

@@ -568,7 +568,7 @@ def test_a_yes_or_no_option_is_no_rival_value():
     from agent.intent import shared_parser
 
     claim = build_claim(a.question, a.real_options["B"], shared_parser().run(a.question, None))
-    assert V._rival_in(claim, "[doctor] have you ever had a tick bite before", a) is None
+    assert V()._rival_in(claim, "[doctor] have you ever had a tick bite before", a) is None
 
 
 @pytest.mark.parametrize("text", [
@@ -843,12 +843,30 @@ def test_a_no_reply_option_stated_by_a_plain_sentence_keeps_its_polarity(text):
      "How does she rate her knee pain currently?", "7 out of 10", "2 out of 10"),
     ("His back pain was 8 out of 10 back then, and today it is 4 out of 10 in clinic.",
      "What is his current back pain score?", "4 out of 10", "8 out of 10"),
+    ("Weight on admission 82 kg, 79 kg at discharge.", "What was her weight at discharge?", "79 kg", "82 kg"),
 ])
 def test_a_value_put_in_the_past_is_not_the_current_one(text, question, right, wrong):
     """Past-time markers ('at which point', 'at the time', 'back then') place a value before the current one."""
     opts = {"A": right, "B": wrong}
     bad = _verify(text, question, opts, wrong, Intent(asked="value"))
     assert bad.status == "unsupported", bad.reason
+    assert "time_role" not in _failed(_verify(text, question, opts, right, Intent(asked="value")))
+
+
+@pytest.mark.parametrize("text,question,right,wrong", [
+    ("On arrival BP 162/98 mmHg. Blood pressure at discharge was 134/84 mmHg.",
+     "What was her BP when she arrived in the ED?", "162/98 mmHg", "134/84 mmHg"),
+    ("Heart rate 118 on presentation; currently the heart rate is 84.",
+     "What was his heart rate at presentation?", "118", "84"),
+    ("Weight on admission 82 kg, on discharge weight 79 kg.",
+     "What was her weight on admission?", "82 kg", "79 kg"),
+])
+def test_a_value_at_the_start_is_not_one_the_clause_puts_at_a_later_point(text, question, right, wrong):
+    """Asked the value on arrival (admission, presentation), a value the clause gives at discharge or as current
+    is another time's, and the other way round."""
+    opts = {"A": right, "B": wrong}
+    bad = _verify(text, question, opts, wrong, Intent(asked="value"))
+    assert "time_role" in _failed(bad), bad.reason
     assert "time_role" not in _failed(_verify(text, question, opts, right, Intent(asked="value")))
 
 
@@ -1021,3 +1039,18 @@ def test_an_ordinal_of_the_time_anchor_asks_no_order(question, asks_order):
     from agent.verify import _anchor_ordinal
 
     assert _anchor_ordinal(question) is not asks_order
+
+
+@pytest.mark.parametrize("text,right,wrong", [
+    ("She completed a colonoscopy 5-6 years ago with unremarkable findings.", "5 to 6 years ago", "About a year ago"),
+    ("He had the rotator cuff repaired about a year ago.", "About a year ago", "About 5 years ago"),
+    ("We will see her back in a couple of weeks.", "In 2 weeks", "In about 1 month"),
+])
+def test_a_time_said_with_an_article_is_a_number_of_its_unit(text, right, wrong):
+    """'a year ago' is one year and 'a couple of weeks' two: not the words 'year' / 'weeks' of any span of years."""
+    from agent.claims import build_claim, locate
+
+    intent = Intent(asked="date")
+    bad = locate(build_claim("When was it?", wrong, intent), text)
+    assert bad is None or bad.coverage < 0.6
+    assert locate(build_claim("When was it?", right, intent), text).coverage >= 0.6

@@ -26,7 +26,9 @@ def test_the_questions_own_words_pick_the_subjects_sentence(notes_qa, notes, que
     qa = notes_qa(Patient("q1", "Al Moss", "1958-03-03"), notes)
     opts = {"A": right, "B": wrong, "C": "100"}
     ans = qa.ask("q1", question, opts, allow_abstain=False)
-    assert ans.option_checks["B"].startswith("failed binding"), ans.option_checks
+    # the other sentence's value belongs to another qualifier: a binding, or (a value "on admission" asked the one "at
+    # discharge") a time role
+    assert ans.option_checks["B"].startswith(("failed binding", "failed time_role")), ans.option_checks
     assert ans.option_checks["A"] == "verified", ans.option_checks
 
 
@@ -477,3 +479,22 @@ def test_a_subjects_aliases_name_it_only_in_full(text, subject, binds):
     claim = build_claim(f"What did the {subject} show?", "something", Intent(asked="value", entities=[
         IntentEntity(text=subject, type="test" if subject != "DVT" else "problem")]))
     assert bool(subject_spans(claim, text, 0, len(text))) is binds
+
+
+@pytest.mark.parametrize("note,question,right,wrong", [
+    ("HPI\nMr. Ward reports headaches started about 3 months ago, at which point they were around 3 out of 10 in "
+     "severity. They have gradually worsened over time and now he rates them at about 6/10.\n",
+     "How does he rate the severity of his headaches now?", "About 6 out of 10", "About 3 out of 10"),
+    ("HPI\nHer knee pain began in May, when at first it was 2/10. It has worsened steadily and currently she puts "
+     "it at 7/10.\n", "How does she rate her knee pain currently?", "7 out of 10", "2 out of 10"),
+    ("HPI\nHis back pain started last year; back then it was a 5 out of 10. Since the fall it got worse and today "
+     "it is 8/10.\n", "How bad is his back pain now?", "8 out of 10", "5 out of 10"),
+])
+def test_the_subjects_own_sentence_is_a_rival_only_in_the_role_asked(notes_qa, note, question, right, wrong):
+    """A value in a sentence that names the subject beats one from a sentence that does not, unless that value is
+    in another time role than the question asks ("at which point they were 3 out of 10", asked the score now)."""
+    qa = notes_qa(Patient("q21", "Al Ward", "1960-05-05"), {"n": ("2024-04-02", note)}, extract=True)
+    opts = {"A": right, "B": wrong, "C": "10 out of 10"}
+    v = _forced(qa, "q21", question, opts, "A")
+    assert v.status == "verified", [(f.check, f.status, f.detail) for f in v.findings]
+    assert _forced(qa, "q21", question, opts, "B").status != "verified"
