@@ -734,18 +734,24 @@ class Verifier:
         against "an A1c that at one point was 13", asked the two-year average): the question's words pick that one."""
         from agent.claims import subject_spans
 
-        if self.tools is None or not claim.subject or claim.topic_only or analysis.dates or months_in(claim.question):
+        if self.tools is None or analysis.dates or months_in(claim.question):
             return []  # a dated question is checked against the clauses of its date (the anchor checks)
+        if (not claim.subject or claim.topic_only) and not _timed(claim):
+            return []
         # a word most of the record's sentences hold ("take", "now" in a transcript) picks no sentence out
         quals = {t for t in _qualifiers(claim) if self.tools.doc_freq(pid, t) <= _QUALIFIER_DF}
         if not quals:
             return []
         mine = quals & set(content_tokens(p.text[loc.sentence[0]:loc.sentence[1]]))
         here = p.start + loc.sentence[0]
+        # a time ("in 4 to 6 days", "about a year ago") from a sentence that does not name the subject belongs to
+        # whatever event that sentence tells: the sentence with more of the question's words, subject named or not,
+        # tells the event asked
+        loose = _timed(claim) and not subject_spans(claim, p.text, *loc.sentence)
         for q in self.tools.lexical(pid, " ".join([*claim.subject, *sorted(quals)]), k=10):
             if q.start <= here < q.end and q.note_id == p.note_id:
                 continue
-            if len(q.text) > 400 or not subject_spans(claim, q.text, 0, len(q.text)):
+            if len(q.text) > 400 or not (loose or subject_spans(claim, q.text, 0, len(q.text))):
                 continue  # a long dialogue turn names many things: not one subject's own sentence
             theirs = quals & set(content_tokens(q.text))
             if len(theirs) <= len(mine) or not theirs - mine:
@@ -753,8 +759,8 @@ class Verifier:
             rival = self._rival_in(claim, q.text, analysis)
             if rival is not None:
                 return [Finding(check="binding", claim=claim.answer[:80], status="contradicted",
-                                detail=f"the question's words ({', '.join(sorted(theirs))}) are in another sentence "
-                                       f"about {', '.join(claim.subject)}, which gives '{rival}': {q.note_id} "
+                                detail=f"the question's words ({', '.join(sorted(theirs))}) are in another sentence"
+                                       f"{'' if loose else ' about ' + ', '.join(claim.subject)}, which gives '{rival}': {q.note_id} "
                                        f"'{_quote(q.text, (0, len(q.text)))}'")]
         return []
 
@@ -1575,6 +1581,13 @@ def _inner_negated(text: str, span: tuple[int, int], terms) -> bool:
                for i, (_, t) in enumerate(toks) if i)
 
 
+def _timed(claim) -> bool:
+    """Is the answer a time: only numbers of days, weeks, months, years or hours ("in 2 weeks", "a year ago")?"""
+    units = [u for _, u, _ in claim.numbers]
+    time = ("d", "wk", "mo", "y", "h")  # a range's first end carries no unit: "4 to 6 days"
+    return not claim.dates and any(u in time for u in units) and all(u in time or u is None for u in units)
+
+
 def _qualifiers(claim) -> set[str]:
     """The question's own words beyond its subject, the answer and how it is asked ("averaged", "past", "years";
     "now", "discharge"): a person's name (a capitalised word inside it) is none of them."""
@@ -1582,7 +1595,9 @@ def _qualifiers(claim) -> set[str]:
 
     frame = {stem(w) for w in cues()["speech_frame_words"]}
     names = {stem(m.group(0).lower()) for m in re.finditer(r"(?<=\w\W)\b[A-Z][a-z]+", claim.question)}
-    words = {t for t in content_tokens(claim.question) if not t[0].isdigit()}
+    spelled = " ".join(v for k, v in cues()["shorthand"].items()
+                       if re.search(r"(?<![\w/])%s(?![\w/])" % re.escape(k), claim.question, re.I))
+    words = {t for t in content_tokens(f"{claim.question} {spelled}") if not t[0].isdigit()}
     return words - claim.subject_terms - set(claim.value_terms) - frame - names - set(content_tokens(claim.answer))
 
 

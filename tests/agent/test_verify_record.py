@@ -498,3 +498,26 @@ def test_the_subjects_own_sentence_is_a_rival_only_in_the_role_asked(notes_qa, n
     v = _forced(qa, "q21", question, opts, "A")
     assert v.status == "verified", [(f.check, f.status, f.detail) for f in v.findings]
     assert _forced(qa, "q21", question, opts, "B").status != "verified"
+
+
+@pytest.mark.parametrize("note,question,right,wrong", [
+    ("Assessment and plan\nLateral ankle sprain. Continue RICE; crutches, non-weight-bearing.\nI advised him that his "
+     "symptoms will likely start to improve over the next 4 to 6 days.\nThe patient will follow up with me in 2 weeks "
+     "to assess his progress.\n", "When is f/u planned for the ankle sprain?", "In 2 weeks", "In 4 to 6 days"),
+    ("Plan\nRight index trigger finger: cortisone injection today.\nOccupational therapy once a week for the next 6 "
+     "weeks for range of motion of the finger.\nIt is going to take about three to five days before it starts feeling "
+     "better.\n", "After the cortisone shot, how long until the finger starts feeling better?",
+     "About three to five days", "About six weeks"),
+    ("HPI\nKnee osteoarthritis, on naproxen.\nShe has had the knee brace for about a year.\nThe knee swelling came back "
+     "3 weeks ago after a long hike.\n", "How long ago did the swelling of her knee osteoarthritis come back?",
+     "3 weeks ago", "About a year ago"),
+])
+def test_a_time_from_a_sentence_about_another_event_loses_to_the_sentence_that_tells_the_one_asked(
+        notes_qa, note, question, right, wrong):
+    """A time ('in 4 to 6 days') from a sentence that does not name the subject belongs to that sentence's event;
+    the sentence with more of the question's words (f/u read as follow up) tells the event asked."""
+    qa = notes_qa(Patient("q22", "Ed Vale", "1970-07-07"), {"n": ("2024-04-02", note)}, extract=True)
+    opts = {"A": right, "B": wrong, "C": "In 3 months"}
+    assert _forced(qa, "q22", question, opts, "B").status != "verified"
+    v = _forced(qa, "q22", question, opts, "A")
+    assert v.status == "verified", [(f.check, f.status, f.detail) for f in v.findings]
