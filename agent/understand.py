@@ -161,12 +161,14 @@ _SPOKEN_HUNDREDS = re.compile(
         "|".join(_TENS), _UNIT_WORD, _TEEN_WORD, _UNIT_WORD, _UNIT_WORD, "|".join(_TENS), _UNIT_WORD, _UNITS), re.I)
 
 
-# "a year ago", "for about a week", "in a couple of weeks": an article (or "couple of") before a time unit is a count
-# of it where a time word frames it; elsewhere ("once a day", "two tablets a day") it is a rate, no number
+# "a year ago", "for about a week", "in a couple of weeks", "a month or two after": an article (or "couple of") before
+# a time unit is a count of it where a time word frames it; elsewhere ("once a day", "once a week or two") it is a
+# rate, no number
 _ARTICLE_TIME = re.compile(
     r"(?:\b(?:about|around|approximately|roughly|almost|nearly|over|for|in|within|after|past|last|than|just|only)"
     r"\s+(?P<a>an?|a\s+couple\s+of|a\s+single)\s+(?P<u>hours?|days?|weeks?|months?|years?)\b"
-    r"|\b(?P<a2>an?|a\s+couple\s+of)\s+(?P<u2>hours?|days?|weeks?|months?|years?)(?=\s+(?:ago|later|earlier|before|prior)\b))",
+    r"|(?<!once\s)(?<!twice\s)(?<!times\s)\b(?P<a2>an?|a\s+couple\s+of)\s+(?P<u2>hours?|days?|weeks?|months?|years?)"
+    r"(?=\s+(?:ago|later|earlier|before|prior|or\s+(?:so|two|2|three|3))\b))",
     re.I)
 
 

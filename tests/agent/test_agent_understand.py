@@ -83,6 +83,8 @@ def test_an_article_before_a_time_unit_counts_one_where_time_frames_it():
     assert got("for about a week") == [(1.0, "wk")]
     assert got("follow up in a couple of weeks") == [(2.0, "wk")]
     assert got("a month later the rash came back") == [(1.0, "mo")]
+    assert got("it started maybe a month or two after the norvasc") == [(1.0, "mo"), (2.0, None)]
+    assert got("i check it once a week or two") == [(1.0, None), (2.0, None)]
     assert got("once a day") == [(1.0, None)]
     assert got("two tablets a day") == [(2.0, None)]
     assert got("a colonoscopy every year") == []
