@@ -320,6 +320,9 @@ class Verifier:
             return self._paraphrase(claim, cands[0], pid, analysis, passages), None
         stated = [c for c in cands if self._stated(claim, c, analysis)]
         if not stated:
+            summed = self._summed(claim, passages, pid)
+            if summed is not None:
+                return summed
             for variant in _glossed(claim.answer)[1:]:
                 # an option told two ways ("Microphthalmia (small-appearing eyes)"): the record's way suffices
                 sub = build_claim(claim.question, variant, claim.intent)
@@ -907,6 +910,60 @@ class Verifier:
                                        f"{'/'.join(sorted(stated))}: '{_quote(p.text, loc.clause)}'")]
         return []
 
+    def _summed(self, claim, passages, pid: str):
+        """A total asked for, re-derived from one sentence that names the subject: the sum of its amounts in the
+        answer's unit ("lispro 4 IU at 11:30, 8 IU at 17:00 and 6 IU at 21:30": 18 IU), or one amount times the
+        count of its doses or days ("500 mg IV once daily on three consecutive days": 1,500 mg)."""
+        from agent.claims import cue_rx_words, cues, subject_spans
+        from agent.intent import shared_parser
+        from agent.tools import split_sentences
+        from agent.understand import number_spans
+
+        if len(claim.numbers) != 1 or not claim.numbers[0][1] or not claim.subject:
+            return None
+        if not cue_rx_words("total_question").search(claim.question):
+            return None
+        want, unit = claim.numbers[0][0], claim.numbers[0][1]
+        texts = [(p, p.text) for p in passages]
+        if self.tools is not None:
+            texts += [(q, q.text) for q in self.tools.lexical(pid, " ".join(claim.subject), k=8)]
+        counted = r"\s+(?:%s)\b" % "|".join(map(re.escape, cues()["total_counts"]))
+        for p, text in texts:
+            for s0, s1 in split_sentences(text):
+                if not subject_spans(claim, text, s0, s1):
+                    continue
+                sent = text[s0:s1]
+                spans = sorted(number_spans(sent))
+                named = subject_spans(claim, sent, 0, len(sent))
+                # the amounts the sentence gives after it names the subject and before it names another drug or test
+                others = [a for a, _, t in shared_parser().typed_mentions(sent) if t in ("drug", "test")
+                          and a >= named[0][1] and not any(x <= a < y for x, y in named)]
+                cut = min(others, default=len(sent))
+                spans = [x for x in spans if x[0] < cut]
+                amounts = [v for a, _, v, u, _ in spans if u == unit and a >= named[0][1]]
+                ways = [(" + ".join(f"{v:g} {unit}" for v in amounts), sum(amounts))] if len(amounts) >= 2 else []
+                several = cue_rx_words("several_a_day").search(sent)  # days count doses given once a day
+                for a, b in named:
+                    # the subject's amount is the first in the answer's unit after it; its count comes before the next
+                    mine = [x for x in spans if x[3] == unit and x[0] >= b]
+                    if not mine:
+                        continue
+                    x0, x1, amount = mine[0][:3]
+                    stop = mine[1][0] if len(mine) > 1 else len(sent)
+                    for n0, e, n, u, _ in spans:
+                        if not x1 <= n0 < stop:
+                            continue
+                        m = re.match(counted, sent[e:], re.I) if u is None else None
+                        days = u == "d" or (m is not None and "day" in m.group(0).lower())
+                        if (m is not None or u == "d") and not (several and days):
+                            ways.append((f"{amount:g} {unit} x {n:g}", amount * n))
+                for how, total in ways:
+                    if abs(total - want) < 1e-6:
+                        return [Finding(check="recompute", claim=claim.answer[:80], status="supported",
+                                        detail=f"the total re-derived: {how} = {total:g} {unit} in {p.note_id}: "
+                                               f"'{_quote(text, (s0, s1))}'")], None
+        return None
+
     @staticmethod
     def _total(claim, p, loc) -> list[Finding]:
         """A total asked for is computed from its parts; one clause's number is the total only when it says so."""
@@ -1312,6 +1369,12 @@ class Verifier:
             return (res is not None and res == ("present", "patient") and self._normal_after(c, p, loc) is None
                     and not only_named)
 
+        def denied(p, loc, c) -> bool:
+            """Not stated for the patient, and not only as a contingency ("if i'm around smoke i do start coughing"
+            tells a habit, no denial of it)."""
+            res = self._stance(p, loc)
+            return not positive(p, loc, c) and (res is None or res[0] != "hypothetical" or res[1] != "patient")
+
         mine = mentions(claim.answer)
         pos = [(p, loc) for p, loc, c in mine if positive(p, loc, c)]
         if pos:
@@ -1332,12 +1395,18 @@ class Verifier:
         others = [t for k, t in analysis.real_options.items() if t.strip() != claim.answer.strip()]
         seen = [mentions(t) for t in others]
         documented = sum(1 for ms in seen if any(positive(p, loc, c) for p, loc, c in ms))
+        if negated and not any(denied(p, loc, c) for p, loc, c in mine if (p, loc) in negated):
+            p, loc = negated[0]
+            return [Finding(check="absence", claim=claim.answer[:80], status="unsupported",
+                            detail=f"could not check: stated only as a contingency, not as absent: {p.note_id} "
+                                   f"'{_quote(p.text, loc.sentence)}'")]
         if negated:
             p, loc = negated[0]
             return [Finding(check="absence", claim=claim.answer[:80], status="supported",
                             detail=f"stated as negated or not the patient's: {p.note_id} '{_quote(p.text, loc.sentence)}'"
                                    f"; {documented} of {len(others)} other options documented")]
-        if any(ms and not any(positive(p, loc, c) for p, loc, c in ms) for ms in seen):
+        if any(ms and not any(positive(p, loc, c) for p, loc, c in ms) and any(denied(p, loc, c) for p, loc, c in ms)
+               for ms in seen):
             # another option is explicitly negated in the record: the question is about what was denied or ruled
             # out, and an option the record never mentions is not that
             return [Finding(check="absence", claim=claim.answer[:80], status="unsupported",

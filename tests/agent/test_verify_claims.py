@@ -1054,3 +1054,53 @@ def test_a_time_said_with_an_article_is_a_number_of_its_unit(text, right, wrong)
     bad = locate(build_claim("When was it?", wrong, intent), text)
     assert bad is None or bad.coverage < 0.6
     assert locate(build_claim("When was it?", right, intent), text).coverage >= 0.6
+
+
+TOTAL = Intent(asked="dose", entities=[IntentEntity(text="methylprednisolone", type="drug")])
+
+
+@pytest.mark.parametrize("text,question,right,wrong", [
+    ("Induction with methylprednisolone 500 mg IV once daily on three consecutive days, followed by oral prednisolone "
+     "40 mg daily.", "What total dose of methylprednisolone did the pulses deliver?", "1,500 mg", "540 mg"),
+    ("Methylprednisolone 250 mg IV daily for 4 days was given for the flare.",
+     "What cumulative amount of methylprednisolone was given?", "1,000 mg", "250 mg"),
+    ("Correction doses of methylprednisolone on day 1: 125 mg at 08:00, 125 mg at 14:00 and 60 mg at 20:00.",
+     "How much methylprednisolone was given in total on day 1?", "310 mg", "250 mg"),
+    ("Methylprednisolone 1 g IV x 3 doses, then taper.", "What was the total methylprednisolone dose?", "3 g", "1 g"),
+])
+def test_a_total_is_re_derived_from_its_amounts_and_counts(text, question, right, wrong):
+    """A total asked for is the sum of the subject's amounts in one sentence, or its one amount times the count of
+    its doses or (once-daily) days; any other number is still no total."""
+    opts = {"A": right, "B": wrong}
+    ok = _verify(text, question, opts, right, TOTAL)
+    assert ok.status == "verified" and "recompute" in {f.check for f in ok.findings}, ok.reason
+    assert _verify(text, question, opts, wrong, TOTAL).status != "verified"
+
+
+@pytest.mark.parametrize("text,question,answer", [
+    ("Methylprednisolone 500 mg IV twice daily for 3 days.", "What total dose of methylprednisolone was given?",
+     "1,500 mg"),   # twice a day: days do not count its doses
+    ("Prednisolone 40 mg and 20 mg, then methylprednisolone 500 mg once.",
+     "What total dose of methylprednisolone was given?", "560 mg"),  # the amounts before the subject are another's
+])
+def test_a_total_does_not_count_what_the_sentence_does_not_give_the_subject(text, question, answer):
+    v = _verify(text, question, {"A": answer, "B": "100 mg"}, answer, TOTAL)
+    assert v.status != "verified", v.reason
+
+
+@pytest.mark.parametrize("text,question,contingent,denied", [
+    ("[patient] i do n't wake up at night much . if i'm around smoke i do start coughing a little bit .",
+     "Which problem does she say she does NOT have?", "Coughing around smoke", "Waking up at night"),
+    ("Return to the ED if you develop chest pain. She denies fever.", "Which symptom did she deny?",
+     "Chest pain", "Fever"),
+    ("Should the leg swelling worsen, call the clinic. No redness of the leg.", "Which finding was absent?",
+     "Leg swelling", "Redness of the leg"),
+])
+def test_a_contingency_is_no_denial(text, question, contingent, denied):
+    """Asked what was denied, an option the record names only in a condition ("if ...", "should ...") is not
+    denied there; the one it states absent is."""
+    opts = {"A": contingent, "B": denied}
+    intent = Intent(asked="presence", negated=True)
+    assert _verify(text, question, opts, contingent, intent).status != "verified"
+    ok = _verify(text, question, opts, denied, intent)
+    assert ok.status == "verified", ok.reason
