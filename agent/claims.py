@@ -313,7 +313,7 @@ def _number_spans(text: str, start: int, end: int, numbers, claim_ratios=(), cou
     # answer states that group too
     found = [x for x in number_spans(seg) if not any(a <= x[0] < b for a, b in grouped) or claim_ratios]
     spans = []
-    for v, u, _ in numbers:
+    for v, u, surface in numbers:
         # a unit the answer states must be the text's too ("10 days" is not "three times a day"), unless records
         # routinely leave it out ("HR: 98" for "98 beats per minute")
         # a count ("how many tablets") is no measure: "lortab 5 milligram", "every six hours" state no count of 5 or 6
@@ -324,6 +324,12 @@ def _number_spans(text: str, start: int, end: int, numbers, claim_ratios=(), cou
                     if abs(g - v) < 1e-6 and (
                         (u is None and not (count and gu not in (None, "cycle", "x"))) or gu == u
                         or (gu is None and u in cues()["omissible_units"] and _bare(seg, b)))), None)
+        if hit is None and surface.lower() == "once":
+            # "once daily" is the record's plain "daily": a frequency word with no count before it
+            m = next((m for m in cue_rx_words("implicit_once").finditer(seg)
+                      if not re.search(r"(?:\d|\b(?:twice|thrice|two|three|four|times|x))\W*$", seg[:m.start()],
+                                       re.I)), None)
+            hit = (start + m.start(), start + m.end()) if m else None
         if hit is None:
             return []
         spans.append(hit)

@@ -1104,3 +1104,20 @@ def test_a_contingency_is_no_denial(text, question, contingent, denied):
     assert _verify(text, question, opts, contingent, intent).status != "verified"
     ok = _verify(text, question, opts, denied, intent)
     assert ok.status == "verified", ok.reason
+
+
+@pytest.mark.parametrize("text,answer,states", [
+    ("A progestin-only pill (desogestrel 75 µg daily) was started.", "Desogestrel 75 µg once daily", True),
+    ("Methotrexate 15 mg weekly.", "Methotrexate 15 mg once daily", False),
+    ("Take metformin 500 mg a day with breakfast.", "Metformin 500 mg once a day", True),
+    ("Metformin 500 mg twice daily.", "Metformin 500 mg once daily", False),
+    ("Metformin 500 mg 2 times a day.", "Metformin 500 mg once a day", False),
+    ("Metformin 500 mg daily.", "Metformin 500 mg twice daily", False),
+])
+def test_once_daily_is_a_plain_daily(text, answer, states):
+    """'once daily' is what a record writes as 'daily' (no count before the frequency word); 'twice daily' is not."""
+    from agent.claims import build_claim, locate
+
+    claim = build_claim("What dose was started?", answer, Intent(asked="dose"))
+    loc = locate(claim, text)
+    assert (loc is not None and loc.coverage >= 0.6) is states
