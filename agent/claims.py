@@ -326,9 +326,9 @@ def _number_spans(text: str, start: int, end: int, numbers, claim_ratios=(), cou
                         or (gu is None and u in cues()["omissible_units"] and _bare(seg, b)))), None)
         if hit is None and surface.lower() == "once":
             # "once daily" is the record's plain "daily": a frequency word with no count before it
+            counts = "|".join(map(re.escape, cues()["frequency_counts"]))
             m = next((m for m in cue_rx_words("implicit_once").finditer(seg)
-                      if not re.search(r"(?:\d|\b(?:twice|thrice|two|three|four|times|x))\W*$", seg[:m.start()],
-                                       re.I)), None)
+                      if not re.search(r"(?:\d|\b(?:%s))\W*$" % counts, seg[:m.start()], re.I)), None)
             hit = (start + m.start(), start + m.end()) if m else None
         if hit is None:
             return []

@@ -930,11 +930,11 @@ class Verifier:
         counted = r"\s+(?:%s)\b" % "|".join(map(re.escape, cues()["total_counts"]))
         for p, text in texts:
             for s0, s1 in split_sentences(text):
-                if not subject_spans(claim, text, s0, s1):
-                    continue
                 sent = text[s0:s1]
-                spans = sorted(number_spans(sent))
                 named = subject_spans(claim, sent, 0, len(sent))
+                if not named:
+                    continue
+                spans = sorted(number_spans(sent))
                 # the amounts the sentence gives after it names the subject and before it names another drug or test
                 others = [a for a, _, t in shared_parser().typed_mentions(sent) if t in ("drug", "test")
                           and a >= named[0][1] and not any(x <= a < y for x, y in named)]
@@ -948,7 +948,7 @@ class Verifier:
                     mine = [x for x in spans if x[3] == unit and x[0] >= b]
                     if not mine:
                         continue
-                    x0, x1, amount = mine[0][:3]
+                    _, x1, amount = mine[0][:3]
                     stop = mine[1][0] if len(mine) > 1 else len(sent)
                     for n0, e, n, u, _ in spans:
                         if not x1 <= n0 < stop:
