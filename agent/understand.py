@@ -129,7 +129,8 @@ DAYS_PER_UNIT = {"d": 1.0, None: 1.0, "wk": 7.0, "mo": 30.44, "y": 365.25}
 _UNITS = (r"beats? (?:per|a|/) ?min(?:ute)?|breaths? (?:per|a|/) ?min(?:ute)?|beats/min|breaths/min|%|percent|milligrams?|micrograms?|milliliters?|millilitres?|grams?|kilograms?|mg/dl|mg/m2|mg/kg|mmol/l|g/dl|"
           r"µg|mcg|ug|mg|kg|g|ml|l|mm|cm|m|u/l|iu|units?|mmhg|bpm|°c|degrees?(?: celsius)?|days?|weeks?|months?|years?|"
           r"hours?|cycles?|times?|x")
-_NUM_UNIT = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)?)\s*(" + _UNITS + r")?(?![\w])", re.I)
+# the unit may be hyphenated to its number as an adjective: "a 6-to-8-week course", "a 10-day supply"
+_NUM_UNIT = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)?)(?:-|\s*)(" + _UNITS + r")?(?![\w])", re.I)
 _UNIT_CANON = {
     "day": "d", "days": "d", "week": "wk", "weeks": "wk", "month": "mo", "months": "mo", "year": "y", "years": "y",
     "hour": "h", "hours": "h", "unit": "u", "units": "u", "iu": "u", "cycle": "cycle", "cycles": "cycle",

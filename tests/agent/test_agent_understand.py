@@ -90,6 +90,18 @@ def test_an_article_before_a_time_unit_counts_one_where_time_frames_it():
     assert got("a colonoscopy every year") == []
 
 
+def test_a_unit_hyphenated_to_its_number_is_its_unit():
+    """ "a 6-to-8-week course", "a 10-day supply", "a 5-mg tablet": the compound adjective keeps the unit; a range
+    ("2-3 days") is two numbers."""
+    from agent.understand import find_numbers
+
+    got = lambda t: [(v, u) for v, u, _ in find_numbers(t)]  # noqa: E731
+    assert got("a 6-to-8-week course") == [(6.0, None), (8.0, "wk")]
+    assert got("a 10-day supply") == [(10.0, "d")]
+    assert got("a 5-mg tablet") == [(5.0, "mg")]
+    assert got("for 2-3 days") == [(2.0, None), (3.0, "d")]
+
+
 def test_spoken_three_digit_numbers():
     """Hundreds said in words; a dictated blood pressure says its hundreds as one digit ("one fifty over seventy"),
     which elsewhere is two numbers ("take one fifty milligram tablet": one tablet of 50 mg)."""

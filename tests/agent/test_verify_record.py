@@ -272,7 +272,7 @@ def test_asked_what_was_started_a_list_line_that_starts_nothing_does_not_verify(
     ("Varenicline was started on 13.01.2024 at 0.5 mg once daily.\nThe initial 12-week course ended on 06.04.2024; "
      "at his request varenicline was continued for a further 12 weeks.\n", "How did the varenicline course evolve?",
      "Started on 13.01.2024 at 0.5 mg once daily; continued for a further 12 weeks",
-     "Started on 13.01.2024 at 0.5 mg once daily; stopped on 06.04.2024 after the 12-week course"),
+     "Started on 13.01.2024 at 0.5 mg once daily; stopped on 06.04.2024 when the initial 12-week course ended"),
     ("Prednisolone 40 mg daily was started on 02.03.2024.\nOn 16.03.2024 the dose was tapered to 20 mg and "
      "prednisolone was continued at that dose.\n", "How was the prednisolone course managed?",
      "Started at 40 mg daily; tapered to 20 mg on 16.03.2024",
