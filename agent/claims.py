@@ -100,10 +100,11 @@ class Claim:
     ratios: list[tuple[float, ...]] = field(default_factory=list)  # slash groups: "162/98", "92/22 µg"
     topic_only: bool = False  # the subject is the question's own words, not a typed entity: it can only contradict
     aliases: list[str] = field(default_factory=list)  # the subject's other dictionary names ("hemoglobin a1c" for "HbA1c")
+    frequencies: list[str] = field(default_factory=list)  # how often, as "1/d", "2/d", "1/y" (verify_cues frequencies)
 
     @property
     def checkable(self) -> bool:
-        return bool(self.value_terms or self.numbers or self.dates)
+        return bool(self.value_terms or self.numbers or self.dates or self.frequencies)
 
 
 def _subject_phrases(intent: Intent) -> list[str]:
@@ -197,14 +198,18 @@ def build_claim(question: str, answer: str, intent: Intent) -> Claim:
     grouped = _ratio_spans(answer)
     # a slash group's unit ("162/98 mmHg") is the group's: the group check binds its numbers, so a text that omits
     # the unit ("BP 162/98") still states it
+    freqs = frequency_spans(answer)
     numbers = [(v, None if any(a <= s < b for a, b in grouped) else u, surface)
                for s, _, v, u, surface in number_spans(answer)
-               if not any(abs(v - q[0]) < 1e-9 and (u == q[1]) for q in q_nums)]
+               if not any(abs(v - q[0]) < 1e-9 and (u == q[1]) for q in q_nums)
+               and not any(a <= s < b for a, b, _ in freqs)]  # "once" of "once a year" is the frequency's
     # the answer's polarity words ("ruled out") are its assertion, checked on their own, not words to find
     words = cue_rx_words("polarity_words").sub(" ", answer)
     for _, unit, surface in find_numbers(answer):
         if unit:  # "5 mg": the unit belongs to the number, it is not a word to find on its own
             words = words.replace(surface, " ")
+    for a, b, _ in freqs:  # "once a year" is a frequency, not the words "year" to find
+        words = words.replace(answer[a:b], " ")
     worded = worded_ratios(answer)
     for _, _, between in worded:  # "6 out of 10" is the group 6/10, not the words "out" and "of"
         words = words.replace(between, " ")
@@ -220,7 +225,7 @@ def build_claim(question: str, answer: str, intent: Intent) -> Claim:
     return Claim(question, answer, intent, subject, subject_terms, value_terms, numbers,
                  [d for d, _ in find_dates(answer)], rel, intent.negated, role, ev,
                  ratios(answer) + [g for g, _, _ in worded if g not in ratios(answer)],
-                 topic_only and bool(subject), [] if topic_only else _aliases(subject))
+                 topic_only and bool(subject), [] if topic_only else _aliases(subject), [k for _, _, k in freqs])
 
 
 def _aliases(subject: list[str]) -> list[str]:
@@ -252,6 +257,19 @@ def ratios(text: str) -> list[tuple[float, ...]]:
     """Slash groups of numbers (a blood pressure "162/98", a combination's strengths "92/55/22"), dates left out."""
     return [tuple(float(x) for x in re.split(r"\s?/\s?", m.group(0))) for m in _RATIO.finditer(text)
             if not find_dates(m.group(0))]
+
+
+@lru_cache(maxsize=1)
+def _frequency_rx() -> tuple[re.Pattern, dict[str, str]]:
+    table = {phrase.lower(): key for key, phrases in cues()["frequencies"].items() for phrase in phrases}
+    alts = "|".join(re.escape(p) for p in sorted(table, key=len, reverse=True))
+    return re.compile(r"(?<![\w.])(?:%s)(?![\w])" % alts, re.I), table
+
+
+def frequency_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, "1/d" | "2/d" | "1/y" ...) for each way of saying how often ("annual", "twice a day", "BID")."""
+    rx, table = _frequency_rx()
+    return [(m.start(), m.end(), table[m.group(0).lower()]) for m in rx.finditer(text)]
 
 
 def worded_ratios(text: str) -> list[tuple[tuple[float, float], str, str]]:
@@ -313,7 +331,7 @@ def _number_spans(text: str, start: int, end: int, numbers, claim_ratios=(), cou
     # answer states that group too
     found = [x for x in number_spans(seg) if not any(a <= x[0] < b for a, b in grouped) or claim_ratios]
     spans = []
-    for v, u, surface in numbers:
+    for v, u, _ in numbers:
         # a unit the answer states must be the text's too ("10 days" is not "three times a day"), unless records
         # routinely leave it out ("HR: 98" for "98 beats per minute")
         # a count ("how many tablets") is no measure: "lortab 5 milligram", "every six hours" state no count of 5 or 6
@@ -324,12 +342,6 @@ def _number_spans(text: str, start: int, end: int, numbers, claim_ratios=(), cou
                     if abs(g - v) < 1e-6 and (
                         (u is None and not (count and gu not in (None, "cycle", "x"))) or gu == u
                         or (gu is None and u in cues()["omissible_units"] and _bare(seg, b)))), None)
-        if hit is None and surface.lower() == "once":
-            # "once daily" is the record's plain "daily": a frequency word with no count before it
-            counts = "|".join(map(re.escape, cues()["frequency_counts"]))
-            m = next((m for m in cue_rx_words("implicit_once").finditer(seg)
-                      if not re.search(r"(?:\d|\b(?:%s))\W*$" % counts, seg[:m.start()], re.I)), None)
-            hit = (start + m.start(), start + m.end()) if m else None
         if hit is None:
             return []
         spans.append(hit)
@@ -362,13 +374,23 @@ def locate(claim: Claim, text: str, note_date=None) -> Located | None:
                 continue
             if claim.ratios and not all(states_ratio(g, text[cs:ce]) for g in claim.ratios):
                 continue
+            freqs = [(a + cs, b + cs, k) for a, b, k in frequency_spans(text[cs:ce])]
+            if claim.frequencies and not set(claim.frequencies) <= {k for _, _, k in freqs}:
+                continue
             dates_ok = all(d == note_date or any(d == x for x, _ in find_dates(text[cs:ce])) for d in claim.dates)
             if claim.dates and not dates_ok:
                 continue
-            parts = len(want) + len(claim.numbers) + len(claim.dates)
-            cov = (len(got) + len(claim.numbers) + len(claim.dates)) / parts if parts else 0.0
+            fixed = len(claim.numbers) + len(claim.dates) + len(claim.frequencies)
+            parts = len(want) + fixed
+            cov = (len(got) + fixed) / parts if parts else 0.0
             hits = _densest(hits, toks)
-            spans = hits + nspans
+            # each frequency where the answer's other words and numbers are ("losartan 50 mg daily", not the
+            # "daily" of the drug before it)
+            near = hits + nspans
+            mid = (min(a for a, _ in near) + max(b for _, b in near)) / 2 if near else cs
+            fspans = [min(((a, b) for a, b, k in freqs if k == key), key=lambda x: abs((x[0] + x[1]) / 2 - mid))
+                      for key in claim.frequencies]
+            spans = hits + nspans + fspans
             if not spans:
                 if not claim.dates:
                     continue

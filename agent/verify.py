@@ -368,7 +368,7 @@ class Verifier:
         shared = set.intersection(*opts) if len(opts) >= 2 else set()
         said = {stem(w.lower()) for _, _, surface in claim.numbers for w in re.findall(r"[A-Za-z]+", surface)}
         own = [t for t in claim.value_terms if t not in shared and t not in said]  # "once" is counted as its number
-        fixed = len(claim.numbers) + len(claim.dates)  # locate found every number and date of the answer
+        fixed = len(claim.numbers) + len(claim.dates) + len(claim.frequencies)  # locate found every one of them
         if not own:
             return True
         here = set(content_tokens(p.text[loc.clause[0]:loc.clause[1]]))
@@ -809,7 +809,7 @@ class Verifier:
         contingency ("if therapy fails, X") answers only a question about plans."""
         from agent.claims import cue_rx_words
 
-        if not claim.value_terms:
+        if not (claim.value_terms or claim.frequencies):
             return []
         res = self._stance(p, loc)
         if res is None:

@@ -1108,16 +1108,19 @@ def test_a_contingency_is_no_denial(text, question, contingent, denied):
 
 @pytest.mark.parametrize("text,answer,states", [
     ("A progestin-only pill (desogestrel 75 µg daily) was started.", "Desogestrel 75 µg once daily", True),
+    ("She reports annual mole checks by her primary care provider at her physicals.", "Once a year", True),
+    ("Metoprolol 25 mg BID.", "Metoprolol 25 mg twice daily", True),
     ("Methotrexate 15 mg weekly.", "Methotrexate 15 mg once daily", False),
-    ("Take metformin 500 mg a day with breakfast.", "Metformin 500 mg once a day", True),
     ("Metformin 500 mg twice daily.", "Metformin 500 mg once daily", False),
     ("Metformin 500 mg 2 times a day.", "Metformin 500 mg once a day", False),
     ("Metformin 500 mg daily.", "Metformin 500 mg twice daily", False),
+    ("Take two tablets a day.", "Once a day", False),
 ])
-def test_once_daily_is_a_plain_daily(text, answer, states):
-    """'once daily' is what a record writes as 'daily' (no count before the frequency word); 'twice daily' is not."""
+def test_how_often_is_read_however_it_is_written(text, answer, states):
+    """A frequency is one value however it is written ("once daily" / "daily", "once a year" / "annual", "twice
+    daily" / "BID"); "twice daily" is not "daily", and "two tablets a day" says no frequency."""
     from agent.claims import build_claim, locate
 
-    claim = build_claim("What dose was started?", answer, Intent(asked="dose"))
+    claim = build_claim("How often?", answer, Intent(asked="value"))
     loc = locate(claim, text)
     assert (loc is not None and loc.coverage >= 0.6) is states
