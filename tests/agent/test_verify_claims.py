@@ -1115,6 +1115,7 @@ def test_a_contingency_is_no_denial(text, question, contingent, denied):
     ("Metformin 500 mg 2 times a day.", "Metformin 500 mg once a day", False),
     ("Metformin 500 mg daily.", "Metformin 500 mg twice daily", False),
     ("Take two tablets a day.", "Once a day", False),
+    ("it happens occasionally less than once a day when i'm walking", "Once a day at bedtime", False),
 ])
 def test_how_often_is_read_however_it_is_written(text, answer, states):
     """A frequency is one value however it is written ("once daily" / "daily", "once a year" / "annual", "twice
