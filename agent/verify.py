@@ -914,7 +914,7 @@ class Verifier:
         """A total asked for, re-derived from one sentence that names the subject: the sum of its amounts in the
         answer's unit ("lispro 4 IU at 11:30, 8 IU at 17:00 and 6 IU at 21:30": 18 IU), or one amount times the
         count of its doses or days ("500 mg IV once daily on three consecutive days": 1,500 mg)."""
-        from agent.claims import cue_rx_words, cues, subject_spans
+        from agent.claims import cue_rx_words, cues, frequency_spans, subject_spans
         from agent.intent import shared_parser
         from agent.tools import split_sentences
         from agent.understand import number_spans
@@ -942,7 +942,8 @@ class Verifier:
                 spans = [x for x in spans if x[0] < cut]
                 amounts = [v for a, _, v, u, _ in spans if u == unit and a >= named[0][1]]
                 ways = [(" + ".join(f"{v:g} {unit}" for v in amounts), sum(amounts))] if len(amounts) >= 2 else []
-                several = cue_rx_words("several_a_day").search(sent)  # days count doses given once a day
+                # days count doses only of an amount given once a day
+                several = any(int(k.split("/")[0]) > 1 for _, _, k in frequency_spans(sent) if k.endswith("/d"))
                 for a, b in named:
                     # the subject's amount is the first in the answer's unit after it; its count comes before the next
                     mine = [x for x in spans if x[3] == unit and x[0] >= b]
