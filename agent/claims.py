@@ -222,9 +222,10 @@ def build_claim(question: str, answer: str, intent: Intent) -> Claim:
     elif rel is not None:
         rel = _relative_index().get(rel.lower().split()[-1], rel.lower())
     role, ev = _question_role(question, intent)
+    slashed = ratios(answer)
     return Claim(question, answer, intent, subject, subject_terms, value_terms, numbers,
                  [d for d, _ in find_dates(answer)], rel, intent.negated, role, ev,
-                 ratios(answer) + [g for g, _, _ in worded if g not in ratios(answer)],
+                 slashed + [g for g, _, _ in worded if g not in slashed],
                  topic_only and bool(subject), [] if topic_only else _aliases(subject), [k for _, _, k in freqs])
 
 

@@ -1654,7 +1654,7 @@ def _inner_negated(text: str, span: tuple[int, int], terms) -> bool:
 def _timed(claim) -> bool:
     """Is the answer a time: only numbers of days, weeks, months, years or hours ("in 2 weeks", "a year ago")?"""
     units = [u for _, u, _ in claim.numbers]
-    time = ("d", "wk", "mo", "y", "h")  # a range's first end carries no unit: "4 to 6 days"
+    time = {u for u in DAYS_PER_UNIT if u} | {"h"}  # a range's first end carries no unit: "4 to 6 days"
     return not claim.dates and any(u in time for u in units) and all(u in time or u is None for u in units)
 
 

@@ -114,6 +114,7 @@ def dictionary_senses(text: str, ambiguous: bool = False) -> list:
     return senses if ambiguous or len({e.name.lower() for e in senses}) == 1 else []
 
 
+@lru_cache(maxsize=4096)
 def concept_terms(text: str) -> tuple[str, ...]:
     """Other names of a term's one dictionary concept: its preferred name and the curated terms for it ("HbA1c" ->
     "hemoglobin a1c", "a1c"; "Flomax" -> "tamsulosin"). Nothing for a term with no sense or several, or for a
