@@ -337,18 +337,9 @@ class AgentGraph:
         return out, [], ",".join(used)
 
     def _lab_series_step(self, s: AgentState) -> tuple[list[Computed], list[FactRow], str]:
-        a, pid, resolved = s["analysis"], s["patient_id"], s.get("resolved", {})
-        out = [c for sub in list(resolved)[:2] for c in [self.tools.lab_series(pid, sub)] if c is not None]
-        if out:
-            return out, [], "lab_series"
-        for phrase in a.concepts:
-            ws_ = phrase.split()
-            for n in range(min(3, len(ws_)), 0, -1):  # "creatinine level change" -> "creatinine"
-                c = next((c for i in range(len(ws_) - n + 1)
-                          for c in [self.tools.lab_series_from_notes(pid, " ".join(ws_[i:i + n]))] if c), None)
-                if c is not None:
-                    return [c], [], "lab_series(notes)"
-        return [], [], ""
+        a = s["analysis"]
+        _, c = self.tools.named_lab_series(s["patient_id"], a.concepts, _option_units(a))
+        return ([c], [], "lab_series") if c is not None else ([], [], "")
 
     def lookup(self, s: AgentState) -> dict:
         """Every typed query the family did not run (each checks its own preconditions): the catch-all."""
@@ -387,24 +378,6 @@ class AgentGraph:
         return {"passages": passages, "facts": facts, "computed": list(s.get("computed", [])),
                 "route": [("gather_broader:" if broader else "gather:") + ",".join(used)]}
 
-    def _lab_series_for(self, pid: str, a):
-        """The lab series (from the notes' lab rows / sentences) of the test the question names."""
-        from agent.understand import STOPWORDS, find_dates, words
-        for phrase in a.concepts:
-            ws_ = phrase.split()
-            for n in range(min(3, len(ws_)), 0, -1):
-                for i in range(len(ws_) - n + 1):
-                    sub = " ".join(ws_[i:i + n])
-                    if _extreme(sub) or len(sub) < 2 or find_dates(sub) or re.search(
-                            r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|^\d", sub, re.I):
-                        continue  # a date is not a test name
-                    if not [w for w in words(sub) if w not in STOPWORDS and w not in ("patient's", "change", "level")]:
-                        continue
-                    c = self.tools.lab_series_from_notes(pid, sub)
-                    if c is not None:
-                        return sub, c
-        return None, None
-
     def _lab_answer(self, pid: str, a, intent) -> Computed | None:
         """Lab questions answered in code from the dated series: the highest / lowest value, the value on a date,
         the change between two dates. The option with exactly that value (and direction) is picked."""
@@ -418,7 +391,7 @@ class AgentGraph:
         at_date = len(a.dates) == 1 and not change and not diff
         if not (ext or change or at_date or diff):
             return None
-        test, series = self._lab_series_for(pid, a)
+        test, series = self.tools.named_lab_series(pid, a.concepts, _option_units(a))
         if series is None:
             return None
         pts, seen = [], set()
@@ -436,7 +409,8 @@ class AgentGraph:
             if size is None:
                 what = f"{test}: the two ends of the change are not both documented"
             else:
-                hits = [k for k, t in a.real_options.items() if states_change(t, size["value"], size["direction"])]
+                hits = [k for k, t in a.real_options.items()
+                        if states_change(t, size["value"], size["direction"], size["unit"])]
                 what = (f"{test}: {size['from']:g} on {size['from_date'].isoformat()} -> {size['to']:g} on "
                         f"{size['to_date'].isoformat()}, a change of {size['value']:g} ({size['direction']})")
                 choice = hits[0] if len(hits) == 1 else None
@@ -458,17 +432,17 @@ class AgentGraph:
                 choice = hits[0] if len(set(hits)) == 1 else None
         else:
             d1, d2 = sorted(a.dates[:2])
-            v1 = [pt["value"] for pt in pts if pt["date"] == d1]
-            v2 = [pt["value"] for pt in pts if pt["date"] == d2]
+            v1 = [pt for pt in pts if pt["date"] == d1]
+            v2 = [pt for pt in pts if pt["date"] == d2]
             if v1 and v2:
-                x, y = v1[0], v2[0]
-                size = change_of(x, y, d1, d2)
+                x, y = v1[0]["value"], v2[0]["value"]
+                size = change_of(x, y, d1, d2, v1[0].get("unit") or v2[0].get("unit"))
                 trend = size["direction"]
                 what = f"{test}: {x:g} on {d1.isoformat()} -> {y:g} on {d2.isoformat()} ({trend})"
                 hits = []
                 for k, t in a.real_options.items():
                     ns = [n[0] for n in find_numbers(t)]
-                    if diff and len(ns) == 1 and states_change(t, size["value"], trend):
+                    if diff and len(ns) == 1 and states_change(t, size["value"], trend, size["unit"]):
                         hits.append(k)  # "a decrease of 70 mL": the size of the change, not its two ends
                         continue
                     if change_direction(t) != trend:
@@ -691,6 +665,13 @@ def _extreme(text: str):
     from agent.claims import cue_rx
 
     return next((fn for k, fn in (("max", max), ("min", min)) if cue_rx("extremes", k).search(text)), None)
+
+
+def _option_units(a) -> set[str]:
+    """The units the options' values are given in ("4.28 g/g" -> g/g): the unit of the series they answer."""
+    from agent.understand import find_numbers
+
+    return {u for t in a.real_options.values() for _, u, _ in find_numbers(t) if u}
 
 
 def _wanted(step: str, intent, a) -> bool:

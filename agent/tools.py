@@ -331,6 +331,37 @@ class Toolbox:
         pa.source = pb.source = "timeline"
         return Computed("interval", text, {"days": days, "a_date": ma[0], "b_date": mb[0]}, [pa, pb])
 
+    def named_lab_series(self, pid: str, phrases: list[str], units: set[str] | None = None
+                         ) -> tuple[str | None, Computed | None]:
+        """The dated series of the lab test a question names, and the words that named it.
+
+        Word runs of up to three words are tried longest first; runs the lab vocabulary knows ("UPCR",
+        "hemoglobin") come before other runs ("bleed admission"), so a test is not read from a stray word. For
+        each run the graph's typed lab results come first, the notes' lab rows and sentences second. When the
+        options give a unit, a series none of whose values carries it (up to an SI prefix) belongs to another
+        test or is no series at all."""
+        from agent.claims import cue_rx
+        from agent.understand import STOPWORDS, find_dates, words
+
+        runs = []
+        for phrase in phrases:
+            ws_ = phrase.split()
+            for n in range(min(3, len(ws_)), 0, -1):
+                for i in range(len(ws_) - n + 1):
+                    sub = " ".join(ws_[i:i + n]).strip(" ,;:()")
+                    if (len(sub) < 2 or sub in runs or find_dates(sub)
+                            or any(cue_rx("extremes", k).search(sub) for k in ("max", "min"))
+                            or re.search(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|^\d", sub, re.I)
+                            or not [w for w in words(sub) if w not in STOPWORDS and w not in ("patient's", "change", "level")]):
+                        continue  # an extreme, a date or a frame word is not a test name
+                    runs.append(sub)
+        known = [r for r in runs if is_lab_name(r)]
+        for sub in known + [r for r in runs if r not in known]:
+            for c in (self.lab_series(pid, sub), self.lab_series_from_notes(pid, sub)):
+                if c is not None and _unit_fits(c.value["points"], units):
+                    return sub, c
+        return None, None
+
     def lab_series_from_notes(self, pid: str, test: str) -> Computed | None:
         """Fallback when the graph has no lab facts: '<test> ... <number> <unit>' in the notes, dated, in order."""
         from agent.understand import find_dates
@@ -351,6 +382,8 @@ class Toolbox:
         points = []
         for p in self.sentences(pid):
             for m in rx.finditer(p.text):
+                if _LAB_COMPARATOR.search(p.text[m.start():m.start(1)]):
+                    continue  # "rises above 0.5 g/g", "Hb < 8": a threshold, not a result
                 ds = find_dates(p.text)
                 day = ds[0][0] if ds else p.note_date
                 points.append((day, float(m.group(1).replace(",", ".")), m.group(2) or "", p))
@@ -400,7 +433,12 @@ class Toolbox:
         r = self._call("lab_series", pid, test)
         if r is None or not r.points:
             return None
-        ps = [p for pt in r.points[:12] for p in [self._ev_passage(pid, pt.evidence, "timeline")] if p]
+        ps, seen = [], set()
+        for pt in r.points:  # every value's passage: the verifier re-reads each one (a table row holds several)
+            p = self._ev_passage(pid, pt.evidence, "timeline")
+            if p is not None and (p.note_id, p.start, p.end) not in seen:
+                seen.add((p.note_id, p.start, p.end))
+                ps.append(p)
         pts = [{"date": pt.date, "value": pt.value, "unit": pt.unit, "abnormal": pt.abnormal} for pt in r.points]
         series = ", ".join(f"{pt['date'] or 'undated'}: {pt['value']} {pt['unit'] or ''}".strip() for pt in pts)
         trend = None
@@ -449,6 +487,19 @@ _ALIASES: dict[str, dict[str, list[str]]] = {}
 def lab_aliases(test: str) -> list[str]:
     """Other names of a lab test ("creatinine" -> cr, creat, scr, ...) from the extractors' lab vocabulary."""
     return list(dict.fromkeys(_vocab_aliases("labs.json", "labs", "aliases").get(" ".join(test.lower().split()), [])))
+
+
+def is_lab_name(name: str) -> bool:
+    """Whether the lab vocabulary knows ``name`` as a test's name or alias ("UPCR", "haemoglobin")."""
+    return " ".join(name.lower().split()) in _vocab_aliases("labs.json", "labs", "aliases")
+
+
+def _unit_fits(points: list[dict], units: set[str] | None) -> bool:
+    """Some value of the series carries one of ``units``, or the same unit with another SI prefix; no units asked
+    means any series fits."""
+    from agent.understand import same_quantity
+
+    return not units or any(same_quantity(pt.get("unit"), u) for pt in points for u in units)
 
 
 def procedure_aliases(name: str) -> list[str]:
@@ -674,6 +725,8 @@ def _event_date_of(self: Toolbox, pid: str, phrase: str, min_cover: float = 0.6)
 Toolbox.event_date = _event_date_of
 
 
+_LAB_COMPARATOR = re.compile(r"(?<![A-Za-z])(?:" + "|".join(map(re.escape, load_resource("query_cues")["lab_comparators"]))
+                             + r")(?![A-Za-z])", re.I)
 _ORDINAL = re.compile(r"\b(?:" + "|".join(load_resource("query_cues")["ordinals"]) + r")\b", re.I)
 
 

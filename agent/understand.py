@@ -226,6 +226,40 @@ def number_spans(text: str) -> list[tuple[int, int, float, str | None, str]]:
     return out
 
 
+# SI prefixes that make one unit of another ("70 mL" of an FEV1 written in litres, mg/dL and g/dL)
+_SI_PREFIX = {"m": 1e-3, "µ": 1e-6, "u": 1e-6, "n": 1e-9, "c": 1e-2, "d": 1e-1, "k": 1e3}
+
+
+def canonical_unit(unit: str | None) -> str:
+    """A unit as the number reader writes it ("mL" -> "ml", "g/g" -> "g"); '' for none."""
+    read = find_numbers(f"1 {unit}") if unit else []
+    return (read[0][1] if read and read[0][1] else (unit or "")).replace(" ", "").replace("μ", "µ").lower()
+
+
+def _prefix_factor(unit: str, target: str) -> float | None:
+    """How many ``target`` one ``unit`` is when the two are the same unit (1.0) or an SI prefix apart, else None."""
+    a, b = canonical_unit(unit), canonical_unit(target)
+    if a == b:
+        return 1.0
+    if a and b and a.endswith(b) and a[: len(a) - len(b)] in _SI_PREFIX:
+        return _SI_PREFIX[a[: len(a) - len(b)]]
+    if a and b and b.endswith(a) and b[: len(b) - len(a)] in _SI_PREFIX:
+        return 1.0 / _SI_PREFIX[b[: len(b) - len(a)]]
+    return None
+
+
+def same_quantity(unit: str | None, other: str | None) -> bool:
+    """Both units measure one quantity: equal, or an SI prefix apart (L and mL, mg/dL and g/dL)."""
+    return bool(unit and other) and _prefix_factor(unit, other) is not None
+
+
+def in_unit(value: float, unit: str | None, target: str | None) -> float:
+    """``value`` (in ``unit``) expressed in ``target`` (1.34 L -> 1340 mL); unchanged when either unit is missing
+    or they measure different things."""
+    f = _prefix_factor(unit, target) if unit and target else None
+    return value * f if f is not None else value
+
+
 @lru_cache(maxsize=1)
 def _date_extractor():
     from extractors.dates import DateExtractor

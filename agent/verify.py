@@ -1166,7 +1166,7 @@ class Verifier:
         out = []
         ext = next((k for k in ("max", "min") if cue_rx("extremes", k).search(q)), None)
         if ext and subject:
-            series = self.tools.lab_series_from_notes(pid, subject)
+            _, series = self.tools.named_lab_series(pid, [subject], {u for _, u, _ in claim.numbers if u})
             vals = [pt["value"] for pt in (series.value["points"] if series else [])]
             if len(vals) >= 2:
                 want = max(vals) if ext == "max" else min(vals)
@@ -1485,7 +1485,9 @@ class Verifier:
                             detail=f"{c.kind}: the computation over the cited evidence gives "
                                    f"'{analysis.real_options[picked]}', not the answer")]
         dates = _dated(val)
-        missing = [d for d in dates if not any(d in _dates_stated(p) for p in passages)]
+        # (a date the notes give to the month only, "in 02/2023", is the month's first day)
+        missing = [d for d in dates if not any(d in _dates_stated(p) or (d.day == 1 and (d.year, d.month) in months_in(p.text))
+                                               for p in passages)]
         if missing:
             return [Finding(check="recompute", claim=claim.answer[:80], status="unsupported",
                             detail=f"{c.kind}: {', '.join(d.isoformat() for d in missing[:3])} not stated in its evidence")]
@@ -1544,7 +1546,7 @@ class Verifier:
                 # the size of a change, re-derived from its two ends as the cited evidence states them
                 from agent.chain.common import states_change
 
-                ok = states_change(claim.answer, size["value"], size["direction"])
+                ok = states_change(claim.answer, size["value"], size["direction"], size.get("unit"))
                 return [Finding(check="recompute", claim=claim.answer[:80], status="supported" if ok else "contradicted",
                                 detail=f"{size['from']:g} ({size['from_date'].isoformat()}) -> {size['to']:g} "
                                        f"({size['to_date'].isoformat()}): a change of {size['value']:g}, re-derived "

@@ -6,6 +6,7 @@ VITALNAME); here an anchored regex reads the value that follows the name ("Hgb 9
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,8 @@ class Measurement:
     abnormal: str | None
     attrs: dict[str, Any] = field(default_factory=dict)
     rule: str = ""
+    date: dt.date | None = None  # a table cell's row / column date (extractors.lab_tables)
+    date_text: str | None = None
 
 
 _NUMBER = r"(?P<qual>[<>≤≥]=?|~)?\s*(?P<val>\d+(?:[.,]\d+)?)(?![\d/])"

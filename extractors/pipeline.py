@@ -27,6 +27,7 @@ from typing import Any
 from clinqa.records import Assertion, DateKind, Experiencer, Fact, FactType, Note, Relation
 from extractors import codes as codes_mod
 from extractors.dates import DateExpr, DateExtractor
+from extractors.lab_tables import LabTableReader
 from extractors.measurements import LabExtractor, Measurement, VitalExtractor
 from extractors.medications import MedicationAttributes
 from extractors.relations import relate
@@ -80,6 +81,7 @@ class ClinicalExtractor:
         self.vitals = VitalExtractor()
         self.meds = MedicationAttributes()
         self.dates = DateExtractor()
+        self.lab_tables = LabTableReader(self.labs, self.dates)
         self.vocab: Vocabulary | None = None
         self.assertion_classifier = None
         self.rxnorm = None
@@ -215,15 +217,19 @@ class ClinicalExtractor:
         def sent_index(pos: int) -> int:
             return max(bisect.bisect_right(sent_starts, pos) - 1, 0)
 
+        # lab tables: each cell a result dated by its row or column; nothing else is read inside a table
+        meas: list[Measurement]
+        meas, table_blocks = self.lab_tables.run(text, s, e, note.note_date, note.date_known)
+        in_table = _Spans(table_blocks)
+
         # dictionary matches: concepts, lab test names and vital labels (a name + value is a measurement)
         tokens = tokenize(sub)
         matches: list[Match] = self.vocab.index.match(sub, tokens)
         concepts: list[Fact] = []
-        meas: list[Measurement] = []
         last_end = -1
         for mt in matches:
             ms, me = mt.start + s, mt.end + s
-            if ms < last_end or known_header_spans.overlaps(ms, me):
+            if ms < last_end or known_header_spans.overlaps(ms, me) or (table_blocks and in_table.overlaps(ms, me)):
                 continue
             got = None
             lab_names = [x.name for x in mt.entries if x.type == "LABNAME"]
@@ -263,7 +269,8 @@ class ClinicalExtractor:
                 attrs["abnormal"] = m.abnormal
             attrs.update(m.attrs)
             concepts.append(Fact(pid, nid, m.start, m.end, text[m.start:m.end], FactType(m.type), m.name,
-                                 section=section_at(m.start), attributes=attrs, provenance=[m.rule]))
+                                 section=section_at(m.start), attributes=attrs, provenance=[m.rule], date=m.date,
+                                 date_kind=DateKind.OCCURRED if m.date else DateKind.DOCUMENTED, date_text=m.date_text))
         concepts.sort(key=lambda f: (f.start, f.end))
 
         # medication attributes and change status
@@ -325,6 +332,8 @@ class ClinicalExtractor:
             clause_cuts[si] = [m.start() for m in _CLAUSE.finditer(text, ss, se)]
         known = note.note_date is not None and note.date_known
         for f in concepts:
+            if f.date is not None:
+                continue  # a table cell, dated by its row or column
             si = sent_of[id(f)]
             cands = by_sent.get(si)
             if cands:

@@ -8,7 +8,7 @@ from typing import Callable, Protocol
 from agent.records import Intent
 from agent.resources import load
 from agent.tools import Computed, Passage, Toolbox
-from agent.understand import DAYS_PER_UNIT, content_tokens, find_dates, find_numbers
+from agent.understand import DAYS_PER_UNIT, content_tokens, find_dates, find_numbers, in_unit
 
 GENERIC = frozenset(content_tokens(
     "dose dosage change changed medication medications drug drugs started start patient received receive "
@@ -158,21 +158,23 @@ def series_change(pts: list[dict], ext, dates: list, latest: bool) -> dict | Non
         return None
     if end is None or end is start or end["date"] < start["date"]:
         return None  # a change runs forward in time
-    return change_of(start["value"], end["value"], start["date"], end["date"])
+    return change_of(start["value"], end["value"], start["date"], end["date"], start.get("unit") or end.get("unit"))
 
 
-def change_of(x: float, y: float, from_date, to_date) -> dict:
-    """The change from value x (on from_date) to y (on to_date): its two ends, size and direction."""
-    return {"from": x, "to": y, "from_date": from_date, "to_date": to_date, "value": abs(y - x),
+def change_of(x: float, y: float, from_date, to_date, unit: str | None = None) -> dict:
+    """The change from value x (on from_date) to y (on to_date), both in ``unit``: its two ends, size and
+    direction."""
+    return {"from": x, "to": y, "from_date": from_date, "to_date": to_date, "value": abs(y - x), "unit": unit,
             "direction": "up" if y > x else "down" if y < x else "same"}
 
 
-def states_change(option: str, size: float, direction: str) -> bool:
-    """Does the option state this size of change (to its own precision) and no other direction ("a decrease of
-    70 mL", "4.28 g/g")?"""
+def states_change(option: str, size: float, direction: str, unit: str | None = None) -> bool:
+    """Does the option state this size of change (in ``unit``, or the same unit with another SI prefix) to its own
+    precision, and no other direction ("a decrease of 70 mL", "4.28 g/g")?"""
     ns = find_numbers(option)
     if len(ns) != 1:
         return False
+    size = in_unit(size, unit, ns[0][1])
     frac = re.search(r"\d[.,](\d+)", ns[0][2])
     decimals = len(frac.group(1)) if frac and not re.search(r"\d,\d{3}\b", ns[0][2]) else 0
     if abs(ns[0][0] - size) > 0.5 * 10 ** -decimals + 1e-9:

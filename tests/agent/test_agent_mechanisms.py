@@ -174,3 +174,53 @@ def test_without_a_model_the_only_option_the_verifier_accepts_is_chosen(notes_qa
     ans = qa.ask("pv", "What dose of amlodipine does he take?", options={"A": "500 mg", "B": "5 mg", "C": "10 mg"},
                  allow_abstain=False)
     assert ans.choice == "B" and ans.verification.status == "verified"
+
+
+_UPCR_NOTES = {
+    "adm": ("2023-02-10", "Admission note\nSpot urine protein/creatinine ratio (UPCR): 3.8 g/g. Urine output 0.5 mL/kg/h "
+                          "overnight; urine sediment with RBC casts.\n"),
+    "labs": ("2023-06-01", "Laboratory summary\nDate        | Creat   | UPCR  | Hb\n"
+                           "Unit        | mg/dL   | g/g   | g/dL\n"
+                           "15-Feb-2023 | 1.44 H  | 4.6 H | 9.6 L\n"
+                           "20-May-2023 | 1.18 H  | 1.9 H | 11.6 L\n\nNo casts since May.\n"),
+    "visit": ("2024-03-12", "Outpatient visit\nLaboratory (12.03.2024): creatinine 0.88 mg/dL, UPCR 0.32 g/g.\n"
+                            "If the UPCR rises above 0.5 g/g on two measurements, the kidney biopsy will be repeated.\n"),
+}
+
+
+@pytest.mark.parametrize("question", [
+    "By how much did the urine protein/creatinine ratio (UPCR) fall from its highest recorded value to the most "
+    "recent measurement?",
+    "What was the difference between the peak UPCR and the latest one?",
+    "How much did the protein-to-creatinine ratio drop from its maximum to the most recent value?",
+])
+def test_a_lab_change_is_computed_from_the_series_of_the_test_the_question_names(notes_qa, question):
+    """The test is the one the lab vocabulary knows ("UPCR"), not a stray word ("urine", read from "urine output
+    0.5 mL/kg/h"); the peak comes from a lab table row; the threshold "above 0.5 g/g" is no result."""
+    qa = notes_qa(Patient("p12", "Eva Kurz", "1995-01-01"), _UPCR_NOTES, extract=True)
+    opts = {"A": "4.28 g/g", "B": "3.48 g/g", "C": "4.10 g/g", "D": "3.30 g/g", "E": "2.70 g/g"}
+    ans = qa.ask("p12", question, options=opts)
+    assert ans.choice == "A" and ans.verification.status == "verified", (ans.choice, ans.option_checks)
+    assert [k for k, v in ans.option_checks.items() if v == "verified"] == ["A"], ans.option_checks
+
+
+_FEV1_NOTES = {
+    "pft1": ("2024-01-10", "Pulmonology clinic\nLung function (post-bronchodilator): FEV1 1.34 L (45% pred.), "
+                           "FVC 2.73 L, FEV1/FVC 0.49.\n"),
+    "pft2": ("2024-05-16", "Pulmonology follow-up\nLung function (post-bronchodilator): FEV1 1.27 L (43% pred.), "
+                           "FVC 2.66 L.\n"),
+}
+
+
+@pytest.mark.parametrize("question,opts", [
+    ("How much did his post-bronchodilator FEV1 change between 10.01.2024 and 16.05.2024?",
+     {"A": "A decrease of 70 mL", "B": "An increase of 70 mL", "C": "A decrease of 170 mL", "D": "No change"}),
+    ("By how much did the FEV1 fall from January 10, 2024 to May 16, 2024?",
+     {"A": "0.07 L", "B": "0.7 L", "C": "0.17 L", "D": "1.27 L"}),
+    ("What was the difference in FEV1 between 2024-01-10 and 2024-05-16?",
+     {"A": "70 mL lower", "B": "70 mL higher", "C": "7 mL lower", "D": "130 mL lower"}),
+])
+def test_the_size_of_a_change_may_be_given_in_another_si_prefix_of_the_unit(notes_qa, question, opts):
+    qa = notes_qa(Patient("p13", "Rolf Adler", "1957-06-19"), _FEV1_NOTES, extract=True)
+    ans = qa.ask("p13", question, options=opts)
+    assert ans.choice == "A", (ans.choice, ans.option_checks)

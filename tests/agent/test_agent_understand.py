@@ -122,3 +122,14 @@ def test_a_comma_before_three_digits_groups_thousands():
 
     assert [(v, u) for v, u, _ in find_numbers("1,500 mg in total")] == [(1500.0, "mg")]
     assert [(v, u) for v, u, _ in find_numbers("fever 39,5 degrees")] == [(39.5, "°c")]
+
+
+def test_units_an_si_prefix_apart_measure_one_quantity():
+    from agent.understand import in_unit, same_quantity
+
+    assert in_unit(0.07, "L", "mL") == pytest.approx(70.0)
+    assert in_unit(1200, "mg", "g") == pytest.approx(1.2)
+    assert in_unit(1.2, "mg/dL", "g/dL") == pytest.approx(0.0012)
+    assert in_unit(5.0, "mmol/L", "mg/dL") == 5.0  # different quantities: unchanged
+    assert same_quantity("g/g", "g/g") and same_quantity("L", "mL") and not same_quantity("mL/kg/h", "g/g")
+    assert not same_quantity(None, "mg")
