@@ -775,22 +775,36 @@ def _ranks(text: str, target: str) -> set[int]:
 
 def _date_nearest(text: str, target: str, weights: dict[str, float] | None = None):
     """Of several dates in one sentence, the one written nearest the target's mention ("MMF (switched 04.04.2023);
-    atovaquone (12.07.2023)": atovaquone's is the second); None when the target is not found by its words. With
-    ``weights`` (the record's idf of the target's words) the mention is its rarest word in the sentence: in
-    "Apixaban 2.5 mg ...; since 17.05.2024 (5 mg from 23.02.2024)" the drug, not a dose unit, places the event."""
-    from agent.understand import find_dates
+    atovaquone (12.07.2023)": atovaquone's is the second); None when the target is not found by its words.
+
+    A mention is a run of the target's words (stopwords may come between: "low-dose CT of the chest"); the run that
+    holds the most of them, weighted by ``weights`` (the record's idf) when given, places the event: in "Follow-up on
+    16.05.2024 with low-dose CT of the chest on 14.05.2024", the CT, not the follow-up; in "Apixaban 2.5 mg ...;
+    since 17.05.2024 (5 mg from 23.02.2024)" the drug, not a lone dose unit. A date's distance is the gap between
+    its span and the mention's."""
+    from agent.understand import STOPWORDS, find_dates
 
     want = set(content_tokens(target))
-    if weights:
-        here = want & set(content_tokens(text))
-        top = max((weights.get(t, 0.0) for t in here), default=0.0)
-        want = {t for t in here if weights.get(t, 0.0) >= top} or want
-    spots = [m.start() for m in re.finditer(r"[A-Za-z][A-Za-z0-9\-/+']*", text) if set(content_tokens(m.group(0))) & want]
-    if not spots:
+    toks = [(m.start(), m.end(), set(content_tokens(m.group(0))) & want, m.group(0).lower())
+            for m in re.finditer(r"[A-Za-z][A-Za-z0-9\-/+']*", text)]
+    runs, cur = [], None  # (start, end, target words in it)
+    for a, b, hit, low in toks:
+        if hit:
+            cur = (cur[0], b, cur[2] | hit) if cur else (a, b, set(hit))
+        elif low not in STOPWORDS and cur:
+            runs.append(cur)
+            cur = None
+    if cur:
+        runs.append(cur)
+    if not runs:
         return None
-    dated = [(d, text.find(surface)) for d, surface in find_dates(text)]
+    score = lambda ws: sum((weights or {}).get(t, 1.0) if weights else 1.0 for t in ws)  # noqa: E731
+    top = max(score(r[2]) for r in runs)
+    spans = [(a, b) for a, b, ws in runs if score(ws) >= top - 1e-9]
+    dated = [(d, text.find(surface), text.find(surface) + len(surface)) for d, surface in find_dates(text)]
     cuts = [0] + [m.end() for m in re.finditer(r"[;\n]", text)] + [len(text) + 1]
     part = lambda i: max(j for j, c in enumerate(cuts) if c <= i)  # noqa: E731 (the ';'-separated item of a list)
+    gap = lambda ds, de, ms, me: ms - de if de <= ms else ds - me if ds >= me else 0  # noqa: E731
     # a date in the mention's own list item first, then the nearest; at equal distance the one after ("X on <date>")
-    return min(dated, key=lambda x: min((part(x[1]) != part(s), abs(x[1] - s), x[1] < s) for s in spots))[0] \
-        if dated else None
+    return min(dated, key=lambda x: min((part(x[1]) != part(ms), gap(x[1], x[2], ms, me), x[1] < ms)
+                                        for ms, me in spans))[0] if dated else None

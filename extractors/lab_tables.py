@@ -18,7 +18,6 @@ from extractors.dates import DateExtractor
 from extractors.measurements import LabExtractor, Measurement, _flag, _f
 
 _VALUE = re.compile(r"(?P<qual>[<>≤≥]=?)?\s*(?P<val>\d+(?:[.,]\d+)?)\s*(?P<flag>(?-i:HH|LL|H|L)|\*+|↑|↓)?")
-_MISSING = re.compile(r"-{1,3}|—|n/?a|n\.d\.?|\.", re.I)
 _UNIT_IN_NAME = re.compile(r"\s*[(\[]\s*(?P<unit>[^()\[\]]{1,14}?)\s*[)\]]\s*$")
 
 Cell = tuple[int, int, str]  # start, end (absolute offsets), stripped text
@@ -107,7 +106,9 @@ class LabTableReader:
         i = 0
         while i < len(lines):
             ls, le = lines[i]
-            head = cells(text, ls, le) if (le - ls) >= 8 else []
+            line = text[ls:le].strip()
+            # (a header of three cells needs a '|' or a gap of two spaces / a tab: prose lines are skipped cheaply)
+            head = cells(text, ls, le) if len(line) >= 8 and ("|" in line or "  " in line or "\t" in line) else []
             got = None
             if len(head) >= 3:
                 got = self._by_rows(text, lines, i, head, note_date, date_known) or self._by_columns(

@@ -144,11 +144,32 @@ def test_event_phrases_worded_as_clauses(phrase, kind, thing):
     ("Vaccinations: PCV20 on 20.02.2023; zoster vaccine second dose 15.11.2023.", "zoster vaccine", "2023-11-15"),
     ("Aspirin was started on 2021-03-01 and clopidogrel on 2021-04-10.", "clopidogrel", "2021-04-10"),
     ("Aspirin was started on 2021-03-01 and clopidogrel on 2021-04-10.", "aspirin", "2021-03-01"),
+    ("Review visit 2023-09-01; bone marrow biopsy of the iliac crest performed 2023-08-20.", "review visit",
+     "2023-09-01"),
 ])
 def test_the_date_of_an_event_is_the_one_written_nearest_its_mention(text, target, day):
     from agent.tools import _date_nearest
 
     assert _date_nearest(text, target).isoformat() == day
+
+
+@pytest.mark.parametrize("text, target, day", [
+    ("Follow-up in our clinic on 16.05.2024 with low-dose CT of the chest on 14.05.2024.",
+     "follow-up low-dose CT of the chest", "2024-05-14"),
+    ("Outpatient review on 2022-03-09, with the repeat bone marrow biopsy done 2022-03-02.",
+     "outpatient repeat bone marrow biopsy", "2022-03-02"),
+    ("Follow-up call 11/02/2023 about the rubber band ligation on 10/30/2023.", "follow-up rubber band ligation",
+     "2023-10-30"),
+])
+def test_the_mention_that_places_an_event_is_the_run_holding_most_of_its_words(text, target, day):
+    """The record's rarest word of the target ('follow-up', 'outpatient') alone does not place the event: the run
+    of the target's words with the most weight does."""
+    from agent.tools import _date_nearest
+    from agent.understand import content_tokens
+
+    words = content_tokens(target)
+    weights = {t: (2.5 if i == 0 else 1.0) for i, t in enumerate(words)}  # the first word the rarest
+    assert _date_nearest(text, target, weights).isoformat() == day
 
 
 @pytest.mark.parametrize("option,value", [
