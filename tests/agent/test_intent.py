@@ -27,6 +27,9 @@ ASKED = {
         "How much insulin glargine does he inject at night?",
         "What strength of the fentanyl patch was applied?",
         "Warfarin was reduced to what dosage?",
+        "How frequently should she use the tiotropium inhaler?",
+        "How often is he to take the furosemide?",
+        "How often was the nasal spray to be applied?",
     ],
     "date": [
         "When was the colonoscopy performed?",
