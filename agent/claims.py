@@ -226,13 +226,16 @@ def build_claim(question: str, answer: str, intent: Intent) -> Claim:
     return Claim(question, answer, intent, subject, subject_terms, value_terms, numbers,
                  [d for d, _ in find_dates(answer)], rel, intent.negated, role, ev,
                  slashed + [g for g, _, _ in worded if g not in slashed],
-                 topic_only and bool(subject), [] if topic_only else _aliases(subject), [k for _, _, k in freqs])
+                 topic_only and bool(subject), [] if topic_only else _aliases(subject, [u for _, u, _ in numbers if u]),
+                 [k for _, _, k in freqs])
 
 
-def _aliases(subject: list[str]) -> list[str]:
+def _aliases(subject: list[str], units: list[str]) -> list[str]:
+    """The subject's other dictionary names; an ambiguous measurement name ("RR") by the unit of the answer's value."""
     from graph_store.resolution import concept_terms
 
-    return [t for phrase in subject for t in concept_terms(phrase) if subject_words(t)]
+    unit = units[0] if len(set(units)) == 1 else None
+    return [t for phrase in subject for t in concept_terms(phrase, unit) if subject_words(t)]
 
 
 _RATIO = re.compile(r"(?<![\w.,/])\d+(?:\.\d+)?(?:\s?/\s?\d+(?:\.\d+)?)+(?![\w/]*\d)")

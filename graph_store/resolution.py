@@ -115,16 +115,38 @@ def dictionary_senses(text: str, ambiguous: bool = False) -> list:
 
 
 @lru_cache(maxsize=4096)
-def concept_terms(text: str) -> tuple[str, ...]:
+def concept_terms(text: str, unit: str | None = None) -> tuple[str, ...]:
     """Other names of a term's one dictionary concept: its preferred name and the curated terms for it ("HbA1c" ->
     "hemoglobin a1c", "a1c"; "Flomax" -> "tamsulosin"). Nothing for a term with no sense or several, or for a
-    procedure."""
+    procedure. An ambiguous measurement name ("RR": respiratory rate, or blood pressure in German notation) takes
+    the one sense whose unit is ``unit``, the unit of the value it is asked with ("20 /min")."""
     senses = dictionary_senses(text)
+    if not senses and unit:
+        want = unit.replace(" ", "").lower()
+        units = _measurement_units()
+        senses = [e for e in dictionary_senses(text, ambiguous=True) if units.get(e.name.lower()) == want]
+        if len({e.name.lower() for e in senses}) != 1:
+            senses = []
     if not senses or senses[0].type == "PROCEDURE":
         return ()  # a procedure's concept is a whole family ("CT" for a head CT and a CTPA): no other name of it
     name = senses[0].name.lower()
     own = text.strip().lower()
     return tuple(sorted(t for t in {name} | _curated_terms().get(name, set()) if t != own))
+
+
+@lru_cache(maxsize=1)
+def _measurement_units() -> dict[str, str]:
+    """Lab test / vital sign name -> its usual unit (lower case, no spaces), from the extractors' vocabularies."""
+    out = {}
+    for resource, section in (("labs.json", "labs"), ("vitals.json", "vitals")):
+        try:
+            data = json.loads(resources.files("extractors.resources").joinpath(resource).read_text())
+        except Exception:  # no vocabulary: no unit to choose a sense by
+            continue
+        for entry in data.get(section, []):
+            if entry.get("unit"):
+                out[entry["name"].lower()] = entry["unit"].replace(" ", "").lower()
+    return out
 
 
 @lru_cache(maxsize=1)

@@ -1125,3 +1125,22 @@ def test_how_often_is_read_however_it_is_written(text, answer, states):
     claim = build_claim("How often?", answer, Intent(asked="value"))
     loc = locate(claim, text)
     assert (loc is not None and loc.coverage >= 0.6) is states
+
+
+@pytest.mark.parametrize("text,question,options,answer", [
+    ("VITALS\nRespiratory rate: 20 breaths per minute.\nPulse oxygenation: 99 percent on room air.",
+     "What was the patient's RR at this visit?",
+     {"A": "16 breaths per minute", "B": "20 breaths per minute", "C": "24 breaths per minute"}, "20 breaths per minute"),
+    ("Vital signs: heart rate 88, respirations 18/min, temperature 37.1 C.", "What RR was recorded?",
+     {"A": "18 breaths/min", "B": "22 breaths/min", "C": "12 breaths/min"}, "18 breaths/min"),
+    ("Aufnahme: Blutdruck 150/90 mmHg, Puls 88. Blood pressure 150/90 mmHg on arrival.", "What was the RR on arrival?",
+     {"A": "150/90 mmHg", "B": "120/80 mmHg", "C": "140/95 mmHg"}, "150/90 mmHg"),
+])
+def test_an_ambiguous_measurement_name_binds_by_the_unit_of_its_value(text, question, options, answer):
+    """'RR' is respiratory rate or, in German notation, blood pressure: the unit of the answer's value says which,
+    so the clause that names the other one of its names ('Respiratory rate', 'Blood pressure') binds it."""
+    intent = Intent(asked="test_result", entities=[IntentEntity(text="RR", type="test")])
+    v = _verify(text, question, options, answer, intent)
+    assert "binding" not in _failed(v) and v.status == "verified", [(f.check, f.status, f.detail) for f in v.findings]
+    for wrong in (o for o in options.values() if o != answer):
+        assert _verify(text, question, options, wrong, intent).status != "verified", wrong
