@@ -1144,3 +1144,4 @@ def test_an_ambiguous_measurement_name_binds_by_the_unit_of_its_value(text, ques
     assert "binding" not in _failed(v) and v.status == "verified", [(f.check, f.status, f.detail) for f in v.findings]
     for wrong in (o for o in options.values() if o != answer):
         assert _verify(text, question, options, wrong, intent).status != "verified", wrong
+

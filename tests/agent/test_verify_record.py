@@ -521,3 +521,26 @@ def test_a_time_from_a_sentence_about_another_event_loses_to_the_sentence_that_t
     assert _forced(qa, "q22", question, opts, "B").status != "verified"
     v = _forced(qa, "q22", question, opts, "A")
     assert v.status == "verified", [(f.check, f.status, f.detail) for f in v.findings]
+
+
+@pytest.mark.parametrize("pid,notes,question,options", [
+    ("w1", {"v": ("2023-05-02", "Knee clinic\nI am concerned about a torn MCL given the pop she heard.\n\nPlan\n"
+                                "I want her to ice her knee once an hour for about 15 minutes.\n")},
+     "For her suspected MCL injury, how often was she told to ice the knee?",
+     {"A": "Once an hour for about 15 minutes", "B": "Twice a day for 30 minutes"}),
+    ("w2", {"v": ("2023-06-01", "Clinic\nThe x-ray is consistent with a scaphoid fracture.\n\nPlan\n"
+                                "She will wear a thumb spica cast for six weeks.\n")},
+     "How long is the cast to be worn for the possible scaphoid injury?",
+     {"A": "Six weeks", "B": "Two weeks"}),
+    ("w3", {"v": ("2023-07-01", "Clinic\nExam fits a gout flare of the left big toe.\n\nPlan\n"
+                                "Colchicine 0.5 mg twice daily until the pain settles.\n")},
+     "What dose of colchicine was prescribed for the presumed gout attack?",
+     {"A": "0.5 mg twice daily", "B": "1 mg once daily"}),
+])
+def test_the_certainty_word_of_a_working_diagnosis_is_no_part_of_its_name(notes_qa, pid, notes, question, options):
+    """'suspected MCL injury' is named by 'torn MCL' in the note: 'suspected', 'possible' and 'presumed' are the
+    assertion's certainty, not words of the name the record must state."""
+    qa = notes_qa(Patient(pid, "Ada Moor", "1980-01-01"), notes)
+    right = _forced(qa, pid, question, options, "A")
+    assert right.status == "verified", [(f.check, f.status, f.detail) for f in right.findings]
+    assert _forced(qa, pid, question, options, "B").status != "verified"
