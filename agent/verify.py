@@ -34,6 +34,9 @@ _PRE_NEG = re.compile(
     r"|n't\b(?!\s+(?:know|remember|recall)\b)",  # a transcript's "do n't think that ..." (not "do n't know")
     re.I,
 )
+# words before a mention that a negation trigger reaches across: NegEx's scope window (Chapman et al. 2001 used five
+# terms; clinical phrases such as "no evidence of acute intracranial" need a few more)
+_NEG_WINDOW = 8
 _POST_NEG = re.compile(r"^\W*(?:[A-Za-z0-9\-/]+\s+){0,3}?(?:was|were|is|are|has been|have been)?\s*(ruled out|excluded|negative|absent|not (?:seen|found|detected|present|given|administered|performed|started))\b", re.I)
 
 
@@ -1718,8 +1721,12 @@ def _reply_no(answer: str) -> bool:
 
 
 def _clause_tail(before: str) -> str:
-    """The part of the text before a mention that lies in the mention's own clause."""
-    return re.split(r"[,;:\n]|\.\s|\bbut\b|\bhowever\b|\band\b|\bbecause\b", before)[-1]
+    """The part of the text before a mention that lies in the mention's own clause, and within a negation trigger's
+    reach of it: ``_NEG_WINDOW`` words (a transcript turn runs on unpunctuated: in "no i was unable to walk at first
+    i had a friend that was visiting", the reply's "no" does not reach the friend)."""
+    tail = re.split(r"[,;:\n]|\.\s|\bbut\b|\bhowever\b|\band\b|\bbecause\b", before)[-1]
+    words = re.findall(r"\S+\s*", tail)
+    return "".join(words[-_NEG_WINDOW:]) if len(words) > _NEG_WINDOW else tail
 
 
 def _same_entity(name: str, subject: list[str]) -> bool:

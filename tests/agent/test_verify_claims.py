@@ -1145,3 +1145,26 @@ def test_an_ambiguous_measurement_name_binds_by_the_unit_of_its_value(text, ques
     for wrong in (o for o in options.values() if o != answer):
         assert _verify(text, question, options, wrong, intent).status != "verified", wrong
 
+
+@pytest.mark.parametrize("text,question,answer,wrong", [
+    ("[patient] no i was so initially when i first fell i was unable to walk at all i had a friend that was visiting "
+     "so she helped me inside", "Who helped her get back inside?", "A friend who was visiting her", "Her husband"),
+    ("[patient] no not really i mean the pain started after i lifted the heavy boxes at work last monday and it has "
+     "been worse since", "What was she doing when the pain started?", "Lifting heavy boxes at work",
+     "Running on a treadmill"),
+    ("[patient] no i do think it was about three weeks ago that my daughter drove me over to the urgent care",
+     "Who drove her to the urgent care?", "Her daughter", "Her son"),
+])
+def test_a_reply_no_early_in_a_run_on_turn_does_not_negate_a_mention_far_after_it(text, question, answer, wrong):
+    intent = Intent(asked="value")
+    options = {"A": answer, "B": wrong}
+    v = _verify(text, question, options, answer, intent)
+    assert v.status == "verified", [(f.check, f.status, f.detail) for f in v.findings]
+    assert _verify(text, question, options, wrong, intent).status != "verified"
+
+
+def test_a_negation_within_reach_still_negates_in_a_run_on_turn():
+    text = "[patient] well i was walking a lot more this summer but i have had no swelling in my ankles at all"
+    v = _verify(text, "Which symptom did she report?", {"A": "Ankle swelling", "B": "Chest pain"}, "Ankle swelling",
+                Intent(asked="value"))
+    assert v.status != "verified" and "assertion" in _failed(v)
