@@ -777,18 +777,21 @@ def _date_nearest(text: str, target: str, weights: dict[str, float] | None = Non
     """Of several dates in one sentence, the one written nearest the target's mention ("MMF (switched 04.04.2023);
     atovaquone (12.07.2023)": atovaquone's is the second); None when the target is not found by its words.
 
-    A mention is a run of the target's words (stopwords may come between: "low-dose CT of the chest"); the run that
-    holds the most of them, weighted by ``weights`` (the record's idf) when given, places the event: in "Follow-up on
-    16.05.2024 with low-dose CT of the chest on 14.05.2024", the CT, not the follow-up; in "Apixaban 2.5 mg ...;
-    since 17.05.2024 (5 mg from 23.02.2024)" the drug, not a lone dose unit. A date's distance is the gap between
-    its span and the mention's."""
+    A mention is a run of the target's words (stopwords may come between, punctuation may not: "low-dose CT of the
+    chest"); the run that holds the most of them, weighted by ``weights`` (the record's idf) when given, places the
+    event: in "Follow-up on 16.05.2024 with low-dose CT of the chest on 14.05.2024", the CT, not the follow-up; in
+    "Apixaban 2.5 mg ...; since 17.05.2024 (5 mg from 23.02.2024)" the drug, not a lone dose unit. A date's distance
+    is the gap between its span and the mention's."""
     from agent.understand import STOPWORDS, find_dates
 
     want = set(content_tokens(target))
     toks = [(m.start(), m.end(), set(content_tokens(m.group(0))) & want, m.group(0).lower())
             for m in re.finditer(r"[A-Za-z][A-Za-z0-9\-/+']*", text)]
-    runs, cur = [], None  # (start, end, target words in it)
+    runs, cur = [], None  # (start, end, target words in it); a run stops at punctuation ("...); torasemide")
     for a, b, hit, low in toks:
+        if cur and re.search(r"[;,:()\[\]\n]", text[cur[1]:a]):
+            runs.append(cur)
+            cur = None
         if hit:
             cur = (cur[0], b, cur[2] | hit) if cur else (a, b, set(hit))
         elif low not in STOPWORDS and cur:

@@ -35,8 +35,8 @@ _PRE_NEG = re.compile(
     re.I,
 )
 # words before a mention that a negation trigger reaches across: NegEx's scope window (Chapman et al. 2001 used five
-# terms; clinical phrases such as "no evidence of acute intracranial" need a few more)
-_NEG_WINDOW = 8
+# terms; a speaker's "i do n't think that this is a sign of a stroke or any bleeding" needs more)
+_NEG_WINDOW = 12
 _POST_NEG = re.compile(r"^\W*(?:[A-Za-z0-9\-/]+\s+){0,3}?(?:was|were|is|are|has been|have been)?\s*(ruled out|excluded|negative|absent|not (?:seen|found|detected|present|given|administered|performed|started))\b", re.I)
 
 
@@ -1347,7 +1347,7 @@ class Verifier:
             words), or either side of its gloss ("coughing up blood (hemoptysis)")."""
             out = []
             for variant in _glossed(text):
-                c = build_claim("", variant, claim.intent)
+                c = build_claim(claim.question, variant, claim.intent)  # (the question's own words frame it)
                 if not c.checkable:
                     continue
                 pool = (self.tools.lexical(ctx.patient_id, variant, k=12) if self.tools is not None
@@ -1722,8 +1722,8 @@ def _reply_no(answer: str) -> bool:
 
 def _clause_tail(before: str) -> str:
     """The part of the text before a mention that lies in the mention's own clause, and within a negation trigger's
-    reach of it: ``_NEG_WINDOW`` words (a transcript turn runs on unpunctuated: in "no i was unable to walk at first
-    i had a friend that was visiting", the reply's "no" does not reach the friend)."""
+    reach of it: ``_NEG_WINDOW`` words (a transcript turn runs on unpunctuated: in "no i was so initially when i first
+    fell i was unable to walk at all i had a friend that was visiting", the reply's "no" does not reach the friend)."""
     tail = re.split(r"[,;:\n]|\.\s|\bbut\b|\bhowever\b|\band\b|\bbecause\b", before)[-1]
     words = re.findall(r"\S+\s*", tail)
     return "".join(words[-_NEG_WINDOW:]) if len(words) > _NEG_WINDOW else tail

@@ -544,3 +544,23 @@ def test_the_certainty_word_of_a_working_diagnosis_is_no_part_of_its_name(notes_
     right = _forced(qa, pid, question, options, "A")
     assert right.status == "verified", [(f.check, f.status, f.detail) for f in right.findings]
     assert _forced(qa, pid, question, options, "B").status != "verified"
+
+
+@pytest.mark.parametrize("pid,text,question,options", [
+    ("x1", "Examination of the left ankle: ecchymosis over the lateral malleolus. No joint laxity appreciated.",
+     "Which of the following was NOT appreciated on the left ankle exam?",
+     {"A": "Laxity of the ankle joint", "B": "Bruising on the outer side", "C": "Reduced pulses"}),
+    ("x2", "Lung exam: crackles at the right base. No wheezes heard.", "Which finding was absent on the lung exam?",
+     {"A": "Wheezes in the lungs", "B": "Rales on the right", "C": "Dullness to percussion"}),
+    ("x3", "Right knee exam: an effusion is present. No instability. Tenderness along the medial joint line.",
+     "On the right knee exam, which was NOT found?",
+     {"A": "Instability of the right knee", "B": "An effusion", "C": "Tenderness along the medial joint line"}),
+])
+def test_an_absent_option_is_found_without_the_words_it_shares_with_the_question(notes_qa, pid, text, question, options):
+    """'Laxity of the ankle joint', asked about the ankle exam, is denied by 'No joint laxity appreciated': the words
+    the option repeats from the question ('ankle') frame it, they need not be in the denying sentence."""
+    qa = notes_qa(Patient(pid, "Max Ruhr", "1970-01-01"), {"e": ("2023-03-03", "Clinic note\n" + text + "\n")})
+    right = _forced(qa, pid, question, options, "A")
+    assert right.status == "verified", [(f.check, f.status, f.detail) for f in right.findings]
+    for letter in list(options)[1:]:
+        assert _forced(qa, pid, question, options, letter).status != "verified", letter
