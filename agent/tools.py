@@ -525,6 +525,9 @@ _CUE_WORDS = {
     "onset": r"\b(for the past|since|began|started|developed|onset|new|c/o|complain|reports?)\b",
     "stop": r"\b(stop|discontinu|ceased|withdrawn|switched|held)\w*",
     "dose": r"\b(increas|decreas|reduc|titrat|adjust|changed|uptitrat|escalat)\w*",
+    # the direction of a dose change, when the event phrase names one ("reduction of X to 720 mg")
+    "dose_down": r"\b(decreas|reduc|lower|cut|taper|de-?escalat|halv)\w*",
+    "dose_up": r"\b(increas|rais|uptitrat|escalat|doubl)\w*",
 }
 _REL_AGO = re.compile(r"\b(?:for the (?:past|last)|since|over the (?:past|last))\s+(\d+|one|two|three|four|five|six|seven|"
                       r"eight|nine|ten)\s+(day|week|month)s?\b|\b(\d+|an?|one|two|three|four|five|six)\s+(day|week|month)s?\s+ago\b", re.I)
@@ -685,20 +688,29 @@ def _event_date_of(self: Toolbox, pid: str, phrase: str, min_cover: float = 0.6)
         cands = [p for p in self.lexical(pid, alias, k=40) if p.score >= min_cover]
         if cands:
             break  # "the bone scan" is reported as "Bone scintigraphy"
-    if rank:  # "the first infusion": a sentence that ranks the thing otherwise ("the second infusion") tells another event
-        cands = [p for p in cands if _ranks(p.text, target) <= rank]
+    if rank:  # "the first infusion": a sentence that ranks the thing otherwise ("the second infusion") tells another
+        # event; one that ranks it both ways ("first dose on 15.11.2023, second dose given today") tells this event
+        # in the part that starts at this rank's ordinal
+        cands = [p if _ranks(p.text, target) <= rank else _rank_part(p, target, rank) for p in cands
+                 if _ranks(p.text, target) <= rank or rank <= _ranks(p.text, target)]
     role = anchor_role(phrase)
     if not cands:
         return self.stay_date(pid, role, phrase) if role else None
-    top = max(p.score for p in cands)
-    cands = [p for p in cands if p.score >= top - 0.15]
     rx = re.compile(_CUE_WORDS[cue], re.I) if cue else None
-    if rx is not None:
+    if rx is not None:  # the sentences that tell the event ("was reduced to 720 mg"), before the best-covering ones
+        # (a medication table's "720 mg | twice daily | maintenance" names the dose, not its change)
         cued = [p for p in cands if rx.search(p.text)]
+        way = next((k for k in ("dose_down", "dose_up") if cue == "dose" and re.search(_CUE_WORDS[k], phrase, re.I)), None)
+        if way:  # "reduction of X": a sentence that reduces it ("the dose was reduced to 720 mg", which need not
+            # repeat the drug's name), not one that raises it
+            same_way = [p for p in hits if p.score >= min_cover - 0.15 and re.search(_CUE_WORDS[way], p.text, re.I)]
+            cued = same_way or cued
         if cued:
             cands = cued
         elif cue == "dose":
             return None  # a dose change must be described as one
+    top = max(p.score for p in cands)
+    cands = [p for p in cands if p.score >= top - 0.15]
     explicit, implicit = [], []
     weights = {t: self.idf(pid, t) for t in content_tokens(target)}
     for p in cands:
@@ -773,6 +785,27 @@ def _ranks(text: str, target: str) -> set[int]:
             if w in ordinals and any(set(content_tokens(x)) & want for x in words[i + 1:i + 4])}
 
 
+def _rank_part(p: Passage, target: str, rank: set[int]) -> Passage:
+    """The part of a sentence that tells the ranked occurrence: from its ordinal word to the next ordinal of the
+    target ("..., second dose given today" of "first dose on 15.11.2023, second dose given today"), an exact span of
+    the same note."""
+    ordinals = load_resource("query_cues")["ordinals"]
+    want = set(content_tokens(_ORDINAL.sub(" ", target)))
+    spots = []
+    for m in _ORDINAL.finditer(p.text):
+        after = re.findall(r"[A-Za-z0-9]+", p.text[m.end():m.end() + 60])[:3]
+        if any(set(content_tokens(x)) & want for x in after):
+            spots.append((m.start(), ordinals[m.group(0).lower()]))
+    starts = [a for a, r in spots if r in rank]
+    if not starts:
+        return p
+    a = starts[0]
+    b = min((x for x, _ in spots if x > a), default=len(p.text))
+    text = p.text[a:b].rstrip(" ,;")
+    return Passage(p.patient_id, p.note_id, p.start + a, p.start + a + len(text), text, p.note_date, p.section,
+                   p.score, p.source, list(p.fact_ids))
+
+
 def _date_nearest(text: str, target: str, weights: dict[str, float] | None = None):
     """Of several dates in one sentence, the one written nearest the target's mention ("MMF (switched 04.04.2023);
     atovaquone (12.07.2023)": atovaquone's is the second); None when the target is not found by its words.
@@ -786,7 +819,7 @@ def _date_nearest(text: str, target: str, weights: dict[str, float] | None = Non
 
     want = set(content_tokens(target))
     toks = [(m.start(), m.end(), set(content_tokens(m.group(0))) & want, m.group(0).lower())
-            for m in re.finditer(r"[A-Za-z][A-Za-z0-9\-/+']*", text)]
+            for m in re.finditer(r"\d+(?:[.,]\d+)*|[A-Za-z][A-Za-z0-9\-/+']*", text)]
     runs, cur = [], None  # (start, end, target words in it); a run stops at punctuation ("...); torasemide")
     for a, b, hit, low in toks:
         if cur and re.search(r"[;,:()\[\]\n]", text[cur[1]:a]):

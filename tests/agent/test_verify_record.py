@@ -564,3 +564,33 @@ def test_an_absent_option_is_found_without_the_words_it_shares_with_the_question
     assert right.status == "verified", [(f.check, f.status, f.detail) for f in right.findings]
     for letter in list(options)[1:]:
         assert _forced(qa, pid, question, options, letter).status != "verified", letter
+
+
+@pytest.mark.parametrize("text,event,day", [
+    # an ordinal's own part of a sentence that ranks the thing both ways; "today" is the note's date
+    ("Vaccinations: recombinant zoster vaccine first dose on 15.11.2023, second dose given today.",
+     "Second dose of the recombinant zoster vaccine", dt.date(2024, 3, 14)),
+    ("Vaccinations: recombinant zoster vaccine first dose on 15.11.2023, second dose given today.",
+     "First dose of the recombinant zoster vaccine", dt.date(2023, 11, 15)),
+    ("Hepatitis B vaccine: 1st dose 02.01.2024, 2nd dose 01.02.2024, 3rd dose today.",
+     "Third dose of the hepatitis B vaccine", dt.date(2024, 3, 14)),
+    # the sentence that tells the change, not the medication table row that only names the dose
+    ("Mycophenolate sodium (enteric-coated) | 720 mg | PO | twice daily | maintenance\nAfter the renal response on "
+     "15.11.2023, the dose was reduced to 720 mg twice daily as maintenance therapy.",
+     "Reduction of mycophenolate sodium to 720 mg twice daily as maintenance", dt.date(2023, 11, 15)),
+    # a reduction is dated by the sentence that reduces, an increase by the number it reaches
+    ("Mycophenolate was resumed at 720 mg twice daily on 25.05.2023 and increased again to 1080 mg twice daily on "
+     "12.07.2023.\nAfter the renal response on 15.11.2023, the dose was reduced to 720 mg twice daily as maintenance.",
+     "Reduction of mycophenolate sodium to 720 mg twice daily", dt.date(2023, 11, 15)),
+    ("Mycophenolate was resumed at 720 mg twice daily on 25.05.2023 and increased again to 1080 mg twice daily on "
+     "12.07.2023.\nAfter the renal response on 15.11.2023, the dose was reduced to 720 mg twice daily as maintenance.",
+     "Increase of mycophenolate sodium to 1080 mg twice daily", dt.date(2023, 7, 12)),
+])
+def test_an_event_is_dated_by_the_part_of_the_record_that_tells_it(notes_qa, text, event, day):
+    other = ("Clinic note\nPantoprazole 40 mg daily.\nAtorvastatin 20 mg daily.\nVitamin D 1000 IU daily.\n"
+             "Paracetamol 500 mg twice daily as needed.\nFolic acid 5 mg once weekly.\n")
+    pid = f"r{abs(hash((text, event))) % 10**6}"
+    qa = notes_qa(Patient(pid, "Ina Falk", "1990-01-01"), {"o": ("2023-01-10", other),
+                                                         "m": ("2024-03-14", "Clinic letter\n" + text + "\n")})
+    got = qa.tools.event_date(pid, event)
+    assert got is not None and got[0] == day, got
