@@ -28,15 +28,15 @@ from agent.understand import (DAYS_PER_UNIT, QuestionAnalysis, content_tokens, d
 log = logging.getLogger(__name__)
 
 # Pre-/post-negation triggers (NegEx style) used when the extractors' classifier is not installed.
-_PRE_NEG = re.compile(
-    r"\b(no|not|without|denie[sd]|deny|negative for|free of|absence of|absent|never|ruled out|rules out|"
+_PRE_NEG = re.compile(  # ("no" before a subject pronoun is a reply to a question, "no i was unable to walk ...")
+    r"\b(no(?!\s*[,.]?\s*(?:i|we|he|she|they|you|it|my|our)\b)|not|without|denie[sd]|deny|negative for|free of|absence of|absent|never|ruled out|rules out|"
     r"rule out|ruling out|excluded|excluding|neither|nor|no evidence of|no signs? of|unremarkable for)\b"
     r"|n't\b(?!\s+(?:know|remember|recall)\b)",  # a transcript's "do n't think that ..." (not "do n't know")
     re.I,
 )
 # words before a mention that a negation trigger reaches across: NegEx's scope window (Chapman et al. 2001 used five
-# terms; a speaker's "i do n't think that this is a sign of a stroke or any bleeding" needs more)
-_NEG_WINDOW = 12
+# terms; a speaker's "i do n't think that this is a a sign of a stroke or any bleeding" needs three times that)
+_NEG_WINDOW = 16
 _POST_NEG = re.compile(r"^\W*(?:[A-Za-z0-9\-/]+\s+){0,3}?(?:was|were|is|are|has been|have been)?\s*(ruled out|excluded|negative|absent|not (?:seen|found|detected|present|given|administered|performed|started))\b", re.I)
 
 
