@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from agent.conflicts import ConflictChecker
 from agent.context import Context
 from agent.records import Finding, Verification
-from agent.understand import (DAYS_PER_UNIT, QuestionAnalysis, content_tokens, date_spans, find_dates, find_numbers,
-                              months_in, stem, wh_clause)
+from agent.understand import (DAYS_PER_UNIT, STOPWORDS, QuestionAnalysis, content_tokens, date_spans, find_dates,
+                              find_numbers, months_in, stem, wh_clause)
 
 log = logging.getLogger(__name__)
 
@@ -922,11 +922,18 @@ class Verifier:
         from agent.tools import split_sentences
         from agent.understand import number_spans
 
-        if len(claim.numbers) != 1 or not claim.numbers[0][1] or not claim.subject:
+        if len(claim.numbers) != 1 or not claim.subject:
             return None
         if not cue_rx_words("total_question").search(claim.question):
             return None
         want, unit = claim.numbers[0][0], claim.numbers[0][1]
+        counted_nouns = set()
+        if not unit:  # a total of things counted ("how many rubber bands in total"): the amounts are "N bands"
+            m = re.search(r"(?:%s)\s+([a-z]+)(?:\s+([a-z]+))?" % "|".join(map(re.escape, cues()["count_question"])),
+                          claim.question, re.I)
+            counted_nouns = {stem(w.lower()) for w in (m.groups() if m else ()) if w} - STOPWORDS
+            if not counted_nouns:
+                return None
         texts = [(p, p.text) for p in passages]
         if self.tools is not None:
             texts += [(q, q.text) for q in self.tools.lexical(pid, " ".join(claim.subject), k=8)]
@@ -943,6 +950,15 @@ class Verifier:
                           and a >= named[0][1] and not any(x <= a < y for x, y in named)]
                 cut = min(others, default=len(sent))
                 spans = [x for x in spans if x[0] < cut]
+                if counted_nouns:  # "01/10: 5 bands; 02/08: 3 bands; 03/08: 2 bands"
+                    amounts = [v for a, _, v, _, _ in spans  # the counted word right after it, or one word on
+                               if (nxt := re.match(r"[\d.,]+\s*([A-Za-z]+)(?:\s+([A-Za-z]+))?", sent[a:]))
+                               and any(w and stem(w.lower()) in counted_nouns for w in nxt.groups())]
+                    if len(amounts) >= 2 and abs(sum(amounts) - want) < 1e-6:
+                        return [Finding(check="recompute", claim=claim.answer[:80], status="supported",
+                                        detail=f"the total re-derived: {' + '.join(f'{v:g}' for v in amounts)} = "
+                                               f"{sum(amounts):g} in {p.note_id}: '{_quote(text, (s0, s1))}'")], None
+                    continue
                 amounts = [v for a, _, v, u, _ in spans if u == unit and a >= named[0][1]]
                 ways = [(" + ".join(f"{v:g} {unit}" for v in amounts), sum(amounts))] if len(amounts) >= 2 else []
                 # days count doses only of an amount given once a day

@@ -1171,3 +1171,20 @@ def test_a_negation_within_reach_still_negates_in_a_run_on_turn():
     v = _verify(text, "Which symptom did she report?", {"A": "Ankle swelling", "B": "Chest pain"}, "Ankle swelling",
                 Intent(asked="value"))
     assert v.status != "verified" and "assertion" in _failed(v)
+
+
+@pytest.mark.parametrize("text,question,right,wrong", [
+    ("Esophageal varices s/p EVL x3 (01/10/2023: 5 bands; 02/08/2023: 3 bands; 03/08/2023: 2 bands).",
+     "How many rubber bands were placed in total over all of her EVL sessions?", "10", "5"),
+    ("Transfusions: 2 units of packed red cells on 02/17, 1 unit on 02/18 and 2 units on 02/20.",
+     "How many units of packed red cells were transfused in total?", "5", "2"),
+    ("Chemotherapy: 4 cycles of FOLFOX in 2021 and 2 further cycles of FOLFOX in 2022.",
+     "How many cycles of FOLFOX did he receive altogether?", "6", "4"),
+])
+def test_a_total_of_counted_things_is_the_sum_of_a_sentences_counts(text, question, right, wrong):
+    """'How many X in total': the counts of X one sentence lists ('5 bands; 3 bands; 2 bands') add up to the answer;
+    one of them alone is not the total."""
+    opts = {"A": right, "B": wrong, "C": "12"}
+    v = _verify(text, question, opts, right, Intent(asked="count"))
+    assert v.status == "verified", [(f.check, f.status, f.detail) for f in v.findings]
+    assert _verify(text, question, opts, wrong, Intent(asked="count")).status != "verified"
