@@ -133,3 +133,14 @@ def test_units_an_si_prefix_apart_measure_one_quantity():
     assert in_unit(5.0, "mmol/L", "mg/dL") == 5.0  # different quantities: unchanged
     assert same_quantity("g/g", "g/g") and same_quantity("L", "mL") and not same_quantity("mL/kg/h", "g/g")
     assert not same_quantity(None, "mg")
+
+
+@pytest.mark.parametrize("text,values", [
+    ("they have been running in the 300's", [300.0]),
+    ("blood sugars have been in the 300 's.", [300.0]),
+    ("The 200s", [200.0]),
+    ("a man in his 80s", [80.0]),
+    ("PT 12.0 s, INR 1.1", [12.0, 1.1]),  # a unit 's' after a space is no decade
+])
+def test_a_round_number_said_as_its_hundreds_or_decade_is_that_number(text, values):
+    assert [v for v, _, _ in find_numbers(text)] == values
