@@ -435,7 +435,8 @@ class Verifier:
             if aside >= 0 and not cue_rx("absence", "post").match(after[aside + 1:].lstrip()):
                 ends.append(aside)  # "lymphopenia (hemolysis ruled out)" negates the aside's own words; "PE (ruled out)" the mention
             after = after[:min(ends)] if ends else after
-            if _PRE_NEG.search(before) or cue_rx("absence", "post").search(after):
+            final = re.match(r"\W*(?:%s)\W*$" % "|".join(map(re.escape, cues()["absence"]["post_final"])), after, re.I)
+            if _PRE_NEG.search(before) or cue_rx("absence", "post").search(after) or final:
                 assertion = "absent"
             elif after.lstrip().startswith("?") or _interrogative(p.text[s0:s1]) or _asked_before(p.text[s0:loc.span[0]]):
                 # a question ("any chest pain?") asserts nothing by itself; the reply that follows it does

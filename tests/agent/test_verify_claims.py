@@ -1188,3 +1188,23 @@ def test_a_total_of_counted_things_is_the_sum_of_a_sentences_counts(text, questi
     v = _verify(text, question, opts, right, Intent(asked="count"))
     assert v.status == "verified", [(f.check, f.status, f.detail) for f in v.findings]
     assert _verify(text, question, opts, wrong, Intent(asked="count")).status != "verified"
+
+
+@pytest.mark.parametrize("texts,question,options,answer", [
+    (["[patient] i have had some nausea", "[doctor] diarrhea no", "[patient] and i still have the cough"],
+     "Which of the following did he deny?", {"A": "diarrhea", "B": "nausea", "C": "cough"}, "diarrhea"),
+    (["Review of systems:", "Fever: none.", "Cough: productive, for two weeks.", "Headache: present in the mornings."],
+     "Which symptom was denied?", {"A": "fever", "B": "cough", "C": "headache"}, "fever"),
+    (["ROS: chest pain no.", "Palpitations: yes, twice a week.", "Dizziness on standing up."],
+     "Which of these does she NOT report?", {"A": "chest pain", "B": "palpitations", "C": "dizziness"}, "chest pain"),
+])
+def test_a_term_answered_no_after_it_is_denied(texts, question, options, answer):
+    """A review of systems said or dictated term by term ('diarrhea no', 'Fever: none.') denies the term."""
+    ctx, ids = _ctx(*texts)
+    a = QuestionAnalyzer().run(question, options)
+    intent = Intent(asked="value", negated=True)
+    letter = next(k for k, v in options.items() if v == answer)
+    assert Verifier().run(Draft(answer, letter, ids), ctx, a, intent).status == "verified"
+    for k, v in options.items():
+        if v != answer:
+            assert Verifier().run(Draft(v, k, ids), ctx, a, intent).status != "verified", v

@@ -497,6 +497,11 @@ def test_a_relative_clause_keeps_its_experiencer(clf, sentence, concept, who):
     ("Return to the ED should the pain worsen.", "pain", True),
     ("She returned with a productive cough.", "productive cough", False),
     ("Patient is alert and oriented, in no distress, with a mild cough.", "mild cough", False),
+    # what to watch for is a condition that may come: "be aware of", "be alert for", "on the lookout for"
+    ("I encouraged the patient to be aware of abdominal changes including diarrhea.", "diarrhea", True),
+    ("She should stay alert for any fever over the next days.", "fever", True),
+    ("Family is on the lookout for new bruising.", "bruising", True),
+    ("He is aware of his diagnosis of diabetes.", "diabetes", False),
 ])
 def test_instructions_need_their_preposition(clf, sentence, concept, hypothetical):
     assert (run(clf, sentence, concept).assertion is A.HYPOTHETICAL) is hypothetical
