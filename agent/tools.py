@@ -352,7 +352,8 @@ class Toolbox:
                     if (len(sub) < 2 or sub in runs or find_dates(sub)
                             or any(cue_rx("extremes", k).search(sub) for k in ("max", "min"))
                             or re.search(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|^\d", sub, re.I)
-                            or not [w for w in words(sub) if w not in STOPWORDS and w not in ("patient's", "change", "level")]):
+                            or not [w for w in words(sub)
+                                    if w not in STOPWORDS and w not in ("patient's", "change", "level")]):
                         continue  # an extreme, a date or a frame word is not a test name
                     runs.append(sub)
         known = [r for r in runs if is_lab_name(r)]
@@ -700,7 +701,8 @@ def _event_date_of(self: Toolbox, pid: str, phrase: str, min_cover: float = 0.6)
     if rx is not None:  # the sentences that tell the event ("was reduced to 720 mg"), before the best-covering ones
         # (a medication table's "720 mg | twice daily | maintenance" names the dose, not its change)
         cued = [p for p in cands if rx.search(p.text)]
-        way = next((k for k in ("dose_down", "dose_up") if cue == "dose" and re.search(_CUE_WORDS[k], phrase, re.I)), None)
+        way = next((k for k in ("dose_down", "dose_up")
+                    if cue == "dose" and re.search(_CUE_WORDS[k], phrase, re.I)), None)
         if way:  # "reduction of X": a sentence that reduces it ("the dose was reduced to 720 mg", which need not
             # repeat the drug's name), not one that raises it
             same_way = [p for p in hits if p.score >= min_cover - 0.15 and re.search(_CUE_WORDS[way], p.text, re.I)]
@@ -737,8 +739,9 @@ def _event_date_of(self: Toolbox, pid: str, phrase: str, min_cover: float = 0.6)
 Toolbox.event_date = _event_date_of
 
 
-_LAB_COMPARATOR = re.compile(r"(?<![A-Za-z])(?:" + "|".join(map(re.escape, load_resource("query_cues")["lab_comparators"]))
-                             + r")(?![A-Za-z])", re.I)
+_LAB_COMPARATOR = re.compile(
+    r"(?<![A-Za-z])(?:" + "|".join(map(re.escape, load_resource("query_cues")["lab_comparators"])) + r")(?![A-Za-z])",
+    re.I)
 _ORDINAL = re.compile(r"\b(?:" + "|".join(load_resource("query_cues")["ordinals"]) + r")\b", re.I)
 
 

@@ -131,8 +131,8 @@ _UNITS = (r"beats? (?:per|a|/) ?min(?:ute)?|breaths? (?:per|a|/) ?min(?:ute)?|be
           r"hours?|cycles?|times?|x")
 # the unit may be hyphenated to its number as an adjective: "a 6-to-8-week course", "a 10-day supply"
 # a round number may be said as its decade or hundreds ("running in the 300's", "the 300 's", "in his 80s"): that number
-_NUM_UNIT = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)?)(?:(?<=0)(?:\s?'\s?s|s)(?![\w']))?(?:-|\s*)(" + _UNITS + r")?(?![\w])",
-                       re.I)
+_NUM_UNIT = re.compile(
+    r"(?<![\w.])(\d+(?:[.,]\d+)?)(?:(?<=0)(?:\s?'\s?s|s)(?![\w']))?(?:-|\s*)(" + _UNITS + r")?(?![\w])", re.I)
 _UNIT_CANON = {
     "day": "d", "days": "d", "week": "wk", "weeks": "wk", "month": "mo", "months": "mo", "year": "y", "years": "y",
     "hour": "h", "hours": "h", "unit": "u", "units": "u", "iu": "u", "cycle": "cycle", "cycles": "cycle",

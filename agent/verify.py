@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 
 # Pre-/post-negation triggers (NegEx style) used when the extractors' classifier is not installed.
 _PRE_NEG = re.compile(  # ("no" before a subject pronoun is a reply to a question, "no i was unable to walk ...")
-    r"\b(no(?!\s*[,.]?\s*(?:i|we|he|she|they|you|it|my|our)\b)|not|without|denie[sd]|deny|negative for|free of|absence of|absent|never|ruled out|rules out|"
-    r"rule out|ruling out|excluded|excluding|neither|nor|no evidence of|no signs? of|unremarkable for)\b"
+    r"\b(no(?!\s*[,.]?\s*(?:i|we|he|she|they|you|it|my|our)\b)|not|without|denie[sd]|deny|negative for|free of|"
+    r"absence of|absent|never|ruled out|rules out|rule out|ruling out|excluded|excluding|neither|nor|no evidence of|"
+    r"no signs? of|unremarkable for)\b"
     r"|n't\b(?!\s+(?:know|remember|recall)\b)",  # a transcript's "do n't think that ..." (not "do n't know")
     re.I,
 )
@@ -1506,8 +1507,8 @@ class Verifier:
                                    f"'{analysis.real_options[picked]}', not the answer")]
         dates = _dated(val)
         # (a date the notes give to the month only, "in 02/2023", is the month's first day)
-        missing = [d for d in dates if not any(d in _dates_stated(p) or (d.day == 1 and (d.year, d.month) in months_in(p.text))
-                                               for p in passages)]
+        missing = [d for d in dates if not any(
+            d in _dates_stated(p) or (d.day == 1 and (d.year, d.month) in months_in(p.text)) for p in passages)]
         if missing:
             return [Finding(check="recompute", claim=claim.answer[:80], status="unsupported",
                             detail=f"{c.kind}: {', '.join(d.isoformat() for d in missing[:3])} not stated in its evidence")]
