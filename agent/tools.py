@@ -778,27 +778,27 @@ def _stay_date(self: Toolbox, pid: str, role: str, phrase: str):
 Toolbox.stay_date = _stay_date
 
 
-def _ranks(text: str, target: str) -> set[int]:
-    """The ranks the text's ordinal words give the target ("the second ferric carboxymaltose infusion" -> {2}): an
-    ordinal counts when one of the target's words follows it within three words (query_cues' ordinals)."""
+def _rank_mentions(text: str, target: str) -> list[tuple[int, int]]:
+    """(offset, rank) of each ordinal word the text gives the target ("the second ferric carboxymaltose infusion"
+    -> rank 2): an ordinal counts when one of the target's words follows it within three words (query_cues'
+    ordinals)."""
     ordinals = load_resource("query_cues")["ordinals"]
     want = set(content_tokens(_ORDINAL.sub(" ", target)))
-    words = re.findall(r"[a-z0-9]+", text.lower())
-    return {ordinals[w] for i, w in enumerate(words)
-            if w in ordinals and any(set(content_tokens(x)) & want for x in words[i + 1:i + 4])}
+    words = [(m.start(), m.group(0).lower()) for m in re.finditer(r"[A-Za-z0-9]+", text)]
+    return [(at, ordinals[w]) for i, (at, w) in enumerate(words)
+            if w in ordinals and any(set(content_tokens(x)) & want for _, x in words[i + 1:i + 4])]
+
+
+def _ranks(text: str, target: str) -> set[int]:
+    """The ranks the text's ordinal words give the target (``_rank_mentions``)."""
+    return {r for _, r in _rank_mentions(text, target)}
 
 
 def _rank_part(p: Passage, target: str, rank: set[int]) -> Passage:
     """The part of a sentence that tells the ranked occurrence: from its ordinal word to the next ordinal of the
     target ("..., second dose given today" of "first dose on 15.11.2023, second dose given today"), an exact span of
     the same note."""
-    ordinals = load_resource("query_cues")["ordinals"]
-    want = set(content_tokens(_ORDINAL.sub(" ", target)))
-    spots = []
-    for m in _ORDINAL.finditer(p.text):
-        after = re.findall(r"[A-Za-z0-9]+", p.text[m.end():m.end() + 60])[:3]
-        if any(set(content_tokens(x)) & want for x in after):
-            spots.append((m.start(), ordinals[m.group(0).lower()]))
+    spots = _rank_mentions(p.text, target)
     starts = [a for a, r in spots if r in rank]
     if not starts:
         return p

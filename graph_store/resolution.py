@@ -137,13 +137,15 @@ def concept_terms(text: str, unit: str | None = None) -> tuple[str, ...]:
 @lru_cache(maxsize=1)
 def _measurement_units() -> dict[str, str]:
     """Lab test / vital sign name -> its usual unit (lower case, no spaces), from the extractors' vocabularies."""
+    from extractors._resources import load_resource
+
     out = {}
-    for resource, section in (("labs.json", "labs"), ("vitals.json", "vitals")):
+    for name in ("labs", "vitals"):
         try:
-            data = json.loads(resources.files("extractors.resources").joinpath(resource).read_text())
+            entries = load_resource(name).get(name, [])
         except Exception:  # no vocabulary: no unit to choose a sense by
             continue
-        for entry in data.get(section, []):
+        for entry in entries:
             if entry.get("unit"):
                 out[entry["name"].lower()] = entry["unit"].replace(" ", "").lower()
     return out

@@ -765,12 +765,16 @@ def test_a_statement_closed_by_a_tag_question_is_a_statement(text):
 ])
 def test_a_count_is_not_a_measured_number(text, right, wrong):
     """Asked how many, a number that carries a unit (5 mg, six hours, 2 days) counts nothing."""
+    _assert_stated_only(text, "How many were given?", Intent(asked="count"), right, wrong)
+
+
+def _assert_stated_only(text: str, question: str, intent: Intent, right: str, wrong: str) -> None:
+    """The right answer is located in the text (coverage >= 0.6); the wrong one is not."""
     from agent.claims import build_claim, locate
 
-    intent = Intent(asked="count")
-    bad = locate(build_claim("How many were given?", wrong, intent), text)
+    bad = locate(build_claim(question, wrong, intent), text)
     assert bad is None or bad.coverage < 0.6
-    assert locate(build_claim("How many were given?", right, intent), text).coverage >= 0.6
+    assert locate(build_claim(question, right, intent), text).coverage >= 0.6
 
 
 @pytest.mark.parametrize("text,question,right,wrong", [
@@ -1051,12 +1055,7 @@ def test_an_ordinal_of_the_time_anchor_asks_no_order(question, asks_order):
 ])
 def test_a_time_said_with_an_article_is_a_number_of_its_unit(text, right, wrong):
     """'a year ago' is one year and 'a couple of weeks' two: not the words 'year' / 'weeks' of any span of years."""
-    from agent.claims import build_claim, locate
-
-    intent = Intent(asked="date")
-    bad = locate(build_claim("When was it?", wrong, intent), text)
-    assert bad is None or bad.coverage < 0.6
-    assert locate(build_claim("When was it?", right, intent), text).coverage >= 0.6
+    _assert_stated_only(text, "When was it?", Intent(asked="date"), right, wrong)
 
 
 TOTAL = Intent(asked="dose", entities=[IntentEntity(text="methylprednisolone", type="drug")])
