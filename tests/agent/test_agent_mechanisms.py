@@ -38,6 +38,8 @@ def test_split_event_phrase_and_relative_onset():
     assert split_event_phrase("the onset of akathisia") == ("onset", "akathisia")
     assert split_event_phrase("the dose change of capecitabine") == ("dose", "capecitabine")
     assert split_event_phrase("the colonoscopy") == (None, "colonoscopy")
+    assert split_event_phrase("the emergency banding") == (None, "emergency banding")
+    assert split_event_phrase("the delirium emerged") == ("onset", "delirium")
     assert relative_onset("pain for the past 26 days", dt.date(2017, 7, 14)) == dt.date(2017, 6, 18)
     assert relative_onset("cough two weeks ago", dt.date(2020, 1, 15)) == dt.date(2020, 1, 1)
     assert relative_onset("no duration here", dt.date(2020, 1, 15)) is None

@@ -394,6 +394,20 @@ def test_relations_are_the_events_the_question_names(parser, question, relations
     assert set(parser.run(question).relations) == relations
 
 
+@pytest.mark.parametrize("question, onset", [
+    ("How many days after starting lithium did the tremor emerge?", True),
+    ("When did the rash emerge?", True),
+    ("How long after the first dose was the emergence of delirium noted?", True),
+    ("Which symptom emerged after the cisplatin?", True),
+    ("How many days separated the emergency banding from the second session?", False),
+    ("What was given in the emergency department?", False),
+    ("When was the emergency laparotomy done?", False),
+])
+def test_an_emergency_setting_is_no_onset(parser, question, onset):
+    """'emergency' names where or how urgently a thing was done; only 'emerge' and its forms tell an onset."""
+    assert ("onset" in parser.run(question).relations) is onset
+
+
 @pytest.mark.parametrize("question", ["How many puffs of albuterol does she take?", "How many tablets of metformin a day?",
                                       "How many milligrams of furosemide does he take?"])
 def test_how_many_of_a_dose_unit_asks_a_dose(parser, question):
