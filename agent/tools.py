@@ -692,8 +692,17 @@ def _event_date_of(self: Toolbox, pid: str, phrase: str, min_cover: float = 0.6)
     if rank:  # "the first infusion": a sentence that ranks the thing otherwise ("the second infusion") tells another
         # event; one that ranks it both ways ("first dose on 15.11.2023, second dose given today") tells this event
         # in the part that starts at this rank's ordinal
-        cands = [p if _ranks(p.text, target) <= rank else _rank_part(p, target, rank) for p in cands
-                 if _ranks(p.text, target) <= rank or rank <= _ranks(p.text, target)]
+        def ranked(ps):
+            return [p if _ranks(p.text, target) <= rank else _rank_part(p, target, rank) for p in ps
+                    if _ranks(p.text, target) <= rank or rank <= _ranks(p.text, target)]
+
+        cands = ranked(cands)
+        # a sentence that gives the thing this very rank tells it, even in fewer of its words ("Session 1 on
+        # 10.01.2023" for "the first EVL session"); one that names it unranked ("Next EVL session in 4 weeks") may
+        # tell any occurrence
+        exact = [p for p in cands if rank & _ranks(p.text, target)]
+        cands = exact or [p for p in ranked(x for x in hits if x.score >= min_cover / 2)
+                          if rank & _ranks(p.text, target)] or cands
     role = anchor_role(phrase)
     if not cands:
         return self.stay_date(pid, role, phrase) if role else None
@@ -727,6 +736,8 @@ def _event_date_of(self: Toolbox, pid: str, phrase: str, min_cover: float = 0.6)
             # "admitted with RLL pneumonia" in a note that writes "admitted 05/19/2023": the note's own date of
             # that admission (its sentence is the evidence), not the day the note was written
             explicit.append((*noted, f"the note's {role} date"))
+        elif p.note_date is not None and _SAME_DAY.search(p.text):
+            explicit.append((p.note_date, p, "the day of its note"))  # "3 bands placed today (session 2)"
         elif p.note_date is not None:
             implicit.append((p.note_date, p, "note date"))
     pool = explicit or implicit
@@ -743,6 +754,8 @@ _LAB_COMPARATOR = re.compile(
     r"(?<![A-Za-z])(?:" + "|".join(map(re.escape, load_resource("query_cues")["lab_comparators"])) + r")(?![A-Za-z])",
     re.I)
 _ORDINAL = re.compile(r"\b(?:" + "|".join(load_resource("query_cues")["ordinals"]) + r")\b", re.I)
+_SAME_DAY = re.compile(
+    r"\b(?:" + "|".join(map(re.escape, load_resource("query_cues")["same_day_words"])) + r")\b", re.I)
 
 
 def _role_date(self: Toolbox, pid: str, note_id: str, role: str) -> tuple[dt.date, Passage] | None:
@@ -781,12 +794,23 @@ Toolbox.stay_date = _stay_date
 def _rank_mentions(text: str, target: str) -> list[tuple[int, int]]:
     """(offset, rank) of each ordinal word the text gives the target ("the second ferric carboxymaltose infusion"
     -> rank 2): an ordinal counts when one of the target's words follows it within three words (query_cues'
-    ordinals)."""
-    ordinals = load_resource("query_cues")["ordinals"]
+    ordinals); so does a number after one of the target's words that names a repeated event ("EVL session 2",
+    query_cues' numbered_events)."""
+    from agent.understand import number_spans
+
+    cues = load_resource("query_cues")
+    ordinals, numbered = cues["ordinals"], set(cues["numbered_events"])
     want = set(content_tokens(_ORDINAL.sub(" ", target)))
     words = [(m.start(), m.group(0).lower()) for m in re.finditer(r"[A-Za-z0-9]+", text)]
-    return [(at, ordinals[w]) for i, (at, w) in enumerate(words)
-            if w in ordinals and any(set(content_tokens(x)) & want for _, x in words[i + 1:i + 4])]
+    out = [(at, ordinals[w]) for i, (at, w) in enumerate(words)
+           if w in ordinals and any(set(content_tokens(x)) & want for _, x in words[i + 1:i + 4])]
+    # a number after the target's event noun ranks it too ("EVL session 2", "cycle #3"), not a measured amount
+    for s, _, v, unit, _ in number_spans(text):
+        noun = re.search(r"([A-Za-z]+)\s*(?:#|no\.|number)?\s*$", text[max(0, s - 30):s])
+        if (unit is None and v == int(v) and 1 <= v <= max(ordinals.values()) and noun is not None
+                and noun.group(1).lower() in numbered and set(content_tokens(noun.group(1))) & want):
+            out.append((max(0, s - 30) + noun.start(1), int(v)))
+    return sorted(out)
 
 
 def _ranks(text: str, target: str) -> set[int]:

@@ -462,3 +462,36 @@ def test_ordinal_words_tell_repeated_events_apart(notes_qa):
     qa = notes_qa(Patient("p9", "Ada Roth", "1970-03-03"), EVENT_NOTES)
     assert qa.tools.event_date("p9", "the second ferric carboxymaltose infusion")[0] == dt.date(2023, 2, 26)
     assert qa.tools.event_date("p9", "the first ferric carboxymaltose infusion")[0] == dt.date(2023, 2, 19)
+
+
+# Repeated events ranked by a number after their noun ("session 2"), with an unranked mention of the next one that
+# names the kind in more of the asked words; the ranked sentence tells the event, "today" dates it by its note.
+NUMBERED_NOTES = [
+    ("Endoscopy report\nIndication: EVL session 2. Session 1 on 10.01.2023 (emergency, 5 bands).\n"
+     "Impression: status post EVL; 3 bands placed today (session 2).\n"
+     "Plan: next EVL session in 4 weeks (planned 08.03.2023).\n",
+     "the second EVL session", "the first EVL session"),
+    ("Oncology day clinic\nFOLFOX cycle #2 administered today without toxicity. Cycle #1 was on 10.01.2023.\n"
+     "Next FOLFOX cycle planned for 08.03.2023.\n",
+     "the second FOLFOX cycle", "the first FOLFOX cycle"),
+    ("Infusion clinic\nInfliximab infusion no. 2 given this morning. Infusion no. 1 on 10.01.2023 was uneventful.\n"
+     "The next infliximab infusion is planned for 08.03.2023.\n",
+     "the 2nd infliximab infusion", "the initial infliximab infusion"),
+]
+
+
+@pytest.mark.parametrize("text, second, first", NUMBERED_NOTES)
+def test_a_number_after_the_event_noun_ranks_it(notes_qa, text, second, first):
+    pid = f"n{abs(hash(text)) % 10**6}"
+    qa = notes_qa(Patient(pid, "Ina Falk", "1960-01-01"), {"r": ("2023-02-08", text)})
+    got = qa.tools.event_date(pid, second)
+    assert got is not None and got[0] == dt.date(2023, 2, 8) and got[2] == "the day of its note", got
+    assert qa.tools.event_date(pid, first)[0] == dt.date(2023, 1, 10)
+
+
+@pytest.mark.parametrize("text", ["Haloperidol dose 2 mg at night.", "Cycle 2.5 mg/m2 weekly.",
+                                  "Infusion 2 hours long.", "Round 2 tablets twice daily."])
+def test_a_measured_amount_after_the_event_noun_is_no_rank(text):
+    from agent.tools import _ranks
+
+    assert _ranks(text, "second " + text.split()[1].lower()) == set()
