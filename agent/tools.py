@@ -703,7 +703,7 @@ def _event_date_of(self: Toolbox, pid: str, phrase: str, min_cover: float = 0.6)
         exact = [p for p in cands if rank & _ranks(p.text, target)]
         cands = exact or [p for p in ranked(x for x in hits if x.score >= min_cover / 2)
                           if rank & _ranks(p.text, target)] or cands
-    role = anchor_role(phrase)
+    role = anchor_role(phrase) or ("admission" if _ARRIVAL.search(phrase) else None)
     if not cands:
         return self.stay_date(pid, role, phrase) if role else None
     rx = re.compile(_CUE_WORDS[cue], re.I) if cue else None
@@ -731,7 +731,9 @@ def _event_date_of(self: Toolbox, pid: str, phrase: str, min_cover: float = 0.6)
         if rel is not None:
             explicit.append((rel, p, "relative"))
         elif ds:
-            explicit.append((_date_nearest(p.text, target, weights) or min(ds), p, "explicit"))
+            # a stay written as a range ("admission 06/14-06/21/2023"): the end the event's role names
+            own = self.role_date(pid, p.note_id, role, within=(p.start, p.end)) if role else None
+            explicit.append((own[0] if own else _date_nearest(p.text, target, weights) or min(ds), p, "explicit"))
         elif noted is not None:
             # "admitted with RLL pneumonia" in a note that writes "admitted 05/19/2023": the note's own date of
             # that admission (its sentence is the evidence), not the day the note was written
@@ -754,15 +756,19 @@ _LAB_COMPARATOR = re.compile(
     r"(?<![A-Za-z])(?:" + "|".join(map(re.escape, load_resource("query_cues")["lab_comparators"])) + r")(?![A-Za-z])",
     re.I)
 _ORDINAL = re.compile(r"\b(?:" + "|".join(load_resource("query_cues")["ordinals"]) + r")\b", re.I)
+_ARRIVAL = re.compile(
+    r"\b(?:" + "|".join(map(re.escape, load_resource("query_cues")["arrival_words"])) + r")\b", re.I)
 _SAME_DAY = re.compile(
     r"\b(?:" + "|".join(map(re.escape, load_resource("query_cues")["same_day_words"])) + r")\b", re.I)
 
 
-def _role_date(self: Toolbox, pid: str, note_id: str, role: str) -> tuple[dt.date, Passage] | None:
+def _role_date(self: Toolbox, pid: str, note_id: str, role: str,
+               within: tuple[int, int] | None = None) -> tuple[dt.date, Passage] | None:
     """The date a note writes for its admission, discharge or surgery (the extractors' DATE facts of that role),
-    with the sentence that writes it."""
+    with the sentence that writes it; ``within``: only a date written inside that span of the note."""
     dated = [f for f in self.store.facts(pid, note_id)
-             if f.type == FactType.DATE and f.date is not None and f.attributes.get("role") == role]
+             if f.type == FactType.DATE and f.date is not None and f.attributes.get("role") == role
+             and (within is None or within[0] <= f.start < within[1])]
     if not dated:
         return None
     f = min(dated, key=lambda f: (f.date, f.start))

@@ -489,6 +489,25 @@ def test_a_number_after_the_event_noun_ranks_it(notes_qa, text, second, first):
     assert qa.tools.event_date(pid, first)[0] == dt.date(2023, 1, 10)
 
 
+@pytest.mark.parametrize("text, first, last", [
+    ("Follow-up after admission 06/14-06/21/2023 for a first episode of overt hepatic encephalopathy; discharged on "
+     "lactulose.", "the ED visit for the first episode of overt hepatic encephalopathy",
+     "the discharge after the first episode of overt hepatic encephalopathy"),
+    ("Inpatient stay from 14.06.2023 to 21.06.2023 for community-acquired pneumonia with sepsis.",
+     "the arrival with community-acquired pneumonia with sepsis", "the discharge after the pneumonia with sepsis"),
+    ("Hospitalized 14 June 2023 - 21 June 2023 for cellulitis of the left leg, treated with cefazolin.",
+     "the admission for cellulitis of the left leg", "the discharge after cellulitis of the left leg"),
+])
+def test_a_stay_range_gives_the_end_its_event_names(notes_qa, text, first, last):
+    """'admission 06/14-06/21/2023': an arrival or admission is the range's first day, a discharge its last, not the
+    date written nearest the complaint's words."""
+    pid = f"s{abs(hash(text)) % 10**6}"
+    qa = notes_qa(Patient(pid, "Ina Falk", "1960-01-01"), {"f": ("2023-07-01", "Clinic letter\n" + text + "\n")},
+                  extract=True)
+    assert qa.tools.event_date(pid, first)[0] == dt.date(2023, 6, 14)
+    assert qa.tools.event_date(pid, last)[0] == dt.date(2023, 6, 21)
+
+
 @pytest.mark.parametrize("text", ["Haloperidol dose 2 mg at night.", "Cycle 2.5 mg/m2 weekly.",
                                   "Infusion 2 hours long.", "Round 2 tablets twice daily."])
 def test_a_measured_amount_after_the_event_noun_is_no_rank(text):
