@@ -740,6 +740,8 @@ def _event_date_of(self: Toolbox, pid: str, phrase: str, min_cover: float = 0.6)
             explicit.append((*noted, f"the note's {role} date"))
         elif p.note_date is not None and _SAME_DAY.search(p.text):
             explicit.append((p.note_date, p, "the day of its note"))  # "3 bands placed today (session 2)"
+        elif p.note_date is not None and _REPORT_HEAD.match(p.text):
+            explicit.append((p.note_date, p, "the date of its report"))  # "Examination: CT pulmonary angiography"
         elif p.note_date is not None:
             implicit.append((p.note_date, p, "note date"))
     pool = explicit or implicit
@@ -758,6 +760,8 @@ _LAB_COMPARATOR = re.compile(
 _ORDINAL = re.compile(r"\b(?:" + "|".join(load_resource("query_cues")["ordinals"]) + r")\b", re.I)
 _ARRIVAL = re.compile(
     r"\b(?:" + "|".join(map(re.escape, load_resource("query_cues")["arrival_words"])) + r")\b", re.I)
+_REPORT_HEAD = re.compile(
+    r"\s*(?:" + "|".join(map(re.escape, load_resource("query_cues")["report_heads"])) + r")\s*:", re.I)
 _SAME_DAY = re.compile(
     r"\b(?:" + "|".join(map(re.escape, load_resource("query_cues")["same_day_words"])) + r")\b", re.I)
 

@@ -508,6 +508,29 @@ def test_a_stay_range_gives_the_end_its_event_names(notes_qa, text, first, last)
     assert qa.tools.event_date(pid, last)[0] == dt.date(2023, 6, 21)
 
 
+@pytest.mark.parametrize("header, event", [
+    ("Examination: CT pulmonary angiography (CTPA) of the chest\nFindings: no pulmonary embolism.", "the CTPA"),
+    ("Procedure: Colonoscopy with polypectomy\nFindings: two small sigmoid polyps removed.", "the colonoscopy"),
+    ("STUDY: Transthoracic echocardiogram\nLVEF 55 %, no wall motion abnormality.", "the transthoracic echocardiogram"),
+])
+def test_a_report_header_is_dated_by_its_report(notes_qa, header, event):
+    """'Examination: X' heads the report of that one examination: the report's date is the examination's, where a
+    later letter that only mentions X gives no date of it."""
+    pid = f"h{abs(hash(header)) % 10**6}"
+    word = event.split()[-1]
+    qa = notes_qa(Patient(pid, "Ina Falk", "1960-01-01"),
+                  {"r": ("2023-11-28", "Radiology\n" + header + "\n"),
+                   "l": ("2024-01-15", f"Clinic letter\nThe {word} was reviewed with the patient.\n")})
+    got = qa.tools.event_date(pid, event)
+    assert got is not None and got[0] == dt.date(2023, 11, 28) and got[2] == "the date of its report", got
+
+
+def test_an_assessment_heading_is_no_report_header(notes_qa):
+    qa = notes_qa(Patient("h0", "Ina Falk", "1960-01-01"),
+                  {"a": ("2023-11-28", "Ward note\nAssessment: community-acquired pneumonia, improving.\n")})
+    assert qa.tools.event_date("h0", "the community-acquired pneumonia")[2] == "note date"
+
+
 @pytest.mark.parametrize("text", ["Haloperidol dose 2 mg at night.", "Cycle 2.5 mg/m2 weekly.",
                                   "Infusion 2 hours long.", "Round 2 tablets twice daily."])
 def test_a_measured_amount_after_the_event_noun_is_no_rank(text):
