@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from agent.conflicts import ConflictChecker
 from agent.context import Context
@@ -439,10 +440,17 @@ class Verifier:
             final = re.match(r"\W*(?:%s)\W*$" % "|".join(map(re.escape, cues()["absence"]["post_final"])), after, re.I)
             if _PRE_NEG.search(before) or cue_rx("absence", "post").search(after) or final:
                 assertion = "absent"
-            elif after.lstrip().startswith("?") or _interrogative(p.text[s0:s1]) or _asked_before(p.text[s0:loc.span[0]]):
+            elif self._asked(p, loc):
                 # a question ("any chest pain?") asserts nothing by itself; the reply that follows it does
                 assertion = self._reply(p, loc) or "possible"
         return assertion, experiencer
+
+    @staticmethod
+    def _asked(p, loc) -> bool:
+        """Is the located mention inside a question ("any chest pain?", "did they give you a lot of fluid?")?"""
+        s0, s1 = loc.sentence
+        return (p.text[loc.span[1]:s1].lstrip().startswith("?") or _interrogative(p.text[s0:s1])
+                or _asked_before(p.text[s0:loc.span[0]]))
 
     def _reply(self, p, loc) -> str | None:
         """'absent' / 'present' when the next turn of the transcript answers the question that names the mention
@@ -466,6 +474,9 @@ class Verifier:
                                ("present", cues()["interrogative"]["replies"]["yes"])):
             if any(re.match(re.escape(w) + r"(?![a-z])", body) for w in words):
                 return verdict
+        short = _short_answer().match(body)  # "they actually did .", "i really do n't"
+        if short:
+            return "absent" if short.group("neg") else "present"
         # an echo confirms: "do you check your blood sugars every morning" / "[patient] every morning"
         asked = set(content_tokens(p.text[loc.span[0]:loc.span[1]]))
         if asked and asked <= set(content_tokens(body.split(".")[0])):
@@ -1393,8 +1404,11 @@ class Verifier:
 
         def denied(p, loc, c) -> bool:
             """Not stated for the patient, and not only as a contingency ("if i'm around smoke i do start coughing"
-            tells a habit, no denial of it)."""
+            tells a habit, no denial of it), nor only asked ("did they give you a lot of fluid?" with no reply read:
+            the question denies nothing)."""
             res = self._stance(p, loc)
+            if res is not None and res[0] == "possible" and self._asked(p, loc):
+                return False
             return not positive(p, loc, c) and (res is None or res[0] != "hypothetical" or res[1] != "patient")
 
         mine = mentions(claim.answer)
@@ -1736,6 +1750,18 @@ def _reply_no(answer: str) -> bool:
 
     head = answer.strip().lower()
     return any(re.match(re.escape(w) + r"\s*[,.;:\u2013\u2014-]", head) for w in cues()["interrogative"]["replies"]["no"])
+
+
+@lru_cache(maxsize=1)
+def _short_answer() -> re.Pattern:
+    """A reply of subject (and adverb) and auxiliary alone, with its negation as group ``neg`` (verify_cues
+    interrogative.replies.short_answer)."""
+    from agent.claims import cues
+
+    c = cues()["interrogative"]["replies"]["short_answer"]
+    alt = lambda ws: "|".join(map(re.escape, ws))  # noqa: E731
+    return re.compile(rf"(?:{alt(c['subjects'])})\s+(?:(?:{alt(c['adverbs'])})\s+)*(?:{alt(c['auxiliaries'])})"
+                      rf"(?P<neg>\s*(?:n't|not|never)\b)?(?![a-z'])", re.I)
 
 
 def _clause_tail(before: str) -> str:

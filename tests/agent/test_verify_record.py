@@ -594,3 +594,44 @@ def test_an_event_is_dated_by_the_part_of_the_record_that_tells_it(notes_qa, tex
                                                          "m": ("2024-03-14", "Clinic letter\n" + text + "\n")})
     got = qa.tools.event_date(pid, event)
     assert got is not None and got[0] == day, got
+
+
+@pytest.mark.parametrize("exchange", [
+    "[doctor] did they give you a lot of fluid in the emergency room ?\n[patient] they actually did .\n",
+    "[doctor] have you been taking the naproxen for the pain ?\n[patient] i really have , twice a day .\n",
+    "[doctor] does the swelling get worse at night ?\n[patient] it does .\n",
+])
+def test_a_short_yes_states_what_the_question_asked(notes_qa, exchange):
+    """'did they give you a lot of fluid?' / 'they actually did': a reply of subject and auxiliary confirms the
+    question's proposition, so the option is no denial; a short 'no' ('i really do n't') would make it one."""
+    text = ("[doctor] any chest pain or shortness of breath ?\n[patient] no , no .\n" + exchange
+            + "[doctor] okay .\n")
+    question = "Which of the following did the patient deny?"
+    asked = {"fluid": "Receiving a lot of fluid in the emergency room", "naproxen": "Taking naproxen for the pain",
+             "swelling": "Swelling that gets worse at night"}
+    option = next(v for k, v in asked.items() if k in exchange)
+    opts = {"A": "Shortness of breath", "B": option, "C": "Fever"}
+    pid = f"y{abs(hash(exchange)) % 10**6}"
+    qa = notes_qa(Patient(pid, "Tim Rao", "1970-01-01"), {"n": ("2024-03-03", text)})
+    assert _forced(qa, pid, question, opts, "B").status != "verified"
+    assert _forced(qa, pid, question, opts, "A").status == "verified"
+
+
+@pytest.mark.parametrize("reply,state", [
+    ("they actually did .", "present"), ("i really do n't .", "absent"), ("she does , every day .", "present"),
+    ("we did not .", "absent"), ("it is .", "present"), ("i have n't .", "absent"),
+])
+def test_a_short_answer_is_read_as_yes_or_no(reply, state):
+    from agent.verify import _short_answer
+
+    m = _short_answer().match(reply)
+    assert m is not None and ("absent" if m.group("neg") else "present") == state
+
+
+def test_a_question_with_no_reply_read_denies_nothing(notes_qa):
+    text = ("[doctor] any chest pain or shortness of breath ?\n[patient] no , no .\n"
+            "[doctor] did they give you a lot of fluid in the emergency room ?\n"
+            "[patient] i think my wife would know more about that .\n[doctor] okay .\n")
+    opts = {"A": "Shortness of breath", "B": "Receiving a lot of fluid in the emergency room", "C": "Fever"}
+    qa = notes_qa(Patient("y0", "Tim Rao", "1970-01-01"), {"n": ("2024-03-03", text)})
+    assert _forced(qa, "y0", "Which of the following did the patient deny?", opts, "B").status != "verified"
