@@ -635,3 +635,29 @@ def test_a_question_with_no_reply_read_denies_nothing(notes_qa):
     opts = {"A": "Shortness of breath", "B": "Receiving a lot of fluid in the emergency room", "C": "Fever"}
     qa = notes_qa(Patient("y0", "Tim Rao", "1970-01-01"), {"n": ("2024-03-03", text)})
     assert _forced(qa, "y0", "Which of the following did the patient deny?", opts, "B").status != "verified"
+
+
+@pytest.mark.parametrize("text,options,picked,right", [
+    ("Review of systems\nConstitutional: Reports fatigue and decrease in appetite.\nRespiratory: Reports dry cough.\n"
+     "GI: Denies nausea or vomiting.\n",
+     {"A": "Eating less than she normally would", "B": "Fatigue", "C": "A dry cough", "D": "Nausea or vomiting"},
+     "A", "D"),
+    ("History\nShe notes low energy and a runny nose since Monday. She denies any fever or chills.\n",
+     {"A": "Not feeling like eating", "B": "Low energy", "C": "A runny nose", "D": "Fever or chills"}, "B", "D"),
+])
+def test_a_computed_answer_the_verifier_rejects_yields_to_the_one_it_accepts(notes_qa, text, options, picked, right):
+    """A resolver's pick ("eating less", never stated in those words) is code's answer, but not beyond the
+    verifier: rejected there while exactly one other option verifies (explicitly denied), that one is the answer;
+    a computed pick the verifier accepts stays."""
+    from agent.verify import Draft
+
+    pid = f"v{abs(hash(text)) % 10**6}"
+    qa = notes_qa(Patient(pid, "Bea Lund", "1980-02-02"), {"n": ("2024-03-03", text)})
+    g = qa.agent
+    s = g.evidence(pid, "Which of the following does the patient NOT report?", options)
+    cite = list(s["context"].passages)[:1]
+    wrong = Draft(options[picked], picked, cite, computed_answer=True)
+    got = g._single_verified(s, wrong)
+    assert got is not None and got.choice == right
+    kept = Draft(options[right], right, g._single_verified(s, wrong).evidence_ids, computed_answer=True)
+    assert g._single_verified(s, kept) is None
