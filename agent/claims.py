@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from agent.records import Intent
 from agent.resources import load
-from agent.tools import split_sentences
+from agent.tools import numbered_noun, split_sentences
 from agent.understand import STOPWORDS, content_tokens, find_dates, find_numbers, number_spans, stem
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9\-/+']*|\d+(?:[.,]\d+)?")
@@ -334,6 +334,8 @@ def _number_spans(text: str, start: int, end: int, numbers, claim_ratios=(), cou
     # a number inside a slash group belongs to the group ("BP: 130/68" states no heart rate of 68), unless the
     # answer states that group too
     found = [x for x in number_spans(seg) if not any(a <= x[0] < b for a, b in grouped) or claim_ratios]
+    if count:  # "Cycle 6 of FOLFOX was postponed" names the sixth cycle; it counts no cycles
+        found = [x for x in found if numbered_noun(seg, x[0]) is None]
     spans = []
     for v, u, _ in numbers:
         # a unit the answer states must be the text's too ("10 days" is not "three times a day"), unless records

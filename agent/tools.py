@@ -808,19 +808,27 @@ def _rank_mentions(text: str, target: str) -> list[tuple[int, int]]:
     query_cues' numbered_events)."""
     from agent.understand import number_spans
 
-    cues = load_resource("query_cues")
-    ordinals, numbered = cues["ordinals"], set(cues["numbered_events"])
+    ordinals = load_resource("query_cues")["ordinals"]
     want = set(content_tokens(_ORDINAL.sub(" ", target)))
     words = [(m.start(), m.group(0).lower()) for m in re.finditer(r"[A-Za-z0-9]+", text)]
     out = [(at, ordinals[w]) for i, (at, w) in enumerate(words)
            if w in ordinals and any(set(content_tokens(x)) & want for _, x in words[i + 1:i + 4])]
     # a number after the target's event noun ranks it too ("EVL session 2", "cycle #3"), not a measured amount
     for s, _, v, unit, _ in number_spans(text):
-        noun = re.search(r"([A-Za-z]+)\s*(?:#|no\.|number)?\s*$", text[max(0, s - 30):s])
+        noun = numbered_noun(text, s)
         if (unit is None and v == int(v) and 1 <= v <= max(ordinals.values()) and noun is not None
-                and noun.group(1).lower() in numbered and set(content_tokens(noun.group(1))) & want):
-            out.append((max(0, s - 30) + noun.start(1), int(v)))
+                and set(content_tokens(noun[1])) & want):
+            out.append((noun[0], int(v)))
     return sorted(out)
+
+
+def numbered_noun(text: str, at: int) -> tuple[int, str] | None:
+    """(offset, noun) of the repeated event's noun that the number at ``at`` follows ("Cycle 6", "EVL session 2",
+    "infusion no. 2": query_cues' numbered_events): the number names which occurrence, it counts nothing."""
+    m = re.search(r"([A-Za-z]+)\s*(?:#|no\.|number)?\s*$", text[max(0, at - 30):at])
+    if m is None or m.group(1).lower() not in load_resource("query_cues")["numbered_events"]:
+        return None
+    return max(0, at - 30) + m.start(1), m.group(1)
 
 
 def _ranks(text: str, target: str) -> set[int]:

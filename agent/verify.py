@@ -1188,7 +1188,8 @@ class Verifier:
 
     def _series(self, claim, pid: str, analysis: QuestionAnalysis) -> list[Finding]:
         """Values that only make sense against the whole record: the highest / lowest of a series, and a count,
-        which is at least the highest numbered occurrence ("cycle 6") of what it counts."""
+        which is at least the highest numbered occurrence ("cycle 6") of what it counts that was given."""
+        from agent.chain.cycle_count import not_given
         from agent.claims import cue_rx, cues, subject_spans
 
         if self.tools is None or not claim.numbers:
@@ -1213,7 +1214,8 @@ class Verifier:
             for p in self.tools.lexical(pid, f"{subject} {m.group(1)}", k=30):
                 for mm in re.finditer(r"\b([A-Za-z]+)\s*#?\s*(\d{1,2})\b|\b(\d{1,2})(?:st|nd|rd|th)\s+([A-Za-z]+)", p.text):
                     word, num = (mm.group(1), mm.group(2)) if mm.group(1) else (mm.group(4), mm.group(3))
-                    if stem(word.lower()) == noun and subject_spans(claim, p.text, 0, len(p.text)):
+                    if (stem(word.lower()) == noun and subject_spans(claim, p.text, 0, len(p.text))
+                            and not not_given(p.text, mm.start())):  # "Cycle 6 of FOLFOX was postponed"
                         seen.append(int(num))
             if seen and all(max(seen) > v for v, _, _ in claim.numbers):
                 out.append(Finding(check="recompute", claim=claim.answer[:80], status="contradicted",

@@ -26,6 +26,12 @@ _NOT_GIVEN = re.compile(r"\b(plan(?:ned|s)?|scheduled|will|to receive|recommend\
 _CYCLE_GENERIC = GENERIC | frozenset(content_tokens("cycles cycle courses course rounds round many total chemotherapy"))
 
 
+def not_given(text: str, pos: int) -> bool:
+    """Does the clause around ``pos`` say the cycle there was not (yet) given ("cycle 5 was postponed", "2 further
+    cycles are planned")?"""
+    return bool(_NOT_GIVEN.search(_clause(text, pos)))
+
+
 def _clause(text: str, pos: int) -> str:
     """The clause of a sentence around ``pos`` (split at ; : , and "and" / "but")."""
     cuts = [0] + [m.end() for m in re.finditer(r"[;:,]|\b(?:and|but|whereas)\b", text)] + [len(text)]
@@ -47,7 +53,7 @@ def cycle_count(tools: Toolbox, pid: str, a, intent: Intent, assertions=None) ->
             continue
         for rx in (_CYCLE_NO, _CYCLES_DONE):
             for mm in rx.finditer(p.text):
-                if _NOT_GIVEN.search(_clause(p.text, mm.start())):
+                if not_given(p.text, mm.start()):
                     continue  # "cycle 5 was postponed", "2 further cycles are planned"
                 raw = next(g for g in mm.groups() if g)
                 n = int(raw) if raw.isdigit() else _ORDINALS.get(raw.lower()) or _COUNT_WORDS.get(raw.lower())

@@ -661,3 +661,22 @@ def test_a_computed_answer_the_verifier_rejects_yields_to_the_one_it_accepts(not
     assert got is not None and got.choice == right
     kept = Draft(options[right], right, g._single_verified(s, wrong).evidence_ids, computed_answer=True)
     assert g._single_verified(s, kept) is None
+
+
+@pytest.mark.parametrize("text,question,given,named", [
+    ("Oncology letter\nShe has completed 4 cycles of FOLFOX. Cycle 6 of FOLFOX was postponed because of neutropenia.\n",
+     "How many cycles of FOLFOX did the patient receive?", "4", "6"),
+    ("Infusion clinic\nHe has received 2 infliximab infusions so far. Infusion #3 of infliximab is scheduled for "
+     "next week.\n", "How many infliximab infusions did he get?", "2", "3"),
+    ("Oncology note\nThree courses of ABVD were given without delay. Course 5 of ABVD was cancelled after the PET "
+     "scan.\n", "How many ABVD courses were administered?", "3", "5"),
+])
+def test_a_numbered_occurrence_not_given_is_no_count(notes_qa, text, question, given, named):
+    """'Cycle 6 of FOLFOX was postponed' names the sixth cycle: it states no count of 6, and a count of 4 given is
+    not contradicted by it."""
+    pid = f"k{abs(hash(text)) % 10**6}"
+    qa = notes_qa(Patient(pid, "Eva Moll", "1961-06-06"), {"n": ("2024-03-03", text)})
+    opts = {"A": given, "B": named, "C": "1"}
+    right = _forced(qa, pid, question, opts, "A")
+    assert right.status == "verified", [(f.check, f.status, f.detail) for f in right.findings]
+    assert _forced(qa, pid, question, opts, "B").status != "verified"
