@@ -334,8 +334,11 @@ def _number_spans(text: str, start: int, end: int, numbers, claim_ratios=(), cou
     # a number inside a slash group belongs to the group ("BP: 130/68" states no heart rate of 68), unless the
     # answer states that group too
     found = [x for x in number_spans(seg) if not any(a <= x[0] < b for a, b in grouped) or claim_ratios]
-    if count:  # "Cycle 6 of FOLFOX was postponed" names the sixth cycle; it counts no cycles
-        found = [x for x in found if numbered_noun(seg, x[0]) is None]
+    if count:  # "Cycle 6 of FOLFOX was postponed" names a sixth cycle not given: it counts no cycles ("Cycle 4 of
+        # CAPOX was administered today" tells four given, unless a later one was: ``Verifier._series``)
+        from agent.chain.cycle_count import not_given
+
+        found = [x for x in found if numbered_noun(seg, x[0]) is None or not not_given(seg, x[0])]
     spans = []
     for v, u, _ in numbers:
         # a unit the answer states must be the text's too ("10 days" is not "three times a day"), unless records

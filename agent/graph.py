@@ -546,15 +546,18 @@ class AgentGraph:
     def _single_verified(self, s: AgentState, d: Draft) -> Draft | None:
         """Without a model (the extractive backend), the one option the verifier's typed checks accept, when the
         evidence scores picked another: the option whose claim binds to the record beats the one whose words merely
-        occur in it. An abstention stays what it is, a computed answer too unless the verifier rejects it (it
-        re-derives it from its own facts: "Eating less" picked as never mentioned, where "Denies nausea or vomiting"
-        negates another option), and a model's choice is the model's."""
+        occur in it. An abstention stays what it is, and a computed answer too (dates, counts, orders are code's),
+        except an absence the verifier rejects: the absence resolver reads negation by word overlap ("eating less"
+        picked as never mentioned), the verifier's absence check reads each option's own mentions ("Denies nausea
+        or vomiting"). A model's choice is the model's."""
         a, ctx = s["analysis"], s["context"]
         if (getattr(self.reasoner, "name", "") != "extractive" or not a.multiple_choice or self.mode != "stack"
                 or d.abstained or not d.choice):
             return None
-        if d.computed_answer and self.verifier.run(d, ctx, a, s.get("intent")).status == "verified":
-            return None
+        if d.computed_answer:
+            kind = next((c.kind for cid, c, _ in ctx.computed if d.evidence_ids and cid == d.evidence_ids[0]), None)
+            if kind != "absence" or self.verifier.run(d, ctx, a, s.get("intent")).status == "verified":
+                return None
         judged = self.reasoner.judge_options(a, ctx)
         ok = [letter for letter in a.real_options if self.verifier.run(
             self.reasoner.draft_for(a, ctx, judged, letter), ctx, a, s.get("intent")).status == "verified"]

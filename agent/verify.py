@@ -1762,8 +1762,10 @@ def _short_answer() -> re.Pattern:
 
     c = cues()["interrogative"]["replies"]["short_answer"]
     alt = lambda ws: "|".join(map(re.escape, ws))  # noqa: E731
+    # the auxiliary ends the reply's clause ("they actually did .", "i have , twice a day"); "i really do n't know
+    # where i got it" answers another question
     return re.compile(rf"(?:{alt(c['subjects'])})\s+(?:(?:{alt(c['adverbs'])})\s+)*(?:{alt(c['auxiliaries'])})"
-                      rf"(?P<neg>\s*(?:n't|not|never)\b)?(?![a-z'])", re.I)
+                      rf"(?P<neg>\s*(?:n't|not|never)\b)?\s*(?:[.,;!]|$)", re.I)
 
 
 def _clause_tail(before: str) -> str:
