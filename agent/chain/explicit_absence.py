@@ -27,7 +27,7 @@ def explicit_absence(tools: Toolbox, pid: str, a, intent: Intent, assertions=Non
             continue
         df = tools._patient(pid)[3]
         seen = {x: tools.idf(pid, x) for x in o if df.get(x)}  # a word the record never uses is no evidence
-        rarest = max(seen, key=seen.get) if seen else None
+        rarest = max(sorted(seen), key=seen.get) if seen else None  # a tie goes the same way every run
         for p in tools.lexical(pid, t, k=10):
             toks = set(content_tokens(p.text))
             # a paraphrased option ("black, tarry stools" for "dark, tarry stools") counts when its rarest word
