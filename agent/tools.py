@@ -19,7 +19,7 @@ from typing import Any
 
 from clinqa.records import FactType, Note
 from agent.resources import load as load_resource
-from agent.understand import content_tokens, months_in
+from agent.understand import content_tokens, months_in, number_spans
 from extractors.dates import anchor_role
 from extractors.text import split_sentences as extract_sentences
 
@@ -806,8 +806,6 @@ def _rank_mentions(text: str, target: str) -> list[tuple[int, int]]:
     -> rank 2): an ordinal counts when one of the target's words follows it within three words (query_cues'
     ordinals); so does a number after one of the target's words that names a repeated event ("EVL session 2",
     query_cues' numbered_events)."""
-    from agent.understand import number_spans
-
     ordinals = load_resource("query_cues")["ordinals"]
     want = set(content_tokens(_ORDINAL.sub(" ", target)))
     words = [(m.start(), m.group(0).lower()) for m in re.finditer(r"[A-Za-z0-9]+", text)]
