@@ -754,16 +754,16 @@ def _event_date_of(self: Toolbox, pid: str, phrase: str, min_cover: float = 0.6)
 Toolbox.event_date = _event_date_of
 
 
-_LAB_COMPARATOR = re.compile(
-    r"(?<![A-Za-z])(?:" + "|".join(map(re.escape, load_resource("query_cues")["lab_comparators"])) + r")(?![A-Za-z])",
-    re.I)
-_ORDINAL = re.compile(r"\b(?:" + "|".join(load_resource("query_cues")["ordinals"]) + r")\b", re.I)
-_ARRIVAL = re.compile(
-    r"\b(?:" + "|".join(map(re.escape, load_resource("query_cues")["arrival_words"])) + r")\b", re.I)
-_REPORT_HEAD = re.compile(
-    r"\s*(?:" + "|".join(map(re.escape, load_resource("query_cues")["report_heads"])) + r")\s*:", re.I)
-_SAME_DAY = re.compile(
-    r"\b(?:" + "|".join(map(re.escape, load_resource("query_cues")["same_day_words"])) + r")\b", re.I)
+def _query_words(name: str) -> str:
+    """One query_cues word list as a regex alternation."""
+    return "|".join(map(re.escape, load_resource("query_cues")[name]))
+
+
+_LAB_COMPARATOR = re.compile(r"(?<![A-Za-z])(?:" + _query_words("lab_comparators") + r")(?![A-Za-z])", re.I)
+_ORDINAL = re.compile(r"\b(?:" + _query_words("ordinals") + r")\b", re.I)
+_ARRIVAL = re.compile(r"\b(?:" + _query_words("arrival_words") + r")\b", re.I)
+_REPORT_HEAD = re.compile(r"\s*(?:" + _query_words("report_heads") + r")\s*:", re.I)
+_SAME_DAY = re.compile(r"\b(?:" + _query_words("same_day_words") + r")\b", re.I)
 
 
 def _role_date(self: Toolbox, pid: str, note_id: str, role: str,
