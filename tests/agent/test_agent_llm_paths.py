@@ -207,3 +207,40 @@ def test_entailment_judge_sees_only_the_cited_clause_and_can_refuse(ws):
     ok = ClinicalQA(ws, backend="local", llm=ScriptedLLM()).ask("patient_01", "Which antibiotic was started on admission?",
                                                                 ANTIBIOTIC, allow_abstain=False)
     assert ok.verification.status == "verified"
+
+
+@pytest.mark.parametrize("question,options,model_says,right", [
+    ("What dose of amoxicillin was the patient discharged on?",
+     {"A": "2 g once daily", "B": "1 g three times daily", "C": "500 mg twice daily"}, "2 g once daily", "B"),
+    ("How much paracetamol was given for fever?", {"A": "2 g", "B": "1 g", "C": "500 mg"}, "2 g", "B"),
+    ("How often was amoxicillin taken?", {"A": "Once daily", "B": "Three times daily", "C": "Twice daily"},
+     "Once daily", "B"),
+])
+def test_a_model_pick_the_record_does_not_state_yields_to_the_one_option_it_does(ws, question, options, model_says,
+                                                                                 right):
+    """The model calls an option supported that the record states only for another entity (ceftriaxone's "2 g
+    once daily" for amoxicillin or paracetamol) while the typed checks accept exactly one other
+    option: that one is the answer, verified only when the model's entailment check on its clause agrees."""
+    from agent import ClinicalQA
+
+    for entailed in ("entailed", "not_entailed"):
+        llm = ScriptedLLM(lambda cand: "supported" if cand == model_says else "not_documented", entailed=entailed)
+        ans = ClinicalQA(ws, backend="local", llm=llm).ask("patient_01", question, options)
+        assert ans.verification.draft_choice == right, (entailed, ans.route)
+        if entailed == "entailed":
+            assert ans.choice == right and ans.verification.status == "verified"
+        else:  # the answer's clause does not entail it: no verified answer, the failed check named
+            assert ans.abstained and "entailment" in ans.verification.reason
+        assert any(r.startswith("reason:only_verified_option") for r in ans.route)
+        assert llm.entail_prompts and ans.tokens["prompt"] > 0  # the model's calls stay counted
+
+
+def test_a_model_pick_the_record_states_is_kept(ws):
+    """Where the model's own pick passes the typed checks, no other option replaces it."""
+    from agent import ClinicalQA
+
+    llm = ScriptedLLM(lambda cand: "supported" if cand == "Ceftriaxone" else "not_documented")
+    ans = ClinicalQA(ws, backend="local", llm=llm).ask("patient_01", "Which antibiotic was started on admission?",
+                                                       ANTIBIOTIC)
+    assert ans.choice == "A" and ans.verification.status == "verified"
+    assert not any(r.startswith("reason:only_verified_option") for r in ans.route)
