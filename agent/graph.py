@@ -535,31 +535,43 @@ class AgentGraph:
                                           + (f",{len(ctx.flagged)} flagged" if ctx.flagged else "")]}
 
     def reason(self, s: AgentState) -> dict:
+        typed = self._typed_checks(s) if s["analysis"].multiple_choice and self.mode == "stack" else {}
+        settled = self._settled(s, typed)
+        if settled is not None:
+            return {"draft": settled, "route": [f"reason:only_verified_option:{settled.choice}", "reason:model_not_asked"]}
         d = self.reasoner.run(s["analysis"], s["context"])
         route = [f"reason:{getattr(self.reasoner, 'name', 'reasoner')}"]
-        single = self._single_verified(s, d)
+        single = self._single_verified(s, d, typed)
         if single is not None:
             d = single
             route.append(f"reason:only_verified_option:{d.choice}")
         return {"draft": d, "route": route, "tokens": {"prompt": d.prompt_tokens, "completion": d.completion_tokens}}
 
-    def _single_verified(self, s: AgentState, d: Draft) -> Draft | None:
-        """The one option the verifier's typed checks accept, when the reasoner picked another: the option whose
-        claim binds to the record beats one whose words merely occur in it (the extractive backend's scores) or one
-        the model judged supported that the record does not state (a model backend: the 1.5B model picks such
-        options on a quarter of real visits). The switched answer then goes through the whole verification, the
-        model's entailment check included. An abstention stays what it is, and a computed answer too (dates,
-        counts, orders are code's), except an absence the verifier rejects: the absence resolver reads negation by
-        word overlap ("eating less" picked as never mentioned), the verifier's absence check reads each option's
-        own mentions ("Denies nausea or vomiting")."""
+    def _settled(self, s: AgentState, typed: dict[str, tuple[Draft, Verification]]) -> Draft | None:
+        """A model backend's question that the typed checks settle: exactly one option passes them and no computed
+        result picks one. The model is not asked to choose: any other pick of its fails those checks and yields to
+        that option (``_single_verified``), so its choice could not change the answer, and a prompt costs tens of
+        seconds on a CPU. It still judges the answer: the verify node's entailment check on the cited clause."""
+        extractive = getattr(self.reasoner, "extractive", None)
+        if extractive is None or extractive._computed_choice(s["analysis"], s["context"]) is not None:
+            return None
+        ok = [letter for letter, (_, v) in typed.items() if v.status == "verified"]
+        return typed[ok[0]][0] if len(ok) == 1 else None
+
+    def _single_verified(self, s: AgentState, d: Draft, typed: dict[str, tuple[Draft, Verification]]) -> Draft | None:
+        """The one option the verifier's typed checks (``typed``) accept, when the reasoner picked another: the option
+        whose claim binds to the record beats one whose words merely occur in it (the extractive backend's scores; a
+        model backend's question settled so is not put to the model: ``_settled``). An abstention stays what it
+        is, and a computed answer too (dates, counts, orders are code's), except an absence the verifier rejects: the
+        absence resolver reads negation by word overlap ("eating less" picked as never mentioned), the verifier's
+        absence check reads each option's own mentions ("Denies nausea or vomiting")."""
         a, ctx = s["analysis"], s["context"]
-        if not a.multiple_choice or self.mode != "stack" or d.abstained or not d.choice:
+        if not typed or d.abstained or not d.choice:
             return None
         if d.computed_answer:
             kind = next((c.kind for cid, c, _ in ctx.computed if d.evidence_ids and cid == d.evidence_ids[0]), None)
             if kind != "absence" or self.verifier.run(d, ctx, a, s.get("intent")).status == "verified":
                 return None
-        typed = self._typed_checks(s)
         ok = [letter for letter, (_, v) in typed.items() if v.status == "verified"]
         if len(ok) != 1 or ok[0] == d.choice:
             return None
@@ -588,7 +600,9 @@ class AgentGraph:
 
     def verify(self, s: AgentState) -> dict:
         v = self.verifier.run(s["draft"], s["context"], s["analysis"], s.get("intent"))
-        out: dict = {"verification": v, "route": [f"verify:{v.status}"]}
+        out: dict = {"verification": v, "route": [f"verify:{v.status}"],
+                     "tokens": {"prompt": sum(f.prompt_tokens for f in v.findings),
+                                "completion": sum(f.completion_tokens for f in v.findings)}}
         if v.status == "unsupported" and s.get("attempt", 0) == 0:
             out["first_failure"] = v.reason
         return out

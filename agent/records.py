@@ -51,6 +51,8 @@ class Finding(BaseModel):
     claim: str
     status: FindingStatus
     detail: str = ""
+    prompt_tokens: int = 0  # what the check cost a model (the entailment judge); counted in the answer's tokens
+    completion_tokens: int = 0
 
 
 class Verification(BaseModel):

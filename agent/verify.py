@@ -1613,12 +1613,14 @@ class Verifier:
         except Exception as e:  # timeout, server gone, bad JSON: the answer stays unverified and says why
             return Finding(check="entailment", claim=claim.answer[:80], status="unsupported",
                            detail=f"the entailment judge failed ({type(e).__name__}: {str(e)[:80]}); not verified")
+        cost = {"prompt_tokens": int(getattr(r, "prompt_tokens", 0) or 0),
+                "completion_tokens": int(getattr(r, "completion_tokens", 0) or 0)}
         if verdict not in ("entailed", "contradicted", "not_stated"):
             return Finding(check="entailment", claim=claim.answer[:80], status="unsupported",
-                           detail="the entailment judge returned no valid verdict; not verified")
+                           detail="the entailment judge returned no valid verdict; not verified", **cost)
         status = {"entailed": "supported", "contradicted": "contradicted", "not_stated": "unsupported"}[verdict]
         return Finding(check="entailment", claim=claim.answer[:80], status=status,
-                       detail=f"{verdict.replace('_', ' ')} by '{_quote(sentence, (0, len(sentence)))}'")
+                       detail=f"{verdict.replace('_', ' ')} by '{_quote(sentence, (0, len(sentence)))}'", **cost)
 
 
 _INNER_NEG = re.compile(r"^(?:no|not|never|cannot|can't|won't|don't|doesn't|didn't|isn't|wasn't|aren't|weren't|"

@@ -662,7 +662,7 @@ def test_a_computed_absence_the_verifier_rejects_yields_to_the_one_it_accepts(no
     some = next(iter(ctx.passages.values()))
     for kind, switched in (("absence", right), ("cycles", None)):
         cid = ctx.add_computed(Computed(kind, f"the explicitly absent option: {picked}", {"choice": picked}, [some]))
-        got = g._single_verified(s, Draft(options[picked], picked, [cid], computed_answer=True))
+        got = g._single_verified(s, Draft(options[picked], picked, [cid], computed_answer=True), g._typed_checks(s))
         assert (got.choice if got else None) == switched, kind
 
 
