@@ -538,7 +538,8 @@ class AgentGraph:
         typed = self._typed_checks(s) if s["analysis"].multiple_choice and self.mode == "stack" else {}
         settled = self._settled(s, typed)
         if settled is not None:
-            return {"draft": settled, "route": [f"reason:only_verified_option:{settled.choice}", "reason:model_not_asked"]}
+            return {"draft": settled,
+                    "route": [f"reason:only_verified_option:{settled.choice}", "reason:model_not_asked"]}
         d = self.reasoner.run(s["analysis"], s["context"])
         route = [f"reason:{getattr(self.reasoner, 'name', 'reasoner')}"]
         single = self._single_verified(s, d, typed)
