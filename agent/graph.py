@@ -102,6 +102,7 @@ class AgentState(TypedDict, total=False):
     computed: list[Computed]
     context: Any
     draft: Draft
+    typed: dict[str, tuple[Draft, Verification]]  # every option's typed checks over the latest context (reason node)
     verification: Verification
     first_failure: str | None
     answer: Answer
@@ -538,7 +539,7 @@ class AgentGraph:
         typed = self._typed_checks(s) if s["analysis"].multiple_choice and self.mode == "stack" else {}
         settled = self._settled(s, typed)
         if settled is not None:
-            return {"draft": settled,
+            return {"draft": settled, "typed": typed,
                     "route": [f"reason:only_verified_option:{settled.choice}", "reason:model_not_asked"]}
         d = self.reasoner.run(s["analysis"], s["context"])
         route = [f"reason:{getattr(self.reasoner, 'name', 'reasoner')}"]
@@ -546,7 +547,8 @@ class AgentGraph:
         if single is not None:
             d = single
             route.append(f"reason:only_verified_option:{d.choice}")
-        return {"draft": d, "route": route, "tokens": {"prompt": d.prompt_tokens, "completion": d.completion_tokens}}
+        return {"draft": d, "typed": typed, "route": route,
+                "tokens": {"prompt": d.prompt_tokens, "completion": d.completion_tokens}}
 
     def _settled(self, s: AgentState, typed: dict[str, tuple[Draft, Verification]]) -> Draft | None:
         """A model backend's question that the typed checks settle: exactly one option passes them and no computed
@@ -683,9 +685,9 @@ class AgentGraph:
 
     def _option_checks(self, s: AgentState, v: Verification) -> dict[str, str]:
         """The verifier's verdict for every option as if it were the answer: the answer's own verification, the
-        typed checks (``_typed_checks``) for the options not chosen."""
+        typed checks the reason node made over the same context (``_typed_checks``) for the options not chosen."""
         out = {}
-        for letter, (_, got) in self._typed_checks(s).items():
+        for letter, (_, got) in s.get("typed", {}).items():
             got = v if letter == s["draft"].choice and v.status != "abstained" else got
             bad = next((f for f in got.findings if f.status in ("unsupported", "contradicted")), None)
             out[letter] = "verified" if got.status == "verified" else (
