@@ -421,6 +421,7 @@ class LLMReasoner:
                     verdicts[letter] = v if v in VERDICTS else "not_documented"
                     cites[letter] = [e for e in got.get("evidence_ids") or [] if isinstance(e, str) and e in eids]
             draft = self.extractive._choose(a, ctx, judged, llm_verdicts=verdicts or None)
+            draft.model_chose = bool(verdicts) and not draft.computed_answer and not draft.abstained
             if draft.choice and not draft.computed_answer and cites.get(draft.choice) and verdicts.get(draft.choice) == "supported":
                 draft.evidence_ids = list(dict.fromkeys(draft.evidence_ids + cites[draft.choice]))[:5]
         else:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import tempfile
@@ -78,14 +79,27 @@ class RecordingLLM:
     def chat(self, messages, json_schema=None, max_tokens=256, temperature=0, seed=0, **kw):
         from types import SimpleNamespace
 
-        enum = ((json_schema or {}).get("properties", {}).get("verdict", {}) or {}).get("enum", [])
-        who = "verifier" if "entailed" in enum else "reasoner"
+        props = (json_schema or {}).get("properties", {})
+        enum = (props.get("verdict", {}) or {}).get("enum", [])
+        who = "verifier" if "entailed" in enum or "stated" in props else "reasoner"
         text = self.template(messages)
         n = self.counter(text) + TEMPLATE_PER_MESSAGE * len(messages) + TEMPLATE_REPLY
         self.calls.append({"who": who, "text": text, "tokens": n})
-        parsed = neutral_reply(json_schema)
+        parsed = {"stated": self.closest_option(messages[-1]["content"])} if "stated" in props else \
+            neutral_reply(json_schema)
         return SimpleNamespace(text=json.dumps(parsed), parsed=parsed if isinstance(parsed, dict) else None,
                                prompt_tokens=n, completion_tokens=0, latency_s=0.0, model=self.model)
+
+    @staticmethod
+    def closest_option(prompt: str) -> str:
+        """The contrast judge's stand-in reply: the listed option sharing most words with the quoted sentence (it
+        is not told which option is proposed), so the stack does not retry because of the stand-in."""
+        from agent.understand import content_tokens
+
+        said = re.search(r'Text: "(.*)"', prompt, re.S)
+        sentence = set(content_tokens(said.group(1) if said else ""))
+        listed = dict(re.findall(r"^([A-Z])\. (.*)$", prompt, re.M))
+        return max(listed, key=lambda k: len(sentence & set(content_tokens(listed[k]))), default="none")
 
     @staticmethod
     def template(messages) -> str:

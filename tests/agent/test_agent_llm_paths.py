@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -28,10 +29,11 @@ class ScriptedLLM:
     model = "scripted"
     context_tokens = 4096
 
-    def __init__(self, verdict_for=None, choice="A", entailed="entailed", cite=None):
+    def __init__(self, verdict_for=None, choice="A", entailed="entailed", cite=None, reads=None):
         self.verdict_for = verdict_for or (lambda cand: "supported")
         self.choice = choice
         self.entailed = entailed
+        self.reads = reads  # the option text the contrast judge says the sentence states (default: ``_stated``)
         self.cite = cite or []
         self.prompts: list[list[dict]] = []  # the reasoner's prompts
         self.schemas: list[dict] = []
@@ -39,9 +41,9 @@ class ScriptedLLM:
 
     def chat(self, messages, json_schema=None, max_tokens=256, temperature=0, seed=0):
         props = (json_schema or {}).get("properties", {})
-        if "entailed" in props.get("verdict", {}).get("enum", []):
+        if "entailed" in props.get("verdict", {}).get("enum", []) or "stated" in props:
             self.entail_prompts.append(messages)
-            parsed = {"verdict": self.entailed}
+            parsed = {"verdict": self.entailed} if "verdict" in props else {"stated": self._stated(messages)}
             return SimpleNamespace(text=json.dumps(parsed), parsed=parsed, prompt_tokens=50, completion_tokens=5,
                                    latency_s=0.0, model=self.model)
         self.prompts.append(messages)
@@ -58,6 +60,20 @@ class ScriptedLLM:
                 parsed[letter] = {"verdict": v, "evidence_ids": list(self.cite) if v == "supported" else []}
         return SimpleNamespace(text=json.dumps(parsed), parsed=parsed, prompt_tokens=sum(len(m["content"]) for m in messages) // 4,
                                completion_tokens=10, latency_s=0.0, model=self.model)
+
+    def _stated(self, messages) -> str:
+        """The contrast judge's reply: the option ``reads`` names; else "entailed" names the listed option sharing
+        most words with the quoted sentence (a reader's stand-in), "not_stated" none, "contradicted" the option
+        sharing fewest."""
+        from agent.understand import content_tokens
+
+        prompt = messages[-1]["content"]
+        listed = dict(re.findall(r"^([A-Z])\. (.*)$", prompt, re.M))
+        if self.reads is not None:
+            return next((k for k, t in listed.items() if t == self.reads), "none")
+        sentence = set(content_tokens(re.search(r'Text: "(.*)"', prompt, re.S).group(1)))
+        ranked = sorted(listed, key=lambda k: -len(sentence & set(content_tokens(listed[k]))))
+        return {"entailed": ranked[0], "contradicted": ranked[-1]}.get(self.entailed, "none")
 
     def count_tokens(self, text):
         return len(text) // 4
@@ -233,10 +249,13 @@ def test_a_question_the_typed_checks_settle_is_not_put_to_the_model(ws, question
     from agent import ClinicalQA
 
     for entailed in ("entailed", "not_stated"):
-        llm = ScriptedLLM(lambda cand: "supported" if cand == model_says else "not_documented", entailed=entailed)
+        llm = ScriptedLLM(lambda cand: "supported" if cand == model_says else "not_documented", entailed=entailed,
+                          reads=options[right] if entailed == "entailed" else "")
         ans = ClinicalQA(ws, backend="local", llm=llm).ask("patient_01", question, options)
         assert ans.verification.draft_choice == right, (entailed, ans.route)
         assert "reason:model_not_asked" in ans.route and not llm.prompts and llm.entail_prompts
+        # code chose it: the judge, not told which option is proposed, names the one the clause states
+        assert all("Which answer does the text state?" in m[-1]["content"] for m in llm.entail_prompts)
         assert ans.tokens["prompt"] == 50 * len(llm.entail_prompts)  # the judge's prompts count as the answer's cost
         if entailed == "entailed":
             assert ans.choice == right and ans.verification.status == "verified"
@@ -256,3 +275,5 @@ def test_a_model_pick_the_record_states_is_kept(ws):
                                                            opts)
         assert opts[ans.choice] == said and ans.verification.status == "verified" and len(llm.prompts) == 1
         assert not any(r.startswith("reason:only_verified_option") for r in ans.route)
+        # the model chose it: its entailment check asks of that one answer, not the same choice again by contrast
+        assert llm.entail_prompts and all("PROPOSED ANSWER: " + said in m[-1]["content"] for m in llm.entail_prompts)

@@ -165,19 +165,34 @@ def test_entailment_on_the_clause_decides_with_an_llm():
     text = "Plan: losartan 50 mg daily was started. Unrelated: the weather was fine."
     args = ("Which drug was started?", {"A": "losartan", "B": "valsartan"}, "losartan",
             Intent(asked="value", entities=[]))
-    yes = _Judge({"verdict": "entailed"})
+    yes = _Judge({"stated": "A"})  # the judge names the option the sentence states
     assert _verify(text, *args, verifier=Verifier(yes)).status == "verified"
     prompt = yes.calls[0][-1]["content"]
     assert "losartan 50 mg daily was started" in prompt and "weather" not in prompt  # only the sentence goes
-    no = _verify(text, *args, verifier=Verifier(_Judge({"verdict": "contradicted"})))
-    assert no.status == "unsupported" and "entailment" in _failed(no)
-    broken = _verify(text, *args, verifier=Verifier(_Judge({"verdict": "maybe"})))
+    assert "A. losartan" in prompt and "B. valsartan" in prompt and "PROPOSED" not in prompt  # not told which
+    for other in ("B", "none"):  # another option, or none of them: not entailed, the judge's reading named
+        no = _verify(text, *args, verifier=Verifier(_Judge({"stated": other})))
+        assert no.status == "unsupported" and "entailment" in _failed(no), other
+        assert ("option B ('valsartan')" if other == "B" else "none of the options") in no.reason
+    broken = _verify(text, *args, verifier=Verifier(_Judge({"stated": "maybe"})))
     assert broken.status == "unsupported" and "no valid verdict" in broken.reason
     timeout = _verify(text, *args, verifier=Verifier(_Judge(exc=TimeoutError("read timed out"))))
     assert timeout.status == "unsupported" and "TimeoutError" in timeout.reason
     off = _verify(text, *args, verifier=Verifier(_Judge(exc=AssertionError("must not be called")), entail=False))
     assert off.status == "verified"
     assert any(f.check == "entailment" and f.status == "skipped" for f in off.findings)
+
+
+def test_an_open_answer_is_judged_as_one_proposed_claim():
+    """No options to contrast: the judge is told the proposed answer and says entailed, contradicted or not stated."""
+    ctx, ids = _ctx("Plan: losartan 50 mg daily was started. Unrelated: the weather was fine.")
+    a = QuestionAnalyzer().run("What dose of losartan was started?", None)
+    intent = Intent(asked="dose", entities=[IntentEntity(text="losartan", type="drug")])
+    for verdict, status in (("entailed", "verified"), ("contradicted", "unsupported"), ("not_stated", "unsupported")):
+        judge = _Judge({"verdict": verdict})
+        v = Verifier(judge).run(Draft("50 mg daily", None, ids), ctx, a, intent)
+        assert v.status == status, (verdict, v.reason)
+        assert "PROPOSED ANSWER: 50 mg daily" in judge.calls[0][-1]["content"]
 
 
 def test_absence_claims_look_at_every_option():
@@ -376,10 +391,10 @@ def test_a_paraphrase_is_judged_by_the_model_on_its_best_clause(text, answer):
     extractive backend (no model) leaves it unverified."""
     args = ("What did the patient say?", {"A": answer, "B": "Something else entirely different"}, answer,
             Intent(asked="value", entities=[]))
-    yes = _Judge({"verdict": "entailed"})
+    yes = _Judge({"stated": "A"})
     assert _verify(text, *args, verifier=Verifier(yes)).status == "verified"
-    assert len(yes.calls) == 1 and "TEXT:" in yes.calls[0][-1]["content"]
-    assert _verify(text, *args, verifier=Verifier(_Judge({"verdict": "not_stated"}))).status == "unsupported"
+    assert len(yes.calls) == 1 and "Which answer does the text state?" in yes.calls[0][-1]["content"]
+    assert _verify(text, *args, verifier=Verifier(_Judge({"stated": "none"}))).status == "unsupported"
     assert _verify(text, *args).status == "unsupported"  # typed checks only: not stated word for word
 
 
