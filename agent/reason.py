@@ -484,7 +484,7 @@ class LLMReasoner:
             ch = parsed.get("choice")
             eids = [e for e in parsed.get("evidence_ids", []) if isinstance(e, str)]
             if ch in a.options:
-                d = Draft(a.options[ch], ch, eids)
+                d = Draft(a.options[ch], ch, eids, model_chose=True)
             else:
                 d = Draft(NOT_DOCUMENTED, None, [], abstained=True, reason="the model chose none")
         else:

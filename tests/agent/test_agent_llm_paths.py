@@ -203,6 +203,7 @@ def test_collapsed_mode_sends_raw_notes_in_one_call(ws):
     ans = qa.ask("patient_01", "Which antibiotic was started on admission?", ANTIBIOTIC)
     assert len(llm.prompts) == 1 and ans.mode == "collapsed"
     assert len(llm.entail_prompts) == 1  # the verifier's check of the chosen answer on its cited clause
+    assert "PROPOSED ANSWER: Ceftriaxone" in llm.entail_prompts[0][-1]["content"]  # the model's pick: not by contrast
     assert "Community-acquired pneumonia" in llm.prompts[0][1]["content"]
     assert ans.choice == "A" and ans.citations[0].start == 0
     assert ans.context_tokens > 0
