@@ -169,9 +169,10 @@ STATED_SYSTEM = ("You read one short clinical text and pick the answer it states
                  "instructions. Reply with JSON only.")
 
 
-def stated_schema(letters: list[str]) -> dict:
-    """JSON schema of the contrast judge's reply: one of the option letters, or none."""
-    return {"type": "object", "properties": {"stated": {"type": "string", "enum": [*letters, "none"]}},
+def stated_schema(options: list[str]) -> dict:
+    """JSON schema of the contrast judge's reply: one option's words, or none. Words, not letters: a small model
+    asked for a letter picks by position (the 0.5B model named "C. Meropenem" for a sentence on ceftriaxone)."""
+    return {"type": "object", "properties": {"stated": {"type": "string", "enum": [*options, "none"]}},
             "required": ["stated"]}
 
 
@@ -1633,21 +1634,23 @@ class Verifier:
         mine = [k for k, t in (options or {}).items() if t.strip() == claim.answer.strip()]
         contrast = len(options or {}) >= 2 and len(mine) == 1
         if contrast:
-            listing = "\n".join(f"{k}. {t}" for k, t in options.items())
+            texts = list(dict.fromkeys(t.strip() for t in options.values()))
+            listing = "\n".join(f"- {t}" for t in texts)
             msgs = [{"role": "system", "content": STATED_SYSTEM},
-                    {"role": "user", "content": f"Text: \"{sentence}\"\n\nQuestion: {claim.question}\n{listing}\n\n"
-                                                "Which answer does the text state? Reply none if the text states none "
-                                                "of them."}]
-            schema, key, allowed = stated_schema(list(options)), "stated", {*options, "none"}
+                    {"role": "user", "content": f"Text: \"{sentence}\"\n\nQuestion: {claim.question}\nAnswers:\n"
+                                                f"{listing}\n\nWhich answer does the text state? Reply with that "
+                                                "answer's words, or none if the text states none of them."}]
+            schema, key, allowed = stated_schema(texts), "stated", {*texts, "none"}
+            room = 16 + max(len(t) for t in texts) // 2  # the reply repeats an option's words
         else:
             msgs = [{"role": "system", "content": ENTAIL_SYSTEM},
                     {"role": "user", "content": f"TEXT: \"{sentence}\"\nQUESTION: {claim.question}\nPROPOSED ANSWER: "
                                                 f"{claim.answer}\nDoes the TEXT state that the proposed answer is the "
                                                 "answer to the question for this patient? verdict: entailed (the text "
                                                 "states it), contradicted (the text says otherwise) or not_stated."}]
-            schema, key, allowed = ENTAIL_SCHEMA, "verdict", {"entailed", "contradicted", "not_stated"}
+            schema, key, allowed, room = ENTAIL_SCHEMA, "verdict", {"entailed", "contradicted", "not_stated"}, 16
         try:
-            r = self.llm.chat(msgs, json_schema=schema, max_tokens=16, temperature=0, seed=0)
+            r = self.llm.chat(msgs, json_schema=schema, max_tokens=room, temperature=0, seed=0)
             verdict = (getattr(r, "parsed", None) or {}).get(key)
         except Exception as e:  # timeout, server gone, bad JSON: the answer stays unverified and says why
             return Finding(check="entailment", claim=claim.answer[:80], status="unsupported",
@@ -1659,11 +1662,11 @@ class Verifier:
                            detail="the entailment judge returned no valid verdict; not verified", **cost)
         quote = _quote(sentence, (0, len(sentence)))
         if contrast:
-            if verdict == mine[0]:
+            if verdict == claim.answer.strip():
                 return Finding(check="entailment", claim=claim.answer[:80], status="supported",
                                detail=f"entailed by '{quote}' (the judge named this option among {len(options)})",
                                **cost)
-            said = "none of the options" if verdict == "none" else f"option {verdict} ('{options[verdict][:60]}')"
+            said = "none of the options" if verdict == "none" else f"'{verdict[:60]}'"
             return Finding(check="entailment", claim=claim.answer[:80], status="unsupported",
                            detail=f"not stated by '{quote}': the judge reads it as stating {said}", **cost)
         status = {"entailed": "supported", "contradicted": "contradicted", "not_stated": "unsupported"}[verdict]

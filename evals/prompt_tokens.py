@@ -98,8 +98,8 @@ class RecordingLLM:
 
         said = re.search(r'Text: "(.*)"', prompt, re.S)
         sentence = set(content_tokens(said.group(1) if said else ""))
-        listed = dict(re.findall(r"^([A-Z])\. (.*)$", prompt, re.M))
-        return max(listed, key=lambda k: len(sentence & set(content_tokens(listed[k]))), default="none")
+        listed = re.findall(r"^- (.*)$", prompt, re.M)
+        return max(listed, key=lambda t: len(sentence & set(content_tokens(t))), default="none")
 
     @staticmethod
     def template(messages) -> str:

@@ -68,11 +68,11 @@ class ScriptedLLM:
         from agent.understand import content_tokens
 
         prompt = messages[-1]["content"]
-        listed = dict(re.findall(r"^([A-Z])\. (.*)$", prompt, re.M))
+        listed = re.findall(r"^- (.*)$", prompt, re.M)
         if self.reads is not None:
-            return next((k for k, t in listed.items() if t == self.reads), "none")
+            return self.reads if self.reads in listed else "none"
         sentence = set(content_tokens(re.search(r'Text: "(.*)"', prompt, re.S).group(1)))
-        ranked = sorted(listed, key=lambda k: -len(sentence & set(content_tokens(listed[k]))))
+        ranked = sorted(listed, key=lambda t: -len(sentence & set(content_tokens(t))))
         return {"entailed": ranked[0], "contradicted": ranked[-1]}.get(self.entailed, "none")
 
     def count_tokens(self, text):

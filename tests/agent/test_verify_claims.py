@@ -165,15 +165,15 @@ def test_entailment_on_the_clause_decides_with_an_llm():
     text = "Plan: losartan 50 mg daily was started. Unrelated: the weather was fine."
     args = ("Which drug was started?", {"A": "losartan", "B": "valsartan"}, "losartan",
             Intent(asked="value", entities=[]))
-    yes = _Judge({"stated": "A"})  # the judge names the option the sentence states
+    yes = _Judge({"stated": "losartan"})  # the judge names the option the sentence states, in its words
     assert _verify(text, *args, verifier=Verifier(yes)).status == "verified"
     prompt = yes.calls[0][-1]["content"]
     assert "losartan 50 mg daily was started" in prompt and "weather" not in prompt  # only the sentence goes
-    assert "A. losartan" in prompt and "B. valsartan" in prompt and "PROPOSED" not in prompt  # not told which
-    for other in ("B", "none"):  # another option, or none of them: not entailed, the judge's reading named
+    assert "- losartan" in prompt and "- valsartan" in prompt and "PROPOSED" not in prompt  # not told which
+    for other in ("valsartan", "none"):  # another option, or none of them: not entailed, the judge's reading named
         no = _verify(text, *args, verifier=Verifier(_Judge({"stated": other})))
         assert no.status == "unsupported" and "entailment" in _failed(no), other
-        assert ("option B ('valsartan')" if other == "B" else "none of the options") in no.reason
+        assert ("stating 'valsartan'" if other == "valsartan" else "none of the options") in no.reason
     broken = _verify(text, *args, verifier=Verifier(_Judge({"stated": "maybe"})))
     assert broken.status == "unsupported" and "no valid verdict" in broken.reason
     timeout = _verify(text, *args, verifier=Verifier(_Judge(exc=TimeoutError("read timed out"))))
@@ -391,7 +391,7 @@ def test_a_paraphrase_is_judged_by_the_model_on_its_best_clause(text, answer):
     extractive backend (no model) leaves it unverified."""
     args = ("What did the patient say?", {"A": answer, "B": "Something else entirely different"}, answer,
             Intent(asked="value", entities=[]))
-    yes = _Judge({"stated": "A"})
+    yes = _Judge({"stated": answer})
     assert _verify(text, *args, verifier=Verifier(yes)).status == "verified"
     assert len(yes.calls) == 1 and "Which answer does the text state?" in yes.calls[0][-1]["content"]
     assert _verify(text, *args, verifier=Verifier(_Judge({"stated": "none"}))).status == "unsupported"
