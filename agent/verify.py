@@ -1632,8 +1632,8 @@ class Verifier:
                            detail="no LLM (extractive backend): typed checks only")
         p, loc = where
         sentence = " ".join(p.text[loc.sentence[0]:loc.sentence[1]].split())
-        mine = [k for k, t in (options or {}).items() if t.strip() == claim.answer.strip()]
-        contrast = len(options or {}) >= 2 and len(mine) == 1
+        options = options or {}
+        contrast = len(options) >= 2 and sum(t.strip() == claim.answer.strip() for t in options.values()) == 1
         if contrast:
             texts = list(dict.fromkeys(t.strip() for t in options.values()))
             listing = "\n".join(f"- {t}" for t in texts)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import re
 from types import SimpleNamespace
 
 import pytest
@@ -62,18 +61,13 @@ class ScriptedLLM:
                                completion_tokens=10, latency_s=0.0, model=self.model)
 
     def _stated(self, messages) -> str:
-        """The contrast judge's reply: the option ``reads`` names; else "entailed" names the listed option sharing
-        most words with the quoted sentence (a reader's stand-in), "not_stated" none, "contradicted" the option
-        sharing fewest."""
-        from agent.understand import content_tokens
+        """The contrast judge's reply: the option ``reads`` names ("" for none); else, for "entailed", the option the
+        prompt-token recorder's stand-in names (most words shared with the quoted sentence), and none otherwise."""
+        from evals.prompt_tokens import RecordingLLM
 
-        prompt = messages[-1]["content"]
-        listed = re.findall(r"^- (.*)$", prompt, re.M)
         if self.reads is not None:
-            return self.reads if self.reads in listed else "none"
-        sentence = set(content_tokens(re.search(r'Text: "(.*)"', prompt, re.S).group(1)))
-        ranked = sorted(listed, key=lambda t: -len(sentence & set(content_tokens(t))))
-        return {"entailed": ranked[0], "contradicted": ranked[-1]}.get(self.entailed, "none")
+            return self.reads or "none"
+        return RecordingLLM.closest_option(messages[-1]["content"]) if self.entailed == "entailed" else "none"
 
     def count_tokens(self, text):
         return len(text) // 4
