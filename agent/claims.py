@@ -270,10 +270,21 @@ def _frequency_rx() -> tuple[re.Pattern, dict[str, str]]:
     return re.compile(r"(?<![\w.])(?:%s)(?![\w])" % alts, re.I), table
 
 
+# "every 6 hours", "every six hours", "q8h", "each 12 hrs": 24 / N doses a day, computed, however the number is written
+_EVERY_N_HOURS = re.compile(r"(?<![\w.])(?:every|each|q)\s*(?P<n>\d+|[a-z]+(?:[- ][a-z]+)?)\s*(?:hours?|hrs?|h)(?![\w])",
+                            re.I)
+
+
 def frequency_spans(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, "1/d" | "2/d" | "1/y" ...) for each way of saying how often ("annual", "twice a day", "BID")."""
+    """(start, end, "1/d" | "2/d" | "1/y" ...) for each way of saying how often ("annual", "twice a day", "BID",
+    "every six hours")."""
     rx, table = _frequency_rx()
-    return [(m.start(), m.end(), table[m.group(0).lower()]) for m in rx.finditer(text)]
+    out = [(m.start(), m.end(), table[m.group(0).lower()]) for m in rx.finditer(text)]
+    for m in _EVERY_N_HOURS.finditer(text):
+        n = find_numbers(m.group("n"))
+        if len(n) == 1 and n[0][0] > 0 and not any(a < m.end() and m.start() < b for a, b, _ in out):
+            out.append((m.start(), m.end(), f"{24 / n[0][0]:g}/d"))
+    return sorted(out)
 
 
 def worded_ratios(text: str) -> list[tuple[tuple[float, float], str, str]]:
@@ -465,7 +476,9 @@ def subject_spans(claim: Claim, text: str, start: int, end: int) -> list[tuple[i
             window = toks[i:i + len(terms) + 2]
             got = {x[2] for x in window if x[2] in terms}
             if len(got) >= need:
-                last = max(x[1] for x in window if x[2] in terms)
+                # the mention ends at its last new word: a repeated word ("rate ... respiratory rate") is another's
+                seen: set[str] = set()
+                last = max(x[1] for x in window if x[2] in terms and not (x[2] in seen or seen.add(x[2])))
                 out.append((a, last))
     return sorted(set(out))
 

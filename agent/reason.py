@@ -22,7 +22,8 @@ import re
 from agent.chain import CHAIN_KINDS
 from agent.context import SYSTEM_PROMPT, Context, ContextBuilder
 from agent.tools import Passage, Toolbox
-from agent.understand import DAYS_PER_UNIT, QuestionAnalysis, content_tokens, find_dates, find_numbers
+from agent.understand import (DAYS_PER_UNIT, QuestionAnalysis, content_tokens, find_dates, find_numbers, value_token,
+                              value_tokens)
 from agent.verify import AssertionChecker, Draft
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 NOT_DOCUMENTED = "Not documented: the patient's record does not answer this question."
 SUPPORT_MIN = 0.5  # below this an option is "not documented" by the evidence
 ABSTAIN_BELOW = 0.42  # best option below this -> abstain (when allowed)
+VALUE_MATCH = 0.8  # weight of an option's number matched by value only, in another written form
 JUDGE_MIN = 0.3  # options with less lexical evidence than this are not sent to the LLM judge
 
 VERDICTS = ("supported", "contradicted", "not_documented")
@@ -88,7 +90,13 @@ class OptionScorer:
         ptoks = set(content_tokens(passage.text))
         w = {t: self.tools.idf(pid, t) for t in o}
         total = sum(w.values()) or 1.0
-        cov = sum(v for t, v in w.items() if t in ptoks) / total
+        # a number or unit is covered by value, however either text writes it ("150/70" by "one fifty over
+        # seventy", "20 mg" by "twenty milligrams"), a little below the same written form, so that of a note's
+        # "600 mg" and its dialogue's "600 milligrams" the form the option uses is cited
+        ovals = value_tokens(option)  # a unit word counts by value only where the option gives it a number
+        by_value = ovals & value_tokens(passage.text) if ovals else set()
+        cov = sum(v if t in ptoks else VALUE_MATCH * v if value_token(t) in by_value else 0.0
+                  for t, v in w.items()) / total
         onums = [n for n in find_numbers(option)]
         if onums:
             pnums = find_numbers(passage.text)

@@ -154,15 +154,24 @@ _WORD_NUM = re.compile(
     r"(?<![\w-])((?:%s)(?:[- ](?:%s))?|%s)(?:\s+(%s))?(?![\w-])" % (
         "|".join(_TENS), "|".join(list(_NUMBER_WORDS)[:9]), "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)),
         _UNITS), re.I)
-# spoken three-digit numbers: "one hundred and ten", "a hundred twenty", and, before "over" as in a dictated blood
-# pressure, the hundreds said as one digit ("one fifty over seventy", "one thirty-two over eighty")
+# spoken three-digit numbers: "one hundred and ten", "a hundred twenty", "six hundred milligrams", and, before "over"
+# as in a dictated blood pressure, the hundreds said as one digit ("one fifty over seventy", "one thirty-two over
+# eighty")
 _UNIT_WORD = "|".join(list(_NUMBER_WORDS)[:9])
 _TEEN_WORD = "|".join(sorted(list(_NUMBER_WORDS)[9:19], key=len, reverse=True))
 _SPOKEN_HUNDREDS = re.compile(
-    r"(?<![\w-])(?:(?P<h>one|a|two)\s+hundred(?:\s+and)?(?:\s+(?P<rest>(?:%s)(?:[- ](?:%s))?|%s|%s))?"
+    r"(?<![\w-])(?:(?P<h>a|%s)\s+hundred(?:\s+and)?(?:\s+(?P<rest>(?:%s)(?:[- ](?:%s))?|%s|%s))?"
     r"|(?P<d>%s)\s+(?P<tens>(?:%s)(?:[- ](?:%s))?)(?=\s+over\s))(?:\s+(?P<unit>%s))?(?![\w-])" % (
-        "|".join(_TENS), _UNIT_WORD, _TEEN_WORD, _UNIT_WORD, _UNIT_WORD, "|".join(_TENS), _UNIT_WORD, _UNITS), re.I)
+        _UNIT_WORD, "|".join(_TENS), _UNIT_WORD, _TEEN_WORD, _UNIT_WORD, _UNIT_WORD, "|".join(_TENS), _UNIT_WORD,
+        _UNITS), re.I)
 
+# a spoken decimal: "four point two", "thirty-seven point five degrees", "zero point eight"
+_DIGIT_WORD = "zero|oh|" + _UNIT_WORD
+_SPOKEN_DECIMAL = re.compile(
+    r"(?<![\w-])(?P<int>zero|(?:%s)(?:[- ](?:%s))?|%s)\s+point\s+(?P<frac>(?:%s)(?:\s+(?:%s))?)"
+    r"(?:\s+(?P<unit>%s))?(?![\w-])" % (
+        "|".join(_TENS), _UNIT_WORD, "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)), _DIGIT_WORD, _DIGIT_WORD,
+        _UNITS), re.I)
 
 # "a year ago", "for about a week", "in a couple of weeks", "a month or two after": an article (or "couple of") before
 # a time unit is a count of it where a time word frames it; elsewhere ("once a day", "once a week or two") it is a
@@ -173,6 +182,26 @@ _ARTICLE_TIME = re.compile(
     r"|(?<!once\s)(?<!twice\s)(?<!times\s)\b(?P<a2>an?|a\s+couple\s+of)\s+(?P<u2>hours?|days?|weeks?|months?|years?)"
     r"(?=\s+(?:ago|later|earlier|before|prior|or\s+(?:so|two|2|three|3))\b))",
     re.I)
+
+
+# "one" as a pronoun, not a count: "one of the side effects", "the one on the left", "no one", "at one point"
+_ONE_BEFORE = re.compile(r"\b(?:the|this|that|no|any|each|every|which|another|a|at|little|other|right|wrong)\s+$",
+                         re.I)
+_ONE_AFTER = re.compile(r"\s+(?:of|another|or\s+(?:the\s+)?other)\b", re.I)
+
+
+# "once" as a conjunction, not a count: "once you are on that daily", "once the swelling goes down"
+_ONCE_CONJ = re.compile(r"\s+(?:you|he|she|they|we|i|it|the|that|this|these|those|your|his|her|their|my|our)\b", re.I)
+
+
+def _pronoun_one(text: str, m: re.Match) -> bool:
+    """A spelled 'one' that stands for a thing, or a 'once' that means 'when': no count."""
+    word = m.group(1).lower()
+    if m.group(2) or word not in ("one", "once"):
+        return False
+    if word == "once":
+        return bool(_ONCE_CONJ.match(text, m.end()))
+    return bool(_ONE_BEFORE.search(text[max(0, m.start() - 12):m.start()]) or _ONE_AFTER.match(text, m.end()))
 
 
 def _spoken_value(words: str) -> int:
@@ -207,9 +236,18 @@ def number_spans(text: str) -> list[tuple[int, int, float, str | None, str]]:
             unit = ("bpm" if rate.group(1).startswith("beat") else "/min") if rate else _UNIT_CANON.get(unit, unit)
         out.append((m.start(), m.end(), val, unit, m.group(0).strip()))
     spoken = []
+    for m in _SPOKEN_DECIMAL.finditer(text):
+        digits = "".join(str(_NUMBER_WORDS.get(d.lower(), 0)) for d in m.group("frac").split())
+        spoken.append((m.start(), m.end()))
+        unit = (m.group("unit") or "").lower() or None
+        out.append((m.start(), m.end(), float(f"{_spoken_value(m.group('int'))}.{digits}"),
+                    _UNIT_CANON.get(unit, unit) if unit else None, m.group(0).strip()))
     for m in _SPOKEN_HUNDREDS.finditer(text):
+        if any(a <= m.start() < b for a, b in spoken):
+            continue
         if m.group("h"):
-            val = (2 if m.group("h").lower() == "two" else 1) * 100 + (_spoken_value(m.group("rest")) if m.group("rest") else 0)
+            val = _NUMBER_WORDS.get(m.group("h").lower(), 1) * 100 + (
+                _spoken_value(m.group("rest")) if m.group("rest") else 0)
         else:
             val = _NUMBER_WORDS[m.group("d").lower()] * 100 + _spoken_value(m.group("tens"))
         spoken.append((m.start(), m.end()))
@@ -220,12 +258,40 @@ def number_spans(text: str) -> list[tuple[int, int, float, str | None, str]]:
         art, unit = m.group(g).lower(), (m.group("u") or m.group("u2")).lower()
         out.append((m.start(g), m.end(), 2.0 if "couple" in art else 1.0, _UNIT_CANON[unit], text[m.start(g):m.end()]))
     for m in _WORD_NUM.finditer(text):
-        if any(a <= m.start() < b for a, b in spoken):
+        if any(a <= m.start() < b for a, b in spoken) or _pronoun_one(text, m):
             continue
         val = _spoken_value(m.group(1))
         unit = (m.group(2) or "").lower() or None
         out.append((m.start(), m.end(), float(val), _UNIT_CANON.get(unit, unit) if unit else None, m.group(0).strip()))
     return out
+
+
+def value_tokens(text: str) -> set[str]:
+    """The numbers ``text`` states, by value, and their units, canonical: tokens that compare across writing styles
+    ("one fifty over seventy" and "150/70" both give "150" and "70"; "twenty milligrams" gives "20" and "mg")."""
+    out: set[str] = set()
+    for v, unit, _ in find_numbers(text):
+        out.add(number_token(v))
+        if unit:
+            out.add(unit)
+    return out
+
+
+def number_token(value: float) -> str:
+    """A number as one token ("150", "1.5")."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def value_token(token: str) -> str | None:
+    """A content token as ``value_tokens`` writes it: a number by value ("1,500" -> "1500"), a unit word by its
+    canonical unit ("milligram" -> "mg"); None for other words."""
+    if token[:1].isdigit():
+        raw = token.replace(",", "") if re.fullmatch(r"\d{1,3},\d{3}", token) else token.replace(",", ".")
+        try:
+            return number_token(float(raw))
+        except ValueError:
+            return None
+    return _UNIT_CANON.get(token, token) if re.fullmatch(_UNITS, token, re.I) else None
 
 
 # SI prefixes that make one unit of another ("70 mL" of an FEV1 written in litres, mg/dL and g/dL)

@@ -616,11 +616,19 @@ class Verifier:
         # (b) a value attaches to its nearest head: another relative, or (for a number) another drug or test
         heads = self._subject_type_mentions(claim, p, sent, pid) if (
             (claim.relative or claim.numbers) and not claim.topic_only) else []  # a topic word is no typed head
+        heads = [h for h in heads if not self._same(pid, h[2], claim.subject)]
+        # a subject word inside another entity's name ("rate" of "respiratory rate" for heart rate, "blood cell
+        # count" of "red blood cell count" for the white one) is that entity's
+        subj = [s for s in subj if not any(h[0] < s[1] and s[0] < h[1] for h in heads)] or subj
         heads = [h for h in heads if not any(h[0] < s[1] and s[0] < h[1] for s in subj)
-                 and not (h[0] < v[1] and v[0] < h[1]) and not self._same(pid, h[2], claim.subject)]
-        mine = min(distance(text, s, v, sent) for s in subj)
+                 and not (h[0] < v[1] and v[0] < h[1])]
+        def reach(span):  # a value is written after its head: a head after the value binds it less
+            d = distance(text, span, v, sent)
+            return d * 1.5 + 1 if claim.numbers and v[1] <= span[0] else d
+
+        mine = min(reach(s) for s in subj)
         for h in heads:
-            if distance(text, h[:2], v, sent) < mine:
+            if reach(h[:2]) < mine:
                 return [Finding(check="binding", claim=who, status="contradicted",
                                 detail=f"the answer belongs to '{h[2]}' here, not to {who}: '{_quote(text, sent)}'")]
         # (a) the subject's own value slot: no other option (or same-unit number) sits nearer to it than the

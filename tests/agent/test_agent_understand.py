@@ -144,3 +144,53 @@ def test_units_an_si_prefix_apart_measure_one_quantity():
 ])
 def test_a_round_number_said_as_its_hundreds_or_decade_is_that_number(text, values):
     assert [v for v, _, _ in find_numbers(text)] == values
+
+
+@pytest.mark.parametrize("spoken,written", [
+    ("it was one fifty over seventy", "150/70"),
+    ("you're on twenty milligrams of lisinopril", "20 mg"),
+    ("we'll give you six hundred milligrams", "600 mg"),
+    ("1,500 mg of iron in total", "1500 mg"),
+])
+def test_value_tokens_compare_numbers_however_they_are_written(spoken, written):
+    """'one fifty over seventy' states 150/70 and 'twenty milligrams' 20 mg: by value, a number and its unit are the
+    same tokens in either writing."""
+    from agent.understand import content_tokens, value_token, value_tokens
+
+    wanted = {value_token(t) for t in content_tokens(written)} - {None}
+    assert wanted and wanted <= value_tokens(spoken)
+
+
+@pytest.mark.parametrize("text", [
+    "it's just one of the expected side effects",
+    "the one on the left hurts more",
+    "no one at home has a cough",
+    "you can use one or the other inhaler",
+    "once you are on that daily you can stop",
+    "once the swelling goes down we can cast it",
+])
+def test_one_as_a_pronoun_is_no_number(text):
+    """A spoken 'one' that stands for a thing ('one of the side effects', 'the one on the left'), or a 'once' that
+    means 'when', counts nothing: read as 1, it 'stated' an answer of '1 puff'."""
+    assert find_numbers(text) == []
+
+
+@pytest.mark.parametrize("text,value", [
+    ("take one tablet at night", 1.0),
+    ("one puff twice a day", 1.0),
+    ("about one week ago", 1.0),
+    ("once daily in the morning", 1.0),
+    ("she was seen once last year", 1.0),
+])
+def test_one_as_a_count_is_still_one(text, value):
+    assert find_numbers(text)[0][0] == value
+
+
+@pytest.mark.parametrize("text,value,unit", [
+    ("the red blood cell count was four point two", 4.2, None),
+    ("temperature thirty-seven point five degrees", 37.5, "°c"),
+    ("creatinine is zero point eight today", 0.8, None),
+    ("six hundred milligrams every six hours", 600.0, "mg"),
+])
+def test_spoken_decimals_and_hundreds_are_their_value(text, value, unit):
+    assert (find_numbers(text)[0][0], find_numbers(text)[0][1]) == (value, unit)

@@ -1133,6 +1133,11 @@ def test_a_contingency_is_no_denial(text, question, contingent, denied):
     ("Metformin 500 mg daily.", "Metformin 500 mg twice daily", False),
     ("Take two tablets a day.", "Once a day", False),
     ("it happens occasionally less than once a day when i'm walking", "Once a day at bedtime", False),
+    ("we'll give you 600 milligrams of motrin every six hours", "600 mg every 6 hours", True),
+    ("Ibuprofen 400 mg PO q8h as needed.", "Ibuprofen 400 mg three times a day", True),
+    ("Paracetamol 1 g every twelve hours.", "Paracetamol 1 g twice daily", True),
+    ("Oxycodone 5 mg every 4 hours as needed.", "Oxycodone 5 mg every 6 hours", False),
+    ("Amoxicillin 500 mg every 8 hours.", "Amoxicillin 500 mg twice a day", False),
 ])
 def test_how_often_is_read_however_it_is_written(text, answer, states):
     """A frequency is one value however it is written ("once daily" / "daily", "once a year" / "annual", "twice
@@ -1222,3 +1227,24 @@ def test_a_term_answered_no_after_it_is_denied(texts, question, options, answer)
     for k, v in options.items():
         if v != answer:
             assert Verifier().run(Draft(v, k, ids), ctx, a, intent).status != "verified", v
+
+
+@pytest.mark.parametrize("text,question,options,answer", [
+    ("[doctor] your blood pressure is one thirty over sixty eight your heart rate was ninety eight and your "
+     "respiratory rate was eighteen so those all look good", "What was her heart rate?",
+     {"A": "98 beats per minute", "B": "18 beats per minute", "C": "68 beats per minute"}, "98 beats per minute"),
+    ("Her heart rate was 72 and the respiratory rate was 16 on arrival.", "What was her heart rate on arrival?",
+     {"A": "72 bpm", "B": "16 bpm", "C": "90 bpm"}, "72 bpm"),
+    ("[doctor] so the white blood cell count came back at eleven and the red blood cell count was four point two",
+     "What was the white blood cell count?", {"A": "11", "B": "4.2", "C": "8"}, "11"),
+])
+def test_a_subject_word_inside_another_entitys_name_is_that_entity(text, question, options, answer):
+    """'rate' of 'respiratory rate' is no mention of the heart rate asked: the value next to it belongs to the
+    respiratory rate, and the heart rate's own value is the one after its name."""
+    from agent.intent import shared_parser
+
+    intent = shared_parser().run(question, options)
+    assert _verify(text, question, options, answer, intent).status == "verified"
+    for wrong in (o for o in options.values() if o != answer):
+        v = _verify(text, question, options, wrong, intent)
+        assert v.status != "verified", (wrong, [(f.check, f.status, f.detail) for f in v.findings])

@@ -683,3 +683,34 @@ def test_a_numbered_occurrence_not_given_is_no_count(notes_qa, text, question, g
     right = _forced(qa, pid, question, opts, "A")
     assert right.status == "verified", [(f.check, f.status, f.detail) for f in right.findings]
     assert _forced(qa, pid, question, opts, "B").status != "verified"
+
+
+@pytest.mark.parametrize("turn,question,options,right", [
+    ("[doctor] when you came in today your blood pressure was a little bit high it was one fifty over seventy",
+     "What was his blood pressure on arrival today?", {"A": "130/70", "B": "150/70", "C": "140/90"}, "B"),
+    ("[doctor] i see you're on twenty milligrams of lisinopril and you've been taking it every day",
+     "What dose of lisinopril is he taking?", {"A": "10 mg", "B": "40 mg", "C": "20 mg"}, "C"),
+    ("[doctor] let's do six hundred milligrams of motrin every six hours with food for a week",
+     "What Motrin regimen was he given?", {"A": "800 mg every 8 hours", "B": "600 mg every 6 hours",
+                                          "C": "400 mg every 6 hours"}, "B"),
+])
+def test_a_value_said_in_words_is_found_and_verified(notes_qa, turn, question, options, right):
+    """A visit transcript says its numbers ('one fifty over seventy', 'twenty milligrams', 'every six hours'): the
+    option that writes them in digits is scored by value, cited from that turn and verified; the others are not."""
+    qa = notes_qa(Patient("q7", "Ray Lund", "1961-02-02"), {
+        "t": ("2023-06-01", "[patient] hi doctor\n" + turn + "\n[patient] okay\n"),
+        "o": ("2023-06-01", "Visit note\nHe reports knee pain after a fall. Ice and rest advised.\n")})
+    ans = qa.ask("q7", question, options, allow_abstain=False)
+    assert ans.choice == right and ans.option_checks[right] == "verified", ans.option_checks
+    assert all(not ans.option_checks[k].startswith("verified") for k in options if k != right), ans.option_checks
+    from agent.reason import SUPPORT_MIN
+    from agent.tools import Passage
+
+    scorer = qa.agent.reasoner.scorer
+    said = Passage("q7", "q7/t", 0, len(turn), turn, None)
+    written = "Plan: " + options[right] + "."
+    by_value = scorer.score("q7", options[right], said, set())[0]
+    assert by_value >= SUPPORT_MIN  # by value, the turn supports the option
+    assert by_value < scorer.score("q7", options[right], Passage("q7", "q7/o", 0, len(written), written, None),
+                                   set())[0]  # a text in the option's own writing still ranks first
+    assert all(scorer.score("q7", o, said, set())[0] < by_value for k, o in options.items() if k != right)
