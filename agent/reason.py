@@ -22,8 +22,8 @@ import re
 from agent.chain import CHAIN_KINDS
 from agent.context import SYSTEM_PROMPT, Context, ContextBuilder
 from agent.tools import Passage, Toolbox
-from agent.understand import (DAYS_PER_UNIT, QuestionAnalysis, content_tokens, find_dates, find_numbers, value_token,
-                              value_tokens)
+from agent.understand import (DAYS_PER_UNIT, QuestionAnalysis, content_tokens, find_dates, find_numbers, hyphen_parts,
+                              value_token, value_tokens)
 from agent.verify import AssertionChecker, Draft
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,10 @@ class OptionScorer:
         if not o:
             return 0.0, False
         ptoks = set(content_tokens(passage.text))
+        # a hyphenated word covers its parts and is covered by them ("tension-type" / "tension type")
+        ptoks |= {x for parts in hyphen_parts(passage.text).values() for x in parts}
+        ohyph = hyphen_parts(option)
+        ptoks |= {t for t, parts in ohyph.items() if all(x in ptoks for x in parts)}
         w = {t: self.tools.idf(pid, t) for t in o}
         total = sum(w.values()) or 1.0
         # a number or unit is covered by value, however either text writes it ("150/70" by "one fifty over

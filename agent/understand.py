@@ -150,10 +150,12 @@ _NUMBER_WORDS = {
 }
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
 # a spelled-out cardinal ("sixteen", "twenty-one", "thirty four") with the unit written after it, as for digits
+# hyphenated to the word it counts like digits are ("a two-week course", "one eight-ounce cup"), but not to another
+# number word ("twenty-first")
 _WORD_NUM = re.compile(
-    r"(?<![\w-])((?:%s)(?:[- ](?:%s))?|%s)(?:\s+(%s))?(?![\w-])" % (
+    r"(?<![\w-])((?:%s)(?:[- ](?:%s))?|%s)(?:(?:\s+|-)(%s))?(?![\w])(?!-(?:%s|first|second|third|\w+th)\b)" % (
         "|".join(_TENS), "|".join(list(_NUMBER_WORDS)[:9]), "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)),
-        _UNITS), re.I)
+        _UNITS, "|".join(list(_NUMBER_WORDS) + list(_TENS))), re.I)
 # spoken three-digit numbers: "one hundred and ten", "a hundred twenty", "six hundred milligrams", and, before "over"
 # as in a dictated blood pressure, the hundreds said as one digit ("one fifty over seventy", "one thirty-two over
 # eighty")
@@ -263,6 +265,18 @@ def number_spans(text: str) -> list[tuple[int, int, float, str | None, str]]:
         val = _spoken_value(m.group(1))
         unit = (m.group(2) or "").lower() or None
         out.append((m.start(), m.end(), float(val), _UNIT_CANON.get(unit, unit) if unit else None, m.group(0).strip()))
+    return out
+
+
+def hyphen_parts(text: str) -> dict[str, list[str]]:
+    """Each hyphenated word's content token and the tokens of its parts ("tension-type" -> ["tension", "type"]):
+    one text writes "tension-type headache", another "tension type headache"."""
+    out = {}
+    for w in words(text):
+        if "-" in w:
+            parts = [stem(x) for x in w.split("-") if len(x) > 1 and x not in STOPWORDS]
+            if parts:
+                out[stem(w)] = parts
     return out
 
 

@@ -100,6 +100,12 @@ def test_a_unit_hyphenated_to_its_number_is_its_unit():
     assert got("a 10-day supply") == [(10.0, "d")]
     assert got("a 5-mg tablet") == [(5.0, "mg")]
     assert got("for 2-3 days") == [(2.0, None), (3.0, "d")]
+    # in words as in digits: "a two-week course", "one eight-ounce cup", but "twenty-first" is no count
+    assert got("a two-week course") == [(2.0, "wk")]
+    assert got("a six-month follow-up") == [(6.0, "mo")]
+    assert got("one eight-ounce cup a day") == [(1.0, None), (8.0, None)]
+    assert got("twenty-one days") == [(21.0, "d")]
+    assert got("in the twenty-first week") == []
 
 
 def test_spoken_three_digit_numbers():
@@ -194,3 +200,14 @@ def test_one_as_a_count_is_still_one(text, value):
 ])
 def test_spoken_decimals_and_hundreds_are_their_value(text, value, unit):
     assert (find_numbers(text)[0][0], find_numbers(text)[0][1]) == (value, unit)
+
+
+@pytest.mark.parametrize("text,parts", [
+    ("Tension-type headache", {"tension", "type"}),
+    ("a follow-up visit", {"follow", "up"}),
+    ("beta-blocker", {"beta", "blocker"}),
+])
+def test_a_hyphenated_word_has_its_parts(text, parts):
+    from agent.understand import hyphen_parts, stem
+
+    assert {stem(p) for p in parts} <= {x for v in hyphen_parts(text).values() for x in v}

@@ -714,3 +714,18 @@ def test_a_value_said_in_words_is_found_and_verified(notes_qa, turn, question, o
     assert by_value < scorer.score("q7", options[right], Passage("q7", "q7/o", 0, len(written), written, None),
                                    set())[0]  # a text in the option's own writing still ranks first
     assert all(scorer.score("q7", o, said, set())[0] < by_value for k, o in options.items() if k != right)
+
+
+@pytest.mark.parametrize("option,text", [
+    ("Tension-type headache", "Assessment: tension type headache, no red flags."),
+    ("One 8-ounce cup a day", "[doctor] how about one , one eight-ounce cup a day ?"),
+    ("Beta blocker started", "A beta-blocker was started for rate control."),
+])
+def test_a_hyphenated_option_is_covered_by_its_parts(notes_qa, option, text):
+    """'tension-type' and 'tension type', '8-ounce' and 'eight-ounce' are one phrase to the option scorer: the text
+    that writes it the other way covers the option in full."""
+    from agent.tools import Passage
+
+    qa = notes_qa(Patient("q8", "Al Berg", "1970-03-03"), {"n": ("2023-06-01", "Visit note\n" + text + "\n")})
+    p = Passage("q8", "q8/n", 0, len(text), text, None)
+    assert qa.agent.reasoner.scorer.score("q8", option, p, set())[0] >= 0.7  # of 0.8 without question words
