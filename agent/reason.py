@@ -89,9 +89,8 @@ class OptionScorer:
             return 0.0, False
         ptoks = set(content_tokens(passage.text))
         # a hyphenated word covers its parts and is covered by them ("tension-type" / "tension type")
-        ptoks |= {x for parts in hyphen_parts(passage.text).values() for x in parts}
-        ohyph = hyphen_parts(option)
-        ptoks |= {t for t, parts in ohyph.items() if all(x in ptoks for x in parts)}
+        ptoks |= {x for _, parts in hyphen_parts(passage.text) for x in parts}
+        ptoks |= {t for t, parts in hyphen_parts(option) if all(x in ptoks for x in parts)}
         w = {t: self.tools.idf(pid, t) for t in o}
         total = sum(w.values()) or 1.0
         # a number or unit is covered by value, however either text writes it ("150/70" by "one fifty over

@@ -196,7 +196,7 @@ _ONE_AFTER = re.compile(r"\s+(?:of|another|or\s+(?:the\s+)?other)\b", re.I)
 _ONCE_CONJ = re.compile(r"\s+(?:you|he|she|they|we|i|it|the|that|this|these|those|your|his|her|their|my|our)\b", re.I)
 
 
-def _pronoun_one(text: str, m: re.Match) -> bool:
+def _not_a_count(text: str, m: re.Match) -> bool:
     """A spelled 'one' that stands for a thing, or a 'once' that means 'when': no count."""
     word = m.group(1).lower()
     if m.group(2) or word not in ("one", "once"):
@@ -260,7 +260,7 @@ def number_spans(text: str) -> list[tuple[int, int, float, str | None, str]]:
         art, unit = m.group(g).lower(), (m.group("u") or m.group("u2")).lower()
         out.append((m.start(g), m.end(), 2.0 if "couple" in art else 1.0, _UNIT_CANON[unit], text[m.start(g):m.end()]))
     for m in _WORD_NUM.finditer(text):
-        if any(a <= m.start() < b for a, b in spoken) or _pronoun_one(text, m):
+        if any(a <= m.start() < b for a, b in spoken) or _not_a_count(text, m):
             continue
         val = _spoken_value(m.group(1))
         unit = (m.group(2) or "").lower() or None
@@ -268,27 +268,26 @@ def number_spans(text: str) -> list[tuple[int, int, float, str | None, str]]:
     return out
 
 
-def hyphen_parts(text: str) -> dict[str, list[str]]:
-    """Each hyphenated word's content token and the tokens of its parts ("tension-type" -> ["tension", "type"]):
-    one text writes "tension-type headache", another "tension type headache"."""
+@lru_cache(maxsize=8192)
+def hyphen_parts(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(content token, its parts' tokens) for each hyphenated word ("tension-type" -> ("tension", "type")): one text
+    writes "tension-type headache", another "tension type headache". Cached: the option scorer asks it of every
+    passage for every option."""
     out = {}
     for w in words(text):
         if "-" in w:
-            parts = [stem(x) for x in w.split("-") if len(x) > 1 and x not in STOPWORDS]
+            parts = tuple(stem(x) for x in w.split("-") if len(x) > 1 and x not in STOPWORDS)
             if parts:
                 out[stem(w)] = parts
-    return out
+    return tuple(out.items())
 
 
-def value_tokens(text: str) -> set[str]:
+@lru_cache(maxsize=8192)
+def value_tokens(text: str) -> frozenset[str]:
     """The numbers ``text`` states, by value, and their units, canonical: tokens that compare across writing styles
-    ("one fifty over seventy" and "150/70" both give "150" and "70"; "twenty milligrams" gives "20" and "mg")."""
-    out: set[str] = set()
-    for v, unit, _ in find_numbers(text):
-        out.add(number_token(v))
-        if unit:
-            out.add(unit)
-    return out
+    ("one fifty over seventy" and "150/70" both give "150" and "70"; "twenty milligrams" gives "20" and "mg").
+    Cached, as ``hyphen_parts``."""
+    return frozenset(tok for v, unit, _ in find_numbers(text) for tok in (number_token(v), unit) if tok)
 
 
 def number_token(value: float) -> str:

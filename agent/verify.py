@@ -622,13 +622,15 @@ class Verifier:
         subj = [s for s in subj if not any(h[0] < s[1] and s[0] < h[1] for h in heads)] or subj
         heads = [h for h in heads if not any(h[0] < s[1] and s[0] < h[1] for s in subj)
                  and not (h[0] < v[1] and v[0] < h[1])]
-        def reach(span):  # a value is written after its head: a head after the value binds it less
-            d = distance(text, span, v, sent)
-            return d * 1.5 + 1 if claim.numbers and v[1] <= span[0] else d
+        def cost(span, s):
+            d = distance(text, span, s, sent)
+            if claim.numbers and span[1] <= s[0]:
+                d = d * 1.5 + 1  # a dose is written after its drug: a number before the subject is a weaker bind
+            return d
 
-        mine = min(reach(s) for s in subj)
+        mine = min(cost(v, s) for s in subj)
         for h in heads:
-            if reach(h[:2]) < mine:
+            if cost(v, h[:2]) < mine:
                 return [Finding(check="binding", claim=who, status="contradicted",
                                 detail=f"the answer belongs to '{h[2]}' here, not to {who}: '{_quote(text, sent)}'")]
         # (a) the subject's own value slot: no other option (or same-unit number) sits nearer to it than the
@@ -660,12 +662,6 @@ class Verifier:
                 a, b = m.start() + sent[0], m.end() + sent[0]
                 if got and got[0][1] in units and not (a < v[1] and v[0] < b):
                     rivals.append((a, b, m.group(0)))
-
-        def cost(span, s):
-            d = distance(text, span, s, sent)
-            if claim.numbers and span[1] <= s[0]:
-                d = d * 1.5 + 1  # a dose is written after its drug: a number before the subject is a weaker bind
-            return d
 
         mine = min(cost(v, s) for s in inline)
         beat = sorted((cost(r[:2], s), r) for r in rivals for s in inline if cost(r[:2], s) < mine)

@@ -210,4 +210,4 @@ def test_spoken_decimals_and_hundreds_are_their_value(text, value, unit):
 def test_a_hyphenated_word_has_its_parts(text, parts):
     from agent.understand import hyphen_parts, stem
 
-    assert {stem(p) for p in parts} <= {x for v in hyphen_parts(text).values() for x in v}
+    assert {stem(p) for p in parts} <= {x for _, v in hyphen_parts(text) for x in v}
