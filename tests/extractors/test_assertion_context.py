@@ -144,6 +144,18 @@ def test_project_history_words_beside_the_general_ones(clf, sentence, concept, r
     ("Alert nursing for chest pain.", "chest pain", "hyp_return_other", "Plan"),
     ("Small chance of wound infection after the procedure.", "wound infection", "hyp_chance_of", None),
     ("This lowers the likelihood of a recurrent stroke.", "recurrent stroke", "hyp_chance_of", None),
+    ("Go to the nearest emergency room for chest pain.", "chest pain", "hyp_go_to_care", None),
+    ("Advised to present to the ED with any worsening headache.", "headache", "hyp_go_to_care", None),
+    ("Proceed to urgent care immediately if the wound drains pus.", "pus", "hyp_go_to_care", None),
+    ("She was told to report any vision changes.", "vision changes", "hyp_instructed_to", None),
+    ("He was advised to watch for black stools.", "black stools", "hyp_instructed_to", None),
+    ("Mother was asked to call us with any fever over 38.", "fever", "hyp_instructed_to", None),
+    ("Any recurrence of bleeding should prompt an immediate return.", "bleeding", "hyp_should_prompt", None),
+    ("New weakness would warrant a repeat CT.", "weakness", "hyp_should_prompt", None),
+    ("Worsening dyspnea will trigger admission.", "dyspnea", "hyp_should_prompt", None),
+    ("Please notify us of any bleeding.", "bleeding", "hyp_instruction_other", None),
+    ("Use albuterol when needed for wheezing.", "wheezing", "hyp_as_needed_for", None),
+    ("Oxycodone as required for severe pain.", "severe pain", "hyp_as_needed_for", None),
 ])
 def test_project_condition_words_beside_the_general_ones(clf, sentence, concept, rule, section):
     res = run(clf, sentence, concept, section=section)
@@ -502,6 +514,12 @@ def test_a_relative_clause_keeps_its_experiencer(clf, sentence, concept, who):
     ("She should stay alert for any fever over the next days.", "fever", True),
     ("Family is on the lookout for new bruising.", "bruising", True),
     ("He is aware of his diagnosis of diabetes.", "diabetes", False),
+    # past events and reasons are not instructions: "went", "presented", "prompted", "advised to call because"
+    ("She went to the emergency room for chest pain.", "chest pain", False),
+    ("He presented to the ED with worsening headache.", "headache", False),
+    ("Chest pain prompted a visit to the ER.", "Chest pain", False),
+    ("She was advised to call because her rash had spread.", "rash", False),
+    ("He returned to the clinic with a fever.", "fever", False),
 ])
 def test_instructions_need_their_preposition(clf, sentence, concept, hypothetical):
     assert (run(clf, sentence, concept).assertion is A.HYPOTHETICAL) is hypothetical
