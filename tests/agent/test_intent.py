@@ -100,6 +100,11 @@ def test_asked_slot_from_independent_wordings(parser, asked, question):
     "Which complication didn't occur after surgery?",
     "In the ED, which symptom did he deny?",
     "After the first visit, which test was never repeated?",
+    # a completion stem that ends in "no": the option fills in what was absent
+    "On arrival to hospital he reported no:",
+    "At the follow-up visit the patient had no",
+    "The chest X-ray showed no ___",
+    "On examination there was no...",
 ])
 def test_negated_questions(parser, question):
     assert parser.run(question).negated is True
@@ -113,6 +118,9 @@ def test_negated_questions(parser, question):
     "Without any pain medication, how does she rate her knee pain?",
     "To rule out a fracture, what imaging did the doctor request?",
     "Since metformin wasn't controlling her sugars, what was added?",
+    "Was a rash documented at the visit, yes or no?",
+    "Did the fever resolve, or no?",
+    "Which drug did she say no to taking with food?",
 ])
 def test_affirmed_questions_are_not_negated(parser, question):
     assert parser.run(question).negated is False
