@@ -211,6 +211,7 @@ class IntentParser:
         self._class_nouns = {w: t for t, ws in ent["class_nouns"].items() for w in ws}
         opt = c["options"]
         self._drug_units = set(opt["drug_units"])
+        self._result_nouns = set(c["entity_type_asked"]["result_nouns"])
         self._result_noun = re.compile(r"\s+(?:%s)\b" % "|".join(c["entity_type_asked"]["result_nouns"]), flags)
         self._typed_contexts = [(t, re.compile(p + r"\s+(?:the\s+)?$", flags))
                                 for t, ps in ent["typed_contexts"].items() if t != "why" for p in ps]
@@ -399,6 +400,8 @@ class IntentParser:
                 continue
             last_class = max((j for j, i in enumerate(run) if toks[i] in self._class_nouns), default=None)
             if last_class is None:
+                if len(run) > 1 and toks[run[-1]] in self._result_nouns:  # 'CA 15-3 results': the test measured
+                    add(start, spans[run[-2]][1], "test")
                 continue
             head = toks[run[last_class]]
             kept = run[max(0, last_class - 3): last_class + 1]

@@ -47,6 +47,9 @@ ASKED = {
         "How many units of packed red cells were transfused?",
         "How often did the seizures recur in the spring?",
         "What number of chemotherapy cycles were completed?",
+        "Count the chemotherapy cycles this patient got.",
+        "Please count the admissions for heart failure.",
+        "Tally the transfusions given during the stay.",
     ],
     "order": [
         "Which came first, the stroke or the atrial fibrillation diagnosis?",
@@ -57,6 +60,9 @@ ASKED = {
         "How many weeks passed between the biopsy and the mastectomy?",
         "How long did the fever last?",
         "What was the delay between symptom onset and admission?",
+        "Dry cough developed how far into lisinopril therapy?",
+        "How far after the transplant did the rejection occur?",
+        "The rash appeared how long into the course of amoxicillin?",
     ],
     "trend": [
         "How did the creatinine change over the admission?",
@@ -135,6 +141,11 @@ def test_affirmed_questions_are_not_negated(parser, question):
     ("Which symptom began after the chemotherapy started?", "after", "the chemotherapy started"),
     ("How did the hemoglobin change between the first and second admission?", "between",
      "the first and second admission"),
+    # dates written with a comma stay whole
+    ("How did the eGFR change between May 8, 2023 and June 22, 2023?", "between", "May 8, 2023 and June 22, 2023"),
+    ("What happened to the weight from Jan 3, 2020 to Feb 9, 2021, and why?", "between",
+     "Jan 3, 2020 to Feb 9, 2021"),
+    ("Between the biopsy and the surgery, what changed?", "between", "the biopsy and the surgery"),
     ("What was the final diagnosis?", "last", None),
     ("Which event happened first?", "first", None),
     ("Which drug was given for the pain?", "none", None),
@@ -186,6 +197,15 @@ def test_entities_from_class_nouns_brackets_and_context(parser):
     assert by_text.get("pancreatic head lesion") == "problem"
     intent = parser.run("Why was the tacrolimus (TAC) dose held?")
     assert {e.text: e.type for e in intent.entities}.get("TAC") == "drug"
+
+
+@pytest.mark.parametrize("question,test", [
+    ("Of all CA 15-3 results in the record, the largest was:", "CA 15-3"),
+    ("Looking at the anti-Xa readings, which was out of range?", "anti-Xa"),
+    ("Which of the ferritin measurements was the lowest?", "ferritin"),
+])
+def test_the_words_before_a_result_noun_name_the_test(parser, question, test):
+    assert {e.text: e.type for e in parser.run(question).entities}.get(test) == "test"
 
 
 def test_typed_mentions_give_spans_and_types(parser):
