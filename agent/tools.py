@@ -689,6 +689,8 @@ def _event_date_of(self: Toolbox, pid: str, phrase: str, min_cover: float = 0.6)
         cands = [p for p in self.lexical(pid, alias, k=40) if p.score >= min_cover]
         if cands:
             break  # "the bone scan" is reported as "Bone scintigraphy"
+    if not cands:
+        cands = _covered_with_heading(self, pid, target, hits, min_cover)
     if rank:  # "the first infusion": a sentence that ranks the thing otherwise ("the second infusion") tells another
         # event; one that ranks it both ways ("first dose on 15.11.2023, second dose given today") tells this event
         # in the part that starts at this rank's ordinal
@@ -752,6 +754,26 @@ def _event_date_of(self: Toolbox, pid: str, phrase: str, min_cover: float = 0.6)
 
 
 Toolbox.event_date = _event_date_of
+
+
+def _covered_with_heading(self: Toolbox, pid: str, target: str, hits: list[Passage], min_cover: float) -> list[Passage]:
+    """Sentences that cover an event phrase together with their note's heading: "PCV20 vaccination in the
+    pulmonology clinic" is told as "Today we administered PCV20" in the note headed "Pulmonology Outpatient
+    Clinic". The heading may only add the words of where or by whom: the sentence itself must name the rarest of
+    the phrase's other words that the record holds (the thing done)."""
+    weights = {t: self.idf(pid, t) for t in content_tokens(target)}
+    total = sum(weights.values()) or 1.0
+    out = []
+    for p in hits:
+        own, heading = set(content_tokens(p.text)), self.note_heading_tokens(pid, p.note_id)
+        what = {t: w for t, w in weights.items() if t not in heading and self.doc_freq(pid, t)}
+        if not what or not any(t in own for t, w in what.items() if w == max(what.values())):
+            continue
+        cover = sum(w for t, w in weights.items() if t in own | heading) / total
+        if cover >= min_cover:
+            out.append(Passage(p.patient_id, p.note_id, p.start, p.end, p.text, p.note_date, p.section, cover,
+                               p.source))
+    return out
 
 
 def _query_words(name: str) -> str:

@@ -537,3 +537,23 @@ def test_a_measured_amount_after_the_event_noun_is_no_rank(text):
     from agent.tools import _ranks
 
     assert _ranks(text, "second " + text.split()[1].lower()) == set()
+
+
+@pytest.mark.parametrize("heading, sentence, event", [
+    ("Pulmonology Outpatient Clinic", "Today we administered PCV20 (left deltoid).",
+     "PCV20 vaccination in the pulmonology clinic"),
+    ("Dermatology Day Unit", "Cryotherapy of the wart was performed today.",
+     "cryotherapy of the wart at the dermatology unit"),
+    ("Cardiology Department", "Today's transthoracic echo shows an ejection fraction of 55 %.",
+     "transthoracic echo in the cardiology department"),
+])
+def test_the_note_heading_may_tell_where_an_event_happened(notes_qa, heading, sentence, event):
+    """The sentence names the thing done, the note's heading where: together they date the event by the note."""
+    pid = f"h{abs(hash(sentence)) % 10**6}"
+    notes = {"a": ("2023-03-02", f"{heading}\nThe patient was seen for follow-up.\n{sentence}\n"),
+             "b": ("2023-05-09", "General Practice\nRoutine visit, blood pressure 128/80 mmHg.\n")}
+    qa = notes_qa(Patient(pid, "Ina Falk", "1960-01-01"), notes)
+    got = qa.tools.event_date(pid, event)
+    assert got is not None and got[0] == dt.date(2023, 3, 2), got
+    # the heading only adds where: a thing the sentence does not name is not dated by the heading's words
+    assert qa.tools.event_date(pid, "influenza vaccination in the " + heading.split()[0].lower() + " clinic") is None
