@@ -477,8 +477,11 @@ def subject_spans(claim: Claim, text: str, start: int, end: int) -> list[tuple[i
             got = {x[2] for x in window if x[2] in terms}
             if len(got) >= need:
                 # the mention ends at its last new word: a repeated word ("rate ... respiratory rate") is another's
-                seen: set[str] = set()
-                last = max(x[1] for x in window if x[2] in terms and not (x[2] in seen or seen.add(x[2])))
+                first_end: dict[str, int] = {}
+                for x in window:
+                    if x[2] in terms:
+                        first_end.setdefault(x[2], x[1])
+                last = max(first_end.values())
                 out.append((a, last))
     return sorted(set(out))
 

@@ -767,7 +767,8 @@ def _covered_with_heading(self: Toolbox, pid: str, target: str, hits: list[Passa
     for p in hits:
         own, heading = set(content_tokens(p.text)), self.note_heading_tokens(pid, p.note_id)
         what = {t: w for t, w in weights.items() if t not in heading and self.doc_freq(pid, t)}
-        if not what or not any(t in own for t, w in what.items() if w == max(what.values())):
+        rarest = max(what.values(), default=None)
+        if rarest is None or not any(t in own for t, w in what.items() if w == rarest):
             continue
         cover = sum(w for t, w in weights.items() if t in own | heading) / total
         if cover >= min_cover:

@@ -298,12 +298,10 @@ def number_token(value: float) -> str:
 def value_token(token: str) -> str | None:
     """A content token as ``value_tokens`` writes it: a number by value ("1,500" -> "1500"), a unit word by its
     canonical unit ("milligram" -> "mg"); None for other words."""
-    if token[:1].isdigit():
-        raw = token.replace(",", "") if re.fullmatch(r"\d{1,3},\d{3}", token) else token.replace(",", ".")
-        try:
-            return number_token(float(raw))
-        except ValueError:
-            return None
+    if token[:1].isdigit():  # the token is one bare number as ``number_spans`` reads it, or no value
+        spans = number_spans(token)
+        whole = len(spans) == 1 and spans[0][:2] == (0, len(token)) and spans[0][3] is None
+        return number_token(spans[0][2]) if whole else None
     return _UNIT_CANON.get(token, token) if re.fullmatch(_UNITS, token, re.I) else None
 
 
