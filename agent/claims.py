@@ -16,7 +16,8 @@ from functools import lru_cache
 from agent.records import Intent
 from agent.resources import load
 from agent.tools import numbered_noun, split_sentences
-from agent.understand import STOPWORDS, content_tokens, find_dates, find_numbers, number_spans, stem
+from agent.understand import (STOPWORDS, content_tokens, date_spans, find_dates, find_numbers, hyphen_parts, month_spans,
+                              months_in, number_spans, stem)
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9\-/+']*|\d+(?:[.,]\d+)?")
 CLAUSE_PENALTY = 200  # characters added to a distance that crosses a clause boundary
@@ -101,10 +102,16 @@ class Claim:
     topic_only: bool = False  # the subject is the question's own words, not a typed entity: it can only contradict
     aliases: list[str] = field(default_factory=list)  # the subject's other dictionary names ("hemoglobin a1c" for "HbA1c")
     frequencies: list[str] = field(default_factory=list)  # how often, as "1/d", "2/d", "1/y" (verify_cues frequencies)
+    months: list[tuple[int, int]] = field(default_factory=list)  # dates written to the month only ("in June 2023")
 
     @property
     def checkable(self) -> bool:
-        return bool(self.value_terms or self.numbers or self.dates or self.frequencies)
+        return bool(self.value_terms or self.numbers or self.dates or self.frequencies or self.months)
+
+    @property
+    def fixed(self) -> int:
+        """How many typed values (numbers, dates, months, frequencies) the answer states: all must be found."""
+        return len(self.numbers) + len(self.dates) + len(self.months) + len(self.frequencies)
 
 
 def _subject_phrases(intent: Intent) -> list[str]:
@@ -199,12 +206,16 @@ def build_claim(question: str, answer: str, intent: Intent) -> Claim:
     # a slash group's unit ("162/98 mmHg") is the group's: the group check binds its numbers, so a text that omits
     # the unit ("BP 162/98") still states it
     freqs = frequency_spans(answer)
+    months = month_spans(answer)  # "in June 2023" is a month, not the word "june" and the number 2023
     numbers = [(v, None if any(a <= s < b for a, b in grouped) else u, surface)
                for s, _, v, u, surface in number_spans(answer)
                if not any(abs(v - q[0]) < 1e-9 and (u == q[1]) for q in q_nums)
-               and not any(a <= s < b for a, b, _ in freqs)]  # "once" of "once a year" is the frequency's
+               and not any(a <= s < b for a, b, _ in freqs)  # "once" of "once a year" is the frequency's
+               and not any(a <= s < b for a, b, _ in months)]
     # the answer's polarity words ("ruled out") are its assertion, checked on their own, not words to find
     words = cue_rx_words("polarity_words").sub(" ", answer)
+    for a, b, _ in months:
+        words = words.replace(answer[a:b], " ")
     for _, unit, surface in find_numbers(answer):
         if unit:  # "5 mg": the unit belongs to the number, it is not a word to find on its own
             words = words.replace(surface, " ")
@@ -227,7 +238,7 @@ def build_claim(question: str, answer: str, intent: Intent) -> Claim:
                  [d for d, _ in find_dates(answer)], rel, intent.negated, role, ev,
                  slashed + [g for g, _, _ in worded if g not in slashed],
                  topic_only and bool(subject), [] if topic_only else _aliases(subject, [u for _, u, _ in numbers if u]),
-                 [k for _, _, k in freqs])
+                 [k for _, _, k in freqs], list(dict.fromkeys(m for _, _, m in months)))
 
 
 def _aliases(subject: list[str], units: list[str]) -> list[str]:
@@ -303,10 +314,26 @@ _PARTS = re.compile(r";\s*|,?\s+then\s+|\s*→\s*|\s*->\s*", re.I)
 
 
 def answer_parts(answer: str) -> list[str]:
-    """The parts of a composite answer ("15 mg daily at admission; 2.5 mg daily in March", "A, then B → C"),
-    each a claim of its own; a plain answer is one part."""
+    """The parts of a composite answer ("15 mg daily at admission; 2.5 mg daily in March", "A, then B → C",
+    "20 mL TID from June 2023, raised to 30 mL TID in August 2023"), each a claim of its own; a plain answer is one
+    part."""
     parts = [x.strip(" .,") for x in _PARTS.split(answer) if x and x.strip(" .,")]
+    parts = [y for x in parts for y in _valued_steps(x)]
     return parts if len(parts) >= 2 else [answer]
+
+
+def _valued_steps(text: str) -> list[str]:
+    """A list of steps told with commas, each with its own number or date ("20 mL TID from June 2023, raised to
+    30 mL TID in August 2023"): one part per step. Commas inside a date ("May 21, 2024") or a number do not cut;
+    a list where some item has no value of its own ("4.4 cm, left upper lobe") stays whole."""
+    dated = [(a, b) for a, b, *_ in date_spans(text)] + [(a, b) for a, b, _ in month_spans(text)]
+    cuts = [m.start() for m in re.finditer(r",\s", text) if not any(a <= m.start() < b for a, b in dated)]
+    if not cuts:
+        return [text]
+    bounds = [0, *cuts, len(text)]
+    steps = [text[bounds[i]:bounds[i + 1]].strip(" ,") for i in range(len(bounds) - 1)]
+    valued = all(number_spans(s) or find_dates(s) or month_spans(s) for s in steps)
+    return steps if valued and all(steps) else [text]
 
 
 # -- where the evidence states the value --------------------------------------------------------------------
@@ -335,6 +362,27 @@ def _tokens(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
                 if len(part) >= 3:
                     out.append((pos, pos + len(part), stem(part.lower())))
                 pos += len(part) + 1
+    return out
+
+
+def _months_stated(months: list[tuple[int, int]], sentence: str, note_date) -> bool:
+    """Each month the answer names is a date the sentence writes ("after admission 06/14-06/21/2023 ...;
+    discharged on lactulose 20 mL TID"), or the month of the note the sentence is in."""
+    said = months_in(sentence)
+    if note_date is not None:
+        said.add((note_date.year, note_date.month))
+    return all(m in said for m in months)
+
+
+def _joined(toks: list[tuple[int, int, str]], compounds: dict[str, tuple[str, ...]]) -> list[tuple[int, int, str]]:
+    """The answer's hyphenated words where the text writes their parts apart, in order ("tension type" for
+    "tension-type"); not the other way round, since a part alone is not the word ("smoker" of "non-smoker")."""
+    out = []
+    for word, parts in compounds.items():
+        n = len(parts)
+        for i in range(len(toks) - n + 1):
+            if tuple(t for _, _, t in toks[i:i + n]) == parts:
+                out.append((toks[i][0], toks[i + n - 1][1], word))
     return out
 
 
@@ -383,9 +431,13 @@ def locate(claim: Claim, text: str, note_date=None) -> Located | None:
     either written in the clause or the date of the note it is in)."""
     best = None
     want = set(claim.value_terms)
+    compounds = {w: parts for w, parts in hyphen_parts(claim.answer) if w in want and len(parts) >= 2}
     for s0, e0 in split_sentences(text):
         for cs, ce in clauses(text, s0, e0):
-            toks = _compact(_tokens(text, cs, ce), want)
+            toks = _tokens(text, cs, ce)
+            if compounds:
+                toks = sorted(toks + _joined(toks, compounds))
+            toks = _compact(toks, want)
             hits = [(a, b) for a, b, t in toks if t in want]
             got = {t for _, _, t in toks if t in want}
             nspans = _number_spans(text, cs, ce, claim.numbers, claim.ratios,
@@ -400,7 +452,9 @@ def locate(claim: Claim, text: str, note_date=None) -> Located | None:
             dates_ok = all(d == note_date or any(d == x for x, _ in find_dates(text[cs:ce])) for d in claim.dates)
             if claim.dates and not dates_ok:
                 continue
-            fixed = len(claim.numbers) + len(claim.dates) + len(claim.frequencies)
+            if claim.months and not _months_stated(claim.months, text[s0:e0], note_date):
+                continue
+            fixed = claim.fixed
             parts = len(want) + fixed
             cov = (len(got) + fixed) / parts if parts else 0.0
             hits = _densest(hits, toks)
@@ -412,7 +466,7 @@ def locate(claim: Claim, text: str, note_date=None) -> Located | None:
                       for key in claim.frequencies]
             spans = hits + nspans + fspans
             if not spans:
-                if not claim.dates:
+                if not (claim.dates or claim.months):
                     continue
                 spans = [(cs, ce)]
             span = (min(a for a, _ in spans), max(b for _, b in spans))

@@ -213,6 +213,7 @@ class IntentParser:
         self._drug_units = set(opt["drug_units"])
         self._result_nouns = set(c["entity_type_asked"]["result_nouns"])
         self._result_noun = re.compile(r"\s+(?:%s)\b" % "|".join(c["entity_type_asked"]["result_nouns"]), flags)
+        self._attribute_noun = re.compile(r"\s*(?:of|'s|%s)\b" % "|".join(c["attribute_nouns"]["nouns"]), flags)
         self._typed_contexts = [(t, re.compile(p + r"\s+(?:the\s+)?$", flags))
                                 for t, ps in ent["typed_contexts"].items() if t != "why" for p in ps]
         self._verb_before = set(ent["verb_before"]["words"])
@@ -436,10 +437,10 @@ class IntentParser:
             runs.append(run)
         return runs
 
-    @staticmethod
-    def _asks_for(q: str, start: int, end: int) -> bool:
-        """True for the phrase right after which/what ('which further imaging'): the kind of answer asked for."""
-        return bool(re.search(r"\b(?:which|what)\s+$", q[:start], re.I)) and not re.match(r"\s*(?:of|'s)\b", q[end:])
+    def _asks_for(self, q: str, start: int, end: int) -> bool:
+        """True for the phrase right after which/what ('which further imaging'): the kind of answer asked for; not
+        when an attribute of it is asked ('what lisinopril dose', 'which drug of', "which drug's")."""
+        return bool(re.search(r"\b(?:which|what)\s+$", q[:start], re.I)) and not self._attribute_noun.match(q, end)
 
 
 @lru_cache(maxsize=1)

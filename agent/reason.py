@@ -222,14 +222,48 @@ class ExtractiveReasoner:
         from agent.claims import answer_parts
 
         parts = answer_parts(a.options[letter])
-        if len(parts) >= 2:  # a composite answer cites the best passage of each part
-            qt = set(a.keywords)
-            for part in parts:
+        qt = set(a.keywords)
+        for part in parts:
+            if len(parts) >= 2:  # a composite answer cites the best passage of each part
                 got = max(((self.scorer.score(ctx.patient_id, part, p, qt)[0], e) for e, p in ctx.passages.items()),
                           default=(0.0, None))
                 if got[1] and got[0] >= SUPPORT_MIN and got[1] not in cites:
                     cites.append(got[1])
+            stating = self._stating(a, ctx, part, cites)
+            if stating is not None:
+                cites.append(stating)
         return Draft(a.options[letter], letter, cites[:5], option_verdicts=verdicts, option_scores=scores)
+
+    def _stating(self, a: QuestionAnalysis, ctx: Context, answer: str, cites: list[str]) -> str | None:
+        """The passage whose clause states ``answer`` (most of its words, all its numbers and dates), when none of
+        ``cites`` does: the passage most like the option is not always the one that says it ("we had put you on
+        the prozac last year" next to an assessment that names Prozac without a date). Ties go to the passage
+        that scores higher for the option. A bare value (a date, a number) counts only in a sentence that shares a
+        word with the question."""
+        from agent.claims import build_claim, locate
+        from agent.intent import shared_parser
+        from agent.verify import STATED
+
+        claim = build_claim(a.question, answer, shared_parser().run(a.question, a.options or None))
+        if not claim.checkable:
+            return None
+
+        asked = set(a.keywords)
+
+        def coverage(p: Passage) -> float:
+            loc = locate(claim, p.text, p.note_date)
+            if loc is None:
+                return 0.0
+            if not claim.value_terms and not asked & set(content_tokens(p.text[loc.sentence[0]:loc.sentence[1]])):
+                return 0.0  # a bare date or number is written everywhere: its sentence must be about the question
+            return loc.coverage
+
+        have = max((coverage(ctx.passages[e]) for e in cites if e in ctx.passages), default=0.0)
+        if have >= STATED:
+            return None
+        ranked = sorted(((coverage(p), self.scorer.score(ctx.patient_id, answer, p, asked)[0], e)
+                         for e, p in ctx.passages.items() if e not in cites), reverse=True)
+        return ranked[0][2] if ranked and ranked[0][0] >= STATED and ranked[0][0] > have else None
 
     @staticmethod
     def _slot_distances(a: QuestionAnalysis, ctx: Context, judged: dict, scores: dict) -> dict[str, int]:

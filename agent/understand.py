@@ -357,12 +357,20 @@ def date_spans(text: str) -> tuple[tuple[int, int, dt.date, str, str | None], ..
                  if e.value is not None and e.precision == "day" and not e.attrs.get("year_inferred"))
 
 
-def months_in(text: str) -> set[tuple[int, int]]:
-    """(year, month) of every full or month-precision date written in ``text`` (relative ones left out)."""
+def _month_exprs(text: str) -> list:
     x = _date_extractor()
     exprs = [e for e in x.find(text) if e.kind == "absolute"]
-    return {(e.value.year, e.value.month) for e in x.resolve(text, exprs, None, False)
-            if e.value is not None and e.precision in ("day", "month")}
+    return [e for e in x.resolve(text, exprs, None, False) if e.value is not None and e.precision in ("day", "month")]
+
+
+def months_in(text: str) -> set[tuple[int, int]]:
+    """(year, month) of every full or month-precision date written in ``text`` (relative ones left out)."""
+    return {(e.value.year, e.value.month) for e in _month_exprs(text)}
+
+
+def month_spans(text: str) -> list[tuple[int, int, tuple[int, int]]]:
+    """(start, end, (year, month)) of each date written to the month only ("June 2023", "06/2023")."""
+    return [(e.start, e.end, (e.value.year, e.value.month)) for e in _month_exprs(text) if e.precision == "month"]
 
 
 def find_dates(text: str) -> list[tuple[dt.date, str]]:

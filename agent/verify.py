@@ -184,7 +184,7 @@ _TOL_DAYS = {"d": 0.5, None: 0.5, "wk": 3.6, "mo": 16, "y": 183}
 # below 60 % of its words in one clause an answer is not stated there; from this share on, a model may judge it
 # as a paraphrase of that clause (the LLM backends only)
 _PARAPHRASE = 0.3
-_STATED = 0.6
+STATED = 0.6  # share of an answer's value words a clause must hold to state it
 _STATED_TYPED = 0.75  # with typed checks alone (no model judges a paraphrase): of an option's own words
 _QUALIFIER_DF = 5  # a question word in more of the record's sentences than this is too common to pick one out
 
@@ -332,16 +332,19 @@ class Verifier:
         parts = answer_parts(claim.answer)
         if len(parts) >= 2:
             # a composite answer holds only when every part does; the first part carries the subject's binding
-            out, where = [], None
+            out, where, before = [], None, None
             for i, part in enumerate(parts):
                 sub = build_claim(claim.question, part, claim.intent)
                 if not sub.checkable:
                     continue
                 got, w = self._value(sub, passages, pid, analysis) if i == 0 else self._part(sub, passages, analysis)
+                if w is not None and before is not None:
+                    got += self._unchanged_step(sub, before, w)
                 out += got
                 where = where or w
                 if not self._ok(got):
                     return out, None
+                before = sub
             return out, where
         cands = []
         for p in passages:
@@ -349,7 +352,7 @@ class Verifier:
             if loc is not None:
                 cands.append((loc.coverage, p, loc))
         cands.sort(key=lambda x: -x[0])
-        if cands and cands[0][0] < _STATED and cands[0][0] >= _PARAPHRASE and self.entail:
+        if cands and cands[0][0] < STATED and cands[0][0] >= _PARAPHRASE and self.entail:
             fs = self._paraphrase(claim, cands[0], pid, analysis, passages)
             return fs, ((cands[0][1], cands[0][2]) if self._ok(fs) else None)
         stated = [c for c in cands if self._stated(claim, c, analysis)]
@@ -389,12 +392,33 @@ class Verifier:
             first_fail = first_fail or fs
         return first_fail, None
 
+    @staticmethod
+    def _unchanged_step(step, before, where) -> list[Finding]:
+        """A step that says the value before it stayed ("1 mg twice daily, continued unchanged until June") is stated
+        only by a sentence that carries that value: one that gives another value of its unit ("0.5 mg twice daily
+        was continued") tells of a change the answer leaves out."""
+        from agent.claims import cue_rx_words
+
+        if not before.numbers or not cue_rx_words("unchanged_step").search(step.answer):
+            return []
+        p, loc = where
+        sentence = p.text[loc.sentence[0]:loc.sentence[1]]
+        said = find_numbers(sentence)
+        units = {u for _, u, _ in before.numbers if u}
+        same_unit = [n for n in said if n[1] in units]
+        kept = any(abs(v - n[0]) < 1e-9 and (u is None or n[1] == u) for v, u, _ in before.numbers for n in said)
+        if not same_unit or kept:
+            return []
+        return [Finding(check="value", claim=step.answer[:80], status="contradicted",
+                        detail=f"the answer says '{before.answer[:40]}' stayed unchanged; the sentence that states this "
+                               f"step gives {same_unit[0][2]}: '{_quote(p.text, loc.sentence)}'")]
+
     def _stated(self, claim, cand, analysis: QuestionAnalysis) -> bool:
-        """Is the answer stated in the located clause? Most of its words (``_STATED``); with typed checks alone, an
+        """Is the answer stated in the located clause? Most of its words (``STATED``); with typed checks alone, an
         option's own words (those not shared by every option: "the later study showed ...") three quarters at least,
         since no model judges a paraphrase. An open answer is the reasoner's wording around the record's value."""
         cov, p, loc = cand
-        if cov < _STATED:
+        if cov < STATED:
             return False
         if self.entail or not analysis.multiple_choice:
             return True
@@ -402,7 +426,7 @@ class Verifier:
         shared = set.intersection(*opts) if len(opts) >= 2 else set()
         said = {stem(w.lower()) for _, _, surface in claim.numbers for w in re.findall(r"[A-Za-z]+", surface)}
         own = [t for t in claim.value_terms if t not in shared and t not in said]  # "once" is counted as its number
-        fixed = len(claim.numbers) + len(claim.dates) + len(claim.frequencies)  # locate found every one of them
+        fixed = claim.fixed  # locate found every one of them
         if not own:
             return True
         here = set(content_tokens(p.text[loc.clause[0]:loc.clause[1]]))
@@ -590,6 +614,13 @@ class Verifier:
                             detail=f"{who} is named elsewhere in the note, not next to the clause; no other entity "
                                    "competes for the answer")]
         asked, got = self._switch_sides(claim, p, loc)
+        replaced = self._replaced_drug(claim)
+        if claim.numbers and replaced is not None and got is None and not self._drugs_in(claim.answer):
+            head = self._drug_before(text, sent, v)
+            if head is not None and _same_entity(head, [replaced]):
+                return [Finding(check="binding", claim=who, status="contradicted",
+                                detail=f"the clause gives the answer as the dose of '{head}', the drug that was "
+                                       f"replaced: '{_quote(text, sent)}'")]
         if ("replace" in claim.intent.relations and any(e.type == "drug" for e in claim.intent.entities)) or (
                 asked is not None and got == asked):
             # the answer is the side of the switch asked (the direction checks): its dose is its own, and the
@@ -1167,13 +1198,39 @@ class Verifier:
                                f"the clause names the answer as the {'replacement' if got == 'new' else 'drug replaced'}: "
                                f"'{_quote(p.text, loc.clause)}'")]
 
+    @staticmethod
+    def _named_drug_at(claim) -> int:
+        """Where the question names the drug on the other side of a switch from the answer: not one a wh-word asks
+        an attribute of ("what hydrochlorothiazide dose replaces the Norvasc": Norvasc); -1 when none."""
+        q = claim.question.lower()
+        drugs = [e.text.lower() for e in claim.intent.entities if e.type == "drug"]
+        return next((q.find(d) for d in drugs
+                     if d in q and not re.search(r"\b(?:which|what)\s+$", q[:q.find(d)])), -1)
+
+    def _replaced_drug(self, claim) -> str | None:
+        """The drug a switch question names as the one replaced ("what dose replaces the Norvasc"), if any."""
+        if "replace" not in claim.intent.relations:
+            return None
+        at = self._named_drug_at(claim)
+        if at < 0 or self._switch_side(claim.question, 0, len(claim.question), at) != "old":
+            return None
+        return next(e.text for e in claim.intent.entities if e.type == "drug" and claim.question.lower().find(
+            e.text.lower()) == at)
+
+    @staticmethod
+    def _drug_before(text: str, sent: tuple[int, int], v: tuple[int, int]) -> str | None:
+        """The dictionary drug named last before the value in its sentence ("on norvasc five milligrams")."""
+        from agent.intent import shared_parser
+
+        before = [(a, b) for a, b, t in shared_parser().typed_mentions(text[sent[0]:v[0]]) if t == "drug"]
+        return text[sent[0] + before[-1][0]:sent[0] + before[-1][1]] if before else None
+
     def _switch_sides(self, claim, p, loc) -> tuple[str | None, str | None]:
         """(side the question asks, side of the answer in its clause's switch), each None when there is none."""
         if "replace" not in claim.intent.relations:
             return None, None
         q = claim.question
-        drugs = [e.text.lower() for e in claim.intent.entities if e.type == "drug"]
-        at = next((q.lower().find(d) for d in drugs if d in q.lower()), -1)
+        at = self._named_drug_at(claim)
         if at < 0:  # no drug named: the wh-word stands for the answer ("which drug replaced the one that ...")
             asked = self._switch_side(q, 0, len(q))
         else:  # the drug the question names is on one side, the answer on the other

@@ -46,7 +46,7 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("range_us", re.compile(r"(?<![\d/.])(?P<m>" + _M + r")/(?P<d>" + _D + r")(?=" + _TO + r"(?P<m2>" + _M + r")/(?P<d2>" + _D + r")/(?P<y>(?:19|20)\d\d|\d\d)(?![\d/]))")),
     ("range_dmy", re.compile(r"(?<![\d.,/:])\b(?P<d>" + _D + r")(?:st|nd|rd|th)?(?:\s+(?:of\s+)?(?P<mon1>" + MON + r")\.?)?(?=" + _TO + r"(?P<d2>" + _D + r")(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>" + MON + r")\.?,?\s+(?P<y>(?:19|20)\d\d)\b)", re.I)),
     ("range_mdy", re.compile(r"\b(?P<mon1>" + MON + r")\.?\s+(?P<d>" + _D + r")(?:st|nd|rd|th)?(?=" + _TO + r"(?:(?P<mon>" + MON + r")\.?\s+)?(?P<d2>" + _D + r")(?:st|nd|rd|th)?(?:,\s*|\s+)(?P<y>(?:19|20)\d\d)\b)", re.I)),
-    ("my", re.compile(r"\b(?P<mon>" + MON + r")\.?,?\s+(?P<y>(?:19|20)\d\d)\b", re.I)),
+    ("my", re.compile(r"\b(?P<mon>" + MON + r")\.?,?\s+(?:of\s+)?(?P<y>(?:19|20)\d\d)\b", re.I)),  # "April (of) 2022"
     ("md", re.compile(r"\b(?P<mon>" + MON + r")\.?\s+(?P<d>[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?\b(?!\s*(?:,\s*)?(?:19|20)\d\d)(?![:/\d])", re.I)),
     ("num_my", re.compile(r"(?<![\d/.])(?P<m>0?[1-9]|1[0-2])/(?P<y>(?:19|20)\d\d)(?![\d/])")),
     ("year", re.compile(r"\b(?:in|since|from|during|until|of)\s+(?P<y>(?:19|20)\d\d)\b(?![-/.]\d)", re.I)),

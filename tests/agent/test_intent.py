@@ -208,6 +208,18 @@ def test_the_words_before_a_result_noun_name_the_test(parser, question, test):
     assert {e.text: e.type for e in parser.run(question).entities}.get(test) == "test"
 
 
+@pytest.mark.parametrize("question,drug", [
+    ("At this visit, what lisinopril dose was prescribed to get her HTN under better control?", "lisinopril"),
+    ("What metoprolol dosage was she discharged on?", "metoprolol"),
+    ("Which furosemide regimen did he follow at home?", "furosemide"),
+    ("What prednisone strength was dispensed?", "prednisone"),
+])
+def test_a_name_before_an_attribute_noun_is_the_entity_asked_about(parser, question, drug):
+    """'what lisinopril dose' asks the dose of lisinopril; 'which antibiotic' asks for a kind of answer."""
+    assert {e.text: e.type for e in parser.run(question).entities}.get(drug) == "drug"
+    assert not parser.run("Which antibiotic was given?").entities
+
+
 def test_typed_mentions_give_spans_and_types(parser):
     text = "Started metformin for type 2 diabetes; creatinine pending."
     got = {text[a:b].lower(): t for a, b, t in parser.typed_mentions(text)}

@@ -3,6 +3,8 @@ independent wordings. Contexts are built by hand (no workspace), intents given e
 tested on its own; the last tests run the real rule intent parser end to end."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from agent.context import Context
@@ -494,6 +496,24 @@ def test_a_slash_group_is_one_value(text, answer, states):
     from agent.claims import build_claim, locate
 
     claim = build_claim("What was the value?", answer, Intent(asked="value"))
+    loc = locate(claim, text)
+    assert (loc is not None and loc.coverage >= 0.6) is states
+
+
+@pytest.mark.parametrize("text,answer,states", [
+    ("i do think that you have a tension type headache", "Tension-type headache", True),
+    ("Imaging shows a well circumscribed lesion.", "A well-circumscribed lesion", True),
+    ("He is a non smoker since 2010.", "Non-smoker", True),
+    ("She had a cluster headache.", "Tension-type headache", False),
+    ("a type of headache with tension in the neck", "Tension-type headache", False),
+    ("He is a former smoker.", "Non-smoker", False),
+])
+def test_a_hyphenated_answer_word_is_stated_by_its_parts_in_order(text, answer, states):
+    """One text writes "tension-type", another "tension type": the parts in that order state the word; the parts
+    scattered over the clause do not."""
+    from agent.claims import build_claim, locate
+
+    claim = build_claim("Which finding was documented?", answer, Intent(asked="value"))
     loc = locate(claim, text)
     assert (loc is not None and loc.coverage >= 0.6) is states
 
@@ -1248,3 +1268,77 @@ def test_a_subject_word_inside_another_entitys_name_is_that_entity(text, questio
     for wrong in (o for o in options.values() if o != answer):
         v = _verify(text, question, options, wrong, intent)
         assert v.status != "verified", (wrong, [(f.check, f.status, f.detail) for f in v.findings])
+
+
+@pytest.mark.parametrize("answer,parts", [
+    ("20 mL TID from June 2023, raised to 30 mL TID in August 2023, cut to 20 mL BID in February 2024",
+     ["20 mL TID from June 2023", "raised to 30 mL TID in August 2023", "cut to 20 mL BID in February 2024"]),
+    ("Hb 7.2 g/dL, platelets 45, INR 1.8", ["Hb 7.2 g/dL", "platelets 45", "INR 1.8"]),
+    ("started on May 21, 2024, stopped on June 3, 2024", ["started on May 21, 2024", "stopped on June 3, 2024"]),
+    ("May 21, 2024", ["May 21, 2024"]),
+    ("4.4 cm, left upper lobe", ["4.4 cm, left upper lobe"]),
+    ("1,500 mg", ["1,500 mg"]),
+    ("Warfarin, then apixaban 5 mg BID", ["Warfarin", "apixaban 5 mg BID"]),
+])
+def test_a_list_of_steps_each_with_its_own_value_is_a_composite_answer(answer, parts):
+    """Commas cut an answer into steps only where every step carries its own number or date; a comma inside a date
+    or a number, or a list item with no value of its own, does not."""
+    from agent.claims import answer_parts
+
+    assert answer_parts(answer) == parts
+
+
+@pytest.mark.parametrize("text,note_date,answer,states", [
+    ("you should have another mammogram in april of 2022 before you come back", None, "April 2022", True),
+    ("Repeat mammogram planned for 04/2022.", None, "In April 2022", True),
+    ("you should have another mammogram in april of 2023", None, "April 2022", False),
+    ("Increase lactulose from 20 mL TID to 30 mL TID.", dt.date(2023, 8, 24), "30 mL TID in August 2023", True),
+    ("Increase lactulose from 20 mL TID to 30 mL TID.", dt.date(2023, 8, 24), "30 mL TID in July 2023", False),
+    ("Admitted 06/14-06/21/2023 for encephalopathy; discharged on lactulose 20 mL TID.", dt.date(2023, 8, 24),
+     "20 mL TID from June 2023", True),
+])
+def test_a_month_in_the_answer_is_a_date_of_its_sentence_or_its_note(text, note_date, answer, states):
+    """"in June 2023" is a month, not the word "june" and the number 2023: a date of that month in the sentence, or
+    a note written that month, states it."""
+    from agent.claims import build_claim, locate
+
+    claim = build_claim("How was the dose titrated?", answer, Intent(asked="value"))
+    assert claim.months and not any(v >= 1900 for v, _, _ in claim.numbers)
+    loc = locate(claim, text, note_date)
+    assert (loc is not None and loc.coverage >= 0.6) is states
+
+
+TITRATION = ("Metformin was started at 500 mg twice daily on 03/02/2021. On 06/10/2021 metformin was increased to "
+             "1000 mg twice daily. In January 2022 metformin was reduced to 500 mg once daily because of diarrhea.")
+
+
+@pytest.mark.parametrize("answer,verified", [
+    ("500 mg BID from March 2021, raised to 1000 mg BID in June 2021, cut to 500 mg daily in January 2022", True),
+    ("500 mg twice daily from March 2021, 1000 mg twice daily from June 2021, 500 mg once daily from January 2022",
+     True),
+    ("500 mg BID from March 2021, raised to 1000 mg BID in June 2021, cut to 500 mg daily in March 2022", False),
+    ("1000 mg BID from March 2021, raised to 1500 mg BID in June 2021, cut to 500 mg daily in January 2022", False),
+])
+def test_each_step_of_a_titration_must_be_stated_with_its_month(answer, verified):
+    q = "How was metformin titrated over time?"
+    opts = {"A": answer, "B": "Metformin was never changed"}
+    v = _verify(TITRATION, q, opts, answer, Intent(asked="dose", entities=[IntentEntity(text="metformin", type="drug")]))
+    assert (v.status == "verified") is verified, v.reason
+
+
+@pytest.mark.parametrize("text,verified", [
+    ("Prednisolone 20 mg daily was tapered to 10 mg daily on 02/03/2023. Prednisolone was then reduced to 5 mg daily "
+     "and continued at 5 mg daily until the end of May 2023.", False),
+    ("Prednisolone 20 mg daily was tapered to 10 mg daily on 02/03/2023. Prednisolone 10 mg daily was continued "
+     "until the end of May 2023.", True),
+    ("Prednisolone 20 mg daily was tapered to 10 mg daily on 02/03/2023. She stayed on prednisolone; in May 2023 "
+     "the dose was 7.5 mg daily, continued until the end of May 2023.", False),
+])
+def test_a_step_said_unchanged_needs_the_value_before_it(text, verified):
+    """"then 10 mg daily, continued unchanged until May" leaves out a change when the sentence that continues the
+    drug gives another dose."""
+    q = "How did the prednisolone dose evolve?"
+    answer = "20 mg daily, then 10 mg daily, continued unchanged until the end of May 2023"
+    opts = {"A": answer, "B": "40 mg daily throughout"}
+    v = _verify(text, q, opts, answer, Intent(asked="dose", entities=[IntentEntity(text="prednisolone", type="drug")]))
+    assert (v.status == "verified") is verified, v.reason

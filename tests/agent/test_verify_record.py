@@ -729,3 +729,60 @@ def test_a_hyphenated_option_is_covered_by_its_parts(notes_qa, option, text):
     qa = notes_qa(Patient("q8", "Al Berg", "1970-03-03"), {"n": ("2023-06-01", "Visit note\n" + text + "\n")})
     p = Passage("q8", "q8/n", 0, len(text), text, None)
     assert qa.agent.reasoner.scorer.score("q8", option, p, set())[0] >= 0.7  # of 0.8 without question words
+
+
+@pytest.mark.parametrize("notes,question,right", [
+    ({"a": ("2021-05-02", "Annual visit\nASSESSMENT AND PLAN\nRalph Barnes is a 62-year-old male who presents for his "
+                          "annual examination. Depression: stable on Prozac.\n"),
+      "t": ("2021-05-02", "Visit transcript\n[doctor] i know that we had put you on the prozac last year .\n")},
+     "Per the conversation, when was Ralph started on Prozac?", "Last year"),
+    ({"a": ("2023-03-01", "Clinic note\nAssessment: 45-year-old woman on sertraline, anxiety well controlled over "
+                          "the past months.\n"),
+      "b": ("2023-03-01", "History\nShe began sertraline two months ago after a panic attack.\n")},
+     "How long ago was sertraline begun?", "Two months ago"),
+])
+def test_the_answer_cites_the_passage_that_states_it(notes_qa, notes, question, right):
+    """The passage most like the option (it names the drug and the visit) is not always the one that states the
+    answer; the answer also cites the one whose clause does."""
+    qa = notes_qa(Patient("q9", "Ray Cole", "1959-01-01"), notes)
+    opts = {"A": "Two years ago", "B": right, "C": "Last week"}
+    v = _forced(qa, "q9", question, opts, "B")
+    assert v.status == "verified", v.reason
+
+
+@pytest.mark.parametrize("text,question,right,wrong", [
+    ("Medications\nPatient reports taking lisinopril 20 mg daily and metformin 1000 mg twice daily.\nPlan\n"
+     "Prescription for lisinopril 40 mg once a day is provided.\n",
+     "At this visit, what lisinopril dose was prescribed to get her blood pressure under better control?",
+     "40 mg once a day", "20 mg once a day"),
+    ("Home medications\nHe has been taking amlodipine 5 mg daily for years.\nPlan\nAmlodipine increased to 10 mg "
+     "daily, prescription sent.\n", "What amlodipine dose was prescribed today?", "10 mg daily", "5 mg daily"),
+    ("Current medications\nShe is taking sertraline 50 mg each morning.\nAssessment and plan\nSertraline was "
+     "started at 100 mg daily after discussion of the options.\n", "Which sertraline dose was started?",
+     "100 mg daily", "50 mg each morning"),
+])
+def test_a_dose_the_patient_reports_taking_is_not_the_one_prescribed(notes_qa, text, question, right, wrong):
+    """'Patient reports taking lisinopril 20 mg' continues a drug; asked what was prescribed or started, the
+    answer is the new dose, not the one taken before."""
+    qa = notes_qa(Patient("q15", "Ida Lane", "1961-02-02"), {"n": ("2024-02-01", text)})
+    opts = {"A": right, "B": wrong, "C": "80 mg daily"}
+    assert _forced(qa, "q15", question, opts, "A").status == "verified"
+    bad = _forced(qa, "q15", question, opts, "B")
+    assert bad.status != "verified" and any(f.check == "time_role" for f in bad.findings), bad.reason
+
+
+@pytest.mark.parametrize("text,question,right,wrong", [
+    ("[doctor] right now we have you on norvasc five milligrams once a day .\n[doctor] i'm going to stop the norvasc "
+     "and start you on hydrochlorothiazide ten milligrams once a day .\n",
+     "For his HTN, what hydrochlorothiazide dose replaces the Norvasc?", "10 mg once a day", "5 mg once a day"),
+    ("Medications: amlodipine 10 mg daily.\nPlan: amlodipine is stopped; losartan 50 mg daily is started "
+     "instead.\n", "Which losartan dose takes the place of amlodipine?", "50 mg daily", "10 mg daily"),
+])
+def test_the_dose_of_the_replaced_drug_is_not_its_replacements(notes_qa, text, question, right, wrong):
+    """Asked the dose of the drug that replaces another, the replaced drug's dose is no answer, even in a clause
+    with no switch of its own ('we have you on norvasc five milligrams')."""
+    qa = notes_qa(Patient("q16", "Al Gray", "1958-08-08"), {"n": ("2024-03-01", text)})
+    opts = {"A": right, "B": wrong, "C": "40 mg daily"}
+    assert _forced(qa, "q16", question, opts, "A").status == "verified", _forced(qa, "q16", question, opts, "A").reason
+    bad = _forced(qa, "q16", question, opts, "B")
+    assert bad.status != "verified", bad.reason

@@ -74,6 +74,14 @@ def test_date_attaches_within_clause(extract):
     assert one(facts, "PROBLEM", "shortness of breath").date_kind == DateKind.DOCUMENTED
 
 
+def test_a_month_written_with_of_is_a_month_date(extract):
+    """Spoken and written English both say "April of 2022"; "in March, 2024" and "Oct. 2023" too."""
+    facts = extract("Mammogram due in april of 2022. Started in March, 2024. Seen Oct. 2023.")
+    assert [(t, v) for t, v, _ in dates(facts)] == [("april of 2022", "2022-04-01"), ("March, 2024", "2024-03-01"),
+                                                    ("Oct. 2023", "2023-10-01")]
+    assert {f.attributes["precision"] for f in of_type(facts, "DATE")} == {"month"}
+
+
 def test_month_day_without_year_uses_note_year(extract):
     facts = extract("Colonoscopy on March 3 showed polyps.", note_date=dt.date(2024, 5, 1))
     assert one(facts, "PROCEDURE", "colonoscopy").date == dt.date(2024, 3, 3)
