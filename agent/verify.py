@@ -513,7 +513,12 @@ class Verifier:
         note = self.tools.notes(p.patient_id).get(p.note_id) if self.tools is not None else None
         if note is not None and note.text[p.start:p.end] == p.text:
             text, at = note.text, p.start + loc.sentence[1]
-        nxt = next(((s, e) for s, e in split_sentences(text) if s >= at), None)
+        after = [(s, e) for s, e in split_sentences(text) if s >= at][:3]
+        tags = cues()["interrogative"]["tag_questions"]
+        while len(after) > 1 and re.fullmatch(r"\W*(?:%s)\W*\?\W*" % "|".join(map(re.escape, tags)),
+                                              text[after[0][0]:after[0][1]], flags=re.I):
+            after = after[1:]  # the speaker's own "okay ?" after the question asks for the same reply
+        nxt = after[0] if after else None
         if nxt is None:
             return None
         turn = re.match(cues()["interrogative"]["speaker_tags"], text[nxt[0]:nxt[1]], flags=re.I)
@@ -1545,7 +1550,8 @@ class Verifier:
                             detail=f"could not check: not stated in these words, but the record names "
                                    f"'{named[1]}' for the patient: {named[0].note_id} "
                                    f"'{_quote(named[0].text, (0, len(named[0].text)))}'")]
-        partial = [(p, loc) for p, loc, c in mentions(claim.answer, partly=True) if positive(p, loc, c)]
+        partly = mentions(claim.answer, partly=True)
+        partial = [(p, loc) for p, loc, c in partly if positive(p, loc, c)]
         if partial:
             # most of its words are stated for the patient ("pain to palpation to the sinuses" for "tenderness to
             # palpation over the sinuses"): silence cannot be told from a paraphrase
@@ -1553,6 +1559,15 @@ class Verifier:
             return [Finding(check="absence", claim=claim.answer[:80], status="unsupported",
                             detail=f"could not check: most of its words are stated for the patient: {p.note_id} "
                                    f"'{_quote(p.text, loc.sentence)}'")]
+        partly_denied = [(p, loc) for p, loc, c in partly if denied(p, loc, c) and self._stance(p, loc) is not None
+                         and self._stance(p, loc)[0] == "absent"]
+        if partly_denied:
+            # told in other words and denied ("do you have any pain when it happens" / "no" for "pain when the
+            # twitch happens"), and nowhere stated for the patient
+            p, loc = partly_denied[0]
+            return [Finding(check="absence", claim=claim.answer[:80], status="supported",
+                            detail=f"most of its words are stated as negated: {p.note_id} '{_quote(p.text, loc.sentence)}'"
+                                   f"; {documented} of {len(others)} other options documented")]
         if others and documented * 2 >= len(others):
             return [Finding(check="absence", claim=claim.answer[:80], status="supported",
                             detail=f"no mention in the record; {documented} of {len(others)} other options documented")]

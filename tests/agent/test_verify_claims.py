@@ -1342,3 +1342,23 @@ def test_a_step_said_unchanged_needs_the_value_before_it(text, verified):
     opts = {"A": answer, "B": "40 mg daily throughout"}
     v = _verify(text, q, opts, answer, Intent(asked="dose", entities=[IntentEntity(text="prednisolone", type="drug")]))
     assert (v.status == "verified") is verified, v.reason
+
+
+@pytest.mark.parametrize("text,question,answer,agreed", [
+    ("[doctor] how about one , one eight-ounce cup a day ? okay ?\n[patient] sure .", "How much coffee may he drink?",
+     "One 8-ounce cup a day", True),
+    ("[doctor] can we try walking twenty minutes a day ? all right ?\n[patient] yup , i can do that .",
+     "How much walking was agreed?", "Twenty minutes a day", True),
+    ("[doctor] what about two glasses of wine a week ? does that sound good ?\n[patient] absolutely .",
+     "How much wine was agreed on?", "Two glasses a week", True),
+    ("[doctor] how about one , one eight-ounce cup a day ? okay ?\n[patient] no , that will not work for me .",
+     "How much coffee may he drink?", "One 8-ounce cup a day", False),
+    ("[doctor] can we try walking twenty minutes a day ? all right ?\n[doctor] and the labs look fine .",
+     "How much walking was agreed?", "Twenty minutes a day", False),
+])
+def test_the_reply_after_a_speakers_own_tag_question_answers_the_proposal(text, question, answer, agreed):
+    """"how about one cup a day ? okay ?" / "[patient] sure .": the tag asks for the same reply, so the patient's
+    turn after it answers the proposal; a refusal, or no reply of the other speaker, confirms nothing."""
+    opts = {"A": answer, "B": "Nothing was agreed"}
+    v = _verify(text, question, opts, answer, Intent(asked="value"))
+    assert (v.status == "verified") is agreed, v.reason

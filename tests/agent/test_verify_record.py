@@ -786,3 +786,24 @@ def test_the_dose_of_the_replaced_drug_is_not_its_replacements(notes_qa, text, q
     assert _forced(qa, "q16", question, opts, "A").status == "verified", _forced(qa, "q16", question, opts, "A").reason
     bad = _forced(qa, "q16", question, opts, "B")
     assert bad.status != "verified", bad.reason
+
+
+@pytest.mark.parametrize("transcript,note,question,denied,present", [
+    ("[doctor] and do you have any pain when it happens\n[patient] no .\n",
+     "HPI: the whole side of her face moves during each twitch.", "Which of the following was denied?",
+     "Pain when the twitch happens", "Movement of the whole side of her face"),
+    ("[doctor] is it keeping you up at night\n[patient] no , i do n't wake up at night .\n",
+     "HPI: wheezing when running, relieved by albuterol.", "Which problem does she say she does NOT have?",
+     "Waking up at night with breathing trouble", "Wheezing when running"),
+    ("[doctor] any nausea after you eat ?\n[patient] nope .\n", "HPI: heartburn every night for two months.",
+     "Which symptom did he deny?", "Nausea after eating meals", "Heartburn every night"),
+])
+def test_an_option_told_in_other_words_and_denied_is_an_absence(notes_qa, transcript, note, question, denied,
+                                                                  present):
+    """Most of an option's words in a question the patient answers no ('do you have any pain when it happens' /
+    'no') document its absence; an option stated for the patient is no absence."""
+    qa = notes_qa(Patient("q17", "Kay Dunn", "1990-05-05"), {"t": ("2024-04-04", "Visit transcript\n" + transcript),
+                                                              "n": ("2024-04-04", "Clinic note\n" + note + "\n")})
+    opts = {"A": denied, "B": present, "C": "Fever above 39 degrees"}
+    assert _forced(qa, "q17", question, opts, "A").status == "verified", _forced(qa, "q17", question, opts, "A").reason
+    assert _forced(qa, "q17", question, opts, "B").status != "verified"
