@@ -24,7 +24,7 @@ from agent.conflicts import ConflictChecker
 from agent.context import Context
 from agent.records import Finding, Verification
 from agent.understand import (DAYS_PER_UNIT, STOPWORDS, QuestionAnalysis, content_tokens, date_spans, find_dates,
-                              find_numbers, months_in, stem, wh_clause)
+                              find_numbers, hyphen_parts, months_in, stem, wh_clause)
 
 log = logging.getLogger(__name__)
 
@@ -430,6 +430,7 @@ class Verifier:
         if not own:
             return True
         here = set(content_tokens(p.text[loc.clause[0]:loc.clause[1]]))
+        here |= {w for w, parts in hyphen_parts(claim.answer) if all(x in here for x in parts)}  # located in order
         return (sum(t in here for t in own) + fixed) / (len(own) + fixed) >= _STATED_TYPED
 
     def _paraphrase(self, claim, cand, pid: str, analysis: QuestionAnalysis, passages) -> list[Finding]:

@@ -1362,3 +1362,19 @@ def test_the_reply_after_a_speakers_own_tag_question_answers_the_proposal(text, 
     opts = {"A": answer, "B": "Nothing was agreed"}
     v = _verify(text, question, opts, answer, Intent(asked="value"))
     assert (v.status == "verified") is agreed, v.reason
+
+
+@pytest.mark.parametrize("text,question,right,wrong", [
+    ("physical exam shows a fussy infant . eyes are small appearing .", "What eye finding was documented?",
+     "Microphthalmia (small-appearing eyes)", "Cataract (cloudy lens)"),
+    ("i do think that you have a tension type headache from the tight neck muscles .",
+     "What type of headache does the physician believe she has?", "Tension-type headache", "Cluster headache"),
+    ("The wound is well healed and the margins are well circumscribed.", "How were the wound margins described?",
+     "Well-circumscribed margins", "Irregular, ragged margins"),
+])
+def test_typed_checks_read_a_hyphenated_option_word_written_apart(text, question, right, wrong):
+    """With typed checks alone an option's own words must be in the clause: "tension type" there is the option's
+    "tension-type"."""
+    opts = {"A": right, "B": wrong}
+    assert _verify(text, question, opts, right, Intent(asked="value")).status == "verified"
+    assert _verify(text, question, opts, wrong, Intent(asked="value")).status != "verified"
