@@ -239,7 +239,7 @@ class ExtractiveReasoner:
         ``cites`` does: the passage most like the option is not always the one that says it ("we had put you on
         the prozac last year" next to an assessment that names Prozac without a date). Ties go to the passage
         that scores higher for the option. A bare value (a date, a number) counts only in a sentence that shares a
-        word with the question."""
+        word with the question, and a date only where the sentence writes it."""
         from agent.claims import build_claim, locate
         from agent.intent import shared_parser
         from agent.verify import STATED
@@ -254,8 +254,11 @@ class ExtractiveReasoner:
             loc = locate(claim, p.text, p.note_date)
             if loc is None:
                 return 0.0
-            if not claim.value_terms and not asked & set(content_tokens(p.text[loc.sentence[0]:loc.sentence[1]])):
+            sentence = p.text[loc.sentence[0]:loc.sentence[1]]
+            if not claim.value_terms and not asked & set(content_tokens(sentence)):
                 return 0.0  # a bare date or number is written everywhere: its sentence must be about the question
+            if claim.dates and not set(claim.dates) <= {d for d, _ in find_dates(sentence)}:
+                return 0.0  # any sentence of a note "states" the note's own date: the date must be written here
             return loc.coverage
 
         have = max((coverage(ctx.passages[e]) for e in cites if e in ctx.passages), default=0.0)

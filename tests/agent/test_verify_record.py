@@ -807,3 +807,32 @@ def test_an_option_told_in_other_words_and_denied_is_an_absence(notes_qa, transc
     opts = {"A": denied, "B": present, "C": "Fever above 39 degrees"}
     assert _forced(qa, "q17", question, opts, "A").status == "verified", _forced(qa, "q17", question, opts, "A").reason
     assert _forced(qa, "q17", question, opts, "B").status != "verified"
+
+
+@pytest.mark.parametrize("sentence", [
+    "Her HbA1c was 6.1 %; the criteria for diabetes were never met.",
+    "The diabetes label rests on one glucose value during steroid therapy.",
+])
+def test_a_bare_date_is_not_stated_by_any_sentence_of_a_note_of_that_date(notes_qa, sentence):
+    """A note's date dates its undated sentences, but a sentence that names the subject does not thereby state that
+    date as the answer: the passage cited for a date must write it."""
+    import datetime as dt
+
+    from agent.context import Context
+    from agent.tools import Passage
+    from agent.understand import QuestionAnalyzer
+
+    qa = notes_qa(Patient("q18", "Kai Berg", "1960-03-03"), {
+        "l": ("2024-05-16", f"Consultant letter\nDate: 16-May-2024\n{sentence}\n"),
+        "a": ("2024-05-21", "Addendum\nThe diabetes diagnosis is hereby formally corrected on 21.05.2024.\n")})
+    question = "On what date was the earlier diabetes diagnosis formally corrected?"
+    opts = {"A": "May 16, 2024", "B": "May 21, 2024", "C": "March 6, 2024"}
+    ctx = Context("q18")
+    head = ctx.add_passage(Passage("q18", "q18/l", 0, 24, "Date: 16-May-2024\nTo: Dr.", dt.date(2024, 5, 16)))
+    ctx.add_passage(Passage("q18", "q18/l", 30, 30 + len(sentence), sentence, dt.date(2024, 5, 16)))
+    said = "The diabetes diagnosis is hereby formally corrected on 21.05.2024."
+    addendum = ctx.add_passage(Passage("q18", "q18/a", 0, len(said), said, dt.date(2024, 5, 21)))
+    extractive = getattr(qa.agent.reasoner, "extractive", qa.agent.reasoner)
+    a = QuestionAnalyzer().run(question, opts)
+    assert extractive._stating(a, ctx, "May 16, 2024", [head]) is None
+    assert extractive._stating(a, ctx, "May 21, 2024", [head]) == addendum
