@@ -1579,8 +1579,8 @@ class Verifier:
             return [Finding(check="absence", claim=claim.answer[:80], status="unsupported",
                             detail=f"could not check: most of its words are stated for the patient: {p.note_id} "
                                    f"'{_quote(p.text, loc.sentence)}'")]
-        partly_denied = [(p, loc) for p, loc, c in partly if denied(p, loc, c) and self._stance(p, loc) is not None
-                         and self._stance(p, loc)[0] == "absent"]
+        partly_denied = [(p, loc) for p, loc, c in partly
+                         if denied(p, loc, c) and (self._stance(p, loc) or ("",))[0] == "absent"]
         if partly_denied:
             # told in other words and denied ("do you have any pain when it happens" / "no" for "pain when the
             # twitch happens"), and nowhere stated for the patient
