@@ -261,8 +261,7 @@ class Verifier:
             findings += got[0]
             located_sentence = got[1]
             if located_sentence is not None and self._ok(findings):
-                judged, contrast = self._judged_part(claim, self._contrast_options(draft, analysis))
-                findings.append(self._entailment(judged, located_sentence, contrast))
+                findings.append(self._entailment(claim, located_sentence, self._contrast_options(draft, analysis)))
         if not self.entail and not any(f.check == "entailment" for f in findings):
             findings.append(Finding(check="entailment", claim=claim.answer[:80], status="skipped",
                                     detail="no LLM (extractive backend): typed checks only"))
@@ -278,24 +277,6 @@ class Verifier:
         """The options the entailment judge may contrast the answer with: none when the model's own verdicts chose
         it, since asking the model the same choice again on the cited clause only repeats its pick."""
         return {} if draft.model_chose else analysis.real_options
-
-    @staticmethod
-    def _judged_part(claim, options: dict[str, str]):
-        """(claim, options) for the entailment judge. The located sentence of a composite answer states its first
-        part ("20 mL TID from June 2023" of "..., raised to 30 mL TID in August 2023, cut to ..."): the judge
-        reads that part against the options' distinct first parts, since one sentence cannot tell whole
-        sequences apart; the later parts are the typed checks' (each stated in a cited clause)."""
-        from agent.claims import answer_parts, build_claim
-
-        parts = answer_parts(claim.answer)
-        if len(parts) < 2:
-            return claim, options
-        firsts: dict[str, str] = {}
-        for k, text in options.items():
-            first = answer_parts(text)[0]
-            if first.strip() not in {t.strip() for t in firsts.values()}:
-                firsts[k] = first
-        return build_claim(claim.question, parts[0], claim.intent), firsts
 
     @staticmethod
     def _ok(findings: list[Finding]) -> bool:
