@@ -622,7 +622,8 @@ class Verifier:
         asked, got = self._switch_sides(claim, p, loc)
         replaced = self._replaced_drug(claim)
         if claim.numbers and replaced is not None and got is None and not self._drugs_in(claim.answer):
-            head = self._drug_before(text, sent, v)
+            named = self._drugs_in(text[sent[0]:v[0]])  # the drug named last before the value in its sentence
+            head = named[-1] if named else None
             if head is not None and _same_entity(head, [replaced]):
                 return [Finding(check="binding", claim=who, status="contradicted",
                                 detail=f"the clause gives the answer as the dose of '{head}', the drug that was "
@@ -1222,14 +1223,6 @@ class Verifier:
             return None
         return next(e.text for e in claim.intent.entities if e.type == "drug" and claim.question.lower().find(
             e.text.lower()) == at)
-
-    @staticmethod
-    def _drug_before(text: str, sent: tuple[int, int], v: tuple[int, int]) -> str | None:
-        """The dictionary drug named last before the value in its sentence ("on norvasc five milligrams")."""
-        from agent.intent import shared_parser
-
-        before = [(a, b) for a, b, t in shared_parser().typed_mentions(text[sent[0]:v[0]]) if t == "drug"]
-        return text[sent[0] + before[-1][0]:sent[0] + before[-1][1]] if before else None
 
     def _switch_sides(self, claim, p, loc) -> tuple[str | None, str | None]:
         """(side the question asks, side of the answer in its clause's switch), each None when there is none."""
