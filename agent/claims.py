@@ -216,6 +216,8 @@ def build_claim(question: str, answer: str, intent: Intent) -> Claim:
     words = cue_rx_words("polarity_words").sub(" ", answer)
     for a, b, _ in months:
         words = words.replace(answer[a:b], " ")
+    for _, _, _, surface, _ in date_spans(answer):  # "December 28, 2018" is the date, found as a date in any writing
+        words = words.replace(surface, " ")
     for _, unit, surface in find_numbers(answer):
         if unit:  # "5 mg": the unit belongs to the number, it is not a word to find on its own
             words = words.replace(surface, " ")

@@ -126,7 +126,7 @@ def content_tokens(text: str) -> list[str]:
 # days in one duration unit as find_numbers names it (a bare number counts as days)
 DAYS_PER_UNIT = {"d": 1.0, None: 1.0, "wk": 7.0, "mo": 30.44, "y": 365.25}
 # the units a number may carry, written after it (digits or words)
-_UNITS = (r"beats? (?:per|a|/) ?min(?:ute)?|breaths? (?:per|a|/) ?min(?:ute)?|beats/min|breaths/min|%|percent|milligrams?|micrograms?|milliliters?|millilitres?|grams?|kilograms?|mg/dl|mg/m2|mg/kg|mmol/l|g/dl|"
+_UNITS = (r"beats? (?:per|a|/) ?min(?:ute)?|breaths? (?:per|a|/) ?min(?:ute)?|beats/min|breaths/min|%|percent|milligrams?|micrograms?|milliliters?|millilitres?|grams?|kilograms?|pounds?|lbs?|mg/dl|mg/m2|mg/kg|mmol/l|g/dl|"
           r"µg|mcg|ug|mg|kg|g|ml|l|mm|cm|m|u/l|iu|units?|mmhg|bpm|°c|degrees?(?: celsius)?|days?|weeks?|months?|years?|"
           r"hours?|cycles?|times?|x")
 # the unit may be hyphenated to its number as an adjective: "a 6-to-8-week course", "a 10-day supply"
@@ -139,7 +139,7 @@ _UNIT_CANON = {
     "time": "x", "times": "x", "degree": "°c", "degrees": "°c", "degree celsius": "°c", "degrees celsius": "°c",
     "mcg": "µg", "ug": "µg", "percent": "%", "milligram": "mg", "milligrams": "mg", "microgram": "µg",
     "micrograms": "µg", "milliliter": "ml", "milliliters": "ml", "millilitre": "ml", "millilitres": "ml", "gram": "g",
-    "grams": "g", "kilogram": "kg", "kilograms": "kg",
+    "grams": "g", "kilogram": "kg", "kilograms": "kg", "pound": "lb", "pounds": "lb", "lbs": "lb",
 }
 # heart and breathing rates in words ("98 beats per minute", "20 breaths/min"): the unit's canonical form
 _RATE_UNIT = re.compile(r"(beats?|breaths?)\W.*", re.I)

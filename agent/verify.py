@@ -177,7 +177,7 @@ def stated_schema(options: list[str]) -> dict:
             "required": ["stated"]}
 
 
-DECISIVE = ("value", "binding", "absence", "recompute", "entailment")  # checks that can make an answer verified
+DECISIVE = ("value", "binding", "absence", "recompute", "report", "entailment")  # checks that can make an answer verified
 _FACT_TYPES = {"drug": ("DRUG",), "problem": ("PROBLEM",), "test": ("LAB", "VITAL", "PROCEDURE"),
                "procedure": ("PROCEDURE",)}
 _TOL_DAYS = {"d": 0.5, None: 0.5, "wk": 3.6, "mo": 16, "y": 183}
@@ -216,6 +216,7 @@ class Verifier:
             return Verification(status="abstained", reason=draft.reason or "the record does not document this",
                                 findings=[Finding(check="abstain", claim=draft.text, status="skipped",
                                                   detail=draft.reason or "")])
+        from agent.chain.exam_finding import exam_options
         from agent.claims import build_claim
         from agent.context import looks_like_injection
 
@@ -244,7 +245,10 @@ class Verifier:
         intent = intent if intent is not None else self._intent(analysis)
         claim = build_claim(analysis.question, draft.text, intent)
         negated = claim.negated or analysis.kind == "negation"
-        if negated and analysis.multiple_choice:
+        if analysis.multiple_choice and exam_options(analysis.real_options):
+            # "which examination showed (no) X?": computed or not, the answer's report must state X as asked
+            findings += self._report_of(claim, passages, ctx.patient_id, analysis)
+        elif negated and analysis.multiple_choice:
             findings += self._absence(claim, ctx, analysis, draft)
         elif analysis.multiple_choice and not draft.computed_answer and self._ordinal(claim, analysis):
             findings += self._order(claim, ctx, analysis, draft)
@@ -600,6 +604,9 @@ class Verifier:
             if hit is not None:
                 return [Finding(check="binding", claim=who, status="supported",
                                 detail=f"{who} is named next to the clause: '{_quote(hit, (0, len(hit)))}'")]
+            if _measured_by_unit(claim):
+                return [Finding(check="binding", claim=who, status="supported",
+                                detail=f"the answer's unit measures {who}: '{_quote(text, loc.clause)}'")]
             note = self.tools.notes(pid).get(p.note_id) if self.tools is not None and not claim.topic_only else None
             cited_notes = {q.note_id for q in (passages or [])}
             if note is not None and not subject_spans(claim, note.text, 0, len(note.text)) and not any(
@@ -654,7 +661,8 @@ class Verifier:
         # (b) a value attaches to its nearest head: another relative, or (for a number) another drug or test
         heads = self._subject_type_mentions(claim, p, sent, pid) if (
             (claim.relative or claim.numbers) and not claim.topic_only) else []  # a topic word is no typed head
-        heads = [h for h in heads if not self._same(pid, h[2], claim.subject)]
+        own = set(content_tokens(claim.answer))  # "Ibuprofen 800 mg": the number is its own drug's, named by it
+        heads = [h for h in heads if not self._same(pid, h[2], claim.subject) and not set(content_tokens(h[2])) <= own]
         # a subject word inside another entity's name ("rate" of "respiratory rate" for heart rate, "blood cell
         # count" of "red blood cell count" for the white one) is that entity's
         subj = [s for s in subj if not any(h[0] < s[1] and s[0] < h[1] for h in heads)] or subj
@@ -682,6 +690,7 @@ class Verifier:
         rivals: list[tuple[int, int, str]] = []
         # in "from 50 mg to 100 mg" both values are the subject's: the time role check decides between them
         change = cue_rx("change", "verbs").search(text[loc.clause[0]:loc.clause[1]])
+        affirmed = not claim.negated and not self.assertions.phrase_negated(claim.answer, claim.value_terms)
         for k, t in analysis.real_options.items():
             if t.strip().lower() == claim.answer.strip().lower():
                 continue
@@ -690,6 +699,8 @@ class Verifier:
                 continue
             ol = locate(other, text[sent[0]:sent[1]])
             if ol is not None and ol.coverage >= 0.99:
+                if affirmed and self.assertions.negated(text[sent[0]:sent[1]], *ol.span):
+                    continue  # "i do n't see any fracture of that right elbow" states no rival for the elbow pain
                 a, b = ol.span[0] + sent[0], ol.span[1] + sent[0]
                 if not (a < v[1] and v[0] < b) and not any(a < s[1] and s[0] < b for s in subj):
                     rivals.append((a, b, t))
@@ -1692,6 +1703,39 @@ class Verifier:
         got, _ = self._value(claim, passages, ctx.patient_id, analysis)
         return got
 
+    def _report_of(self, claim, passages, pid: str, analysis: QuestionAnalysis) -> list[Finding]:
+        """'Which examination showed X?' answered '<exam> on <date>': a cited sentence states X (most of the
+        question's words beyond its exam nouns and verbs of showing, with the question's polarity) in a note of the
+        answer's date whose heading names the answer's exam ("Examination: Abdominal ultrasound"), or itself names
+        the exam and its date ("CT of the chest on 2022-06-15 showed ...")."""
+        from agent.chain.exam_finding import exam_terms, finding_terms, report_head
+
+        want, exam = set(finding_terms(analysis.question)), set(exam_terms(claim.answer))
+        if len(set(claim.dates)) != 1 or not want or not exam:
+            return [Finding(check="report", claim=claim.answer[:80], status="unsupported",
+                            detail="could not check: the answer is not one examination on one date")]
+        day, notes = claim.dates[0], self.tools.notes(pid) if self.tools is not None else {}
+        asked_neg = bool(self.assertions.phrase_negated(analysis.question, want))
+        from agent.tools import split_sentences
+
+        for p in passages:
+            note = notes.get(p.note_id)
+            own = p.note_date == day and note is not None and exam <= set(content_tokens(report_head(note.text)))
+            for s0, s1 in split_sentences(p.text):
+                sent = p.text[s0:s1]
+                said = set(content_tokens(sent))
+                # the exam's own report, or a sentence elsewhere that names the exam and its date ("CT of the chest
+                # on 2022-06-15 showed ...")
+                if not own and not (day in {d for d, _ in find_dates(sent)} and exam <= said):
+                    continue
+                if len(want & said) < 0.8 * len(want) or bool(self.assertions.phrase_negated(sent, want)) != asked_neg:
+                    continue
+                return [Finding(check="report", claim=claim.answer[:80], status="supported",
+                                detail=f"the report of {day.isoformat()} ({p.note_id}) names the examination and "
+                                       f"states the finding: '{_quote(p.text, (s0, s1))}'")]
+        return [Finding(check="report", claim=claim.answer[:80], status="unsupported",
+                        detail=f"no cited report of the answer's examination dated {day.isoformat()} states the finding")]
+
     # -- LLM entailment on the exact clause ------------------------------------------------------------------------
     def _entailment(self, claim, where, options: dict[str, str] | None = None) -> Finding:
         """The model's judgment of the claim against the one sentence that holds it. A claim that is one of several
@@ -1812,6 +1856,16 @@ def _inner_negated(text: str, span: tuple[int, int], terms) -> bool:
     want = set(terms)
     return any(t in want and any(_INNER_NEG.match(w) for w, _ in toks[max(0, i - 3):i])
                for i, (_, t) in enumerate(toks) if i)
+
+
+def _measured_by_unit(claim) -> bool:
+    """Is the subject the quantity the answer's units measure ("how much weight" / "3 pounds"; verify_cues
+    unit_measures)?"""
+    from agent.claims import cues
+
+    units = {u for _, u, _ in claim.numbers if u}
+    kinds = {t for name, us in cues()["unit_measures"].items() if units & set(us) for t in content_tokens(name)}
+    return bool(units and claim.subject_terms) and claim.subject_terms <= kinds
 
 
 def _timed(claim) -> bool:

@@ -26,14 +26,37 @@ def _exam_on_date(option: str) -> bool:
     return bool([t for t in content_tokens(rest) if not t[0].isdigit()])
 
 
+def report_head(text: str) -> str:
+    """A report's heading: the lines before its findings that name its examination ("Examination: Abdominal
+    ultrasound", "CT chest 12.03.2023:")."""
+    return text[:300]
+
+
+def finding_terms(question: str) -> list[str]:
+    """The finding a "which examination showed X" question asks about: its words beyond the exam nouns, the verbs
+    of showing and the instruction words."""
+    plain = set(cues()["exam_nouns"]) | set(cues()["show_verbs"]) | set(cues()["instruction_words"])
+    return content_tokens(" ".join(w for w in re.findall(r"[\w/-]+", question) if w.lower() not in plain))
+
+
+def exam_terms(option: str) -> list[str]:
+    """The words of an option '<exam> on <date>' that name the exam (not its date, not a generic exam noun)."""
+    exam_generic = frozenset(content_tokens(" ".join(cues()["exam_nouns"])))
+    for _, surface in find_dates(option):
+        option = option.replace(surface, " ")  # "abdominal ultrasound on June 6, 2017" -> the exam's words
+    return [t for t in content_tokens(option) if t not in exam_generic and not t[0].isdigit()]
+
+
+def exam_options(options: dict[str, str]) -> bool:
+    """Is every option one examination on one date (the shape this query knows)?"""
+    return bool(options) and all(_exam_on_date(o) for o in options.values())
+
+
 @register("exam_finding")
 def exam_finding(tools: Toolbox, pid: str, a, intent: Intent, assertions=None) -> Computed | None:
-    if not a.real_options or not all(_exam_on_date(o) for o in a.real_options.values()):
-        return None  # the shape this query knows: one exam on one date per option
-    plain = set(cues()["exam_nouns"]) | set(cues()["show_verbs"]) | set(cues()["instruction_words"])
-    exam_generic = frozenset(content_tokens(" ".join(cues()["exam_nouns"])))
-    fw = {t: tools.idf(pid, t) for t in content_tokens(" ".join(w for w in re.findall(r"[\w/-]+", a.question)
-                                                                   if w.lower() not in plain))}
+    if not exam_options(a.real_options):
+        return None
+    fw = {t: tools.idf(pid, t) for t in finding_terms(a.question)}
     if not fw:
         return None
     negated = intent.negated or bool(_NEG_CUE.search(a.question))
@@ -42,16 +65,13 @@ def exam_finding(tools: Toolbox, pid: str, a, intent: Intent, assertions=None) -
     scores, best_p = {}, {}
     for k, opt in a.real_options.items():
         day = find_dates(opt)[0][0]
-        exam = opt
-        for _, surface in find_dates(opt):
-            exam = exam.replace(surface, " ")  # "abdominal ultrasound on June 6, 2017" -> the exam's words
-        ew = {t: tools.idf(pid, t) for t in content_tokens(exam) if t not in exam_generic and not t[0].isdigit()}
+        ew = {t: tools.idf(pid, t) for t in exam_terms(opt)}
         best, bp = 0.0, None
         for p, own, toks in dated:
             if p.note_id in foreign:
                 continue
             note = notes.get(p.note_id)
-            head = note.text[:300] if note else ""
+            head = report_head(note.text) if note else ""
             in_report = bool(ew) and p.note_date == day and coverage(tools, pid, "", head, ew) >= 0.6
             named_here = day in own and (not ew or coverage(tools, pid, "", p.text, ew, toks) >= 0.5)
             if not (in_report or named_here):

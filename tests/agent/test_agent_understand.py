@@ -54,6 +54,8 @@ def test_numbers_with_units_are_normalised():
     assert (39.5, "°c") in [(v, u) for v, u, _ in nums]
     assert (7.0, "d") in [(v, u) for v, u, _ in nums]  # a spelled-out number keeps its unit too
     assert all(v not in (3.0, 2021.0) for v, _, _ in nums)  # date parts are not numbers
+    weights = find_numbers("gains 3 pounds in 2 days; weight 180 lbs; lost ten pounds; 1 lb a week")
+    assert sorted(v for v, u, _ in weights if u == "lb") == [1.0, 3.0, 10.0, 180.0]
 
 
 def test_dates_in_several_formats_normalise_to_the_same_day():
@@ -120,7 +122,7 @@ def test_spoken_three_digit_numbers():
     assert got("it was one fifty over seventy") == [(150.0, None), (70.0, None)]
     assert got("one thirty-two over eighty-four") == [(132.0, None), (84.0, None)]
     assert got("take one fifty milligram tablet") == [(1.0, None), (50.0, "mg")]
-    assert got("one twenty five pounds") == [(1.0, None), (25.0, None)]
+    assert got("one twenty five pounds") == [(1.0, None), (25.0, "lb")]  # pounds is a unit; still not 125
 
 
 def test_a_comma_before_three_digits_groups_thousands():

@@ -111,6 +111,8 @@ def test_asked_slot_from_independent_wordings(parser, asked, question):
     "At the follow-up visit the patient had no",
     "The chest X-ray showed no ___",
     "On examination there was no...",
+    # an auxiliary: the wh-phrase is the object, the thing shown absent ("which symptom ... no evidence of")
+    "Which symptom did the exam show no evidence of?",
 ])
 def test_negated_questions(parser, question):
     assert parser.run(question).negated is True
@@ -127,6 +129,11 @@ def test_negated_questions(parser, question):
     "Was a rash documented at the visit, yes or no?",
     "Did the fever resolve, or no?",
     "Which drug did she say no to taking with food?",
+    # the negation is the finding's, carried by the examination the wh-phrase asks for
+    "Which examination showed no evidence of recurrence?",
+    "What investigation demonstrated no evidence of recurrence?",
+    "Which imaging study found no sign of metastasis?",
+    "Which CT revealed no metastases?",
 ])
 def test_affirmed_questions_are_not_negated(parser, question):
     assert parser.run(question).negated is False

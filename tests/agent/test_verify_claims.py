@@ -1379,3 +1379,63 @@ def test_typed_checks_read_a_hyphenated_option_word_written_apart(text, question
     assert _verify(text, question, opts, right, Intent(asked="value")).status == "verified"
     assert _verify(text, question, opts, wrong, Intent(asked="value")).status != "verified"
 
+
+
+@pytest.mark.parametrize("text", [
+    "Abdominal ultrasound on 2018-12-28 showed a mildly fatty liver.",
+    "Abdominal ultrasound (28.12.2018): mildly fatty liver.",
+    "An abdominal ultrasound done 12/28/2018 showed a mildly fatty liver.",
+])
+def test_a_dates_month_name_is_the_date_not_a_word_to_find(text):
+    """'December 28, 2018' is stated by any writing of that day: its month name is not a word the clause must hold
+    as well; another day is still not stated."""
+    from agent.claims import build_claim, locate
+    from agent.intent import IntentParser
+
+    q = "On which date was the abdominal ultrasound that showed a fatty liver?"
+    intent = IntentParser().run(q)
+    right = build_claim(q, "December 28, 2018", intent)
+    assert "decemb" not in right.value_terms and locate(right, text).coverage == 1.0
+    assert locate(build_claim(q, "December 29, 2018", intent), text) is None
+
+
+ELBOW = Intent(asked="value", entities=[IntentEntity(text="elbow pain", type="problem")])
+
+
+@pytest.mark.parametrize("text", [
+    "the good news is i do n't see any fracture of that right elbow which is good so for your elbow pain i do "
+    "believe this is consistent with right medial epicondylitis",
+    "X-ray: right elbow fracture ruled out. Assessment: elbow pain due to right medial epicondylitis.",
+    "For the elbow pain: right medial epicondylitis; there is no right elbow fracture.",
+])
+def test_an_option_the_clause_denies_is_no_rival_for_the_subject(text):
+    """Another option nearer the subject competes for it only when the clause affirms it: 'no fracture of that
+    right elbow' states no fracture for the elbow pain."""
+    q = "What diagnosis was given for the elbow pain?"
+    opts = {"A": "Right elbow fracture", "B": "Right medial epicondylitis"}
+    ok = _verify(text, q, opts, opts["B"], ELBOW)
+    assert ok.status == "verified", ok.reason
+    assert _verify(text, q, opts, opts["A"], ELBOW).status != "verified"
+
+
+STONE = Intent(asked="value", entities=[IntentEntity(text="ureteral stone", type="problem")])
+
+
+@pytest.mark.parametrize("text", [
+    "[doctor] okay i want you to drink as much as possible to see if we can pass the stone what i'm gon na do is i'm "
+    "gon na prescribe you ibuprofen eight hundred milligrams you can take that as needed for pain just in case it does "
+    "start to move you're in pain i want you to take the ibuprofen",
+    "for the stone i will prescribe ibuprofen 800 mg, to take as needed in case the pain comes back; take the "
+    "ibuprofen with food",
+    "to pass the stone, drink plenty; in case of pain, ibuprofen 800 mg as needed is prescribed and you can take the "
+    "ibuprofen with food",
+])
+def test_a_prescription_for_when_needed_answers_what_was_prescribed(text):
+    """'What was prescribed' asks about the plan (verify_cues plan_question): a prescription to take 'as needed'
+    or 'in case' of pain answers it; another dose or drug still does not."""
+    question = "Since OTC ibuprofen wasn't controlling her pain, what analgesic was prescribed for her ureteral stone?"
+    opts = {"A": "Ibuprofen 800 mg as needed", "B": "Ibuprofen 400 mg as needed", "C": "Oxycodone 5 mg"}
+    ok = _verify(text, question, opts, opts["A"], STONE)
+    assert ok.status == "verified", ok.reason
+    assert _verify(text, question, opts, opts["B"], STONE).status != "verified"
+    assert _verify(text, question, opts, opts["C"], STONE).status != "verified"

@@ -836,3 +836,79 @@ def test_a_bare_date_is_not_stated_by_any_sentence_of_a_note_of_that_date(notes_
     a = QuestionAnalyzer().run(question, opts)
     assert extractive._stating(a, ctx, "May 16, 2024", [head]) is None
     assert extractive._stating(a, ctx, "May 21, 2024", [head]) == addendum
+
+
+EXAM_NOTES = {
+    "u": ("2022-03-02", "Imaging report\nExamination: Abdominal ultrasound\nDate of examination: 2022-03-02\n\n"
+                        "Findings:\nA new hypoechoic liver lesion of 1.4 cm in segment IV.\n"),
+    "c": ("2022-03-02", "Radiology report\nExamination: CT of the chest\n\nFindings:\nNo evidence of pulmonary "
+                        "metastases. Small hiatal hernia.\n"),
+    "f": ("2022-06-15", "Radiology report\nStudy: follow-up CT of the chest\n\nFindings:\nTwo new pulmonary nodules, "
+                        "consistent with pulmonary metastases.\n"),
+}
+EXAM_OPTS = {"A": "abdominal ultrasound on March 2, 2022", "B": "CT of the chest on March 2, 2022",
+             "C": "follow-up CT of the chest on June 15, 2022"}
+
+
+@pytest.mark.parametrize("question,right", [
+    ("Which examination showed no evidence of pulmonary metastases?", "B"),
+    ("No pulmonary metastases were demonstrated on which study?", "B"),
+    ("Which imaging study revealed a new liver lesion?", "A"),
+    ("What investigation documented pulmonary metastases?", "C"),
+])
+def test_an_examination_answer_is_checked_against_its_own_report(notes_qa, question, right):
+    """'Which examination showed X?' with options '<exam> on <date>': the answer's report (its note's date, its
+    heading's exam) must state X as asked; another exam's report, or the same exam on another day, is refused."""
+    qa = notes_qa(Patient("q19", "Ida Lund", "1961-02-02"), EXAM_NOTES)
+    for letter in EXAM_OPTS:
+        v = _forced(qa, "q19", question, EXAM_OPTS, letter)
+        assert (v.status == "verified") == (letter == right), (letter, v.reason)
+
+
+@pytest.mark.parametrize("sentence", [
+    "Work-up: CT of the chest on 2022-03-02 showed no evidence of pulmonary metastases.",
+    "CT of the chest (02.03.2022): no evidence of pulmonary metastases.",
+    # two exams of one day in one passage: each sentence states its own exam's finding
+    "Abdominal ultrasound on 2022-03-02 showed a liver lesion. CT of the chest on 2022-03-02 showed no evidence of "
+    "pulmonary metastases.",
+])
+def test_an_examination_named_with_its_date_in_a_later_note_states_its_finding(notes_qa, sentence):
+    """A later letter's sentence that names the exam and its date states that exam's finding as well as its own
+    report does; another exam named in the next sentence does not."""
+    from agent.context import Context
+    from agent.tools import Passage
+    from agent.understand import QuestionAnalyzer
+    from agent.verify import Draft
+
+    qa = notes_qa(Patient("q20", "Ove Ring", "1955-05-05"), {"l": ("2022-07-01", f"Clinic letter\n{sentence}\n")})
+    question = "Which examination showed no evidence of pulmonary metastases?"
+    a = QuestionAnalyzer().run(question, EXAM_OPTS)
+    for letter, ok in (("B", True), ("A", False), ("C", False)):
+        ctx = Context("q20")
+        ctx.add_passage(Passage("q20", "q20/l", 14, 14 + len(sentence), sentence, dt.date(2022, 7, 1)))
+        v = qa.agent.verifier.run(Draft(EXAM_OPTS[letter], letter, ["E1"]), ctx, a)
+        assert (v.status == "verified") == ok, (letter, v.reason)
+
+
+@pytest.mark.parametrize("sentence,right,wrong", [
+    ("The patient was instructed to call me if he gains 3 pounds in 2 days.", "3 pounds in 2 days", "5 pounds in 1 week"),
+    ("Call the clinic for a gain of more than 2 kg in 3 days.", "2 kg in 3 days", "3 kg in 2 days"),
+    ("If you put on 3 lbs overnight, phone us.", "3 lbs overnight", "3 kg in a week"),
+])
+def test_a_value_binds_to_the_quantity_its_unit_measures(notes_qa, sentence, right, wrong):
+    """Asked how much weight, an answer in pounds or kilograms binds to weight by its unit where neither the clause
+    ('gains 3 pounds') nor its note names weight; another amount is still not stated."""
+    from agent.context import Context
+    from agent.tools import Passage
+    from agent.understand import QuestionAnalyzer
+    from agent.verify import Draft
+
+    qa = notes_qa(Patient("q21", "Per Holm", "1949-09-09"), {"h": ("2023-03-03", f"Heart failure clinic\n{sentence}\n")})
+    question = "The patient should call the doctor if he gains how much weight over what period?"
+    opts = {"A": right, "B": wrong}
+    a = QuestionAnalyzer().run(question, opts)
+    for letter, ok in (("A", True), ("B", False)):
+        ctx = Context("q21")
+        ctx.add_passage(Passage("q21", "q21/h", 21, 21 + len(sentence), sentence, dt.date(2023, 3, 3)))
+        v = qa.agent.verifier.run(Draft(opts[letter], letter, ["E1"]), ctx, a)
+        assert (v.status == "verified") == ok, (letter, v.reason)
