@@ -108,9 +108,14 @@ def words(text: str) -> list[str]:
     return [w.lower().strip("'") for w in _WORD.findall(text or "")]
 
 
+_PRACTITIONER = re.compile(r"(olog)ists?$")
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    return _STEMMER.stem(word)
+    """The word's Snowball stem; a specialist is stemmed as the specialty it practises ("neurologist", "neurology",
+    "neurological": one stem), as a record says "seen by a neurologist" where an option says "Neurology"."""
+    return _STEMMER.stem(_PRACTITIONER.sub(r"\1y", word))
 
 
 def content_tokens(text: str) -> list[str]:

@@ -177,7 +177,7 @@ def stated_schema(options: list[str]) -> dict:
             "required": ["stated"]}
 
 
-DECISIVE = ("value", "binding", "absence", "recompute", "report", "entailment")  # checks that can make an answer verified
+DECISIVE = ("value", "binding", "absence", "recompute", "report", "entailment")  # checks that can verify an answer
 _FACT_TYPES = {"drug": ("DRUG",), "problem": ("PROBLEM",), "test": ("LAB", "VITAL", "PROCEDURE"),
                "procedure": ("PROCEDURE",)}
 _TOL_DAYS = {"d": 0.5, None: 0.5, "wk": 3.6, "mo": 16, "y": 183}
@@ -1709,6 +1709,7 @@ class Verifier:
         answer's date whose heading names the answer's exam ("Examination: Abdominal ultrasound"), or itself names
         the exam and its date ("CT of the chest on 2022-06-15 showed ...")."""
         from agent.chain.exam_finding import exam_terms, finding_terms, report_head
+        from agent.tools import split_sentences
 
         want, exam = set(finding_terms(analysis.question)), set(exam_terms(claim.answer))
         if len(set(claim.dates)) != 1 or not want or not exam:
@@ -1716,8 +1717,6 @@ class Verifier:
                             detail="could not check: the answer is not one examination on one date")]
         day, notes = claim.dates[0], self.tools.notes(pid) if self.tools is not None else {}
         asked_neg = bool(self.assertions.phrase_negated(analysis.question, want))
-        from agent.tools import split_sentences
-
         for p in passages:
             note = notes.get(p.note_id)
             own = p.note_date == day and note is not None and exam <= set(content_tokens(report_head(note.text)))
@@ -1734,7 +1733,8 @@ class Verifier:
                                 detail=f"the report of {day.isoformat()} ({p.note_id}) names the examination and "
                                        f"states the finding: '{_quote(p.text, (s0, s1))}'")]
         return [Finding(check="report", claim=claim.answer[:80], status="unsupported",
-                        detail=f"no cited report of the answer's examination dated {day.isoformat()} states the finding")]
+                        detail=f"no cited report of the answer's examination dated {day.isoformat()} states the "
+                               "finding")]
 
     # -- LLM entailment on the exact clause ------------------------------------------------------------------------
     def _entailment(self, claim, where, options: dict[str, str] | None = None) -> Finding:
@@ -1979,16 +1979,22 @@ def _interrogative(sentence: str) -> bool:
     for _ in range(3):  # spoken fillers before the question: "okay so have you noticed ..."
         if cue_rx("interrogative", "starts").match(body) or (tagged and cue_rx("interrogative", "dialogue_starts").match(body)):
             return True
-        body = re.sub(r"^(?:okay|ok|alright|all right|and|so|now|um|uh|well|right)\b[\s,.]*", "", body)
+        body = re.sub(r"^(?:%s)\b[\s,.]*" % "|".join(map(re.escape, cues()["interrogative"]["fillers"])), "", body)
     return False
 
 
 def _asked_before(before: str, window: int = 12) -> bool:
     """A question opened inside the sentence shortly before the mention ("... okay alright now how about have you had
-    any burning when you urinate"): a transcript's sentence often holds a statement and then a question."""
-    from agent.claims import cue_rx
+    any burning when you urinate"): a transcript's sentence often holds a statement and then a question. In a
+    speaker's turn, so does a bare "any" after a filler ("so epigastric pain alright any blood in your stool")."""
+    from agent.claims import cue_rx, cues
 
     hits = list(cue_rx("interrogative", "starts").finditer(before))
+    if re.match(cues()["interrogative"]["speaker_tags"], before, flags=re.I):
+        fillers = "|".join(map(re.escape, cues()["interrogative"]["fillers"]))
+        bare = "|".join(map(re.escape, cues()["interrogative"]["dialogue_starts"]))
+        hits += list(re.finditer(rf"\b(?:{fillers})[\s,.]+(?:{bare})\b", before, flags=re.I))
+    hits.sort(key=lambda m: m.end())
     return bool(hits) and len(before[hits[-1].end():].split()) <= window
 
 

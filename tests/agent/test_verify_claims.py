@@ -748,6 +748,11 @@ def test_an_answers_words_must_be_stated_together_not_picked_from_a_long_turn():
     "[patient] yeah , about three times .",
     "[doctor] alright , do you have burning when you urinate ?\n[patient] um , not really .\n"
     "[patient] but i do get up at night to urinate a lot .",
+    # a restated complaint, then a bare "any" after a filler opens the question; "not that i noticed" denies
+    "[doctor] okay so the frequency alright any burning when you urinate\n[patient] not that i noticed\n"
+    "[doctor] and you get up at night to urinate\n[patient] yes three times a night",
+    "[doctor] so nocturia okay any burning when you urinate\n[patient] not that i know of\n"
+    "[patient] but i get up at night to urinate twice",
 ])
 def test_a_transcript_question_is_answered_by_the_next_turn(text):
     """A clinician's question asserts nothing; the patient's plain no / yes in the next turn does."""
@@ -1439,3 +1444,23 @@ def test_a_prescription_for_when_needed_answers_what_was_prescribed(text):
     assert ok.status == "verified", ok.reason
     assert _verify(text, question, opts, opts["B"], STONE).status != "verified"
     assert _verify(text, question, opts, opts["C"], STONE).status != "verified"
+
+
+@pytest.mark.parametrize("text", [
+    "She has seen a neurologist, an ophthalmologist and an audiologist over the past year.",
+    "[patient_guest] and then she has seen a neurologist\n[doctor] and the ophthalmologist ?\n[patient_guest] yes , "
+    "and the audiologists too .",
+    "Specialists involved: neurological follow-up, ophthalmology review, audiology testing.",
+])
+def test_a_specialist_in_the_record_is_the_specialty_an_option_names(text):
+    """'Seen by a neurologist' documents the option 'Neurology': the practitioner and the specialty share a stem, so
+    the one specialty the record never names is the absence asked for, and a named one is not."""
+    q = "Which of these specialties has she NOT been seen by?"
+    opts = {"A": "Cardiology", "B": "Neurology", "C": "Audiology", "D": "Ophthalmology"}
+    ctx, ids = _ctx(text)
+    a = QuestionAnalyzer().run(q, opts)
+    intent = Intent(asked="value", negated=True)
+    right = Verifier().run(Draft(opts["A"], "A", ids), ctx, a, intent)
+    assert right.status == "verified", right.reason
+    for k in "BCD":
+        assert "absence" in _failed(Verifier().run(Draft(opts[k], k, ids), ctx, a, intent)), k

@@ -891,7 +891,8 @@ def test_an_examination_named_with_its_date_in_a_later_note_states_its_finding(n
 
 
 @pytest.mark.parametrize("sentence,right,wrong", [
-    ("The patient was instructed to call me if he gains 3 pounds in 2 days.", "3 pounds in 2 days", "5 pounds in 1 week"),
+    ("The patient was instructed to call me if he gains 3 pounds in 2 days.", "3 pounds in 2 days",
+     "5 pounds in 1 week"),
     ("Call the clinic for a gain of more than 2 kg in 3 days.", "2 kg in 3 days", "3 kg in 2 days"),
     ("If you put on 3 lbs overnight, phone us.", "3 lbs overnight", "3 kg in a week"),
 ])
@@ -903,7 +904,8 @@ def test_a_value_binds_to_the_quantity_its_unit_measures(notes_qa, sentence, rig
     from agent.understand import QuestionAnalyzer
     from agent.verify import Draft
 
-    qa = notes_qa(Patient("q21", "Per Holm", "1949-09-09"), {"h": ("2023-03-03", f"Heart failure clinic\n{sentence}\n")})
+    qa = notes_qa(Patient("q21", "Per Holm", "1949-09-09"),
+                  {"h": ("2023-03-03", f"Heart failure clinic\n{sentence}\n")})
     question = "The patient should call the doctor if he gains how much weight over what period?"
     opts = {"A": right, "B": wrong}
     a = QuestionAnalyzer().run(question, opts)

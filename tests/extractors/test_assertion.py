@@ -266,6 +266,19 @@ def test_other_experiencer_and_source_pseudo(clf):
     assert res.experiencer is X.PATIENT
 
 
+@pytest.mark.parametrize("sentence,target", [
+    ("Dad was advised that treatment is not recommended at this time.", "treatment"),
+    ("His wife was instructed to call if he develops a fever.", "fever"),
+    ("Mom was told that the rash is eczema.", "eczema"),
+    ("The patient's mother has been counseled about the seizure precautions.", "seizure precautions"),
+])
+def test_a_relative_who_is_told_the_plan_is_no_experiencer(clf, sentence, target):
+    """A relative or carer who is advised, told or counselled hears about the patient (pseudo_relative_told); a
+    relative with a condition is still its experiencer."""
+    assert run(clf, sentence, target).experiencer is X.PATIENT
+    assert run(clf, "Her mother was diagnosed with eczema.", "eczema").experiencer is X.FAMILY
+
+
 def test_section_context(clf):
     res = run(clf, "Diabetes.", "Diabetes", section="family history")
     assert res.experiencer is X.FAMILY and "section:family_history" in res.triggers
