@@ -288,11 +288,20 @@ _EVERY_N_HOURS = re.compile(r"(?<![\w.])(?:every|each|q)\s*(?P<n>\d+|[a-z]+(?:[-
                             re.I)
 
 
+# a dosing schedule by time of day, morning-noon-evening(-night): "1-0-1" is twice a day, "0-0-1" once, "1-1-1-1"
+# four times; one digit a slot, so dates ("20-11-2023") and ranges ("1-2 weeks") are none
+_DOSING_SCHEDULE = re.compile(r"(?<![\w.,/-])(?:[0-4](?:[.,]5)?|½)(?:-(?:[0-4](?:[.,]5)?|½)){2,3}(?![\w/-]|[.,]\d)")
+
+
 def frequency_spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, "1/d" | "2/d" | "1/y" ...) for each way of saying how often ("annual", "twice a day", "BID",
-    "every six hours")."""
+    "every six hours", "1-0-1")."""
     rx, table = _frequency_rx()
     out = [(m.start(), m.end(), table[m.group(0).lower()]) for m in rx.finditer(text)]
+    for m in _DOSING_SCHEDULE.finditer(text):
+        doses = sum(1 for slot in m.group(0).split("-") if slot != "0")
+        if doses:
+            out.append((m.start(), m.end(), f"{doses}/d"))
     for m in _EVERY_N_HOURS.finditer(text):
         n = find_numbers(m.group("n"))
         if len(n) == 1 and n[0][0] > 0 and not any(a < m.end() and m.start() < b for a, b, _ in out):

@@ -1989,7 +1989,10 @@ def _asked_before(before: str, window: int = 12) -> bool:
     speaker's turn, so does a bare "any" after a filler ("so epigastric pain alright any blood in your stool")."""
     from agent.claims import cue_rx, cues
 
-    hits = list(cue_rx("interrogative", "starts").finditer(before))
+    # a question opens a clause: "we have you push fluids", "i'll have you start" tell the plan (a subject before it)
+    subjects = set(cues()["interrogative"]["not_after"])
+    hits = [m for m in cue_rx("interrogative", "starts").finditer(before)
+            if not (before[:m.start()].split()[-1:] and before[:m.start()].split()[-1].lower() in subjects)]
     if re.match(cues()["interrogative"]["speaker_tags"], before, flags=re.I):
         fillers = "|".join(map(re.escape, cues()["interrogative"]["fillers"]))
         bare = "|".join(map(re.escape, cues()["interrogative"]["dialogue_starts"]))

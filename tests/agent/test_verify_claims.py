@@ -753,6 +753,9 @@ def test_an_answers_words_must_be_stated_together_not_picked_from_a_long_turn():
     "[doctor] and you get up at night to urinate\n[patient] yes three times a night",
     "[doctor] so nocturia okay any burning when you urinate\n[patient] not that i know of\n"
     "[patient] but i get up at night to urinate twice",
+    # "tell me have you ...": an object pronoun before the question start still asks
+    "[doctor] great so tell me have you had any burning when you urinate\n[patient] no\n"
+    "[doctor] and you get up at night to urinate\n[patient] yes twice a night",
 ])
 def test_a_transcript_question_is_answered_by_the_next_turn(text):
     """A clinician's question asserts nothing; the patient's plain no / yes in the next turn does."""
@@ -1163,10 +1166,16 @@ def test_a_contingency_is_no_denial(text, question, contingent, denied):
     ("Paracetamol 1 g every twelve hours.", "Paracetamol 1 g twice daily", True),
     ("Oxycodone 5 mg every 4 hours as needed.", "Oxycodone 5 mg every 6 hours", False),
     ("Amoxicillin 500 mg every 8 hours.", "Amoxicillin 500 mg twice a day", False),
+    # a schedule by time of day, morning-noon-evening(-night): one digit a slot, the doses a day
+    ("Rivaroxaban 15 mg      1-0-1 with meals until 20.11.2023", "Rivaroxaban 15 mg twice daily", True),
+    ("Metoprolol 47.5 mg 1-0-0", "Metoprolol 47.5 mg once daily", True),
+    ("Prednisolone 5 mg 1-0-0", "Prednisolone 5 mg twice daily", False),
+    ("Ursodeoxycholic acid 250 mg 1-1-1", "Ursodeoxycholic acid 250 mg three times daily", True),
+    ("Quetiapine 25 mg 0-0-0-1", "Quetiapine 25 mg once daily", True),
 ])
 def test_how_often_is_read_however_it_is_written(text, answer, states):
     """A frequency is one value however it is written ("once daily" / "daily", "once a year" / "annual", "twice
-    daily" / "BID"); "twice daily" is not "daily", and "two tablets a day" says no frequency."""
+    daily" / "BID" / "1-0-1"); "twice daily" is not "daily", and "two tablets a day" says no frequency."""
     from agent.claims import build_claim, locate
 
     claim = build_claim("How often?", answer, Intent(asked="value"))
@@ -1464,3 +1473,19 @@ def test_a_specialist_in_the_record_is_the_specialty_an_option_names(text):
     assert right.status == "verified", right.reason
     for k in "BCD":
         assert "absence" in _failed(Verifier().run(Draft(opts[k], k, ids), ctx, a, intent)), k
+
+
+@pytest.mark.parametrize("text,answer", [
+    ("[doctor] you do have that kidney stone so right now i'm gon na recommend that we have you push fluids to help "
+     "you pass the stone", "Push fluids"),
+    ("[doctor] so for the stone i'll have you drink plenty of fluids and strain your urine", "Drink plenty of fluids"),
+    ("[doctor] okay so what we're gon na do is we'll have you increase your fluid intake until the stone passes",
+     "Increase fluid intake"),
+])
+def test_have_you_after_a_subject_tells_the_plan_not_a_question(text, answer):
+    """'we have you push fluids' is what the clinician will have the patient do, not a question ('have you ...?')
+    that asserts nothing (verify_cues interrogative.not_after)."""
+    q = "What was he told to do to help the stone pass?"
+    opts = {"A": answer, "B": "Take tamsulosin"}
+    ok = _verify(text, q, opts, answer, Intent(asked="value", entities=[IntentEntity(text="stone", type="problem")]))
+    assert ok.status == "verified", ok.reason
