@@ -216,7 +216,7 @@ class Verifier:
             return Verification(status="abstained", reason=draft.reason or "the record does not document this",
                                 findings=[Finding(check="abstain", claim=draft.text, status="skipped",
                                                   detail=draft.reason or "")])
-        from agent.chain.exam_finding import exam_options
+        from agent.chain.exam_finding import asks_finding, exam_options
         from agent.claims import build_claim
         from agent.context import looks_like_injection
 
@@ -245,7 +245,7 @@ class Verifier:
         intent = intent if intent is not None else self._intent(analysis)
         claim = build_claim(analysis.question, draft.text, intent)
         negated = claim.negated or analysis.kind == "negation"
-        if analysis.multiple_choice and exam_options(analysis.real_options):
+        if analysis.multiple_choice and exam_options(analysis.real_options) and asks_finding(analysis.question):
             # "which examination showed (no) X?": computed or not, the answer's report must state X as asked
             findings += self._report_of(claim, passages, ctx.patient_id, analysis)
         elif negated and analysis.multiple_choice:

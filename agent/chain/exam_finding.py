@@ -52,6 +52,13 @@ def exam_options(options: dict[str, str]) -> bool:
     return bool(options) and all(_exam_on_date(o) for o in options.values())
 
 
+def asks_finding(question: str) -> bool:
+    """Does the question ask which examination showed something (a verb of showing: "showed", "revealed",
+    "documented"), not which one was done or missed?"""
+    verbs = {w.lower() for w in cues()["show_verbs"]}
+    return any(w.lower() in verbs for w in re.findall(r"[A-Za-z]+", question))
+
+
 @register("exam_finding")
 def exam_finding(tools: Toolbox, pid: str, a, intent: Intent, assertions=None) -> Computed | None:
     if not exam_options(a.real_options):

@@ -914,3 +914,19 @@ def test_a_value_binds_to_the_quantity_its_unit_measures(notes_qa, sentence, rig
         ctx.add_passage(Passage("q21", "q21/h", 21, 21 + len(sentence), sentence, dt.date(2023, 3, 3)))
         v = qa.agent.verifier.run(Draft(opts[letter], letter, ["E1"]), ctx, a)
         assert (v.status == "verified") == ok, (letter, v.reason)
+
+
+@pytest.mark.parametrize("question", [
+    "Which of these examinations was NOT performed?",
+    "Which imaging study was never done?",
+])
+def test_an_examination_never_done_is_an_absence_not_a_report(notes_qa, question):
+    """Asked which examination was not done (no verb of showing), '<exam> on <date>' options are checked as an
+    absence, not against a report's finding; an exam with its own report is never verified as not done."""
+    qa = notes_qa(Patient("q22", "Eva Dahl", "1963-03-03"), EXAM_NOTES)
+    opts = {**EXAM_OPTS, "D": "MRI of the liver on April 4, 2022"}
+    for letter in ("D", "B"):
+        v = _forced(qa, "q22", question, opts, letter)
+        checks = {f.check for f in v.findings}
+        assert "absence" in checks and "report" not in checks, (letter, v.reason)
+    assert _forced(qa, "q22", question, opts, "B").status != "verified"
