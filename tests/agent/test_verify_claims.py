@@ -1489,3 +1489,22 @@ def test_have_you_after_a_subject_tells_the_plan_not_a_question(text, answer):
     opts = {"A": answer, "B": "Take tamsulosin"}
     ok = _verify(text, q, opts, answer, Intent(asked="value", entities=[IntentEntity(text="stone", type="problem")]))
     assert ok.status == "verified", ok.reason
+
+
+@pytest.mark.parametrize("text", [
+    "At discharge: CA 15-3 42 U/mL, leukocytes 5.7 /nL. On 15 July 2022: CA 15-3 49 U/mL, leukocytes 6.1 /nL.",
+    "Leukocytes 5.7 /nL today. Leukocytes on 15.07.2022 were 6.1 /nL.",
+    "Labs: leukocytes 5.7 /nL.\n15/07/2022: leukocytes 6.1 /nL (outside laboratory).",
+])
+def test_a_note_dates_only_the_sentences_that_write_no_other_date(text):
+    """A letter's date dates its undated sentences; a sentence that writes another day ('On 15 July 2022: ...')
+    gives that day's value, not the letter's."""
+    question = "What was the patient's leukocyte count on Jul 23, 2022?"
+    opts = {"A": "5.7 /nL on Jul 23, 2022", "B": "6.1 /nL on Jul 23, 2022"}
+    a = QuestionAnalyzer().run(question, opts)
+    intent = Intent(asked="value", entities=[IntentEntity(text="leukocyte count", type="test")])
+    for letter, ok in (("A", True), ("B", False)):
+        ctx = Context("p1")
+        eid = ctx.add_passage(Passage("p1", "p1/n0", 0, len(text), text, dt.date(2022, 7, 23)))
+        v = Verifier().run(Draft(opts[letter], letter, [eid]), ctx, a, intent)
+        assert (v.status == "verified") == ok, (letter, v.reason)
