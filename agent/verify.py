@@ -387,6 +387,7 @@ class Verifier:
             fs += self._superseded(claim, p, loc)
             fs += self._anchor(claim, p, loc, analysis)
             fs += self._event_anchor(claim, p, loc)
+            fs += self._document_date(claim, p, loc)
             if self._ok(fs):
                 fs += self._series(claim, pid, analysis)
             if self._ok(fs):
@@ -1392,6 +1393,27 @@ class Verifier:
         return [Finding(check="time_anchor", claim=claim.answer[:80], status="contradicted",
                         detail=f"the question asks {role} {anchor} ({day.isoformat()}); the clause is dated "
                                f"{', '.join(f'{y}-{m:02d}' for y, m in sorted(said))}: '{_quote(p.text, loc.sentence)}'")]
+
+    @staticmethod
+    def _document_date(claim, p, loc) -> list[Finding]:
+        """A date written as a document's ("in our discharge letter of 06.03.2024", "the report dated ...") is the
+        day that document was written, not the day of the event a question asks about, unless the question asks
+        about a document (verify_cues document_dates)."""
+        from agent.claims import cues
+
+        c = cues()["document_dates"]
+        nouns = "|".join(map(re.escape, c["nouns"]))
+        if not claim.dates or re.search(rf"\b(?:{nouns})\b", claim.question, re.I):
+            return []
+        s0, s1 = loc.clause
+        for a, _, day, surface, _ in date_spans(p.text[s0:s1]):
+            before = p.text[s0:s0 + a]
+            if day in claim.dates and re.search(rf"\b(?:{nouns})\s+(?:{'|'.join(map(re.escape, c['links']))})\s*$",
+                                                before, re.I):
+                return [Finding(check="time_role", claim=claim.answer[:80], status="contradicted",
+                                detail=f"{surface} is the date of the document the clause names, not of the event "
+                                       f"asked: '{_quote(p.text, loc.clause)}'")]
+        return []
 
     def _month_anchor(self, claim, p, loc) -> list[Finding]:
         """A question asked about one month ("her BP when she arrived in the ED in February 2023") needs a clause of

@@ -1508,3 +1508,20 @@ def test_a_note_dates_only_the_sentences_that_write_no_other_date(text):
         eid = ctx.add_passage(Passage("p1", "p1/n0", 0, len(text), text, dt.date(2022, 7, 23)))
         v = Verifier().run(Draft(opts[letter], letter, [eid]), ctx, a, intent)
         assert (v.status == "verified") == ok, (letter, v.reason)
+
+
+@pytest.mark.parametrize("text,question", [
+    ('The diagnosis "type 2 diabetes" in our discharge letter of 06.03.2024 is hereby corrected to steroid-induced '
+     "hyperglycemia; it was first recorded on 04.03.2024.", "On what date was diabetes first recorded?"),
+    ("As stated in the report dated 06.03.2024, the fracture was first seen on 04.03.2024.",
+     "When was the fracture first seen?"),
+    ("Per the referral from 06.03.2024, her knee pain began on 04.03.2024.", "When did her knee pain begin?"),
+])
+def test_a_documents_date_is_not_the_date_of_the_event_it_records(text, question):
+    """'our letter of 06.03.2024' dates the letter: asked when the event happened, that date is refused and the
+    event's own date is not (verify_cues document_dates)."""
+    opts = {"A": "March 4, 2024", "B": "March 6, 2024"}
+    intent = Intent(asked="date")
+    ok = _verify(text, question, opts, opts["A"], intent)
+    assert ok.status == "verified", ok.reason
+    assert "time_role" in _failed(_verify(text, question, opts, opts["B"], intent))
