@@ -444,6 +444,9 @@ def locate(claim: Claim, text: str, note_date=None) -> Located | None:
     want = set(claim.value_terms)
     compounds = {w: parts for w, parts in hyphen_parts(claim.answer) if w in want and len(parts) >= 2}
     for s0, e0 in split_sentences(text):
+        # the note's date dates the sentence only where it writes no other date ("On 15 July 2022: leukocytes 6.1"
+        # in a letter of July 23 is July 15's value)
+        own = bool(claim.dates) and note_date is not None and not {x for x, _ in find_dates(text[s0:e0])} - {note_date}
         for cs, ce in clauses(text, s0, e0):
             toks = _tokens(text, cs, ce)
             if compounds:
@@ -460,13 +463,10 @@ def locate(claim: Claim, text: str, note_date=None) -> Located | None:
             freqs = [(a + cs, b + cs, k) for a, b, k in frequency_spans(text[cs:ce])]
             if claim.frequencies and not set(claim.frequencies) <= {k for _, _, k in freqs}:
                 continue
-            # a date is written in the clause, or is the note's own date where the sentence dates itself no other
-            # way ("On 15 July 2022: leukocytes 6.1" in a letter of July 23 is July 15's value)
-            said = {x for x, _ in find_dates(text[cs:ce])}
-            own = note_date is not None and not {x for x, _ in find_dates(text[s0:e0])} - {note_date}
-            dates_ok = all(d in said or (own and d == note_date) for d in claim.dates)
-            if claim.dates and not dates_ok:
-                continue
+            if claim.dates:  # each written in the clause, or the note's own date
+                said = {x for x, _ in find_dates(text[cs:ce])}
+                if not all(d in said or (own and d == note_date) for d in claim.dates):
+                    continue
             if claim.months and not _months_stated(claim.months, text[s0:e0], note_date):
                 continue
             fixed = claim.fixed

@@ -691,7 +691,6 @@ class Verifier:
         rivals: list[tuple[int, int, str]] = []
         # in "from 50 mg to 100 mg" both values are the subject's: the time role check decides between them
         change = cue_rx("change", "verbs").search(text[loc.clause[0]:loc.clause[1]])
-        affirmed = not claim.negated and not self.assertions.phrase_negated(claim.answer, claim.value_terms)
         for k, t in analysis.real_options.items():
             if t.strip().lower() == claim.answer.strip().lower():
                 continue
@@ -700,7 +699,8 @@ class Verifier:
                 continue
             ol = locate(other, text[sent[0]:sent[1]])
             if ol is not None and ol.coverage >= 0.99:
-                if affirmed and self.assertions.negated(text[sent[0]:sent[1]], *ol.span):
+                if (not claim.negated and self.assertions.negated(text[sent[0]:sent[1]], *ol.span)
+                        and not self.assertions.phrase_negated(claim.answer, claim.value_terms)):
                     continue  # "i do n't see any fracture of that right elbow" states no rival for the elbow pain
                 a, b = ol.span[0] + sent[0], ol.span[1] + sent[0]
                 if not (a < v[1] and v[0] < b) and not any(a < s[1] and s[0] < b for s in subj):
@@ -2001,7 +2001,7 @@ def _interrogative(sentence: str) -> bool:
     for _ in range(3):  # spoken fillers before the question: "okay so have you noticed ..."
         if cue_rx("interrogative", "starts").match(body) or (tagged and cue_rx("interrogative", "dialogue_starts").match(body)):
             return True
-        body = re.sub(r"^(?:%s)\b[\s,.]*" % "|".join(map(re.escape, cues()["interrogative"]["fillers"])), "", body)
+        body = re.sub(r"^(?:%s)[\s,.]*" % cue_rx("interrogative", "fillers").pattern, "", body, flags=re.I)
     return False
 
 
@@ -2014,11 +2014,11 @@ def _asked_before(before: str, window: int = 12) -> bool:
     # a question opens a clause: "we have you push fluids", "i'll have you start" tell the plan (a subject before it)
     subjects = set(cues()["interrogative"]["not_after"])
     hits = [m for m in cue_rx("interrogative", "starts").finditer(before)
-            if not (before[:m.start()].split()[-1:] and before[:m.start()].split()[-1].lower() in subjects)]
+            if (before[:m.start()].split() or [""])[-1].lower() not in subjects]
     if re.match(cues()["interrogative"]["speaker_tags"], before, flags=re.I):
-        fillers = "|".join(map(re.escape, cues()["interrogative"]["fillers"]))
-        bare = "|".join(map(re.escape, cues()["interrogative"]["dialogue_starts"]))
-        hits += list(re.finditer(rf"\b(?:{fillers})[\s,.]+(?:{bare})\b", before, flags=re.I))
+        hits += list(re.finditer(r"(?:%s)[\s,.]+(?:%s)" % (cue_rx("interrogative", "fillers").pattern,
+                                                          cue_rx("interrogative", "dialogue_starts").pattern),
+                                 before, flags=re.I))
     hits.sort(key=lambda m: m.end())
     return bool(hits) and len(before[hits[-1].end():].split()) <= window
 
